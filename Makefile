@@ -1,0 +1,80 @@
+# Every target is a file: an up-to-date step is skipped, a failed step leaves no output.
+# `make help` lists the targets.
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RUN := $(PY) -m analysis
+
+DATA := data/raw/index_study.csv data/raw/published_cohorts.csv
+CORE := analysis/__init__.py analysis/settings.py analysis/data.py analysis/io.py analysis/cli.py
+FREQ_CODE := analysis/frequentist.py analysis/intervals.py analysis/benchmark_test.py analysis/heterogeneity.py analysis/meta.py
+REPORT_CODE := analysis/report.py analysis/report_build.py analysis/figures.py
+FREQ := results/frequentist/estimates.csv results/frequentist/tests.csv results/frequentist/meta.csv
+ESTIMATES_IN := results/frequentist/estimates.csv
+MS_SRC := manuscript/index.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/filters/style.css
+REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/tables/safety.md \
+          manuscript/tables/benchmarks.md manuscript/tables/meta.md manuscript/tables/colophon.md
+FIGS := manuscript/figures/forest-frequentist.png
+PAPER := manuscript/_manuscript/index.html manuscript/_manuscript/index.pdf
+
+.PHONY: help setup results paper test test-slow lint bench clean lock
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv from requirements.lock (when missing or stale)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+lock: ## re-pin requirements.lock from the current .venv
+	( echo "# Pinned environment for reviewers: every package of .venv, from 'make lock'."; \
+	  echo "# Python 3.11. Install with: pip install -r requirements.lock"; \
+	  $(PY) -m pip freeze --all --exclude-editable | grep -vE '^(-e|pip==)' ) > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock
+
+$(FREQ) &: $(STAMP) $(DATA) $(CORE) $(FREQ_CODE)
+	$(RUN) frequentist --out results/frequentist
+
+results/estimates.csv: $(ESTIMATES_IN) analysis/combine.py
+	$(RUN) combine $(ESTIMATES_IN) --out $@
+
+results/provenance.json: $(STAMP) $(DATA) $(CORE) analysis/provenance.py
+	$(RUN) provenance --out $@
+
+results: results/estimates.csv results/provenance.json ## run every analysis step that is out of date
+
+$(FIGS) &: results/estimates.csv $(REPORT_CODE)
+	$(RUN) figures --out manuscript/figures
+
+$(REPORT) &: results/estimates.csv results/provenance.json $(FREQ) $(REPORT_CODE)
+	$(RUN) report --manuscript manuscript
+
+$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) analysis/render.py
+	$(RUN) render --manuscript manuscript
+
+paper: $(PAPER) ## build the manuscript (HTML and PDF) from the data, setting up if needed
+
+test: $(STAMP) ## run the test suite (builds the paper first if it is out of date)
+	$(MAKE) --no-print-directory paper
+	$(PY) -m pytest -m "not slow"
+
+test-slow: $(STAMP) ## slow calibration tests (simulation-based calibration)
+	$(PY) -m pytest -m slow
+
+lint: $(STAMP) ## ruff check and format check
+	$(PY) -m ruff check analysis tests
+	$(PY) -m ruff format --check analysis tests
+
+clean: ## remove results and rendered outputs (not .venv)
+	rm -rf results manuscript/_manuscript manuscript/_build manuscript/figures manuscript/tables manuscript/_variables.yml

@@ -1,0 +1,73 @@
+"""Figures for the manuscript, drawn with seaborn from the results files.
+
+Every figure function takes a results table and an output path and writes a
+PNG atomically; none computes a statistic of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from analysis.io import atomic_path  # noqa: E402
+from analysis.settings import GROUPS  # noqa: E402
+
+DPI = 200
+METHOD_LABELS = {
+    "clopper-pearson": "Clopper-Pearson (exact)",
+    "wilson": "Wilson",
+    "jeffreys": "Jeffreys",
+    "bayes-independent": "Bayes: independent Beta(1, 1)",
+    "bayes-pooled": "Bayes: complete pooling",
+    "bayes-hierarchical": "Bayes: hierarchical",
+    "bayes-exnex": "Bayes: EXNEX",
+}
+GROUP_LABELS = {"SLE": "SLE (n = {n})", "IIM": "IIM (n = {n})", "SSc": "SSc (n = {n})", "all": "All (n = {n})",
+                "new": "New disease"}
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+def forest(estimates: pd.DataFrame, path: Path, methods: list[str], endpoint: str = "response",
+           title: str | None = None, benchmark: float | None = None) -> None:
+    """Forest plot: one row per group, one colour per interval method."""
+    df = estimates[(estimates["endpoint"] == endpoint) & estimates["method"].isin(methods)].copy()
+    if df.empty:
+        raise ValueError(f"no estimates for endpoint {endpoint!r} and methods {methods}")
+    order = [g for g in (*GROUPS, "new") if g in set(df["group"])]
+    n_by_group = df.groupby("group")["n"].max()
+    df["label"] = [GROUP_LABELS[g].format(n=n_by_group[g]) for g in df["group"]]
+    labels = [GROUP_LABELS[g].format(n=n_by_group[g]) for g in order]
+    palette = dict(zip(methods, sns.color_palette("colorblind", len(methods))))
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+    fig, ax = plt.subplots(figsize=(7, 0.65 * len(order) * max(1, len(methods) / 2) + 1.2))
+    step = 0.8 / max(1, len(methods))
+    for j, method in enumerate(methods):
+        sub = df[df["method"] == method].set_index("group").reindex(order).dropna(subset=["estimate"])
+        ys = [labels.index(GROUP_LABELS[g].format(n=n_by_group[g])) + (j - (len(methods) - 1) / 2) * step
+              for g in sub.index]
+        ax.errorbar(sub["estimate"], ys, xerr=[sub["estimate"] - sub["lower"], sub["upper"] - sub["estimate"]],
+                    fmt="o", color=palette[method], capsize=3, label=METHOD_LABELS.get(method, method), ms=5)
+    if benchmark is not None:
+        ax.axvline(benchmark, color="0.4", ls="--", lw=1)
+        ax.text(benchmark, 1.01, f"assumed benchmark {benchmark:g}", color="0.3", fontsize=8, va="bottom",
+                ha="center", transform=ax.get_xaxis_transform())
+    ax.set_yticks(range(len(order)), labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel("Proportion responding (95% interval)")
+    ax.set_ylabel("")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(3, len(methods)), frameon=False)
+    _save(fig, path)

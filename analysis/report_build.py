@@ -1,0 +1,60 @@
+"""Build every figure, table and quoted number of the manuscript from ``results/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import figures, report
+from analysis.io import write_text
+from analysis.settings import SETTINGS
+
+
+def _read(results: Path, name: str) -> pd.DataFrame:
+    path = Path(results) / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run the pipeline step that writes it (make results)")
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def build_figures(results: Path, out: Path) -> list[Path]:
+    est = _read(results, "estimates.csv")
+    out = Path(out)
+    written = []
+    path = out / "forest-frequentist.png"
+    figures.forest(est[est["analysis"] == "frequentist"], path, ["clopper-pearson", "wilson", "jeffreys"],
+                   benchmark=SETTINGS.benchmarks.default)
+    written.append(path)
+    return written
+
+
+def colophon(results: Path) -> str:
+    import json
+
+    prov = json.loads((Path(results) / "provenance.json").read_text())
+    lines = ["| Item | Value |", "|:---|:---|", f"| Git commit | `{prov['git_commit']}` |",
+             f"| Results computed | {prov['created']} |", f"| MCMC seed | {prov['seeds']['mcmc']} |"]
+    lines += [f"| Data file `{k}` (SHA-256) | `{v[:16]}...` |" for k, v in sorted(prov["data"].items())]
+    lines += [f"| {k} | {v} |" for k, v in prov["packages"].items()]
+    return "\n".join(lines) + "\n\n: Software, data and settings that produced this document. {#tbl-colophon}\n"
+
+
+def build_report(results: Path, manuscript: Path) -> list[Path]:
+    results, manuscript = Path(results), Path(manuscript)
+    est = _read(results, "estimates.csv")
+    tests = _read(results / "frequentist", "tests.csv")
+    meta = _read(results / "frequentist", "meta.csv")
+    tables = manuscript / "tables"
+    outputs = {
+        tables / "estimates.md": report.estimates_table(est),
+        tables / "safety.md": report.safety_table(est),
+        tables / "benchmarks.md": report.benchmark_table(tests),
+        tables / "meta.md": report.meta_table_md(meta),
+        tables / "colophon.md": colophon(results),
+    }
+    for path, text in outputs.items():
+        write_text(path, text)
+    variables = {"freq": report.frequentist_variables(est, tests, meta)}
+    report.write_yaml(manuscript / "_variables.yml", variables)
+    return [*outputs, manuscript / "_variables.yml"]

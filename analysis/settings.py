@@ -1,0 +1,108 @@
+"""The one home of paths, assumptions and MCMC settings.
+
+Every default that changes a number in the paper lives here, so that a
+reviewer can see all assumptions in one place and the provenance files can
+record them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_RAW = ROOT / "data" / "raw"
+INDEX_STUDY = DATA_RAW / "index_study.csv"
+COHORTS = DATA_RAW / "published_cohorts.csv"
+RESULTS = ROOT / "results"
+MANUSCRIPT = ROOT / "manuscript"
+FIGURES = MANUSCRIPT / "figures"
+TABLES = MANUSCRIPT / "tables"
+
+#: Diseases of the index study, in the order used in every table and figure.
+DISEASES: tuple[str, ...] = ("SLE", "IIM", "SSc")
+#: Groups of the results contract: the three diseases and the whole cohort.
+GROUPS: tuple[str, ...] = (*DISEASES, "all")
+#: Endpoint codes of the index-study data (codebook: data/README.md).
+ENDPOINTS: tuple[str, ...] = (
+    "response",
+    "drug_free",
+    "crs_any",
+    "crs_grade2plus",
+    "crs_grade3plus",
+    "icans_any",
+    "infection_hospitalised",
+)
+SAFETY_ENDPOINTS: tuple[str, ...] = ENDPOINTS[2:]
+LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class Benchmarks:
+    """Benchmark response rates for refractory disease on standard therapy.
+
+    These are *assumptions*, not published rates: no source in
+    ``../shared/evidence`` gives a response rate for patients refractory to at
+    least two conventional therapies.  The default of 0.20 is a deliberately
+    generous reading of what a further line of conventional therapy achieves
+    in such patients; the grid shows how every conclusion moves when the
+    assumption changes.
+    """
+
+    default: float = 0.20
+    grid: tuple[float, ...] = (0.05, 0.10, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, 0.80)
+
+
+@dataclass(frozen=True)
+class MetaAnalysis:
+    """Settings of the random-effects meta-analysis of published cohorts.
+
+    ``continuity`` is added to both cells of every study (not only to studies
+    with a zero cell) before the logit transform, so that the logit and its
+    variance are finite for 100% response (Sweeting et al. 2004 discuss
+    alternatives; 0.5 is the conventional Haldane-Anscombe choice).
+    """
+
+    continuity: float = 0.5
+    method_re: str = "dl"
+
+
+@dataclass(frozen=True)
+class MCMC:
+    """NUTS settings.  ``FAST`` is the preset used by unit tests only."""
+
+    draws: int = 2000
+    tune: int = 2000
+    chains: int = 4
+    cores: int = 2
+    target_accept: float = 0.99
+    seed: int = 20240222
+    sampler: str = "pymc"
+
+
+MCMC_DEFAULT = MCMC()
+MCMC_FAST = MCMC(draws=500, tune=500, chains=2, cores=1)
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Convergence gates: a fit that fails any of them fails the build."""
+
+    max_r_hat: float = 1.01
+    min_ess_bulk: float = 400.0
+    min_ess_tail: float = 400.0
+    max_divergences: int = 0
+
+
+@dataclass(frozen=True)
+class Settings:
+    benchmarks: Benchmarks = field(default_factory=Benchmarks)
+    meta: MetaAnalysis = field(default_factory=MetaAnalysis)
+    mcmc: MCMC = field(default_factory=MCMC)
+    gates: Gates = field(default_factory=Gates)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+SETTINGS = Settings()

@@ -1,0 +1,88 @@
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from analysis.data import DataError, endpoint_counts, load_cohorts, load_index, validate
+from analysis.settings import COHORTS, INDEX_STUDY
+
+
+def _broken(tmp_path, src, old, new, name="broken.csv"):
+    text = src.read_text()
+    assert old in text, "test set-up: the text to break is not in the file"
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_shipped_data_are_valid():
+    assert validate(INDEX_STUDY) == []
+    assert validate(COHORTS) == []
+    assert len(load_index()) == 11
+    assert len(load_cohorts()) == 12
+
+
+def test_all_group_is_derived_from_the_diseases():
+    counts = endpoint_counts(load_index()).set_index(["endpoint", "group"])
+    assert tuple(counts.loc[("response", "all")]) == (15, 15)
+    assert tuple(counts.loc[("crs_any", "all")]) == (15, 11)
+
+
+def test_events_above_n_names_row_and_field(tmp_path):
+    path = _broken(tmp_path, INDEX_STUDY, "IDX02,MULLER24,IIM,response,ACR-EULAR major clinical response,3,3",
+                   "IDX02,MULLER24,IIM,response,ACR-EULAR major clinical response,3,4")
+    with pytest.raises(DataError, match=r"row 3, field 'events': 4 exceeds 'n' = 3") as info:
+        load_index(path)
+    assert str(path) in str(info.value)
+
+
+def test_unknown_codes_and_non_numbers_are_all_listed(tmp_path):
+    path = _broken(tmp_path, INDEX_STUDY, "IDX03,MULLER24,SSc,response", "IDX03,MULLER24,Scleroderma,remission")
+    text = path.read_text().replace(",15,11,after infusion", ",fifteen,11,after infusion")
+    path.write_text(text)
+    errors = validate(path)
+    assert any("row 4, field 'group': 'Scleroderma' is not a known code" in e for e in errors)
+    assert any("row 4, field 'endpoint': 'remission' is not a known code" in e for e in errors)
+    assert any("row 8, field 'n': 'fifteen' is not a whole number" in e for e in errors)
+
+
+def test_duplicate_ids_and_missing_columns(tmp_path):
+    path = _broken(tmp_path, COHORTS, "MACKENSEN22,", "MULLER24_SLE,")
+    assert any("field 'study_id': MULLER24_SLE repeats row 2" in e for e in validate(path))
+    path2 = tmp_path / "nocol.csv"
+    path2.write_text(INDEX_STUDY.read_text().replace("events,", "evts,", 1))
+    assert any("missing column(s) events" in e for e in validate(path2))
+
+
+def test_overlap_group_must_be_one_disease(tmp_path):
+    path = _broken(tmp_path, COHORTS, "primary peer-reviewed,ERLANGEN_SSC,same centre",
+                   "primary peer-reviewed,ERLANGEN_SLE,same centre")
+    assert any("field 'overlap_group': 'ERLANGEN_SLE' is used for SSc" in e for e in validate(path))
+
+
+def test_totals_must_add_up(tmp_path):
+    path = tmp_path / "idx.csv"
+    shutil.copy(INDEX_STUDY, path)
+    with path.open("a") as fh:
+        fh.write('IDX12,MULLER24,all,response,any,15,14,x,10.1056/NEJMoa2308917,,"q"\n')
+    assert any("diseases add up to 15" in e for e in validate(path))
+
+
+def test_cli_validate_exit_codes(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "analysis", "validate", str(INDEX_STUDY)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    bad = _broken(tmp_path, INDEX_STUDY, ",8,8,median", ",8,9,median")
+    res = subprocess.run([sys.executable, "-m", "analysis", "validate", str(bad)], capture_output=True, text=True)
+    assert res.returncode == 1
+    assert "field 'events'" in res.stderr and str(bad) in res.stderr
+
+
+def test_failed_step_leaves_no_output(tmp_path):
+    bad = _broken(tmp_path, INDEX_STUDY, ",8,8,median", ",8,9,median")
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "analysis", "frequentist", "--index", str(bad), "--out", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "row 2, field 'events'" in res.stderr
+    assert not out.exists() or not any(out.iterdir())

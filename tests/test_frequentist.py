@@ -1,0 +1,76 @@
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+
+from analysis.benchmark_test import benchmark_tests
+from analysis.heterogeneity import freeman_halton
+from analysis.meta import SCENARIOS, logit_effects, pool, select
+from analysis.data import load_cohorts
+
+
+def test_benchmark_p_value_for_all_responders_is_p0_to_the_n():
+    counts = pd.DataFrame({"endpoint": ["response"], "group": ["IIM"], "n": [3], "events": [3]})
+    t = benchmark_tests(counts, (0.2, 0.5))
+    assert_allclose(t["p_value"], [0.2**3, 0.5**3], rtol=1e-10)
+    assert list(t["reject"]) == [True, False]
+
+
+def test_heterogeneity_degenerate_when_everyone_responded():
+    res = freeman_halton([8, 3, 4], [8, 3, 4])
+    assert res.degenerate and res.p_value is None
+    assert "not testable" in res.note
+
+
+def test_heterogeneity_matches_fisher_for_two_groups():
+    res = freeman_halton([7, 2], [8, 6])
+    expected = stats.fisher_exact([[7, 1], [2, 4]]).pvalue
+    assert_allclose(res.p_value, expected, rtol=1e-10)
+
+
+def test_heterogeneity_three_groups_sums_to_one_at_least_observed():
+    res = freeman_halton([1, 3, 4], [8, 3, 4])
+    assert 0 < res.p_value < 0.05
+    assert res.n_tables > 1
+
+
+def test_logit_effect_with_continuity():
+    eff, var = logit_effects(np.array([3]), np.array([3]), 0.5)
+    assert_allclose(eff, np.log(3.5 / 0.5))
+    assert_allclose(var, 1 / 3.5 + 1 / 0.5)
+
+
+def test_pool_truncates_negative_tau2_to_fixed_effect():
+    res = pool([3, 1], [3, 1])
+    eff, var = logit_effects(np.array([3, 1]), np.array([3, 1]), 0.5)
+    w = 1 / var
+    fixed = (w * eff).sum() / w.sum()
+    se = np.sqrt(1 / w.sum())
+    assert res["tau2"] == 0.0
+    assert_allclose(res["estimate"], 1 / (1 + np.exp(-fixed)), rtol=1e-8)
+    assert_allclose(res["lower"], 1 / (1 + np.exp(-(fixed - 1.959964 * se))), rtol=1e-5)
+
+
+def test_pool_single_and_empty():
+    assert pool([3], [3])["k"] == 1
+    assert np.isnan(pool([], [])["estimate"])
+
+
+def test_selection_keeps_one_row_per_overlap_group_and_no_pooled_rows():
+    cohorts = load_cohorts()
+    for scenario in SCENARIOS:
+        chosen = select(cohorts, scenario)
+        groups = chosen.loc[chosen["overlap_group"] != "", "overlap_group"]
+        assert not groups.duplicated().any(), scenario.name
+        assert "POOLED" not in set(groups)
+    primary = select(cohorts, SCENARIOS[0])
+    assert "MULLER24_SLE" in set(primary["study_id"]) and "MACKENSEN22" not in set(primary["study_id"])
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_restrictions_are_applied(scenario):
+    chosen = select(load_cohorts(), scenario)
+    assert not chosen["endpoint_class"].isin(scenario.exclude_endpoint_classes).any()
+    if scenario.products:
+        assert chosen["product_class"].isin(scenario.products).all()

@@ -1,0 +1,123 @@
+"""The rendered manuscript against the results files (needs `make paper`; `make test` runs it first)."""
+
+import re
+import shutil
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.render import RenderError, expand, render_fallback
+from analysis.report import prop
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.chunks = []
+
+    def handle_data(self, data):
+        self.chunks.append(data)
+
+
+def _html_text(path):
+    p = _Text()
+    p.feed(path.read_text(encoding="utf-8"))
+    return re.sub(r"\s+", " ", " ".join(p.chunks)).replace("\u00a0", " ")
+
+
+@pytest.fixture(scope="module")
+def built(root):
+    html = root / "manuscript/_manuscript/index.html"
+    pdf = root / "manuscript/_manuscript/index.pdf"
+    if not (html.is_file() and pdf.is_file()):
+        pytest.fail("the manuscript is not built: run `make test` (it runs `make paper` first)")
+    return root, _html_text(html)
+
+
+def test_outputs_exist_and_pdf_is_a_pdf(built):
+    root, _ = built
+    pdf = root / "manuscript/_manuscript/index.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert pdf.stat().st_size > 20_000
+
+
+def test_estimates_contract(built):
+    root, _ = built
+    est = pd.read_csv(root / "results/estimates.csv")
+    for col in ["analysis", "method", "endpoint", "group", "n", "events", "estimate", "lower", "upper", "level"]:
+        assert col in est.columns
+    assert {"clopper-pearson", "wilson", "jeffreys"} <= set(est["method"])
+    assert {"SLE", "IIM", "SSc", "all"} <= set(est["group"])
+    assert {"response", "drug_free", "crs_any", "crs_grade2plus", "crs_grade3plus", "icans_any",
+            "infection_hospitalised"} <= set(est["endpoint"])
+    f = est[est["analysis"] == "frequentist"]
+    assert (f["lower"] <= f["estimate"] + 1e-12).all() and (f["estimate"] <= f["upper"] + 1e-12).all()
+
+
+def test_table_in_html_matches_results(built):
+    root, text = built
+    est = pd.read_csv(root / "results/estimates.csv")
+    cp = est[(est["method"] == "clopper-pearson") & (est["endpoint"] == "response")].set_index("group")
+    for g, label in (("SLE", "SLE"), ("IIM", "IIM"), ("SSc", "SSc"), ("all", "All")):
+        r = cp.loc[g]
+        row = f"{label} {r.events}/{r.n} {prop(r.lower)} to {prop(r.upper)}"
+        assert row in text, f"table row {row!r} not in the HTML"
+
+
+def test_figures_and_tables_are_numbered_and_referenced(built):
+    _, text = built
+    assert "Figure 1: Observed response rate" in text
+    assert "Table 1: Remission or response" in text
+    assert re.search(r"Table 1 and Figure 1 show", text)
+    assert "{{<" not in text and "?fig-" not in text and "@tbl-" not in text
+
+
+def test_bibliography_is_formatted(built):
+    _, text = built
+    assert "Müller" in text and "N Engl J Med" in text or "New England Journal of Medicine" in text
+    assert "Clopper" in text
+
+
+def test_prose_numbers_come_from_variables(root, built):
+    _, text = built
+    v = yaml.safe_load((root / "manuscript/_variables.yml").read_text())["freq"]
+    assert f"exact lower limit is {v['cp']['response_all']['lower']}" in text
+    assert f"upper bound for its rate is {v['safety']['crs_grade3plus_upper1s']}" in text
+
+
+def test_no_numbers_typed_into_prose(root):
+    """Digits in the manuscript source appear only in labels, citations and file names, not as statistics."""
+    src = (root / "manuscript/index.qmd").read_text()
+    body = src.split("---", 2)[2]
+    body = re.sub(r"\{\{<[^>]*>\}\}", "", body)
+    body = re.sub(r"\{#[^}]*\}|@\w+|\([^)]*\.png\)|`[^`]*`", "", body)
+    numbers = re.findall(r"(?<![\w.-])\d+(?:\.\d+)?%?", body)
+    # The conventional levels are settings, checked here against the pipeline's level.
+    from analysis.settings import LEVEL
+
+    allowed = {f"{100 * LEVEL:g}%", f"{100 * (1 - LEVEL):g}%"}
+    typed = [n for n in numbers if n not in allowed]
+    assert typed == [], f"numbers typed into the manuscript: {typed}"
+
+
+def test_unknown_variable_fails(tmp_path):
+    with pytest.raises(RenderError, match="unknown variable 'a.b'"):
+        expand("x {{< var a.b >}} y", tmp_path, {"a": {"c": 1}}, tmp_path / "index.qmd")
+
+
+def test_missing_include_fails(tmp_path):
+    with pytest.raises(RenderError, match="included file not found"):
+        expand("{{< include nope.md >}}", tmp_path, {}, tmp_path / "index.qmd")
+
+
+def test_unresolved_cross_reference_fails_the_render(root, tmp_path):
+    ms = tmp_path / "manuscript"
+    shutil.copytree(root / "manuscript" / "filters", ms / "filters")
+    shutil.copy(root / "manuscript" / "references.bib", ms / "references.bib")
+    (ms / "_variables.yml").write_text("x: 1\n")
+    (ms / "index.qmd").write_text("---\ntitle: t\n---\n\nSee @fig-missing and {{< var x >}}.\n")
+    with pytest.raises(RenderError, match="unresolved reference.*fig-missing"):
+        render_fallback(ms)
+    assert not (ms / "_manuscript" / "index.pdf").exists()
