@@ -13,13 +13,20 @@ RUN := $(PY) -m analysis
 DATA := data/raw/index_study.csv data/raw/published_cohorts.csv
 CORE := analysis/__init__.py analysis/settings.py analysis/data.py analysis/io.py analysis/cli.py
 FREQ_CODE := analysis/frequentist.py analysis/intervals.py analysis/benchmark_test.py analysis/heterogeneity.py analysis/meta.py
+BAYES_CODE := analysis/bayes.py analysis/fit.py analysis/models.py analysis/conjugate.py
 REPORT_CODE := analysis/report.py analysis/report_build.py analysis/figures.py
 FREQ := results/frequentist/estimates.csv results/frequentist/tests.csv results/frequentist/meta.csv
-ESTIMATES_IN := results/frequentist/estimates.csv
+BAYES := results/bayes/estimates.csv results/bayes/exceedance.csv results/bayes/diagnostics.csv \
+         results/bayes/ppc.csv results/bayes/prior_predictive.csv
+SENS := results/bayes/sensitivity.csv results/bayes/sensitivity_diagnostics.csv
+ESTIMATES_IN := results/frequentist/estimates.csv results/bayes/estimates.csv
 MS_SRC := manuscript/index.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/filters/style.css
 REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/tables/safety.md \
-          manuscript/tables/benchmarks.md manuscript/tables/meta.md manuscript/tables/colophon.md
-FIGS := manuscript/figures/forest-frequentist.png
+          manuscript/tables/benchmarks.md manuscript/tables/meta.md manuscript/tables/colophon.md \
+          manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
+          manuscript/tables/sensitivity.md
+FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
+        manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png
 PAPER := manuscript/_manuscript/index.html manuscript/_manuscript/index.pdf
 
 .PHONY: help setup results paper test test-slow lint bench clean lock
@@ -46,18 +53,24 @@ lock: ## re-pin requirements.lock from the current .venv
 $(FREQ) &: $(STAMP) $(DATA) $(CORE) $(FREQ_CODE)
 	$(RUN) frequentist --out results/frequentist
 
+$(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE)
+	$(RUN) bayes --out results/bayes
+
+$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/sensitivity.py analysis/meta.py
+	$(RUN) sensitivity --out results/bayes
+
 results/estimates.csv: $(ESTIMATES_IN) analysis/combine.py
 	$(RUN) combine $(ESTIMATES_IN) --out $@
 
 results/provenance.json: $(STAMP) $(DATA) $(CORE) analysis/provenance.py
 	$(RUN) provenance --out $@
 
-results: results/estimates.csv results/provenance.json ## run every analysis step that is out of date
+results: results/estimates.csv results/provenance.json $(SENS) ## run every analysis step that is out of date
 
-$(FIGS) &: results/estimates.csv $(REPORT_CODE)
+$(FIGS) &: results/estimates.csv $(SENS) $(REPORT_CODE)
 	$(RUN) figures --out manuscript/figures
 
-$(REPORT) &: results/estimates.csv results/provenance.json $(FREQ) $(REPORT_CODE)
+$(REPORT) &: results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(REPORT_CODE)
 	$(RUN) report --manuscript manuscript
 
 $(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) analysis/render.py

@@ -16,8 +16,19 @@ def benchmark_tests(counts: pd.DataFrame, benchmarks: tuple[float, ...], alpha: 
     for rec in counts.itertuples(index=False):
         for p0 in benchmarks:
             pvalue = float(binom_test(int(rec.events), int(rec.n), p0, alternative="larger"))
-            rows.append(dict(test="binomial-exact-one-sided", endpoint=rec.endpoint, group=rec.group,
-                             n=rec.n, events=rec.events, benchmark=p0, statistic=rec.events,
-                             p_value=pvalue, reject=bool(pvalue < alpha), alpha=alpha,
-                             note=f"H0: p <= {p0:g}; H1: p > {p0:g}"))
+            rows.append(
+                dict(
+                    test="binomial-exact-one-sided",
+                    endpoint=rec.endpoint,
+                    group=rec.group,
+                    n=rec.n,
+                    events=rec.events,
+                    benchmark=p0,
+                    statistic=rec.events,
+                    p_value=pvalue,
+                    reject=bool(pvalue < alpha),
+                    alpha=alpha,
+                    note=f"H0: p <= {p0:g}; H1: p > {p0:g}",
+                )
+            )
     return pd.DataFrame(rows)

@@ -33,6 +33,78 @@ def cmd_frequentist(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mcmc(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from analysis.settings import MCMC_DEFAULT, MCMC_FAST
+
+    base = MCMC_FAST if args.fast else MCMC_DEFAULT
+    overrides = {
+        k: getattr(args, k)
+        for k in ("draws", "tune", "chains", "seed", "target_accept", "sampler")
+        if getattr(args, k) is not None
+    }
+    return replace(base, **overrides)
+
+
+def _models(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from analysis.models import DEFAULT_MODELS, Prior
+
+    names = args.model or list(DEFAULT_MODELS)
+    unknown = [m for m in names if m not in DEFAULT_MODELS]
+    if unknown:
+        raise SystemExit(f"unknown model(s) {unknown}; expected some of {list(DEFAULT_MODELS)}")
+    overrides = {}
+    for item in args.prior or []:
+        key, _, value = item.partition("=")
+        if not value:
+            raise SystemExit(f"--prior {item!r}: expected NAME=DIST(...), e.g. tau=HalfNormal(0.5)")
+        try:
+            overrides[key.strip()] = Prior.parse(value)
+        except ValueError as err:
+            raise SystemExit(f"--prior {item!r}: {err}") from err
+    models = {}
+    for name in names:
+        spec = DEFAULT_MODELS[name]
+        mine = {k: v for k, v in overrides.items() if k in spec.priors}
+        models[name] = spec.with_priors(**mine) if mine else spec
+        if args.exnex_weight is not None and spec.kind == "exnex":
+            models[name] = replace(models[name], exnex_weight=args.exnex_weight)
+    used = {k for m in models.values() for k in m.priors}
+    if set(overrides) - used:
+        raise SystemExit(f"--prior names {sorted(set(overrides) - used)} match no parameter of {names}")
+    return models
+
+
+def cmd_bayes(args: argparse.Namespace) -> int:
+    from analysis.bayes import run
+    from analysis.fit import ConvergenceError
+
+    try:
+        est = run(args.index, args.out, _mcmc(args), _models(args))
+    except ConvergenceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    print(est[est["analysis"] == "bayes"][["method", "group", "estimate", "lower", "upper"]].to_string(index=False))
+    print(f"wrote results to {args.out}")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from analysis.fit import ConvergenceError
+    from analysis.sensitivity import run
+
+    try:
+        table = run(args.index, args.cohorts, args.out, _mcmc(args))
+    except ConvergenceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    print(f"wrote {len(table)} rows to {args.out / 'sensitivity.csv'}")
+    return 0
+
+
 def cmd_combine(args: argparse.Namespace) -> int:
     from analysis.combine import combine
 
@@ -94,6 +166,35 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(f)
     f.add_argument("--out", type=Path, default=RESULTS / "frequentist")
     f.set_defaults(func=cmd_frequentist)
+
+    def mcmc_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--sampler", choices=["pymc", "nutpie", "numpyro"], help="NUTS implementation")
+        q.add_argument("--draws", type=int)
+        q.add_argument("--tune", type=int)
+        q.add_argument("--chains", type=int)
+        q.add_argument("--seed", type=int, help="sampler seed (recorded in the provenance sidecar)")
+        q.add_argument("--target-accept", type=float, dest="target_accept")
+        q.add_argument("--fast", action="store_true", help="the quick preset used by the tests (not for the paper)")
+
+    b = sub.add_parser("bayes", help="fit the Bayesian models (all, or --model NAME ...) with optional prior overrides")
+    data_args(b)
+    mcmc_args(b)
+    b.add_argument("--model", action="append", help="independent, pooled, hierarchical, exnex (repeatable)")
+    b.add_argument(
+        "--prior",
+        action="append",
+        metavar="NAME=DIST",
+        help="override a prior, e.g. tau=HalfNormal(0.5) or mu='Normal(0, 2)' (repeatable)",
+    )
+    b.add_argument("--exnex-weight", type=float, dest="exnex_weight", help="prior probability of exchangeability")
+    b.add_argument("--out", type=Path, default=RESULTS / "bayes")
+    b.set_defaults(func=cmd_bayes)
+
+    s = sub.add_parser("sensitivity", help="refit under every prior and data scenario of the sensitivity analysis")
+    data_args(s)
+    mcmc_args(s)
+    s.add_argument("--out", type=Path, default=RESULTS / "bayes")
+    s.set_defaults(func=cmd_sensitivity)
 
     c = sub.add_parser("combine", help="concatenate partial estimates files into results/estimates.csv")
     c.add_argument("inputs", nargs="+", type=Path)

@@ -138,7 +138,9 @@ def _check_counts(parsed: list[dict], n_col: str, x_col: str) -> list[str]:
     for rec in parsed:
         n, x = rec.get(n_col), rec.get(x_col)
         if n is not None and x is not None and x > n:
-            errors.append(f"row {rec['_row']}, field '{x_col}': {x} exceeds '{n_col}' = {n}; expected 0 <= {x_col} <= {n_col}")
+            errors.append(
+                f"row {rec['_row']}, field '{x_col}': {x} exceeds '{n_col}' = {n}; expected 0 <= {x_col} <= {n_col}"
+            )
     return errors
 
 

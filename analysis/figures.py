@@ -28,8 +28,13 @@ METHOD_LABELS = {
     "bayes-hierarchical": "Bayes: hierarchical",
     "bayes-exnex": "Bayes: EXNEX",
 }
-GROUP_LABELS = {"SLE": "SLE (n = {n})", "IIM": "IIM (n = {n})", "SSc": "SSc (n = {n})", "all": "All (n = {n})",
-                "new": "New disease"}
+GROUP_LABELS = {
+    "SLE": "SLE (n = {n})",
+    "IIM": "IIM (n = {n})",
+    "SSc": "SSc (n = {n})",
+    "all": "All (n = {n})",
+    "new": "New disease",
+}
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -38,8 +43,14 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
-def forest(estimates: pd.DataFrame, path: Path, methods: list[str], endpoint: str = "response",
-           title: str | None = None, benchmark: float | None = None) -> None:
+def forest(
+    estimates: pd.DataFrame,
+    path: Path,
+    methods: list[str],
+    endpoint: str = "response",
+    title: str | None = None,
+    benchmark: float | None = None,
+) -> None:
     """Forest plot: one row per group, one colour per interval method."""
     df = estimates[(estimates["endpoint"] == endpoint) & estimates["method"].isin(methods)].copy()
     if df.empty:
@@ -54,14 +65,32 @@ def forest(estimates: pd.DataFrame, path: Path, methods: list[str], endpoint: st
     step = 0.8 / max(1, len(methods))
     for j, method in enumerate(methods):
         sub = df[df["method"] == method].set_index("group").reindex(order).dropna(subset=["estimate"])
-        ys = [labels.index(GROUP_LABELS[g].format(n=n_by_group[g])) + (j - (len(methods) - 1) / 2) * step
-              for g in sub.index]
-        ax.errorbar(sub["estimate"], ys, xerr=[sub["estimate"] - sub["lower"], sub["upper"] - sub["estimate"]],
-                    fmt="o", color=palette[method], capsize=3, label=METHOD_LABELS.get(method, method), ms=5)
+        ys = [
+            labels.index(GROUP_LABELS[g].format(n=n_by_group[g])) + (j - (len(methods) - 1) / 2) * step
+            for g in sub.index
+        ]
+        ax.errorbar(
+            sub["estimate"],
+            ys,
+            xerr=[sub["estimate"] - sub["lower"], sub["upper"] - sub["estimate"]],
+            fmt="o",
+            color=palette[method],
+            capsize=3,
+            label=METHOD_LABELS.get(method, method),
+            ms=5,
+        )
     if benchmark is not None:
         ax.axvline(benchmark, color="0.4", ls="--", lw=1)
-        ax.text(benchmark, 1.01, f"assumed benchmark {benchmark:g}", color="0.3", fontsize=8, va="bottom",
-                ha="center", transform=ax.get_xaxis_transform())
+        ax.text(
+            benchmark,
+            1.01,
+            f"assumed benchmark {benchmark:g}",
+            color="0.3",
+            fontsize=8,
+            va="bottom",
+            ha="center",
+            transform=ax.get_xaxis_transform(),
+        )
     ax.set_yticks(range(len(order)), labels)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.02)
@@ -70,4 +99,60 @@ def forest(estimates: pd.DataFrame, path: Path, methods: list[str], endpoint: st
     if title:
         ax.set_title(title)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(3, len(methods)), frameon=False)
+    _save(fig, path)
+
+
+def shrinkage(estimates: pd.DataFrame, path: Path) -> None:
+    """Posterior means per disease: independent -> hierarchical -> EXNEX, and the pooled rate."""
+    order = ["bayes-independent", "bayes-exnex", "bayes-hierarchical", "bayes-pooled"]
+    df = estimates[
+        (estimates["analysis"] == "bayes")
+        & estimates["method"].isin(order)
+        & estimates["group"].isin(["SLE", "IIM", "SSc"])
+    ].copy()
+    df["model"] = pd.Categorical(df["method"].map(METHOD_LABELS), [METHOD_LABELS[m] for m in order], ordered=True)
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    sns.lineplot(
+        data=df.sort_values("model"),
+        x="model",
+        y="estimate",
+        hue="group",
+        marker="o",
+        ax=ax,
+        palette="colorblind",
+        sort=False,
+    )
+    ax.set_xlabel("")
+    ax.set_ylabel("Posterior mean response probability")
+    ax.tick_params(axis="x", labelrotation=15)
+    ax.legend(title="Disease", frameon=False)
+    _save(fig, path)
+
+
+def sensitivity(table: pd.DataFrame, path: Path) -> None:
+    """Posterior mean and 95% interval per disease under each sensitivity scenario."""
+    df = table.copy()
+    labels = list(dict.fromkeys(df["label"]))
+    groups = [g for g in ("SLE", "IIM", "SSc", "new") if g in set(df["group"])]
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
+    fig, axes = plt.subplots(1, len(groups), figsize=(2.2 * len(groups) + 2.4, 0.33 * len(labels) + 1.3), sharey=True)
+    colors = sns.color_palette("colorblind", len(groups))
+    for ax, g, color in zip(axes, groups, colors):
+        sub = df[df["group"] == g].set_index("label").reindex(labels)
+        ys = range(len(labels))
+        ax.errorbar(
+            sub["estimate"],
+            ys,
+            xerr=[sub["estimate"] - sub["lower"], sub["upper"] - sub["estimate"]],
+            fmt="o",
+            color=color,
+            capsize=2,
+            ms=4,
+        )
+        ax.set_title(GROUP_LABELS[g].split(" (")[0])
+        ax.set_xlim(0, 1.02)
+        ax.set_xlabel("Response probability")
+    axes[0].set_yticks(range(len(labels)), labels)
+    axes[0].invert_yaxis()
     _save(fig, path)

@@ -23,10 +23,34 @@ from analysis.io import write_csv
 from analysis.meta import meta_table
 from analysis.settings import COHORTS, DISEASES, INDEX_STUDY, LEVEL, SETTINGS, Settings
 
-ESTIMATE_COLUMNS = ["analysis", "method", "endpoint", "group", "scenario", "n", "events", "estimate",
-                    "lower", "upper", "level", "interval", "note"]
-TEST_COLUMNS = ["test", "endpoint", "group", "n", "events", "benchmark", "statistic", "p_value", "reject",
-                "alpha", "note"]
+ESTIMATE_COLUMNS = [
+    "analysis",
+    "method",
+    "endpoint",
+    "group",
+    "scenario",
+    "n",
+    "events",
+    "estimate",
+    "lower",
+    "upper",
+    "level",
+    "interval",
+    "note",
+]
+TEST_COLUMNS = [
+    "test",
+    "endpoint",
+    "group",
+    "n",
+    "events",
+    "benchmark",
+    "statistic",
+    "p_value",
+    "reject",
+    "alpha",
+    "note",
+]
 
 
 def heterogeneity_tests(counts: pd.DataFrame) -> pd.DataFrame:
@@ -35,26 +59,43 @@ def heterogeneity_tests(counts: pd.DataFrame) -> pd.DataFrame:
         if len(sub) < 2:
             continue
         res = freeman_halton(sub["events"].tolist(), sub["n"].tolist())
-        rows.append(dict(test="freeman-halton-exact", endpoint=endpoint, group="+".join(sub["group"]),
-                         n=int(sub["n"].sum()), events=int(sub["events"].sum()), benchmark=np.nan,
-                         statistic=np.nan, p_value=np.nan if res.p_value is None else res.p_value,
-                         reject=None if res.p_value is None else bool(res.p_value < 0.05), alpha=0.05,
-                         note=res.note))
+        rows.append(
+            dict(
+                test="freeman-halton-exact",
+                endpoint=endpoint,
+                group="+".join(sub["group"]),
+                n=int(sub["n"].sum()),
+                events=int(sub["events"].sum()),
+                benchmark=np.nan,
+                statistic=np.nan,
+                p_value=np.nan if res.p_value is None else res.p_value,
+                reject=None if res.p_value is None else bool(res.p_value < 0.05),
+                alpha=0.05,
+                note=res.note,
+            )
+        )
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
 
-def run(index_path: Path = INDEX_STUDY, cohorts_path: Path = COHORTS, out_dir: Path = Path("results/frequentist"),
-        settings: Settings = SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run(
+    index_path: Path = INDEX_STUDY,
+    cohorts_path: Path = COHORTS,
+    out_dir: Path = Path("results/frequentist"),
+    settings: Settings = SETTINGS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compute every frequentist result; write them atomically to ``out_dir``."""
     counts = endpoint_counts(load_index(index_path))
     cohorts = load_cohorts(cohorts_path)
     ci = interval_table(counts, LEVEL).assign(scenario="index", note="")
     meta = meta_table(cohorts, LEVEL, settings.meta).assign(
-        interval="two-sided", note=lambda d: d["note"] + "; studies: " + d["studies"])
+        interval="two-sided", note=lambda d: d["note"] + "; studies: " + d["studies"]
+    )
     estimates = pd.concat([ci, meta], ignore_index=True)[ESTIMATE_COLUMNS]
     efficacy = counts[counts["endpoint"].isin(["response", "drug_free"])]
-    tests = pd.concat([benchmark_tests(efficacy, settings.benchmarks.grid)[TEST_COLUMNS],
-                       heterogeneity_tests(counts)], ignore_index=True)
+    tests = pd.concat(
+        [benchmark_tests(efficacy, settings.benchmarks.grid)[TEST_COLUMNS], heterogeneity_tests(counts)],
+        ignore_index=True,
+    )
     out_dir = Path(out_dir)
     write_csv(out_dir / "estimates.csv", estimates)
     write_csv(out_dir / "tests.csv", tests)

@@ -38,9 +38,13 @@ def freeman_halton(events: list[int], n: list[int]) -> HeterogeneityResult:
     total_x, total_n = sum(events), sum(n)
     if total_x in (0, total_n):
         what = "responded" if total_x == total_n else "failed to respond"
-        return HeterogeneityResult(None, 1, True,
-                                   f"not testable: every patient {what}, so the table with these margins is unique "
-                                   "and the data carry no information on heterogeneity")
+        return HeterogeneityResult(
+            None,
+            1,
+            True,
+            f"not testable: every patient {what}, so the table with these margins is unique "
+            "and the data carry no information on heterogeneity",
+        )
     ns = tuple(n)
     observed = _log_prob(tuple(events), ns, total_x)
     p, count = 0.0, 0

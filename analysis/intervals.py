@@ -54,12 +54,35 @@ def interval_table(counts: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         est = rec.events / rec.n
         for method in METHODS:
             lo, hi = interval(rec.events, rec.n, method, level)
-            rows.append(dict(analysis="frequentist", method=method, endpoint=rec.endpoint, group=rec.group,
-                             n=rec.n, events=rec.events, estimate=est, lower=lo, upper=hi, level=level,
-                             interval="two-sided"))
+            rows.append(
+                dict(
+                    analysis="frequentist",
+                    method=method,
+                    endpoint=rec.endpoint,
+                    group=rec.group,
+                    n=rec.n,
+                    events=rec.events,
+                    estimate=est,
+                    lower=lo,
+                    upper=hi,
+                    level=level,
+                    interval="two-sided",
+                )
+            )
         if rec.events == 0:
-            rows.append(dict(analysis="frequentist", method="clopper-pearson-upper", endpoint=rec.endpoint,
-                             group=rec.group, n=rec.n, events=rec.events, estimate=est, lower=0.0,
-                             upper=upper_bound(rec.events, rec.n, level), level=level,
-                             interval="one-sided upper bound"))
+            rows.append(
+                dict(
+                    analysis="frequentist",
+                    method="clopper-pearson-upper",
+                    endpoint=rec.endpoint,
+                    group=rec.group,
+                    n=rec.n,
+                    events=rec.events,
+                    estimate=est,
+                    lower=0.0,
+                    upper=upper_bound(rec.events, rec.n, level),
+                    level=level,
+                    interval="one-sided upper bound",
+                )
+            )
     return pd.DataFrame(rows)

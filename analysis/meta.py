@@ -71,19 +71,26 @@ def pool(events, n, level: float = 0.95, settings: MetaAnalysis = SETTINGS.meta)
     events, n = np.asarray(events), np.asarray(n)
     k = len(n)
     if k == 0:
-        return dict(k=0, estimate=np.nan, lower=np.nan, upper=np.nan, tau2=np.nan, i2=np.nan,
-                    note="no eligible cohort")
+        return dict(k=0, estimate=np.nan, lower=np.nan, upper=np.nan, tau2=np.nan, i2=np.nan, note="no eligible cohort")
     eff, var = logit_effects(events, n, settings.continuity)
     if k == 1:
         z = norm.ppf(0.5 + level / 2)
         se = np.sqrt(var[0])
-        return dict(k=1, estimate=float(expit(eff[0])), lower=float(expit(eff[0] - z * se)),
-                    upper=float(expit(eff[0] + z * se)), tau2=np.nan, i2=np.nan,
-                    note="single cohort: no pooling, between-study variance not estimable")
+        return dict(
+            k=1,
+            estimate=float(expit(eff[0])),
+            lower=float(expit(eff[0] - z * se)),
+            upper=float(expit(eff[0] + z * se)),
+            tau2=np.nan,
+            i2=np.nan,
+            note="single cohort: no pooling, between-study variance not estimable",
+        )
     res = combine_effects(eff, var, method_re=settings.method_re, alpha=1 - level)
     frame = res.summary_frame(alpha=1 - level)
     tau2 = float(res.tau2)
-    note = "random effects (DerSimonian-Laird)" if settings.method_re == "dl" else f"random effects ({settings.method_re})"
+    note = (
+        "random effects (DerSimonian-Laird)" if settings.method_re == "dl" else f"random effects ({settings.method_re})"
+    )
     if tau2 < 0:
         # statsmodels 0.15 returns the untruncated moment estimate; a negative
         # between-study variance is 0 by definition, and the random-effects
@@ -94,8 +101,15 @@ def pool(events, n, level: float = 0.95, settings: MetaAnalysis = SETTINGS.meta)
         row = frame.loc["random effect"]
     if k < 5:
         note += f"; only {k} cohorts, so the between-study variance is poorly estimated"
-    return dict(k=k, estimate=float(expit(row["eff"])), lower=float(expit(row["ci_low"])),
-                upper=float(expit(row["ci_upp"])), tau2=tau2, i2=max(0.0, float(res.i2)), note=note)
+    return dict(
+        k=k,
+        estimate=float(expit(row["eff"])),
+        lower=float(expit(row["ci_low"])),
+        upper=float(expit(row["ci_upp"])),
+        tau2=tau2,
+        i2=max(0.0, float(res.i2)),
+        note=note,
+    )
 
 
 def meta_table(cohorts: pd.DataFrame, level: float = 0.95, settings: MetaAnalysis = SETTINGS.meta) -> pd.DataFrame:
@@ -106,10 +120,25 @@ def meta_table(cohorts: pd.DataFrame, level: float = 0.95, settings: MetaAnalysi
         for disease in DISEASES:
             sub = chosen[chosen["disease"] == disease]
             res = pool(sub["n_responders"], sub["n_treated"], level, settings)
-            rows.append(dict(analysis="meta-analysis", method=f"random-effects-{settings.method_re}",
-                             endpoint="response", group=disease, scenario=scenario.name,
-                             n=int(sub["n_treated"].sum()), events=int(sub["n_responders"].sum()),
-                             estimate=res["estimate"], lower=res["lower"], upper=res["upper"], level=level,
-                             k=res["k"], tau2=res["tau2"], i2=res["i2"], studies=";".join(sub["study_id"]),
-                             continuity=settings.continuity, note=res["note"]))
+            rows.append(
+                dict(
+                    analysis="meta-analysis",
+                    method=f"random-effects-{settings.method_re}",
+                    endpoint="response",
+                    group=disease,
+                    scenario=scenario.name,
+                    n=int(sub["n_treated"].sum()),
+                    events=int(sub["n_responders"].sum()),
+                    estimate=res["estimate"],
+                    lower=res["lower"],
+                    upper=res["upper"],
+                    level=level,
+                    k=res["k"],
+                    tau2=res["tau2"],
+                    i2=res["i2"],
+                    studies=";".join(sub["study_id"]),
+                    continuity=settings.continuity,
+                    note=res["note"],
+                )
+            )
     return pd.DataFrame(rows)

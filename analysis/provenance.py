@@ -11,8 +11,22 @@ from pathlib import Path
 
 from analysis.settings import ROOT, SETTINGS
 
-PACKAGES = ("pymc", "pytensor", "arviz", "nutpie", "numpyro", "jax", "statsmodels", "scipy", "numpy", "pandas",
-            "seaborn", "matplotlib", "pypandoc-binary", "typst")
+PACKAGES = (
+    "pymc",
+    "pytensor",
+    "arviz",
+    "nutpie",
+    "numpyro",
+    "jax",
+    "statsmodels",
+    "scipy",
+    "numpy",
+    "pandas",
+    "seaborn",
+    "matplotlib",
+    "pypandoc-binary",
+    "typst",
+)
 
 
 def sha256(path: Path | str) -> str:
@@ -35,10 +49,16 @@ def package_versions() -> dict[str, str]:
 
 def git_commit() -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
@@ -50,8 +70,10 @@ def provenance(data_files: list[Path], extra: dict | None = None) -> dict:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "packages": package_versions(),
-        "data": {str(Path(p).resolve().relative_to(ROOT)) if Path(p).resolve().is_relative_to(ROOT) else str(p):
-                 sha256(p) for p in data_files},
+        "data": {
+            str(Path(p).resolve().relative_to(ROOT)) if Path(p).resolve().is_relative_to(ROOT) else str(p): sha256(p)
+            for p in data_files
+        },
         "settings": SETTINGS.as_dict(),
         "seeds": {"mcmc": SETTINGS.mcmc.seed},
     }

@@ -94,14 +94,37 @@ def render_fallback(manuscript: Path = MANUSCRIPT) -> list[Path]:
     (build / "index.md").write_text(text, encoding="utf-8")
     if (manuscript / "figures").is_dir():
         shutil.copytree(manuscript / "figures", build / "figures")
-    common = ["index.md", "--from", "markdown", "--lua-filter", str(manuscript / "filters" / "crossref.lua"),
-              "--citeproc", "--bibliography", str(manuscript / "references.bib"), "--standalone",
-              "--metadata", "link-citations=true"]
+    common = [
+        "index.md",
+        "--from",
+        "markdown",
+        "--lua-filter",
+        str(manuscript / "filters" / "crossref.lua"),
+        "--citeproc",
+        "--bibliography",
+        str(manuscript / "references.bib"),
+        "--standalone",
+        "--metadata",
+        "link-citations=true",
+    ]
     csl = manuscript / "vancouver.csl"
     if csl.is_file():
         common += ["--csl", str(csl)]
-    _pandoc([*common, "--to", "html5", "--embed-resources", "--toc", "--number-sections",
-             "--css", str(manuscript / "filters" / "style.css"), "--output", "index.html"], build)
+    _pandoc(
+        [
+            *common,
+            "--to",
+            "html5",
+            "--embed-resources",
+            "--toc",
+            "--number-sections",
+            "--css",
+            str(manuscript / "filters" / "style.css"),
+            "--output",
+            "index.html",
+        ],
+        build,
+    )
     _pandoc([*common, "--to", "typst", "--number-sections", "--output", "index.typ"], build)
     outputs = []
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -121,11 +144,15 @@ def render_fallback(manuscript: Path = MANUSCRIPT) -> list[Path]:
 def check_outputs(out_dir: Path) -> None:
     """Fail when an unresolved shortcode or reference reached the HTML."""
     html = (out_dir / "index.html").read_text(encoding="utf-8")
-    for pattern, what in ((r"\{\{<", "shortcode"), (r"\?(fig|tbl|sec)-", "cross-reference"),
-                          (r"@(fig|tbl)-", "cross-reference"), (r'class="citation"[^>]*>\s*\(?\?\?', "citation")):
+    for pattern, what in (
+        (r"\{\{<", "shortcode"),
+        (r"\?(fig|tbl|sec)-", "cross-reference"),
+        (r"@(fig|tbl)-", "cross-reference"),
+        (r'class="citation"[^>]*>\s*\(?\?\?', "citation"),
+    ):
         m = re.search(pattern, html)
         if m:
-            raise RenderError(f"{out_dir / 'index.html'}: unresolved {what} near {html[m.start():m.start() + 60]!r}")
+            raise RenderError(f"{out_dir / 'index.html'}: unresolved {what} near {html[m.start() : m.start() + 60]!r}")
 
 
 def render(manuscript: Path = MANUSCRIPT, force_fallback: bool = False) -> list[Path]:

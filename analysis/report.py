@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from analysis.io import write_text
+from analysis.models import DEFAULT_MODELS
 from analysis.settings import DISEASES, GROUPS, SAFETY_ENDPOINTS, SETTINGS
 
 ENDPOINT_LABELS = {
@@ -78,15 +79,24 @@ def estimates_table(est: pd.DataFrame) -> str:
             if sub.empty:
                 continue
             r = sub.iloc[0]
-            rows.append({"Endpoint": ENDPOINT_LABELS[endpoint], "Group": GROUP_NAMES[g],
-                         "Responders / n": f"{r.events}/{r.n}",
-                         "Clopper-Pearson": ci(sub.loc["clopper-pearson", "lower"], sub.loc["clopper-pearson", "upper"]),
-                         "Wilson": ci(sub.loc["wilson", "lower"], sub.loc["wilson", "upper"]),
-                         "Jeffreys": ci(sub.loc["jeffreys", "lower"], sub.loc["jeffreys", "upper"])})
-    return md_table(pd.DataFrame(rows), "Remission or response and freedom from immunosuppression per disease, "
-                    "with 95% confidence intervals. The response endpoint differs by disease: DORIS remission (SLE), "
-                    "ACR-EULAR major clinical response (IIM), any decrease in the EUSTAR activity index (SSc).",
-                    "tbl-estimates", "llrrrr")
+            rows.append(
+                {
+                    "Endpoint": ENDPOINT_LABELS[endpoint],
+                    "Group": GROUP_NAMES[g],
+                    "Responders / n": f"{r.events}/{r.n}",
+                    "Clopper-Pearson": ci(sub.loc["clopper-pearson", "lower"], sub.loc["clopper-pearson", "upper"]),
+                    "Wilson": ci(sub.loc["wilson", "lower"], sub.loc["wilson", "upper"]),
+                    "Jeffreys": ci(sub.loc["jeffreys", "lower"], sub.loc["jeffreys", "upper"]),
+                }
+            )
+    return md_table(
+        pd.DataFrame(rows),
+        "Remission or response and freedom from immunosuppression per disease, "
+        "with 95% confidence intervals. The response endpoint differs by disease: DORIS remission (SLE), "
+        "ACR-EULAR major clinical response (IIM), any decrease in the EUSTAR activity index (SSc).",
+        "tbl-estimates",
+        "llrrrr",
+    )
 
 
 def safety_table(est: pd.DataFrame) -> str:
@@ -98,12 +108,23 @@ def safety_table(est: pd.DataFrame) -> str:
             continue
         r = sub.loc["clopper-pearson"]
         one = sub.loc["clopper-pearson-upper", "upper"] if "clopper-pearson-upper" in sub.index else None
-        rows.append({"Adverse event": ENDPOINT_LABELS[endpoint], "Patients / n": f"{r.events}/{r.n}",
-                     "Rate": prop(r.estimate), "95% CI (Clopper-Pearson)": ci(r.lower, r.upper),
-                     "One-sided 95% upper bound": prop(one) if one is not None else ""})
-    return md_table(pd.DataFrame(rows), "Adverse events in all 15 patients with exact 95% confidence intervals. "
-                    "For events that did not occur, the one-sided upper bound is the largest rate compatible with "
-                    "observing none.", "tbl-safety", "lrrrr")
+        rows.append(
+            {
+                "Adverse event": ENDPOINT_LABELS[endpoint],
+                "Patients / n": f"{r.events}/{r.n}",
+                "Rate": prop(r.estimate),
+                "95% CI (Clopper-Pearson)": ci(r.lower, r.upper),
+                "One-sided 95% upper bound": prop(one) if one is not None else "",
+            }
+        )
+    return md_table(
+        pd.DataFrame(rows),
+        "Adverse events in all 15 patients with exact 95% confidence intervals. "
+        "For events that did not occur, the one-sided upper bound is the largest rate compatible with "
+        "observing none.",
+        "tbl-safety",
+        "lrrrr",
+    )
 
 
 def benchmark_table(tests: pd.DataFrame) -> str:
@@ -113,9 +134,12 @@ def benchmark_table(tests: pd.DataFrame) -> str:
     for g in GROUPS:
         n = int(t[t["group"] == g]["n"].iloc[0])
         out[f"{GROUP_NAMES[g]} (n = {n})"] = [pval(p) + ("" if p < 0.05 else " (ns)") for p in wide[g]]
-    return md_table(out, "One-sided exact binomial p-values of the response rate against a range of assumed "
-                    "benchmark rates for refractory disease; ns: not significant at the one-sided 5% level.",
-                    "tbl-benchmarks")
+    return md_table(
+        out,
+        "One-sided exact binomial p-values of the response rate against a range of assumed "
+        "benchmark rates for refractory disease; ns: not significant at the one-sided 5% level.",
+        "tbl-benchmarks",
+    )
 
 
 def meta_table_md(meta: pd.DataFrame) -> str:
@@ -124,13 +148,24 @@ def meta_table_md(meta: pd.DataFrame) -> str:
     labels = {s.name: s.label for s in SCENARIOS}
     rows = []
     for r in meta.itertuples(index=False):
-        rows.append({"Cohorts": labels[r.scenario], "Disease": r.group, "k": r.k,
-                     "Responders / n": f"{r.events}/{r.n}" if r.k else "",
-                     "Pooled rate (95% CI)": f"{prop(r.estimate)} ({ci(r.lower, r.upper)})" if r.k else "no cohort",
-                     "Studies": r.studies.replace(";", ", ") if r.k else ""})
-    return md_table(pd.DataFrame(rows), "Random-effects meta-analysis of the published cohorts on the logit scale "
-                    f"(continuity correction {SETTINGS.meta.continuity:g} added to every cell), at most one cohort per "
-                    "overlap group.", "tbl-meta", "llrrrl")
+        rows.append(
+            {
+                "Cohorts": labels[r.scenario],
+                "Disease": r.group,
+                "k": r.k,
+                "Responders / n": f"{r.events}/{r.n}" if r.k else "",
+                "Pooled rate (95% CI)": f"{prop(r.estimate)} ({ci(r.lower, r.upper)})" if r.k else "no cohort",
+                "Studies": r.studies.replace(";", ", ") if r.k else "",
+            }
+        )
+    return md_table(
+        pd.DataFrame(rows),
+        "Random-effects meta-analysis of the published cohorts on the logit scale "
+        f"(continuity correction {SETTINGS.meta.continuity:g} added to every cell), at most one cohort per "
+        "overlap group.",
+        "tbl-meta",
+        "llrrrl",
+    )
 
 
 def frequentist_variables(est: pd.DataFrame, tests: pd.DataFrame, meta: pd.DataFrame) -> dict:
@@ -142,8 +177,12 @@ def frequentist_variables(est: pd.DataFrame, tests: pd.DataFrame, meta: pd.DataF
         v["n"][key] = int(sub["n"].iloc[0])
         v["events"][key] = int(sub["events"].iloc[0])
         for m, name in (("clopper-pearson", "cp"), ("wilson", "wilson"), ("jeffreys", "jeffreys")):
-            v[name][key] = {"lower": prop(sub.loc[m, "lower"]), "upper": prop(sub.loc[m, "upper"]),
-                            "lower_pct": pct(sub.loc[m, "lower"]), "estimate_pct": pct(sub.loc[m, "estimate"])}
+            v[name][key] = {
+                "lower": prop(sub.loc[m, "lower"]),
+                "upper": prop(sub.loc[m, "upper"]),
+                "lower_pct": pct(sub.loc[m, "lower"]),
+                "estimate_pct": pct(sub.loc[m, "estimate"]),
+            }
         if "clopper-pearson-upper" in sub.index:
             v["safety"][f"{endpoint}_upper1s"] = prop(sub.loc["clopper-pearson-upper", "upper"])
             v["safety"][f"{endpoint}_upper1s_pct"] = pct(sub.loc["clopper-pearson-upper", "upper"], 0)
@@ -153,18 +192,171 @@ def frequentist_variables(est: pd.DataFrame, tests: pd.DataFrame, meta: pd.DataF
     for g, sub in t.groupby("group"):
         at = sub[sub["benchmark"].round(6) == round(b.default, 6)]
         rejected = sub[sub["reject"].astype(str) == "True"]["benchmark"]
-        v["test"][g] = {"p_default": pval(float(at["p_value"].iloc[0])),
-                        "max_rejected": prop(rejected.max()) if len(rejected) else "none"}
+        v["test"][g] = {
+            "p_default": pval(float(at["p_value"].iloc[0])),
+            "max_rejected": prop(rejected.max()) if len(rejected) else "none",
+        }
     het = tests[(tests["test"] == "freeman-halton-exact") & (tests["endpoint"] == "response")]
     v["test"]["heterogeneity_note"] = str(het["note"].iloc[0]) if len(het) else "not computed"
     for r in meta.itertuples(index=False):
         v["meta"].setdefault(r.scenario, {})[r.group] = {
-            "k": int(r.k), "estimate": prop(r.estimate), "lower": prop(r.lower), "upper": prop(r.upper),
-            "n": int(r.n), "events": int(r.events)}
+            "k": int(r.k),
+            "estimate": prop(r.estimate),
+            "lower": prop(r.lower),
+            "upper": prop(r.upper),
+            "n": int(r.n),
+            "events": int(r.events),
+        }
     v["diseases"] = ", ".join(DISEASES)
     return v
 
 
 def write_yaml(path: Path, obj: dict) -> None:
-    write_text(path, "# Written by `python -m analysis report`; do not edit.\n"
-               + yaml.safe_dump(obj, sort_keys=True, allow_unicode=True))
+    write_text(
+        path,
+        "# Written by `python -m analysis report`; do not edit.\n"
+        + yaml.safe_dump(obj, sort_keys=True, allow_unicode=True),
+    )
+
+
+BAYES_METHODS = {
+    "bayes-independent": "Independent",
+    "bayes-pooled": "Pooled",
+    "bayes-hierarchical": "Hierarchical",
+    "bayes-exnex": "EXNEX",
+}
+
+
+def _cri(r) -> str:
+    return f"{prop(r.estimate)} ({ci(r.lower, r.upper)})"
+
+
+def bayes_table(est: pd.DataFrame) -> str:
+    b = est[est["analysis"] == "bayes"]
+    rows = []
+    for g in ("SLE", "IIM", "SSc", "new"):
+        row = {"Disease": GROUP_NAMES[g]}
+        for m, label in BAYES_METHODS.items():
+            sub = b[(b["method"] == m) & (b["group"] == g)]
+            row[label] = _cri(sub.iloc[0]) if len(sub) else "not defined"
+        rows.append(row)
+    return md_table(
+        pd.DataFrame(rows),
+        "Posterior mean (95% equal-tailed credible interval) of the response "
+        "probability per disease, and predictive probability for a new disease, under each model.",
+        "tbl-bayes",
+        "lrrrr",
+    )
+
+
+def exceedance_table(exc: pd.DataFrame, model: str = "hierarchical") -> str:
+    e = exc[exc["model"] == model]
+    wide = e.pivot(index="benchmark", columns="group", values="probability")
+    cols = [g for g in ("SLE", "IIM", "SSc", "new") if g in wide.columns]
+    out = pd.DataFrame({"Benchmark rate": [prop(b) for b in wide.index]})
+    for g in cols:
+        out[GROUP_NAMES[g]] = [prop(p, 3) for p in wide[g]]
+    return md_table(
+        out, f"Posterior probability that the response rate exceeds each benchmark ({model} model).", "tbl-exceedance"
+    )
+
+
+def diagnostics_table(diag: pd.DataFrame, sens_diag: pd.DataFrame) -> str:
+    rows = []
+    for source, d in (("main", diag), ("sensitivity", sens_diag)):
+        for model, sub in d.groupby("model", sort=False):
+            rows.append(
+                {
+                    "Fit": f"{model} ({source})" if source == "sensitivity" else model,
+                    "Parameters": len(sub),
+                    "Max R-hat": f"{sub['r_hat'].max():.3f}",
+                    "Min bulk ESS": f"{sub['ess_bulk'].min():.0f}",
+                    "Min tail ESS": f"{sub['ess_tail'].min():.0f}",
+                    "Divergences": int(sub["divergences"].max()),
+                }
+            )
+    g = SETTINGS.gates
+    return md_table(
+        pd.DataFrame(rows),
+        f"Convergence diagnostics of every MCMC fit. The build fails if any R-hat "
+        f"exceeds {g.max_r_hat}, any bulk or tail ESS is below {g.min_ess_bulk:g}, or any transition "
+        "diverges.",
+        "tbl-diagnostics",
+        "lrrrrr",
+    )
+
+
+def sensitivity_table(sens: pd.DataFrame) -> str:
+    rows = []
+    for label, sub in sens.groupby("label", sort=False):
+        row = {"Scenario": label}
+        for g in ("SLE", "IIM", "SSc", "new"):
+            r = sub[sub["group"] == g]
+            row[GROUP_NAMES[g]] = _cri(r.iloc[0]) if len(r) else "left out"
+        rows.append(row)
+    return md_table(
+        pd.DataFrame(rows),
+        "Sensitivity of the posterior mean (95% credible interval) to the priors, "
+        "the EXNEX weight, leaving out SSc, and adding the external cohorts as exchangeable units.",
+        "tbl-sensitivity",
+        "lrrrr",
+    )
+
+
+def bayes_variables(
+    est: pd.DataFrame,
+    exc: pd.DataFrame,
+    diag: pd.DataFrame,
+    sens: pd.DataFrame,
+    ppc: pd.DataFrame,
+    prior_pred: pd.DataFrame,
+) -> dict:
+    v: dict = {}
+    b = est[est["analysis"] == "bayes"]
+    for r in b.itertuples(index=False):
+        v.setdefault(r.method.removeprefix("bayes-"), {})[r.group] = {
+            "estimate": prop(r.estimate),
+            "lower": prop(r.lower),
+            "upper": prop(r.upper),
+        }
+    v["exceed"] = {}
+    for r in exc.itertuples(index=False):
+        v["exceed"].setdefault(r.model, {}).setdefault(r.group, {})[f"b{round(100 * r.benchmark):02d}"] = prop(
+            r.probability, 3
+        )
+    v["high_benchmark"] = prop(max(SETTINGS.benchmarks.grid), 1)
+    top = exc[(exc["model"] == "hierarchical") & (exc["benchmark"] == max(SETTINGS.benchmarks.grid))]
+    v["exceed_high"] = {r.group: prop(r.probability, 3) for r in top.itertuples(index=False)}
+    v["priors"] = {name: {k: repr(p) for k, p in spec.priors.items()} for name, spec in DEFAULT_MODELS.items()}
+    all_diag = diag
+    v["diag"] = {
+        "max_rhat": f"{all_diag['r_hat'].max():.3f}",
+        "min_ess_bulk": f"{all_diag['ess_bulk'].min():.0f}",
+        "min_ess_tail": f"{all_diag['ess_tail'].min():.0f}",
+        "divergences": int(all_diag["divergences"].sum()),
+        "sampler": SETTINGS.mcmc.sampler,
+        "draws": SETTINGS.mcmc.draws,
+        "tune": SETTINGS.mcmc.tune,
+        "chains": SETTINGS.mcmc.chains,
+        "target_accept": SETTINGS.mcmc.target_accept,
+        "seed": SETTINGS.mcmc.seed,
+        "exnex_weight": f"{DEFAULT_MODELS['exnex'].exnex_weight:g}",
+    }
+    s = sens[sens["group"].isin(["SLE", "IIM", "SSc"])]
+    v["sens"] = {
+        g: {
+            "min_estimate": prop(sub["estimate"].min()),
+            "max_estimate": prop(sub["estimate"].max()),
+            "min_lower": prop(sub["lower"].min()),
+            "max_lower": prop(sub["lower"].max()),
+        }
+        for g, sub in s.groupby("group")
+    }
+    v["sens"]["n_scenarios"] = int(sens["scenario"].nunique())
+    v["ppc"] = {f"{r.model}_{r.group}": prop(r.p_upper) for r in ppc.itertuples(index=False)}
+    pp = prior_pred.set_index("model")
+    v["prior_pred"] = {
+        m: {"q025": prop(pp.loc[m, "q025"]), "q975": prop(pp.loc[m, "q975"]), "median": prop(pp.loc[m, "q50"])}
+        for m in pp.index
+    }
+    return v

@@ -77,7 +77,7 @@ class MCMC:
     cores: int = 2
     target_accept: float = 0.99
     seed: int = 20240222
-    sampler: str = "pymc"
+    sampler: str = "numpyro"
 
 
 MCMC_DEFAULT = MCMC()

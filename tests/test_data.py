@@ -30,8 +30,12 @@ def test_all_group_is_derived_from_the_diseases():
 
 
 def test_events_above_n_names_row_and_field(tmp_path):
-    path = _broken(tmp_path, INDEX_STUDY, "IDX02,MULLER24,IIM,response,ACR-EULAR major clinical response,3,3",
-                   "IDX02,MULLER24,IIM,response,ACR-EULAR major clinical response,3,4")
+    path = _broken(
+        tmp_path,
+        INDEX_STUDY,
+        "IDX02,MULLER24,IIM,response,ACR-EULAR major clinical response,3,3",
+        "IDX02,MULLER24,IIM,response,ACR-EULAR major clinical response,3,4",
+    )
     with pytest.raises(DataError, match=r"row 3, field 'events': 4 exceeds 'n' = 3") as info:
         load_index(path)
     assert str(path) in str(info.value)
@@ -56,8 +60,12 @@ def test_duplicate_ids_and_missing_columns(tmp_path):
 
 
 def test_overlap_group_must_be_one_disease(tmp_path):
-    path = _broken(tmp_path, COHORTS, "primary peer-reviewed,ERLANGEN_SSC,same centre",
-                   "primary peer-reviewed,ERLANGEN_SLE,same centre")
+    path = _broken(
+        tmp_path,
+        COHORTS,
+        "primary peer-reviewed,ERLANGEN_SSC,same centre",
+        "primary peer-reviewed,ERLANGEN_SLE,same centre",
+    )
     assert any("field 'overlap_group': 'ERLANGEN_SLE' is used for SSc" in e for e in validate(path))
 
 
@@ -70,7 +78,9 @@ def test_totals_must_add_up(tmp_path):
 
 
 def test_cli_validate_exit_codes(tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "analysis", "validate", str(INDEX_STUDY)], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "analysis", "validate", str(INDEX_STUDY)], capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
     bad = _broken(tmp_path, INDEX_STUDY, ",8,8,median", ",8,9,median")
     res = subprocess.run([sys.executable, "-m", "analysis", "validate", str(bad)], capture_output=True, text=True)
@@ -81,8 +91,11 @@ def test_cli_validate_exit_codes(tmp_path):
 def test_failed_step_leaves_no_output(tmp_path):
     bad = _broken(tmp_path, INDEX_STUDY, ",8,8,median", ",8,9,median")
     out = tmp_path / "out"
-    res = subprocess.run([sys.executable, "-m", "analysis", "frequentist", "--index", str(bad), "--out", str(out)],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "analysis", "frequentist", "--index", str(bad), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 2
     assert "row 2, field 'events'" in res.stderr
     assert not out.exists() or not any(out.iterdir())

@@ -5,9 +5,9 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 from analysis.benchmark_test import benchmark_tests
+from analysis.data import load_cohorts
 from analysis.heterogeneity import freeman_halton
 from analysis.meta import SCENARIOS, logit_effects, pool, select
-from analysis.data import load_cohorts
 
 
 def test_benchmark_p_value_for_all_responders_is_p0_to_the_n():

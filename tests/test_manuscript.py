@@ -50,8 +50,15 @@ def test_estimates_contract(built):
         assert col in est.columns
     assert {"clopper-pearson", "wilson", "jeffreys"} <= set(est["method"])
     assert {"SLE", "IIM", "SSc", "all"} <= set(est["group"])
-    assert {"response", "drug_free", "crs_any", "crs_grade2plus", "crs_grade3plus", "icans_any",
-            "infection_hospitalised"} <= set(est["endpoint"])
+    assert {
+        "response",
+        "drug_free",
+        "crs_any",
+        "crs_grade2plus",
+        "crs_grade3plus",
+        "icans_any",
+        "infection_hospitalised",
+    } <= set(est["endpoint"])
     f = est[est["analysis"] == "frequentist"]
     assert (f["lower"] <= f["estimate"] + 1e-12).all() and (f["estimate"] <= f["upper"] + 1e-12).all()
 

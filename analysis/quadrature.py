@@ -1,0 +1,49 @@
+"""Deterministic posterior of the hierarchical logit-normal model by quadrature.
+
+An independent check of the MCMC fit: the posterior over (mu, tau) is
+computed on a 2-D grid, and each unit's logit is integrated out by
+Gauss-Hermite quadrature,
+
+    p(y | mu, tau) = prod_d  int Binom(y_d | n_d, expit(t)) Normal(t | mu, tau) dt,
+
+so that posterior means of p_d and of a new unit's rate follow by
+summation.  Accurate to ~1e-4 with the default grid for the small counts of
+this study.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, gammaln, log_expit, logsumexp
+
+from analysis.models import ModelSpec
+
+
+def posterior_means(spec: ModelSpec, events, n, n_mu: int = 401, n_tau: int = 400, n_gh: int = 60) -> dict:
+    """Posterior means of each unit's rate and of a new unit's rate."""
+    if spec.kind != "hierarchical":
+        raise ValueError("quadrature is implemented for the hierarchical model only")
+    events, n = np.asarray(events, float), np.asarray(n, float)
+    mu_prior, tau_prior = spec.priors["mu"], spec.priors["tau"]
+    m0, s0 = mu_prior.params
+    mu = np.linspace(m0 - 8 * s0, m0 + 8 * s0, n_mu)
+    tau_max = 8 * tau_prior.params[0]
+    # midpoint grid on tau: avoids tau = 0 where the inner integral is degenerate
+    tau = (np.arange(n_tau) + 0.5) * tau_max / n_tau
+    x, wgh = np.polynomial.hermite_e.hermegauss(n_gh)  # weight exp(-x^2 / 2)
+    wgh = wgh / np.sqrt(2 * np.pi)
+    theta = mu[:, None, None] + tau[None, :, None] * x[None, None, :]  # (mu, tau, node)
+    lp_theta = expit(theta)
+    log_binom_coef = gammaln(n + 1) - gammaln(events + 1) - gammaln(n - events + 1)
+    log_joint = mu_prior.logpdf(mu)[:, None] + tau_prior.logpdf(tau)[None, :]
+    inner_like, inner_p = [], []
+    for y_d, n_d, c_d in zip(events, n, log_binom_coef):
+        lik = np.exp(c_d + y_d * log_expit(theta) + (n_d - y_d) * log_expit(-theta))  # (mu, tau, node)
+        like_d = lik @ wgh
+        inner_like.append(like_d)
+        inner_p.append((lik * lp_theta) @ wgh / like_d)
+    log_post = log_joint + np.sum(np.log(inner_like), axis=0)
+    w = np.exp(log_post - logsumexp(log_post))
+    means = [float(np.sum(w * ip)) for ip in inner_p]
+    p_new = float(np.sum(w * (lp_theta @ wgh)))
+    return {"p": means, "p_new": p_new, "mu": float(np.sum(w * mu[:, None])), "tau": float(np.sum(w * tau[None, :]))}

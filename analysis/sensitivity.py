@@ -1,0 +1,120 @@
+"""How the per-disease estimates move with the priors and with the data used.
+
+Scenarios (each a refit; hierarchical model unless stated):
+
+- the default priors, for reference;
+- tau ~ HalfNormal(0.5) and HalfNormal(2) (less or more heterogeneity);
+- mu ~ Normal(0, 1), Normal(0, 2.5), Normal(-1, 1.5) and Normal(1, 1.5);
+- EXNEX with prior exchangeability weight 0.25, 0.5 and 0.75;
+- SSc left out (its endpoint is a decrease in EUSTAR-AI, not remission);
+- the external cohorts added as further exchangeable units (one row per
+  overlap group, leaving out every row that may share patients with the
+  index study, and the systematic-review rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.bayes import fit_model, index_units, summarise_draws
+from analysis.data import load_cohorts, load_index
+from analysis.fit import Units
+from analysis.io import write_csv
+from analysis.meta import SCENARIOS, select
+from analysis.models import DEFAULT_MODELS, ModelSpec, Prior
+from analysis.provenance import sha256
+from analysis.settings import COHORTS, DISEASES, INDEX_STUDY, LEVEL, MCMC, SETTINGS
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    label: str
+    model: str = "hierarchical"
+    priors: dict[str, Prior] = field(default_factory=dict)
+    exnex_weight: float | None = None
+    diseases: tuple[str, ...] = DISEASES
+    external: bool = False
+
+    def spec(self) -> ModelSpec:
+        from dataclasses import replace
+
+        spec = DEFAULT_MODELS[self.model].with_priors(**self.priors)
+        return replace(spec, exnex_weight=self.exnex_weight) if self.exnex_weight is not None else spec
+
+
+SCENARIOS_BAYES = (
+    Scenario("default", "Default priors"),
+    Scenario("tau_0.5", "tau ~ HalfNormal(0.5)", priors={"tau": Prior("HalfNormal", (0.5,))}),
+    Scenario("tau_2", "tau ~ HalfNormal(2)", priors={"tau": Prior("HalfNormal", (2,))}),
+    Scenario("mu_sd1", "mu ~ Normal(0, 1)", priors={"mu": Prior("Normal", (0, 1))}),
+    Scenario("mu_sd2.5", "mu ~ Normal(0, 2.5)", priors={"mu": Prior("Normal", (0, 2.5))}),
+    Scenario("mu_loc-1", "mu ~ Normal(-1, 1.5)", priors={"mu": Prior("Normal", (-1, 1.5))}),
+    Scenario("mu_loc1", "mu ~ Normal(1, 1.5)", priors={"mu": Prior("Normal", (1, 1.5))}),
+    Scenario("exnex_w0.25", "EXNEX, w = 0.25", model="exnex", exnex_weight=0.25),
+    Scenario("exnex_w0.5", "EXNEX, w = 0.5", model="exnex", exnex_weight=0.5),
+    Scenario("exnex_w0.75", "EXNEX, w = 0.75", model="exnex", exnex_weight=0.75),
+    Scenario("no_ssc", "SSc left out", diseases=("SLE", "IIM")),
+    Scenario("external", "External cohorts added", external=True),
+)
+
+
+def external_units(cohorts: pd.DataFrame, index_groups: set[str]) -> pd.DataFrame:
+    """Primary cohorts, one per overlap group, none that may overlap the index study."""
+    chosen = select(cohorts, SCENARIOS[0])
+    return chosen[~chosen["overlap_group"].isin(index_groups)]
+
+
+def scenario_units(s: Scenario, index_path: Path, cohorts_path: Path) -> Units:
+    units = index_units(index_path, diseases=s.diseases)
+    if not s.external:
+        return units
+    cohorts = load_cohorts(cohorts_path)
+    index_ids = set(load_index(index_path)["study_id"])
+    index_groups = set(cohorts.loc[cohorts["study_id"].str.split("_").str[0].isin(index_ids), "overlap_group"]) - {""}
+    ext = external_units(cohorts, index_groups)
+    return Units(
+        units.labels + tuple(ext["study_id"]),
+        units.events + tuple(int(x) for x in ext["n_responders"]),
+        units.n + tuple(int(x) for x in ext["n_treated"]),
+    )
+
+
+def run(
+    index_path: Path = INDEX_STUDY,
+    cohorts_path: Path = COHORTS,
+    out_dir: Path = Path("results/bayes"),
+    mcmc: MCMC = SETTINGS.mcmc,
+    scenarios: tuple[Scenario, ...] = SCENARIOS_BAYES,
+) -> pd.DataFrame:
+    out_dir = Path(out_dir)
+    checksums = {str(p): sha256(p) for p in (index_path, cohorts_path)}
+    rows, diags = [], []
+    for s in scenarios:
+        spec = s.spec()
+        units = scenario_units(s, index_path, cohorts_path)
+        idata, _, diag = fit_model(spec, units, out_dir / "sensitivity", mcmc, checksums, tag=s.name)
+        diags.append(diag)
+        for g in [d for d in units.labels if d in DISEASES] + ["new"]:
+            draws = (idata.posterior["p_new"] if g == "new" else idata.posterior["p"].sel(unit=g)).values.ravel()
+            rows.append(
+                dict(
+                    scenario=s.name,
+                    label=s.label,
+                    model=spec.name,
+                    method=spec.method,
+                    group=g,
+                    priors="; ".join(f"{k} ~ {v}" for k, v in spec.priors.items())
+                    + (f"; w = {spec.exnex_weight:g}" if spec.exnex_weight is not None else ""),
+                    units=len(units.labels),
+                    **summarise_draws(draws, LEVEL),
+                    level=LEVEL,
+                )
+            )
+    table = pd.DataFrame(rows)
+    write_csv(out_dir / "sensitivity_diagnostics.csv", pd.concat(diags, ignore_index=True))
+    write_csv(out_dir / "sensitivity.csv", table)
+    return table
