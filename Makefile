@@ -89,5 +89,10 @@ lint: $(STAMP) ## ruff check and format check
 	$(PY) -m ruff check analysis tests
 	$(PY) -m ruff format --check analysis tests
 
+bench: results/bench.json ## benchmarks (samplers, pipeline, OC grid) -> results/bench.json
+
+results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/sensitivity.py analysis/bench.py $(wildcard analysis/priors/*.py)
+	$(RUN) bench --out $@
+
 clean: ## remove results and rendered outputs (not .venv)
 	rm -rf results manuscript/_manuscript manuscript/_build manuscript/figures manuscript/tables manuscript/_variables.yml

@@ -105,6 +105,16 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from analysis.bench import run
+
+    result = run(args.out)
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
 def cmd_combine(args: argparse.Namespace) -> int:
     from analysis.combine import combine
 
@@ -195,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     mcmc_args(s)
     s.add_argument("--out", type=Path, default=RESULTS / "bayes")
     s.set_defaults(func=cmd_sensitivity)
+
+    bn = sub.add_parser("bench", help="benchmarks: samplers' ESS per second, pipeline time, exact vs simulated OC")
+    bn.add_argument("--out", type=Path, default=RESULTS / "bench.json")
+    bn.set_defaults(func=cmd_bench)
 
     c = sub.add_parser("combine", help="concatenate partial estimates files into results/estimates.csv")
     c.add_argument("inputs", nargs="+", type=Path)

@@ -1,0 +1,192 @@
+import json
+import subprocess
+import sys
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+
+from analysis import fit as fitmod
+from analysis.bayes import _conjugate_idata, index_units, model_rows, prior_predictive
+from analysis.conjugate import fit_conjugate
+from analysis.fit import ConvergenceError, Units, check_gates, diagnostics, fit
+from analysis.models import DEFAULT_MODELS, Prior
+from analysis.quadrature import posterior_means
+from analysis.settings import MCMC
+
+#: Small but gate-passing settings for unit tests (the paper uses settings.MCMC_DEFAULT).
+TEST_MCMC = MCMC(draws=1000, tune=1000, chains=2, cores=1, seed=7)
+UNITS = Units(("SLE", "IIM", "SSc"), (8, 3, 4), (8, 3, 4))
+
+
+@pytest.fixture(scope="session")
+def hier_fit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bayes") / "hierarchical.nc"
+    idata, diag = fit(DEFAULT_MODELS["hierarchical"], UNITS, out, TEST_MCMC)
+    return idata, diag, out
+
+
+def test_prior_value_object():
+    p = Prior.parse("HalfNormal(0.5)")
+    assert p == Prior("HalfNormal", (0.5,))
+    assert repr(p) == "HalfNormal(0.5)"
+    assert Prior.parse(" Normal( 0 , 1.5 ) ") == Prior("Normal", (0, 1.5))
+    with pytest.raises(ValueError, match="unknown prior distribution"):
+        Prior.parse("Cauchy(0, 1)")
+    with pytest.raises(ValueError, match="scale must be > 0"):
+        Prior("Normal", (0, -1))
+    with pytest.raises(ValueError, match="has no parameter"):
+        DEFAULT_MODELS["hierarchical"].with_priors(sigma=p)
+
+
+@pytest.mark.parametrize(("x", "n"), [(8, 8), (3, 3), (0, 4), (2, 5)])
+def test_conjugate_matches_exact_beta(x, n):
+    post = fit_conjugate(DEFAULT_MODELS["independent"], ["g"], np.array([x]), np.array([n]))["g"]
+    a, b = 1 + x, 1 + n - x
+    assert_allclose(post["estimate"], a / (a + b), rtol=1e-12)
+    assert_allclose([post["lower"], post["upper"]], stats.beta.ppf([0.025, 0.975], a, b), rtol=1e-7)
+
+
+def test_conjugate_rows_and_pooled_rate():
+    idata, exact = _conjugate_idata(DEFAULT_MODELS["pooled"], UNITS, TEST_MCMC)
+    rows = pd.DataFrame(model_rows(DEFAULT_MODELS["pooled"], UNITS, idata, exact))
+    post = rows[rows["analysis"] == "bayes"]
+    assert_allclose(post["estimate"], 16 / 17, rtol=1e-12)
+    assert_allclose(post["lower"], stats.beta.ppf(0.025, 16, 1), rtol=1e-7)
+    # the draws kept for plots agree with the exact posterior within Monte-Carlo error
+    draws = idata.posterior["p"].sel(unit="SLE").values.ravel()
+    assert abs(draws.mean() - 16 / 17) < 4 * draws.std() / np.sqrt(draws.size)
+
+
+def test_hierarchical_idata_structure(hier_fit):
+    idata, diag, _ = hier_fit
+    post = idata.posterior
+    assert {"mu", "tau", "z", "theta_ex", "p", "p_new"} <= set(post.data_vars)
+    assert list(post["p"].coords["unit"].values) == ["SLE", "IIM", "SSc"]
+    assert post["p"].dims == ("chain", "draw", "unit")
+    assert post.sizes["chain"] == TEST_MCMC.chains and post.sizes["draw"] == TEST_MCMC.draws
+    assert set(diag.columns) == {"model", "parameter", "r_hat", "ess_bulk", "ess_tail", "divergences"}
+    assert (diag["divergences"] == 0).all()
+
+
+def test_hierarchical_matches_quadrature(hier_fit):
+    idata, _, _ = hier_fit
+    quad = posterior_means(DEFAULT_MODELS["hierarchical"], UNITS.events, UNITS.n)
+    for i, g in enumerate(UNITS.labels):
+        draws = idata.posterior["p"].sel(unit=g)
+        mcse = float(az.mcse(draws.to_dataset(name="p"))["p"])
+        assert abs(float(draws.mean()) - quad["p"][i]) < 4 * mcse + 1e-4, g
+    mu = idata.posterior["mu"]
+    assert abs(float(mu.mean()) - quad["mu"]) < 4 * float(az.mcse(mu.to_dataset(name="mu"))["mu"]) + 1e-3
+
+
+def test_fit_is_reproducible_and_cached(hier_fit, monkeypatch):
+    idata, _, out = hier_fit
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["mcmc"]["seed"] == TEST_MCMC.seed
+    assert sidecar["model"]["priors"] == {"mu": "Normal(0, 1.5)", "tau": "HalfNormal(1)"}
+
+    def boom(*a, **k):
+        raise AssertionError("refitted although nothing changed")
+
+    monkeypatch.setattr(fitmod, "sample", boom)
+    again, _ = fit(DEFAULT_MODELS["hierarchical"], UNITS, out, TEST_MCMC)
+    assert_allclose(again.posterior["mu"].values, idata.posterior["mu"].values)
+
+
+def test_same_seed_same_draws():
+    small = MCMC(draws=100, tune=100, chains=1, cores=1, seed=11)
+    a = fitmod.sample(DEFAULT_MODELS["hierarchical"], UNITS, small)
+    b = fitmod.sample(DEFAULT_MODELS["hierarchical"], UNITS, small)
+    assert_allclose(a.posterior["mu"].values, b.posterior["mu"].values)
+    assert_allclose(a.posterior["p_new"].values, b.posterior["p_new"].values)
+
+
+def test_gates_fail_loudly_naming_model_and_parameter():
+    diag = pd.DataFrame(
+        {
+            "model": ["hierarchical"] * 2,
+            "parameter": ["mu", "tau"],
+            "r_hat": [1.0, 1.05],
+            "ess_bulk": [1000, 150],
+            "ess_tail": [1000, 900],
+            "divergences": [2, 2],
+        }
+    )
+    with pytest.raises(ConvergenceError) as info:
+        check_gates(diag)
+    msg = str(info.value)
+    assert "model 'hierarchical', parameter tau: R-hat 1.050 > 1.01" in msg
+    assert "parameter tau: bulk ESS 150 < 400" in msg
+    assert "2 divergent transitions" in msg
+
+
+def test_too_short_run_fails_the_gate():
+    tiny = MCMC(draws=30, tune=30, chains=2, cores=1, seed=3)
+    idata = fitmod.sample(DEFAULT_MODELS["hierarchical"], UNITS, tiny)
+    with pytest.raises(ConvergenceError, match="ESS"):
+        check_gates(diagnostics(idata, DEFAULT_MODELS["hierarchical"]))
+
+
+def test_exnex_flags_a_discordant_disease():
+    units = Units(("A", "B", "C", "D"), (8, 7, 8, 0), (8, 8, 8, 6))
+    idata, _ = fit(DEFAULT_MODELS["exnex"], units, None, TEST_MCMC)
+    pi = idata.posterior["pi_ex"].mean(("chain", "draw"))
+    assert float(pi.sel(unit="D")) < min(float(pi.sel(unit=u)) for u in "ABC")
+    # the discordant disease keeps its own low rate instead of being pulled up
+    assert float(idata.posterior["p"].sel(unit="D").mean()) < 0.3
+
+
+def test_prior_predictive_is_wide():
+    d = prior_predictive(DEFAULT_MODELS["hierarchical"])["p_d"]
+    assert np.quantile(d, 0.025) < 0.1 and np.quantile(d, 0.975) > 0.9
+
+
+def test_index_units_from_data():
+    assert index_units() == UNITS
+    assert index_units(diseases=("SLE", "IIM")).labels == ("SLE", "IIM")
+
+
+def test_cli_refits_with_other_priors_and_sampler(tmp_path):
+    out = tmp_path / "b"
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "bayes",
+            "--model",
+            "hierarchical",
+            "--prior",
+            "tau=HalfNormal(0.5)",
+            "--sampler",
+            "pymc",
+            "--draws",
+            "1000",
+            "--tune",
+            "1000",
+            "--chains",
+            "2",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    side = json.loads((out / "hierarchical.json").read_text())
+    assert side["model"]["priors"]["tau"] == "HalfNormal(0.5)"
+    assert side["mcmc"]["sampler"] == "pymc" and side["mcmc"]["seed"] == 5
+    est = pd.read_csv(out / "estimates.csv")
+    assert set(est["method"]) == {"bayes-hierarchical"}
+    bad = subprocess.run(
+        [sys.executable, "-m", "analysis", "bayes", "--prior", "tau=Cauchy(1)", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0 and "unknown prior distribution" in bad.stderr
