@@ -14,6 +14,9 @@ DATA := data/raw/index_study.csv data/raw/published_cohorts.csv
 CORE := analysis/__init__.py analysis/settings.py analysis/data.py analysis/io.py analysis/cli.py
 FREQ_CODE := analysis/frequentist.py analysis/intervals.py analysis/benchmark_test.py analysis/heterogeneity.py analysis/meta.py
 BAYES_CODE := analysis/bayes.py analysis/fit.py analysis/models.py analysis/conjugate.py
+PRIORS_CODE := $(wildcard analysis/priors/*.py)
+PRIORS := results/priors/priors.json results/priors/designs.json results/priors/map-priors.png \
+          results/priors/oc-sle_single_arm.png results/priors/prior-posterior-sle_single_arm.png
 REPORT_CODE := analysis/report.py analysis/report_build.py analysis/figures.py
 FREQ := results/frequentist/estimates.csv results/frequentist/tests.csv results/frequentist/meta.csv
 BAYES := results/bayes/estimates.csv results/bayes/exceedance.csv results/bayes/diagnostics.csv \
@@ -24,9 +27,11 @@ MS_SRC := manuscript/index.qmd manuscript/_quarto.yml manuscript/references.bib 
 REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/tables/safety.md \
           manuscript/tables/benchmarks.md manuscript/tables/meta.md manuscript/tables/colophon.md \
           manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
-          manuscript/tables/sensitivity.md
+          manuscript/tables/sensitivity.md manuscript/tables/priors.md manuscript/tables/design.md
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
         manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png
+PRIOR_FIGS := manuscript/figures/map-priors.png manuscript/figures/oc-sle_single_arm.png \
+        manuscript/figures/prior-posterior-sle_single_arm.png
 PAPER := manuscript/_manuscript/index.html manuscript/_manuscript/index.pdf
 
 .PHONY: help setup results paper test test-slow lint bench clean lock
@@ -59,21 +64,28 @@ $(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE)
 $(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/sensitivity.py analysis/meta.py
 	$(RUN) sensitivity --out results/bayes
 
+$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/meta.py analysis/figures.py
+	$(RUN) priors config/follow_up.toml --out results/priors
+
 results/estimates.csv: $(ESTIMATES_IN) analysis/combine.py
 	$(RUN) combine $(ESTIMATES_IN) --out $@
 
 results/provenance.json: $(STAMP) $(DATA) $(CORE) analysis/provenance.py
 	$(RUN) provenance --out $@
 
-results: results/estimates.csv results/provenance.json $(SENS) ## run every analysis step that is out of date
+results: results/estimates.csv results/provenance.json $(SENS) $(PRIORS) ## run every analysis step that is out of date
 
 $(FIGS) &: results/estimates.csv $(SENS) $(REPORT_CODE)
 	$(RUN) figures --out manuscript/figures
 
-$(REPORT) &: results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(REPORT_CODE)
+manuscript/figures/%.png: results/priors/%.png
+	mkdir -p $(@D)
+	cp $< $@.tmp && mv $@.tmp $@
+
+$(REPORT) &: results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(REPORT_CODE)
 	$(RUN) report --manuscript manuscript
 
-$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) analysis/render.py
+$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/render.py
 	$(RUN) render --manuscript manuscript
 
 paper: $(PAPER) ## build the manuscript (HTML and PDF) from the data, setting up if needed

@@ -105,6 +105,40 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_priors(args: argparse.Namespace) -> int:
+    from analysis.fit import ConvergenceError
+    from analysis.priors.spec import SpecError, run
+
+    try:
+        out = run(args.spec, args.out, cohorts_path=args.cohorts)
+    except (SpecError, ConvergenceError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for name, p in out["priors"].items():
+        ess = p["ess"]["robust"]
+        fmt = ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} undefined" for k, v in ess.items())
+        s = p["summary"]
+        print(f"prior {name}: mean {s['mean']:.3f}, 95% interval {s['q025']:.3f} to {s['q975']:.3f}; ESS {fmt}")
+        print(
+            f"  {len(p['mixture']['components'])} components: "
+            + "; ".join(f"{c['w']:.3f} x Beta({c['a']:.3g}, {c['b']:.3g})" for c in p["mixture"]["components"])
+        )
+    for name, d in out["designs"].items():
+        if d["type"] == "one-sample":
+            for prior, e in d["priors"].items():
+                extra = f", probability of success {e['pos']:.3f}" if "pos" in e else ""
+                print(f"design {name} with prior {prior}: success if >= {e['boundary']} of {d['n']} respond{extra}")
+        else:
+            print(f"design {name}: boundaries {d['boundary']}")
+    if not args.no_figures:
+        from analysis.figures import priors_figures
+
+        for p in priors_figures(args.out, out):
+            print(f"wrote {p}")
+    print(f"wrote {args.out / 'priors.json'} and {args.out / 'designs.json'}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
@@ -205,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     mcmc_args(s)
     s.add_argument("--out", type=Path, default=RESULTS / "bayes")
     s.set_defaults(func=cmd_sensitivity)
+
+    pr = sub.add_parser("priors", help="MAP priors, robust mixtures, ESS and design OC from a TOML spec file")
+    pr.add_argument("spec", type=Path, help="prior/design specification (see config/follow_up.toml)")
+    pr.add_argument("--cohorts", type=Path, default=COHORTS, help="published cohorts, for priors given by disease")
+    pr.add_argument("--out", type=Path, default=RESULTS / "priors")
+    pr.add_argument("--no-figures", action="store_true", help="write JSON only")
+    pr.set_defaults(func=cmd_priors)
 
     bn = sub.add_parser("bench", help="benchmarks: samplers' ESS per second, pipeline time, exact vs simulated OC")
     bn.add_argument("--out", type=Path, default=RESULTS / "bench.json")

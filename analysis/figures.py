@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -156,3 +157,68 @@ def sensitivity(table: pd.DataFrame, path: Path) -> None:
     axes[0].set_yticks(range(len(labels)), labels)
     axes[0].invert_yaxis()
     _save(fig, path)
+
+
+def priors_figures(out_dir: Path, result: dict) -> list[Path]:
+    """Figures of a priors run: MAP draws vs mixture, prior vs posterior, OC curves (one file each)."""
+    from analysis.priors.mixture import BetaMixture
+
+    out_dir = Path(out_dir)
+    written = []
+    recs = result["records"]
+    maps = [name for name, r in recs.items() if "draws" in r]
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
+    x = np.linspace(0.0005, 0.9995, 800)
+    if maps:
+        fig, axes = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 2.8), sharey=False)
+        for ax, name in zip(np.atleast_1d(axes), maps):
+            r = recs[name]
+            ax.hist(r["draws"], bins=60, range=(0, 1), density=True, color="0.8", label="MAP draws (MCMC)")
+            ax.plot(x, r["informative"].pdf(x), color=sns.color_palette("colorblind")[0], label="Beta mixture (EM)")
+            ax.plot(x, r["mixture"].pdf(x), color=sns.color_palette("colorblind")[1], ls="--", label="robust mixture")
+            ax.set_title(f"{name} ({len(r['studies'])} cohorts)")
+            ax.set_xlabel("Response rate")
+            ax.set_ylim(0, min(ax.get_ylim()[1], 12))
+        np.atleast_1d(axes)[0].set_ylabel("Density")
+        np.atleast_1d(axes)[0].legend(frameon=False, fontsize=7, loc="upper left")
+        path = out_dir / "map-priors.png"
+        _save(fig, path)
+        written.append(path)
+    for dname, d in result["designs"].items():
+        if d["type"] != "one-sample":
+            continue
+        grid = np.asarray(d["grid"])
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        for (pname, e), color in zip(d["priors"].items(), sns.color_palette("colorblind")):
+            ax.plot(grid, e["oc"], color=color, label=f"{pname} prior (success if >= {e['boundary']}/{d['n']})")
+            if "interim" in e:
+                ax.plot(
+                    grid,
+                    e["interim"]["success"],
+                    color=color,
+                    ls=":",
+                    label=f"{pname} prior with interim futility at {d['interim_n']}",
+                )
+        ax.axvline(d["p0"], color="0.5", ls="--", lw=1)
+        ax.set_xlabel("True response rate")
+        ax.set_ylabel("Probability of success")
+        ax.legend(frameon=False, fontsize=7)
+        path = out_dir / f"oc-{dname}.png"
+        _save(fig, path)
+        written.append(path)
+        fig, axes = plt.subplots(1, len(d["priors"]), figsize=(3.3 * len(d["priors"]), 2.8), sharey=True)
+        for ax, (pname, e) in zip(np.atleast_1d(axes), d["priors"].items()):
+            prior = recs[pname]["mixture"]
+            ax.plot(x, prior.pdf(x), color="0.4", ls="--", label="prior")
+            for ex, color in zip(e["examples"], sns.color_palette("colorblind")):
+                post = BetaMixture.from_dict(ex["posterior"])
+                ax.plot(x, post.pdf(x), color=color, label=f"posterior, {ex['events']}/{ex['n']}")
+            ax.axvline(d["p0"], color="0.6", lw=1)
+            ax.set_title(f"{pname} prior")
+            ax.set_xlabel("Response rate")
+        np.atleast_1d(axes)[0].set_ylabel("Density")
+        np.atleast_1d(axes)[0].legend(frameon=False, fontsize=7, loc="upper left")
+        path = out_dir / f"prior-posterior-{dname}.png"
+        _save(fig, path)
+        written.append(path)
+    return written

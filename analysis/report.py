@@ -360,3 +360,119 @@ def bayes_variables(
         for m in pp.index
     }
     return v
+
+
+def priors_table(priors: dict) -> str:
+    rows = []
+    for name, p in priors["priors"].items():
+        if "studies" not in p:
+            continue
+        s, e = p["summary"], p["ess"]
+
+        def fmt(v):
+            return "undefined" if v is None else f"{v:.1f}"
+
+        rows.append(
+            {
+                "Disease": name,
+                "Cohorts": ", ".join(st["name"] for st in p["studies"]),
+                "Robust MAP mean (95% interval)": f"{prop(s['mean'])} ({ci(s['q025'], s['q975'])})",
+                "Components": len(p["mixture"]["components"]),
+                "ESS informative (moment / Morita / ELIR)": " / ".join(
+                    fmt(e["informative"][m]) for m in ("moment", "morita", "elir")
+                ),
+                "ESS robust (moment / Morita / ELIR)": " / ".join(
+                    fmt(e["robust"][m]) for m in ("moment", "morita", "elir")
+                ),
+            }
+        )
+    return md_table(
+        pd.DataFrame(rows),
+        "Meta-analytic-predictive priors per disease from the published cohorts "
+        "(one per overlap group), approximated by Beta mixtures and robustified, with their effective "
+        "sample sizes before and after robustification.",
+        "tbl-priors",
+        "llrrrr",
+    )
+
+
+def design_table(designs: dict) -> str:
+    rows = []
+    for dname, d in designs.items():
+        if d["type"] != "one-sample":
+            continue
+        for pname, e in d["priors"].items():
+            row = {"Prior": pname, "Success boundary": f"{e['boundary']}/{d['n']}"}
+            for r, v in e["oc_at"].items():
+                row[f"P(success), p = {float(r):.2f}"] = prop(v, 3)
+            if "pos" in e:
+                row["Probability of success (MAP design prior)"] = prop(e["pos"], 3)
+            rows.append(row)
+    return md_table(
+        pd.DataFrame(rows),
+        "Operating characteristics of the single-arm follow-up design with and "
+        "without borrowing; the first rate column is the null rate p0, so it is the type I error.",
+        "tbl-design",
+    )
+
+
+def priors_variables(priors: dict, designs: dict) -> dict:
+    v: dict = {"map": {}, "design": {}}
+    for name, p in priors["priors"].items():
+        s, e = p["summary"], p["ess"]
+        v["map"][name] = {
+            "mean": prop(s["mean"]),
+            "lower": prop(s["q025"]),
+            "upper": prop(s["q975"]),
+            "k": len(p.get("studies", [])),
+            "components": len(p["mixture"]["components"]),
+            "ess_elir": "undefined" if e["robust"]["elir"] is None else f"{e['robust']['elir']:.1f}",
+            "ess_morita": "undefined" if e["robust"]["morita"] is None else f"{e['robust']['morita']:.1f}",
+            "ess_moment": f"{e['robust']['moment']:.1f}",
+            "ess_informative_elir": "undefined"
+            if e["informative"]["elir"] is None
+            else f"{e['informative']['elir']:.1f}",
+            "robust_weight": f"{p.get('robust', {}).get('weight', 0):g}",
+        }
+        if "robust" in p:
+            r = p["robust"]
+            v["map"][name]["robust_component"] = (
+                f"Beta({r['mean'] * (r['n'] + 1):g}, {(1 - r['mean']) * (r['n'] + 1):g})"
+            )
+        if "map_priors" in p:
+            v["map"][name].update(mu_prior=p["map_priors"]["mu"], tau_prior=p["map_priors"]["tau"])
+    for dname, d in designs.items():
+        if d["type"] != "one-sample":
+            continue
+        dv = {
+            "n": d["n"],
+            "p0": prop(d["p0"]),
+            "c": f"{d['c']:g}",
+            "interim_n": d.get("interim_n", ""),
+            "futility": f"{d.get('futility', '')}",
+            "priors": {},
+        }
+        for pname, e in d["priors"].items():
+            ex = {
+                str(x["events"]): {
+                    "mean": prop(x["mean"]),
+                    "lower": prop(x["lower"]),
+                    "upper": prop(x["upper"]),
+                    "conflict_p": pval(x["conflict"]["p_lower"]),
+                }
+                for x in e["examples"]
+            }
+            null = ex[str(round(d["n"] * d["p0"]))]
+            dv["priors"][pname] = {
+                "boundary": e["boundary"],
+                "type1": prop(e["type1"], 3),
+                "power": prop(e["power"], 3),
+                "null_conflict_p": null["conflict_p"],
+                "pos": prop(e.get("pos", float("nan")), 3),
+                "examples": ex,
+                "stop_if_at_most": e.get("interim", {}).get("stop_if_at_most", ""),
+            }
+        dv["example_null_events"] = round(d["n"] * d["p0"])
+        dv["power_rate"] = prop(d["power_rate"], 1)
+        v["design"][dname] = dv
+    return v

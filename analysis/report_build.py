@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -50,8 +51,6 @@ def build_figures(results: Path, out: Path) -> list[Path]:
 
 
 def colophon(results: Path) -> str:
-    import json
-
     prov = json.loads((Path(results) / "provenance.json").read_text())
     lines = [
         "| Item | Value |",
@@ -85,8 +84,12 @@ def build_report(results: Path, manuscript: Path) -> list[Path]:
     sens_diag = _read(bayes_dir, "sensitivity_diagnostics.csv")
     ppc = _read(bayes_dir, "ppc.csv")
     prior_pred = _read(bayes_dir, "prior_predictive.csv")
+    priors = json.loads((results / "priors" / "priors.json").read_text())
+    designs = json.loads((results / "priors" / "designs.json").read_text())
     outputs.update(
         {
+            tables / "priors.md": report.priors_table(priors),
+            tables / "design.md": report.design_table(designs),
             tables / "bayes.md": report.bayes_table(est),
             tables / "exceedance.md": report.exceedance_table(exc),
             tables / "diagnostics.md": report.diagnostics_table(diag, sens_diag),
@@ -98,6 +101,7 @@ def build_report(results: Path, manuscript: Path) -> list[Path]:
     variables = {
         "freq": report.frequentist_variables(est, tests, meta),
         "bayes": report.bayes_variables(est, exc, pd.concat([diag, sens_diag]), sens, ppc, prior_pred),
+        "priors": report.priors_variables(priors, designs),
     }
     report.write_yaml(manuscript / "_variables.yml", variables)
     return [*outputs, manuscript / "_variables.yml"]

@@ -164,12 +164,17 @@ def describe_prior(rec: dict) -> dict:
 def run_design(d: dict, priors: dict[str, dict]) -> dict:
     grid = np.linspace(0, 1, int(d.get("grid", 101)))
     out = {k: v for k, v in d.items()}
+    out.setdefault("power_rate", 0.8)
     if d["type"] == "one-sample":
         n, p0, c = int(d["n"]), float(d["p0"]), float(d["c"])
         evaluated = {}
         for name in [d["prior"], *d.get("compare", [])]:
             mix = priors[name]["mixture"]
             entry = {"boundary": D.decision1S(mix, n, p0, c), "oc": D.oc1S(mix, n, p0, c, grid).tolist()}
+            rates = sorted({p0, *d.get("report_rates", [0.7, 0.8, 0.9]), float(d.get("power_rate", 0.8))})
+            entry["oc_at"] = {f"{r:g}": float(D.oc1S(mix, n, p0, c, [r])[0]) for r in rates}
+            entry["type1"] = entry["oc_at"][f"{p0:g}"]
+            entry["power"] = entry["oc_at"][f"{float(d.get('power_rate', 0.8)):g}"]
             if "design_prior" in d:
                 entry["pos"] = D.pos1S(mix, n, p0, c, priors[d["design_prior"]]["mixture"])
             if "interim_n" in d:
@@ -180,6 +185,23 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
                     "futility_stop": io.futility_stop.tolist(),
                     "expected_n": io.expected_n.tolist(),
                 }
+            examples = []
+            for y in sorted({round(n * p0), entry["boundary"] if entry["boundary"] <= n else n}):
+                post = mix.posterior(y, n)
+                q = post.quantile([0.025, 0.975])
+                examples.append(
+                    {
+                        "events": y,
+                        "n": n,
+                        "mean": post.mean(),
+                        "lower": q[0],
+                        "upper": q[1],
+                        "prob_above_p0": float(post.sf(p0)),
+                        "posterior": post.to_dict(),
+                        "conflict": D.conflict_pvalue(mix, y, n),
+                    }
+                )
+            entry["examples"] = examples
             evaluated[name] = entry
         out.update(grid=grid.tolist(), priors=evaluated)
     else:
