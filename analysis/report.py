@@ -398,7 +398,7 @@ def priors_table(priors: dict) -> str:
 
 def design_table(designs: dict) -> str:
     rows = []
-    for dname, d in designs.items():
+    for d in designs.values():
         if d["type"] != "one-sample":
             continue
         for pname, e in d["priors"].items():
