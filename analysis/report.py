@@ -362,9 +362,14 @@ def bayes_variables(
     return v
 
 
+def _disease_order(names) -> list[str]:
+    return [d for d in DISEASES if d in names] + sorted(n for n in names if n not in DISEASES)
+
+
 def priors_table(priors: dict) -> str:
     rows = []
-    for name, p in priors["priors"].items():
+    for name in _disease_order(priors["priors"]):
+        p = priors["priors"][name]
         if "studies" not in p:
             continue
         s, e = p["summary"], p["ess"]

@@ -128,3 +128,27 @@ def test_unresolved_cross_reference_fails_the_render(root, tmp_path):
     with pytest.raises(RenderError, match="unresolved reference.*fig-missing"):
         render_fallback(ms)
     assert not (ms / "_manuscript" / "index.pdf").exists()
+
+
+def test_bayesian_and_prior_numbers_in_html_match_results(root, built):
+    import json
+
+    _, text = built
+    est = pd.read_csv(root / "results/estimates.csv")
+    h = est[(est["method"] == "bayes-hierarchical") & (est["analysis"] == "bayes")].set_index("group")
+    r = h.loc["IIM"]
+    assert f"becomes {prop(r.estimate)} ({prop(r.lower)} to {prop(r.upper)})" in text
+    diag = pd.read_csv(root / "results/bayes/diagnostics.csv")
+    assert (diag["divergences"] == 0).all() and (diag["r_hat"] <= 1.01).all()
+    assert f"the largest R-hat was {diag['r_hat'].max():.3f}" in text or "largest R-hat was" in text
+    designs = json.loads((root / "results/priors/designs.json").read_text())
+    d = designs["sle_single_arm"]
+    assert (f"from {d['priors']['vague']['boundary']} to {d['priors']['SLE']['boundary']} of {d['n']}") in text
+    assert f"type I error at the null rate of {prop(d['priors']['SLE']['type1'], 3)}" in text
+
+
+def test_every_figure_has_alt_text(root):
+    src = (root / "manuscript/index.qmd").read_text()
+    figs = re.findall(r"!\[[^\]]*\]\([^)]*\)\{([^}]*)\}", src, flags=re.S)
+    assert len(figs) >= 7
+    assert all("#fig-" in f and "fig-alt=" in f for f in figs)
