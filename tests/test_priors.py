@@ -242,3 +242,20 @@ def test_cli_priors_from_a_spec_without_python(tmp_path):
     assert len(designs["one"]["priors"]["hist"]["oc"]) == 101
     assert len(designs["two"]["boundary"]) == 16
     assert (out / "oc-one.png").stat().st_size > 10_000
+
+
+def test_readme_spec_example_is_valid(root, tmp_path):
+    import re
+
+    readme = (root / "README.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", readme, flags=re.S).group(1)
+    path = tmp_path / "readme.toml"
+    path.write_text(block)
+    spec = load_spec(path)
+    assert [p["name"] for p in spec["prior"]] == ["control", "SLE", "vague"]
+    assert [d["type"] for d in spec["design"]] == ["one-sample", "two-sample"]
+
+
+def test_from_draws_is_automixfit():
+    x = BetaMixture([(1.0, 8, 3)]).rvs(3000, np.random.default_rng(2))
+    assert BetaMixture.from_draws(x) == automixfit(x)[0]

@@ -76,6 +76,13 @@ class BetaMixture:
     def from_dict(cls, d: dict) -> BetaMixture:
         return cls([(c["w"], c["a"], c["b"]) for c in d["components"]])
 
+    @classmethod
+    def from_draws(cls, draws, max_components: int = 4, criterion: str = "aic") -> BetaMixture:
+        """Fit a mixture to draws by EM, choosing 1..max_components by AIC or BIC (RBesT's ``automixfit``)."""
+        from analysis.priors.mixfit import automixfit
+
+        return automixfit(draws, max_components, criterion)[0]
+
     # -- summaries ---------------------------------------------------------
     def mean(self) -> float:
         return float(np.sum(self._w * self._a / (self._a + self._b)))
