@@ -29,7 +29,7 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
           manuscript/tables/sensitivity.md manuscript/tables/priors.md manuscript/tables/design.md
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
-        manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png
+        manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png
 PRIOR_FIGS := manuscript/figures/map-priors.png manuscript/figures/oc-sle_single_arm.png \
         manuscript/figures/prior-posterior-sle_single_arm.png
 PAPER := manuscript/_manuscript/index.html manuscript/_manuscript/index.pdf
@@ -75,7 +75,7 @@ results/provenance.json: $(STAMP) $(DATA) $(CORE) analysis/provenance.py
 
 results: results/estimates.csv results/provenance.json $(SENS) $(PRIORS) ## run every analysis step that is out of date
 
-$(FIGS) &: results/estimates.csv $(SENS) $(REPORT_CODE)
+$(FIGS) &: results/estimates.csv $(BAYES) $(SENS) $(REPORT_CODE)
 	$(RUN) figures --out manuscript/figures
 
 manuscript/figures/%.png: results/priors/%.png

@@ -222,3 +222,19 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
         _save(fig, path)
         written.append(path)
     return written
+
+
+def prior_predictive(table: pd.DataFrame, path: Path) -> None:
+    """What each model's priors imply for one disease's response probability (80% and 95% ranges)."""
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
+    fig, ax = plt.subplots(figsize=(6.5, 2.6))
+    ys = np.arange(len(table))
+    colors = sns.color_palette("colorblind", len(table))
+    ax.hlines(ys, table["q025"], table["q975"], color=colors, lw=2, label="95% range")
+    ax.hlines(ys, table["q10"], table["q90"], color=colors, lw=6, alpha=0.6, label="80% range")
+    ax.scatter(table["q50"], ys, color="black", zorder=3, s=18, label="median")
+    ax.set_yticks(ys, [METHOD_LABELS.get(f"bayes-{m}", m) for m in table["model"]])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Prior predictive response probability of one disease")
+    _save(fig, path)

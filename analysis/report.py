@@ -60,7 +60,10 @@ def md_table(df: pd.DataFrame, caption: str, label: str, align: str | None = Non
     """A pipe table with a Quarto caption line ``: caption {#tbl-label}``."""
     cols = list(df.columns)
     align = align or "l" + "r" * (len(cols) - 1)
-    rule = ["---:" if a == "r" else ":---" for a in align]
+    # pandoc takes relative column widths from the dashes of the rule line (when rows are long), so the
+    # dashes follow the longest word of the header and the longest cell of each column
+    widths = [max([max(len(w) for w in str(c).split()) + 4] + [len(str(v)) for v in df[c]]) for c in cols]
+    rule = [("-" * (w - 1) + ":") if a == "r" else (":" + "-" * (w - 1)) for w, a in zip(widths, align)]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines) + f"\n\n: {caption} {{#{label}}}\n"
@@ -473,6 +476,9 @@ def priors_variables(priors: dict, designs: dict) -> dict:
                 "type1": prop(e["type1"], 3),
                 "power": prop(e["power"], 3),
                 "null_conflict_p": null["conflict_p"],
+                "null_mean": null["mean"],
+                "null_lower": null["lower"],
+                "null_upper": null["upper"],
                 "pos": prop(e.get("pos", float("nan")), 3),
                 "examples": ex,
                 "stop_if_at_most": e.get("interim", {}).get("stop_if_at_most", ""),

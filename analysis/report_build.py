@@ -44,6 +44,9 @@ def build_figures(results: Path, out: Path) -> list[Path]:
     path = out / "shrinkage.png"
     figures.shrinkage(est, path)
     written.append(path)
+    path = out / "prior-predictive.png"
+    figures.prior_predictive(_read(results / "bayes", "prior_predictive.csv"), path)
+    written.append(path)
     path = out / "sensitivity.png"
     figures.sensitivity(_read(results / "bayes", "sensitivity.csv"), path)
     written.append(path)
