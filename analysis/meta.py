@@ -11,7 +11,8 @@ interval wrongly); :func:`pool` does.
 
 Which rows enter is decided by :func:`select`: never the systematic-review
 rows (they pool the primary studies), and at most one row per overlap group
-(the one with the most patients; ties go to the first row in the file).
+(the one with the most patients; ties go to the first row in the file).  The
+systematic review's pooled DORIS count is shown on its own, as a check.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Scenario:
     label: str
     exclude_endpoint_classes: tuple[str, ...] = ()
     products: tuple[str, ...] | None = None
+    pooled_only: bool = False
 
 
 WEAK_ENDPOINTS = ("weak", "nonstandard", "event_free")
@@ -43,18 +45,25 @@ SCENARIOS = (
     Scenario("no_weak_endpoints", "Without weak or non-standard endpoints", exclude_endpoint_classes=WEAK_ENDPOINTS),
     Scenario("cd19_autologous", "Autologous CD19 products only", products=("cd19_autologous",)),
     Scenario("strict", "Both restrictions", exclude_endpoint_classes=WEAK_ENDPOINTS, products=("cd19_autologous",)),
+    Scenario(
+        "systematic_review",
+        "Systematic review, DORIS (a check: overlaps the cohorts above)",
+        exclude_endpoint_classes=(*WEAK_ENDPOINTS, "low_activity"),
+        pooled_only=True,
+    ),
 )
 
 
 def select(cohorts: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Rows eligible under ``scenario``, at most one per overlap group."""
-    df = cohorts[cohorts["overlap_group"] != "POOLED"]
+    pooled = cohorts["overlap_group"] == "POOLED"
+    df = cohorts[pooled] if scenario.pooled_only else cohorts[~pooled]
     df = df[~df["endpoint_class"].isin(scenario.exclude_endpoint_classes)]
     if scenario.products is not None:
         df = df[df["product_class"].isin(scenario.products)]
     df = df.assign(_order=np.arange(len(df)))
     grouped = df[df["overlap_group"] != ""].sort_values(["n_treated", "_order"], ascending=[False, True])
-    keep = grouped.drop_duplicates("overlap_group")
+    keep = grouped if scenario.pooled_only else grouped.drop_duplicates("overlap_group")
     out = pd.concat([keep, df[df["overlap_group"] == ""]]).sort_values("_order")
     return out.drop(columns="_order")
 

@@ -62,7 +62,7 @@ def md_table(df: pd.DataFrame, caption: str, label: str, align: str | None = Non
     align = align or "l" + "r" * (len(cols) - 1)
     # pandoc takes relative column widths from the dashes of the rule line (when rows are long), so the
     # dashes follow the longest word of the header and the longest cell of each column
-    widths = [max([max(len(w) for w in str(c).split()) + 4] + [len(str(v)) for v in df[c]]) for c in cols]
+    widths = [max([max(len(w) for w in str(c).split()) + 2] + [len(str(v)) + 4 for v in df[c]]) for c in cols]
     rule = [("-" * (w - 1) + ":") if a == "r" else (":" + "-" * (w - 1)) for w, a in zip(widths, align)]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
@@ -151,6 +151,8 @@ def meta_table_md(meta: pd.DataFrame) -> str:
     labels = {s.name: s.label for s in SCENARIOS}
     rows = []
     for r in meta.itertuples(index=False):
+        if r.scenario == "systematic_review" and not r.k:
+            continue
         rows.append(
             {
                 "Cohorts": labels[r.scenario],
