@@ -26,7 +26,7 @@ from scipy.special import expit
 from analysis import conjugate
 from analysis.data import endpoint_counts, load_index
 from analysis.fit import Units, fit
-from analysis.io import atomic_path, write_csv
+from analysis.io import atomic_path, write_csv, write_json
 from analysis.models import DEFAULT_MODELS, ModelSpec
 from analysis.provenance import sha256
 from analysis.settings import DISEASES, INDEX_STUDY, LEVEL, MCMC, SETTINGS
@@ -201,8 +201,6 @@ def fit_model(spec: ModelSpec, units: Units, out_dir: Path | None, mcmc: MCMC, c
         if out_dir is not None:
             with atomic_path(Path(out_dir) / f"{name}.nc") as tmp:
                 idata.to_netcdf(str(tmp))
-            from analysis.io import write_json
-
             write_json(
                 Path(out_dir) / f"{name}.json",
                 {"model": spec.describe(), "exact_posterior": exact, "data": checksums, "seed": mcmc.seed},

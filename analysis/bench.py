@@ -7,7 +7,7 @@
   that passes.
 - Pipeline: the time to fit every model of the paper (main and sensitivity).
 - Design: the exact operating-characteristics grid against the same grid by
-  simulation (added by :mod:`analysis.priors.bench`, when present).
+  simulation (:mod:`analysis.priors.bench`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from analysis.bayes import index_units
 from analysis.fit import ConvergenceError, check_gates, diagnostics, sample
 from analysis.io import write_json
 from analysis.models import DEFAULT_MODELS
+from analysis.priors.bench import bench_oc
 from analysis.provenance import package_versions
 from analysis.settings import SETTINGS
 
@@ -90,11 +91,6 @@ def run(out: Path = Path("results/bench.json")) -> dict:
         "mcmc": SETTINGS.as_dict()["mcmc"],
         "packages": package_versions(),
     }
-    try:
-        from analysis.priors.bench import bench_oc
-
-        result["oc"] = bench_oc()
-    except ImportError:
-        pass
+    result["oc"] = bench_oc()
     write_json(out, result)
     return result

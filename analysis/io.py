@@ -22,6 +22,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o644)  # mkstemp creates 0600; results are meant to be read
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():

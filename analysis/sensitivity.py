@@ -14,7 +14,7 @@ Scenarios (each a refit; hierarchical model unless stated):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -40,8 +40,6 @@ class Scenario:
     external: bool = False
 
     def spec(self) -> ModelSpec:
-        from dataclasses import replace
-
         spec = DEFAULT_MODELS[self.model].with_priors(**self.priors)
         return replace(spec, exnex_weight=self.exnex_weight) if self.exnex_weight is not None else spec
 

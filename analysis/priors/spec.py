@@ -71,15 +71,16 @@ def load_spec(path: Path) -> dict:
         where = f"{path}: [[design]] #{i}"
         _req(d, "name", where, str)
         kind = _req(d, "type", where, str)
-        refs = {"one-sample": ["prior", "design_prior"], "two-sample": ["prior_treatment", "prior_control"]}
-        if kind not in refs:
+        required = {
+            "one-sample": ["prior", "n", "p0", "c"],
+            "two-sample": ["prior_treatment", "prior_control", "n_t", "n_c", "c", "p_c"],
+        }
+        if kind not in required:
             raise SpecError(f"{where}, field 'type': {kind!r}; expected 'one-sample' or 'two-sample'")
-        for key in refs[kind] + list(d.get("compare", [])):
-            ref = d.get(key, key) if key in refs[kind] else key
-            if key in refs[kind] and key not in d:
-                if key == "design_prior":
-                    continue
-                raise SpecError(f"{where}: missing field '{key}'")
+        for key in required[kind]:
+            _req(d, key, where)
+        refs = [d[k] for k in ("prior", "design_prior", "prior_treatment", "prior_control") if k in d]
+        for ref in refs + list(d.get("compare", [])):
             if ref not in names:
                 raise SpecError(f"{where}: prior {ref!r} is not defined; defined: {names}")
     return spec
