@@ -367,6 +367,11 @@ def bayes_variables(
     return v
 
 
+def ess_text(value: float | None) -> str:
+    """An effective sample size for prose and tables; 'undefined' where the method does not apply."""
+    return "undefined" if value is None else f"{value:.1f}"
+
+
 def _disease_order(names) -> list[str]:
     return [d for d in DISEASES if d in names] + sorted(n for n in names if n not in DISEASES)
 
@@ -378,10 +383,6 @@ def priors_table(priors: dict) -> str:
         if "studies" not in p:
             continue
         s, e = p["summary"], p["ess"]
-
-        def fmt(v):
-            return "undefined" if v is None else f"{v:.1f}"
-
         rows.append(
             {
                 "Disease": name,
@@ -389,10 +390,10 @@ def priors_table(priors: dict) -> str:
                 "Robust MAP mean (95% interval)": f"{prop(s['mean'])} ({ci(s['q025'], s['q975'])})",
                 "Components": len(p["mixture"]["components"]),
                 "ESS informative (moment / Morita / ELIR)": " / ".join(
-                    fmt(e["informative"][m]) for m in ("moment", "morita", "elir")
+                    ess_text(e["informative"][m]) for m in ("moment", "morita", "elir")
                 ),
                 "ESS robust (moment / Morita / ELIR)": " / ".join(
-                    fmt(e["robust"][m]) for m in ("moment", "morita", "elir")
+                    ess_text(e["robust"][m]) for m in ("moment", "morita", "elir")
                 ),
             }
         )
@@ -436,19 +437,15 @@ def priors_variables(priors: dict, designs: dict) -> dict:
             "upper": prop(s["q975"]),
             "k": len(p.get("studies", [])),
             "components": len(p["mixture"]["components"]),
-            "ess_elir": "undefined" if e["robust"]["elir"] is None else f"{e['robust']['elir']:.1f}",
-            "ess_morita": "undefined" if e["robust"]["morita"] is None else f"{e['robust']['morita']:.1f}",
-            "ess_moment": f"{e['robust']['moment']:.1f}",
-            "ess_informative_elir": "undefined"
-            if e["informative"]["elir"] is None
-            else f"{e['informative']['elir']:.1f}",
+            "ess_elir": ess_text(e["robust"]["elir"]),
+            "ess_morita": ess_text(e["robust"]["morita"]),
+            "ess_moment": ess_text(e["robust"]["moment"]),
+            "ess_informative_elir": ess_text(e["informative"]["elir"]),
             "robust_weight": f"{p.get('robust', {}).get('weight', 0):g}",
         }
-        if "robust" in p:
-            r = p["robust"]
-            v["map"][name]["robust_component"] = (
-                f"Beta({r['mean'] * (r['n'] + 1):g}, {(1 - r['mean']) * (r['n'] + 1):g})"
-            )
+        if "robust" in p:  # robustify() appends the vague component last
+            vague = p["mixture"]["components"][-1]
+            v["map"][name]["robust_component"] = f"Beta({vague['a']:g}, {vague['b']:g})"
         if "map_priors" in p:
             v["map"][name].update(mu_prior=p["map_priors"]["mu"], tau_prior=p["map_priors"]["tau"])
     for dname, d in designs.items():
@@ -472,7 +469,7 @@ def priors_variables(priors: dict, designs: dict) -> dict:
                 }
                 for x in e["examples"]
             }
-            null = ex[str(round(d["n"] * d["p0"]))]
+            null = ex[str(d["null_events"])]
             dv["priors"][pname] = {
                 "boundary": e["boundary"],
                 "type1": prop(e["type1"], 3),
@@ -485,7 +482,7 @@ def priors_variables(priors: dict, designs: dict) -> dict:
                 "examples": ex,
                 "stop_if_at_most": e.get("interim", {}).get("stop_if_at_most", ""),
             }
-        dv["example_null_events"] = round(d["n"] * d["p0"])
+        dv["example_null_events"] = d["null_events"]
         dv["power_rate"] = prop(d["power_rate"], 1)
         v["design"][dname] = dv
     return v

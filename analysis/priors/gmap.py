@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.fit import Units, check_gates, diagnostics, sample
+from analysis.fit import Units, fit
 from analysis.models import ModelSpec, Prior
 from analysis.priors.mixfit import automixfit
 from analysis.priors.mixture import BetaMixture
@@ -64,9 +64,7 @@ def gmap(
     """Fit the MAP model to historical studies and approximate the MAP prior by a Beta mixture."""
     units = Units(tuple(labels), tuple(int(x) for x in events), tuple(int(m) for m in n))
     spec = ModelSpec("map", "hierarchical", {"mu": mu, "tau": tau})
-    idata = sample(spec, units, mcmc)
-    diag = diagnostics(idata, spec)
-    check_gates(diag, gates)
+    idata, diag = fit(spec, units, None, mcmc, gates)
     draws = idata.posterior["p_new"].values.ravel()
     mixture, fits = automixfit(draws, max_components)
     return MAPResult(units, spec, draws, mixture, fits, diag, idata.posterior["tau"].values.ravel())

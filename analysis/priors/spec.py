@@ -168,6 +168,7 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
     out.setdefault("power_rate", 0.8)
     if d["type"] == "one-sample":
         n, p0, c = int(d["n"]), float(d["p0"]), float(d["c"])
+        out["null_events"] = round(n * p0)  # the example outcome at the null rate
         evaluated = {}
         for name in [d["prior"], *d.get("compare", [])]:
             mix = priors[name]["mixture"]
@@ -187,7 +188,7 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
                     "expected_n": io.expected_n.tolist(),
                 }
             examples = []
-            for y in sorted({round(n * p0), entry["boundary"] if entry["boundary"] <= n else n}):
+            for y in sorted({out["null_events"], min(entry["boundary"], n)}):
                 post = mix.posterior(y, n)
                 q = post.quantile([0.025, 0.975])
                 examples.append(
