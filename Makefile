@@ -11,19 +11,21 @@ STAMP := $(VENV)/.installed
 RUN := $(PY) -m analysis
 
 DATA := data/raw/index_study.csv data/raw/published_cohorts.csv
-CORE := analysis/__init__.py analysis/settings.py analysis/data.py analysis/io.py analysis/cli.py
-FREQ_CODE := analysis/frequentist.py analysis/intervals.py analysis/benchmark_test.py analysis/heterogeneity.py analysis/meta.py
-BAYES_CODE := analysis/bayes.py analysis/fit.py analysis/models.py analysis/conjugate.py
+# code of each stage: a stage's step reruns when its code or an earlier stage's code changes
+CORE := analysis/__init__.py analysis/settings.py analysis/io.py analysis/cli.py analysis/provenance.py \
+        $(wildcard analysis/data/*.py)
+FREQ_CODE := $(wildcard analysis/frequentist/*.py)
+BAYES_CODE := $(filter-out analysis/bayes/sensitivity.py,$(wildcard analysis/bayes/*.py analysis/bayes/models/*.py))
 PRIORS_CODE := $(wildcard analysis/priors/*.py)
 PRIORS := results/priors/priors.json results/priors/designs.json results/priors/map-priors.png \
           results/priors/oc-sle_single_arm.png results/priors/prior-posterior-sle_single_arm.png
-REPORT_CODE := analysis/report.py analysis/report_build.py analysis/figures.py
+REPORT_CODE := $(filter-out analysis/publish/render.py,$(wildcard analysis/publish/*.py))
 FREQ := results/frequentist/estimates.csv results/frequentist/tests.csv results/frequentist/meta.csv
 BAYES := results/bayes/estimates.csv results/bayes/exceedance.csv results/bayes/diagnostics.csv \
          results/bayes/ppc.csv results/bayes/prior_predictive.csv
 SENS := results/bayes/sensitivity.csv results/bayes/sensitivity_diagnostics.csv
 ESTIMATES_IN := results/frequentist/estimates.csv results/bayes/estimates.csv
-MS_SRC := manuscript/index.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/filters/style.css
+MS_SRC := manuscript/index.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/style.css
 REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/tables/safety.md \
           manuscript/tables/benchmarks.md manuscript/tables/meta.md manuscript/tables/colophon.md \
           manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
@@ -61,13 +63,13 @@ $(FREQ) &: $(STAMP) $(DATA) $(CORE) $(FREQ_CODE)
 $(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE)
 	$(RUN) bayes --out results/bayes
 
-$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/sensitivity.py analysis/meta.py
+$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py
 	$(RUN) sensitivity --out results/bayes
 
-$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/meta.py analysis/figures.py
+$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py
 	$(RUN) priors config/follow_up.toml --out results/priors
 
-results/estimates.csv: $(ESTIMATES_IN) analysis/combine.py
+results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py
 	$(RUN) combine $(ESTIMATES_IN) --out $@
 
 results/provenance.json: $(STAMP) $(DATA) $(CORE) analysis/provenance.py
@@ -85,7 +87,7 @@ manuscript/figures/%.png: results/priors/%.png
 $(REPORT) &: results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(REPORT_CODE)
 	$(RUN) report --manuscript manuscript
 
-$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/render.py
+$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py
 	$(RUN) render --manuscript manuscript
 
 paper: $(PAPER) ## build the manuscript (HTML and PDF) from the data, setting up if needed
@@ -103,7 +105,7 @@ lint: $(STAMP) ## ruff check and format check
 
 bench: results/bench.json ## benchmarks (samplers, pipeline, OC grid) -> results/bench.json
 
-results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/sensitivity.py analysis/bench.py $(wildcard analysis/priors/*.py)
+results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py $(PRIORS_CODE)
 	$(RUN) bench --out $@
 
 clean: ## remove results and rendered outputs (not .venv)

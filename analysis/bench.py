@@ -16,10 +16,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from analysis.bayes import index_units
-from analysis.fit import ConvergenceError, check_gates, diagnostics, sample
+from analysis.bayes.models import DEFAULT_MODELS
+from analysis.bayes.sampling import ConvergenceError, check_gates, diagnostics, sample
+from analysis.bayes.units import index_units
 from analysis.io import write_json
-from analysis.models import DEFAULT_MODELS
 from analysis.priors.bench import bench_oc
 from analysis.provenance import package_versions
 from analysis.settings import SETTINGS
@@ -63,8 +63,8 @@ def bench_samplers(repeats: int = 1) -> list[dict]:
 
 
 def bench_pipeline(tmp: Path) -> dict:
-    from analysis.bayes import run as run_bayes
-    from analysis.sensitivity import run as run_sens
+    from analysis.bayes.sensitivity import run as run_sens
+    from analysis.bayes.step import run as run_bayes
 
     t0 = time.perf_counter()
     run_bayes(out_dir=tmp)

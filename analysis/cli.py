@@ -26,7 +26,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_frequentist(args: argparse.Namespace) -> int:
-    from analysis.frequentist import run
+    from analysis.frequentist.step import run
 
     est, tests = run(args.index, args.cohorts, args.out)
     print(f"wrote {len(est)} estimates and {len(tests)} tests to {args.out}")
@@ -50,7 +50,8 @@ def _mcmc(args: argparse.Namespace):
 def _models(args: argparse.Namespace):
     from dataclasses import replace
 
-    from analysis.models import DEFAULT_MODELS, Prior
+    from analysis.bayes.models import DEFAULT_MODELS, PriorError
+    from analysis.bayes.prior import Prior
 
     names = args.model or list(DEFAULT_MODELS)
     unknown = [m for m in names if m not in DEFAULT_MODELS]
@@ -68,19 +69,22 @@ def _models(args: argparse.Namespace):
     models = {}
     for name in names:
         spec = DEFAULT_MODELS[name]
-        mine = {k: v for k, v in overrides.items() if k in spec.priors}
-        models[name] = spec.with_priors(**mine) if mine else spec
-        if args.exnex_weight is not None and spec.kind == "exnex":
-            models[name] = replace(models[name], exnex_weight=args.exnex_weight)
-    used = {k for m in models.values() for k in m.priors}
+        mine = {k: v for k, v in overrides.items() if k in spec.parameters}
+        try:
+            models[name] = spec.with_priors(**mine) if mine else spec
+            if args.exnex_weight is not None and "exnex_weight" in spec.settings():
+                models[name] = replace(models[name], exnex_weight=args.exnex_weight)
+        except (PriorError, ValueError) as err:
+            raise SystemExit(f"error: {err}") from err
+    used = {k for m in models.values() for k in m.parameters}
     if set(overrides) - used:
         raise SystemExit(f"--prior names {sorted(set(overrides) - used)} match no parameter of {names}")
     return models
 
 
 def cmd_bayes(args: argparse.Namespace) -> int:
-    from analysis.bayes import run
-    from analysis.fit import ConvergenceError
+    from analysis.bayes.sampling import ConvergenceError
+    from analysis.bayes.step import run
 
     try:
         est = run(args.index, args.out, _mcmc(args), _models(args))
@@ -93,8 +97,8 @@ def cmd_bayes(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from analysis.fit import ConvergenceError
-    from analysis.sensitivity import run
+    from analysis.bayes.sampling import ConvergenceError
+    from analysis.bayes.sensitivity import run
 
     try:
         table = run(args.index, args.cohorts, args.out, _mcmc(args))
@@ -106,7 +110,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_priors(args: argparse.Namespace) -> int:
-    from analysis.fit import ConvergenceError
+    from analysis.bayes.sampling import ConvergenceError
     from analysis.priors.spec import SpecError, run
 
     try:
@@ -131,7 +135,7 @@ def cmd_priors(args: argparse.Namespace) -> int:
         else:
             print(f"design {name}: boundaries {d['boundary']}")
     if not args.no_figures:
-        from analysis.figures import priors_figures
+        from analysis.publish.figures import priors_figures
 
         for p in priors_figures(args.out, out):
             print(f"wrote {p}")
@@ -150,7 +154,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_combine(args: argparse.Namespace) -> int:
-    from analysis.combine import combine
+    from analysis.publish.combine import combine
 
     df = combine(args.inputs, args.out)
     print(f"wrote {len(df)} rows to {args.out}")
@@ -167,7 +171,7 @@ def cmd_provenance(args: argparse.Namespace) -> int:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from analysis.report_build import build_figures
+    from analysis.publish.build import build_figures
 
     for p in build_figures(args.results, args.out):
         print(f"wrote {p}")
@@ -175,7 +179,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from analysis.report_build import build_report
+    from analysis.publish.build import build_report
 
     for p in build_report(args.results, args.manuscript):
         print(f"wrote {p}")
@@ -183,7 +187,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from analysis.render import RenderError, render
+    from analysis.publish.render import RenderError, render
 
     try:
         for p in render(args.manuscript, force_fallback=args.fallback):
@@ -192,6 +196,17 @@ def cmd_render(args: argparse.Namespace) -> int:
         print(f"render failed: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from analysis.compare import compare_trees, report
+
+    status = 0
+    for old, new in zip(args.old, args.new):
+        text, ok = report(compare_trees(old, new))
+        print(f"== {old} vs {new}\n{text}")
+        status |= 0 if ok else 1
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bayes", help="fit the Bayesian models (all, or --model NAME ...) with optional prior overrides")
     data_args(b)
     mcmc_args(b)
-    b.add_argument("--model", action="append", help="independent, pooled, hierarchical, exnex (repeatable)")
+    from analysis.bayes.models import REGISTRY
+
+    b.add_argument("--model", action="append", choices=list(REGISTRY), help="a registered model (repeatable)")
     b.add_argument(
         "--prior",
         action="append",
@@ -270,6 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--results", type=Path, default=RESULTS)
     r.add_argument("--manuscript", type=Path, default=Path("manuscript"))
     r.set_defaults(func=cmd_report)
+
+    cp = sub.add_parser("compare", help="compare two builds file by file (exit 1 on any difference)")
+    cp.add_argument(
+        "--old", type=Path, action="append", required=True, help="a results or manuscript tree (repeatable)"
+    )
+    cp.add_argument("--new", type=Path, action="append", required=True, help="the tree to compare it with (repeatable)")
+    cp.set_defaults(func=cmd_compare)
 
     rd = sub.add_parser("render", help="render the manuscript (Quarto, or pandoc + Typst without it)")
     rd.add_argument("--manuscript", type=Path, default=Path("manuscript"))

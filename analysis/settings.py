@@ -19,10 +19,12 @@ MANUSCRIPT = ROOT / "manuscript"
 FIGURES = MANUSCRIPT / "figures"
 TABLES = MANUSCRIPT / "tables"
 
-#: Diseases of the index study, in the order used in every table and figure.
-DISEASES: tuple[str, ...] = ("SLE", "IIM", "SSc")
-#: Groups of the results contract: the three diseases and the whole cohort.
-GROUPS: tuple[str, ...] = (*DISEASES, "all")
+#: The one ordering setting: groups (diseases) named here come first in every table and figure, in this
+#: order; any other group in the data follows in order of appearance.  Which groups exist comes from the data.
+GROUP_ORDER: tuple[str, ...] = ("SLE", "IIM", "SSc")
+#: The whole-cohort row of the index study, and the predictive "new group" of the hierarchical models.
+TOTAL = "all"
+NEW_GROUP = "new"
 #: Endpoint codes of the index-study data (codebook: data/README.md).
 ENDPOINTS: tuple[str, ...] = (
     "response",

@@ -5,7 +5,7 @@ The historical studies enter a hierarchical binomial model,
 distribution of a new study's rate, ``expit(mu + tau * e)`` with
 ``e ~ Normal(0, 1)``.  It is sampled with the same non-centred PyMC model,
 sampler settings and convergence gates as the analysis models
-(:mod:`analysis.fit`), then approximated by a Beta mixture
+(:mod:`analysis.bayes.sampling`), then approximated by a Beta mixture
 (:func:`analysis.priors.mixfit.automixfit`).
 
 Defaults follow RBesT's worked example: ``tau ~ HalfNormal(1)`` and
@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.fit import Units, fit
-from analysis.models import ModelSpec, Prior
+from analysis.bayes.models import Hierarchical
+from analysis.bayes.prior import Prior
+from analysis.bayes.sampling import fit
+from analysis.bayes.units import Units
 from analysis.priors.mixfit import automixfit
 from analysis.priors.mixture import BetaMixture
 from analysis.settings import MCMC, SETTINGS, Gates
@@ -32,7 +34,7 @@ class MAPResult:
     """The MAP prior: its draws, its mixture approximation, and how it was obtained."""
 
     studies: Units
-    spec: ModelSpec
+    spec: Hierarchical
     draws: np.ndarray
     mixture: BetaMixture
     fits: list[dict] = field(default_factory=list)
@@ -63,7 +65,7 @@ def gmap(
 ) -> MAPResult:
     """Fit the MAP model to historical studies and approximate the MAP prior by a Beta mixture."""
     units = Units(tuple(labels), tuple(int(x) for x in events), tuple(int(m) for m in n))
-    spec = ModelSpec("map", "hierarchical", {"mu": mu, "tau": tau})
+    spec = Hierarchical(name="map", priors={"mu": mu, "tau": tau})
     idata, diag = fit(spec, units, None, mcmc, gates)
     draws = idata.posterior["p_new"].values.ravel()
     mixture, fits = automixfit(draws, max_components)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.bayes.prior import Prior
 from analysis.io import write_json
-from analysis.models import Prior
 from analysis.priors import design as D
 from analysis.priors.gmap import MAP_PRIORS, gmap
 from analysis.priors.mixture import BetaMixture
@@ -88,7 +88,7 @@ def load_spec(path: Path) -> dict:
 
 def _studies_from_data(disease: str, cohorts_path: Path):
     from analysis.data import load_cohorts
-    from analysis.meta import SCENARIOS, select
+    from analysis.frequentist.meta import SCENARIOS, select
 
     chosen = select(load_cohorts(cohorts_path), SCENARIOS[0])
     sub = chosen[chosen["disease"] == disease]

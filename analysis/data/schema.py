@@ -1,6 +1,10 @@
-"""Load the raw data and validate it against a declared schema.
+"""The schemas of the raw data files, and the one reader that validates and parses them.
 
-Every load validates.  An error names the file, the row (1-based line number
+Every load goes through :func:`read`, so the table that is analysed is the
+table that was validated: the same parsed, typed values (text fields without
+surrounding white space, whole numbers as ``int``).  Group and disease labels
+come from the data (any number, any names): they must be non-empty, carry no
+leading or trailing spaces, and be unique per endpoint.  An error names the file, the row (1-based line number
 in the file, header = line 1) and the field, and says what was expected.  All
 errors of a file are collected before raising, so a user fixes them in one go.
 """
@@ -12,9 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
-from analysis.settings import COHORTS, DISEASES, ENDPOINTS, GROUPS, INDEX_STUDY
+from analysis.settings import ENDPOINTS, TOTAL
 
 
 class DataError(ValueError):
@@ -36,6 +38,8 @@ class Column:
     required: bool = True
     allowed: tuple[str, ...] | None = None
     check: Callable[[object], str | None] | None = None
+    #: a label: surrounding white space is an error, not silently removed
+    label: bool = False
 
 
 def _nonneg(v: object) -> str | None:
@@ -49,7 +53,7 @@ def _positive(v: object) -> str | None:
 INDEX_SCHEMA = (
     Column("row_id"),
     Column("study_id"),
-    Column("group", allowed=GROUPS),
+    Column("group", label=True),
     Column("endpoint", allowed=ENDPOINTS),
     Column("endpoint_definition"),
     Column("n", int, check=_positive),
@@ -68,7 +72,7 @@ COHORT_SCHEMA = (
     Column("citation"),
     Column("doi", required=False),
     Column("pmid", required=False),
-    Column("disease", allowed=DISEASES),
+    Column("disease", label=True),
     Column("product"),
     Column("endpoint"),
     Column("timepoint"),
@@ -106,8 +110,11 @@ def _check_schema(
         if None in raw:
             errors.append(f"row {i}: more fields than the {len(header)} columns of the header")
         for col in schema:
-            value = (raw.get(col.name) or "").strip()
+            text = raw.get(col.name) or ""
+            value = text.strip()
             where = f"row {i}, field '{col.name}'"
+            if col.label and value and value != text:
+                errors.append(f"{where}: {text!r} has leading or trailing spaces; expected {value!r}")
             if not value:
                 if col.required:
                     errors.append(f"{where}: empty; expected a value")
@@ -159,16 +166,17 @@ def _check_unique(parsed: list[dict], key: tuple[str, ...]) -> list[str]:
 
 
 def _check_index_totals(parsed: list[dict]) -> list[str]:
-    """An endpoint given per disease and for 'all' must add up."""
+    """An endpoint given per group and for 'all' must add up."""
     errors = []
     by_endpoint: dict[str, dict[str, dict]] = {}
     for rec in parsed:
         by_endpoint.setdefault(rec["endpoint"], {})[rec["group"]] = rec
     for endpoint, groups in by_endpoint.items():
-        if "all" in groups and all(d in groups for d in DISEASES):
-            total = groups["all"]
+        parts_of = [g for g in groups if g != TOTAL]
+        if TOTAL in groups and parts_of:
+            total = groups[TOTAL]
             for col in ("n", "events"):
-                parts = [groups[d][col] for d in DISEASES]
+                parts = [groups[d][col] for d in parts_of]
                 if None in parts or total[col] is None:
                     continue
                 if sum(parts) != total[col]:
@@ -196,7 +204,8 @@ def _check_overlap(parsed: list[dict]) -> list[str]:
     return errors
 
 
-def validate_index(path: Path) -> list[str]:
+def read_index(path: Path) -> tuple[list[str], list[dict]]:
+    """Every error of an index-study file, and its parsed rows."""
     header, rows = _read_rows(Path(path))
     errors, parsed = _check_schema(path, INDEX_SCHEMA, header, rows)
     errors += _check_counts(parsed, "n", "events")
@@ -205,10 +214,11 @@ def validate_index(path: Path) -> list[str]:
     errors += _check_index_totals(parsed)
     if not parsed and not errors:
         errors.append("no data rows")
-    return errors
+    return errors, parsed
 
 
-def validate_cohorts(path: Path) -> list[str]:
+def read_cohorts(path: Path) -> tuple[list[str], list[dict]]:
+    """Every error of a published-cohorts file, and its parsed rows."""
     header, rows = _read_rows(Path(path))
     errors, parsed = _check_schema(path, COHORT_SCHEMA, header, rows)
     errors += _check_counts(parsed, "n_treated", "n_responders")
@@ -216,66 +226,32 @@ def validate_cohorts(path: Path) -> list[str]:
     errors += _check_overlap(parsed)
     if not parsed and not errors:
         errors.append("no data rows")
-    return errors
+    return errors, parsed
 
 
-def _sniff(path: Path) -> Callable[[Path], list[str]]:
+def validate_index(path: Path) -> list[str]:
+    return read_index(path)[0]
+
+
+def validate_cohorts(path: Path) -> list[str]:
+    return read_cohorts(path)[0]
+
+
+def _sniff(path: Path) -> Callable[[Path], tuple[list[str], list[dict]]]:
     header, _ = _read_rows(path)
     if "n_treated" in header or "disease" in header:
-        return validate_cohorts
-    return validate_index
+        return read_cohorts
+    return read_index
 
 
 def validate(path: Path | str) -> list[str]:
     """Validate any data file of the project; returns every error found."""
     path = Path(path)
     try:
-        return _sniff(path)(path)
+        return _sniff(path)(path)[0]
     except DataError as err:
         return err.errors
     except (UnicodeDecodeError, csv.Error) as err:
         return [f"not a readable CSV file: {err}"]
-
-
-def _load(path: Path, validator: Callable[[Path], list[str]], ints: tuple[str, ...]) -> pd.DataFrame:
-    path = Path(path)
-    errors = validator(path)
-    if errors:
-        raise DataError(path, errors)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for col in ints:
-        df[col] = df[col].astype(int)
-    return df
-
-
-def load_index(path: Path | str = INDEX_STUDY) -> pd.DataFrame:
-    """The index study's counts, one row per (group, endpoint), validated."""
-    return _load(Path(path), validate_index, ("n", "events"))
-
-
-def load_cohorts(path: Path | str = COHORTS) -> pd.DataFrame:
-    """Published cohorts, one row per (study, disease, endpoint), validated."""
-    return _load(Path(path), validate_cohorts, ("n_treated", "n_responders"))
-
-
-def endpoint_counts(index: pd.DataFrame) -> pd.DataFrame:
-    """Counts per (endpoint, group) with the 'all' group derived where needed.
-
-    Endpoints reported per disease get an 'all' row that sums the diseases
-    (unless the file gives it, in which case validation checked it adds up).
-    Endpoints reported only for the whole cohort stay as they are.
-    """
-    rows = []
-    for endpoint in ENDPOINTS:
-        sub = index[index["endpoint"] == endpoint]
-        if sub.empty:
-            continue
-        groups = dict(zip(sub["group"], zip(sub["n"], sub["events"])))
-        for d in DISEASES:
-            if d in groups:
-                rows.append((endpoint, d, *groups[d]))
-        if "all" in groups:
-            rows.append((endpoint, "all", *groups["all"]))
-        elif all(d in groups for d in DISEASES):
-            rows.append((endpoint, "all", sum(groups[d][0] for d in DISEASES), sum(groups[d][1] for d in DISEASES)))
-    return pd.DataFrame(rows, columns=["endpoint", "group", "n", "events"])
+    except OSError as err:
+        return [f"cannot read the file: {err.strerror or err}"]

@@ -4,7 +4,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from analysis.intervals import interval, interval_table, upper_bound
+from analysis.frequentist.intervals import interval, interval_table, upper_bound
 
 
 @pytest.mark.parametrize("n", [1, 3, 4, 8, 15, 40])

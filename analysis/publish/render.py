@@ -119,7 +119,7 @@ def render_fallback(manuscript: Path = MANUSCRIPT) -> list[Path]:
             "--toc",
             "--number-sections",
             "--css",
-            str(manuscript / "filters" / "style.css"),
+            str(manuscript / "style.css"),
             "--output",
             "index.html",
         ],

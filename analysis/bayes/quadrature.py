@@ -16,12 +16,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, gammaln, log_expit, logsumexp
 
-from analysis.models import ModelSpec
+from analysis.bayes.models import Hierarchical, Model
 
 
-def posterior_means(spec: ModelSpec, events, n, n_mu: int = 401, n_tau: int = 400, n_gh: int = 60) -> dict:
+def posterior_means(spec: Model, events, n, n_mu: int = 401, n_tau: int = 400, n_gh: int = 60) -> dict:
     """Posterior means of each unit's rate and of a new unit's rate."""
-    if spec.kind != "hierarchical":
+    if type(spec) is not Hierarchical:
         raise ValueError("quadrature is implemented for the hierarchical model only")
     events, n = np.asarray(events, float), np.asarray(n, float)
     mu_prior, tau_prior = spec.priors["mu"], spec.priors["tau"]

@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 from scipy.special import expit
 
-from analysis import fit as fitmod
-from analysis.models import DEFAULT_MODELS
+from analysis.bayes import sampling as fitmod
+from analysis.bayes.models import DEFAULT_MODELS
 from analysis.settings import MCMC
 
 REPS = int(os.environ.get("SBC_REPS", "100"))

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.benchmark_test import benchmark_tests
 from analysis.data import endpoint_counts, load_cohorts, load_index
-from analysis.heterogeneity import freeman_halton
-from analysis.intervals import interval_table
+from analysis.frequentist.benchmarks import benchmark_tests
+from analysis.frequentist.heterogeneity import freeman_halton
+from analysis.frequentist.intervals import interval_table
+from analysis.frequentist.meta import meta_table
 from analysis.io import write_csv
-from analysis.meta import meta_table
-from analysis.settings import COHORTS, DISEASES, INDEX_STUDY, LEVEL, SETTINGS, Settings
+from analysis.settings import COHORTS, INDEX_STUDY, LEVEL, SETTINGS, TOTAL, Settings
 
 ESTIMATE_COLUMNS = [
     "analysis",
@@ -55,7 +55,7 @@ TEST_COLUMNS = [
 
 def heterogeneity_tests(counts: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for endpoint, sub in counts[counts["group"].isin(DISEASES)].groupby("endpoint", sort=False):
+    for endpoint, sub in counts[counts["group"] != TOTAL].groupby("endpoint", sort=False):
         if len(sub) < 2:
             continue
         res = freeman_halton(sub["events"].tolist(), sub["n"].tolist())

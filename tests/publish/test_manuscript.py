@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.render import RenderError, expand, render_fallback
-from analysis.report import prop
+from analysis.publish.format import prop
+from analysis.publish.render import RenderError, expand, render_fallback
+
+pytestmark = pytest.mark.pipeline
 
 
 class _Text(HTMLParser):
@@ -173,7 +175,7 @@ def test_make_reruns_only_what_changed(root, built):
     data = dry("data/raw/index_study.csv")
     # (a dry run lists the first steps to redo; make itself then follows the chain to the render)
     assert "analysis frequentist" in data and "analysis bayes" in data and "analysis sensitivity" in data
-    code = dry("analysis/meta.py")
+    code = dry("analysis/frequentist/meta.py")
     assert "analysis frequentist" in code and "analysis bayes --out" not in code
     nothing = dry()
     assert "analysis" not in nothing, nothing

@@ -25,7 +25,8 @@ from scipy.special import expit
 from scipy.stats import norm
 from statsmodels.stats.meta_analysis import combine_effects
 
-from analysis.settings import DISEASES, SETTINGS, MetaAnalysis
+from analysis.data import group_order
+from analysis.settings import SETTINGS, MetaAnalysis
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def meta_table(cohorts: pd.DataFrame, level: float = 0.95, settings: MetaAnalysi
     rows = []
     for scenario in SCENARIOS:
         chosen = select(cohorts, scenario)
-        for disease in DISEASES:
+        for disease in group_order(cohorts["disease"]):
             sub = chosen[chosen["disease"] == disease]
             res = pool(sub["n_responders"], sub["n_treated"], level, settings)
             rows.append(

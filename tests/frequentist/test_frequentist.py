@@ -4,10 +4,10 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from analysis.benchmark_test import benchmark_tests
 from analysis.data import load_cohorts
-from analysis.heterogeneity import freeman_halton
-from analysis.meta import SCENARIOS, logit_effects, pool, select
+from analysis.frequentist.benchmarks import benchmark_tests
+from analysis.frequentist.heterogeneity import freeman_halton
+from analysis.frequentist.meta import SCENARIOS, logit_effects, pool, select
 
 
 def test_benchmark_p_value_for_all_responders_is_p0_to_the_n():

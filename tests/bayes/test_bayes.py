@@ -9,12 +9,14 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from analysis import fit as fitmod
-from analysis.bayes import _conjugate_idata, index_units, model_rows, prior_predictive
-from analysis.conjugate import fit_conjugate
-from analysis.fit import ConvergenceError, Units, check_gates, diagnostics, fit
-from analysis.models import DEFAULT_MODELS, Prior
-from analysis.quadrature import posterior_means
+from analysis.bayes import sampling as fitmod
+from analysis.bayes.models import DEFAULT_MODELS
+from analysis.bayes.prior import Prior
+from analysis.bayes.quadrature import posterior_means
+from analysis.bayes.sampling import ConvergenceError, check_gates, diagnostics, fit
+from analysis.bayes.step import closed_form_idata
+from analysis.bayes.summaries import model_rows, prior_predictive
+from analysis.bayes.units import Units, index_units
 from analysis.settings import MCMC
 
 #: Small but gate-passing settings for unit tests (the paper uses settings.MCMC_DEFAULT).
@@ -44,14 +46,14 @@ def test_prior_value_object():
 
 @pytest.mark.parametrize(("x", "n"), [(8, 8), (3, 3), (0, 4), (2, 5)])
 def test_conjugate_matches_exact_beta(x, n):
-    post = fit_conjugate(DEFAULT_MODELS["independent"], ["g"], np.array([x]), np.array([n]))["g"]
+    post = DEFAULT_MODELS["independent"].exact(Units(("g",), (x,), (n,)), 0.95)["g"]
     a, b = 1 + x, 1 + n - x
     assert_allclose(post["estimate"], a / (a + b), rtol=1e-12)
     assert_allclose([post["lower"], post["upper"]], stats.beta.ppf([0.025, 0.975], a, b), rtol=1e-7)
 
 
 def test_conjugate_rows_and_pooled_rate():
-    idata, exact = _conjugate_idata(DEFAULT_MODELS["pooled"], UNITS, TEST_MCMC)
+    idata, exact = closed_form_idata(DEFAULT_MODELS["pooled"], UNITS, TEST_MCMC)
     rows = pd.DataFrame(model_rows(DEFAULT_MODELS["pooled"], UNITS, idata, exact))
     post = rows[rows["analysis"] == "bayes"]
     assert_allclose(post["estimate"], 16 / 17, rtol=1e-12)
@@ -147,7 +149,7 @@ def test_prior_predictive_is_wide():
 
 def test_index_units_from_data():
     assert index_units() == UNITS
-    assert index_units(diseases=("SLE", "IIM")).labels == ("SLE", "IIM")
+    assert index_units(groups=("SLE", "IIM")).labels == ("SLE", "IIM")
 
 
 def test_cli_refits_with_other_priors_and_sampler(tmp_path):

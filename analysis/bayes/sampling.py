@@ -1,4 +1,4 @@
-"""Build the hierarchical and EXNEX models in PyMC, sample them, and gate them.
+"""Sample a registered model with NUTS, check the convergence gates, cache the fit.
 
 Parameterisation.  With every patient responding, the likelihood pushes each
 disease's logit towards +infinity and the posterior of the between-disease
@@ -8,15 +8,8 @@ and weakly informative, and NUTS runs with ``target_accept = 0.99`` (see
 :class:`analysis.settings.MCMC`).  Divergences are never silenced: any
 divergence fails the gate.
 
-EXNEX (Neuenschwander et al. 2016).  Each unit's logit is exchangeable,
-``mu + tau * z``, with prior probability ``w``, or non-exchangeable,
-``m + s * u``.  The discrete indicator is summed out of the likelihood
-(``logsumexp`` of the two branches), so NUTS sees a smooth density; the
-posterior probability of exchangeability per unit is a deterministic, and
-draws of the unit's rate are obtained afterwards by drawing the indicator
-from its full conditional with a seeded generator.
-
-Seeds.  ``MCMC.seed`` seeds the sampler; the post-processing generator is
+Seeds.  ``MCMC.seed`` seeds the sampler; the post-processing generator
+(draws of each group's and a new group's rate, :meth:`Model.add_draws`) is
 ``numpy.random.default_rng([seed, 1])``.  The same seed, data, priors and
 package versions give the same draws.
 """
@@ -26,19 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
-import pytensor.tensor as pt
-import xarray as xr
-from scipy.special import expit
 
+from analysis.bayes.models.base import Model
+from analysis.bayes.units import Units
 from analysis.io import atomic_path, write_json
-from analysis.models import ModelSpec, Prior
 from analysis.provenance import package_versions
 from analysis.settings import MCMC, SETTINGS, Gates
 
@@ -47,64 +37,18 @@ class ConvergenceError(RuntimeError):
     """A fit failed a convergence gate; the message names model and parameter."""
 
 
-@dataclass(frozen=True)
-class Units:
-    """The binomial units of a fit: labels, responders and patients."""
-
-    labels: tuple[str, ...]
-    events: tuple[int, ...]
-    n: tuple[int, ...]
-
-    def __post_init__(self):
-        if not (len(self.labels) == len(self.events) == len(self.n)) or not self.labels:
-            raise ValueError("labels, events and n must have the same, non-zero length")
-        for lab, x, m in zip(self.labels, self.events, self.n):
-            if not 0 <= x <= m or m <= 0:
-                raise ValueError(f"unit {lab!r}: need 0 <= events <= n and n > 0, got {x}/{m}")
-
-
-def _rv(name: str, prior: Prior, **kw):
-    if prior.dist == "Normal":
-        return pm.Normal(name, mu=prior.params[0], sigma=prior.params[1], **kw)
-    if prior.dist == "HalfNormal":
-        return pm.HalfNormal(name, sigma=prior.params[0], **kw)
-    raise ValueError(f"prior {prior} cannot be used for {name!r} in a logit-scale model")
-
-
-def build(spec: ModelSpec, units: Units) -> pm.Model:
-    """The PyMC model of ``spec`` for ``units`` (hierarchical or EXNEX)."""
-    if spec.kind not in ("hierarchical", "exnex"):
-        raise ValueError(f"model {spec.name!r}: kind {spec.kind!r} is not sampled by MCMC (it is conjugate)")
-    y = np.asarray(units.events)
-    n = np.asarray(units.n)
-    with pm.Model(coords={"unit": list(units.labels)}) as model:
-        mu = _rv("mu", spec.priors["mu"])
-        tau = _rv("tau", spec.priors["tau"])
-        z = pm.Normal("z", 0.0, 1.0, dims="unit")
-        theta_ex = pm.Deterministic("theta_ex", mu + tau * z, dims="unit")
-        if spec.kind == "hierarchical":
-            pm.Binomial("y", n=n, logit_p=theta_ex, observed=y, dims="unit")
-        else:
-            loc, scale = spec.priors["nex"].params
-            u = pm.Normal("u", 0.0, 1.0, dims="unit")
-            theta_nex = pm.Deterministic("theta_nex", loc + scale * u, dims="unit")
-            w = float(spec.exnex_weight)
-            ll_ex = pm.logp(pm.Binomial.dist(n=n, logit_p=theta_ex), y)
-            ll_nex = pm.logp(pm.Binomial.dist(n=n, logit_p=theta_nex), y)
-            a, b = np.log(w) + ll_ex, np.log1p(-w) + ll_nex
-            pm.Potential("y", pt.logaddexp(a, b).sum())
-            pm.Deterministic("pi_ex", pt.sigmoid(a - b), dims="unit")
-    return model
-
-
-def cache_key(spec: ModelSpec, units: Units, mcmc: MCMC) -> str:
+def cache_key(spec: Model, units: Units, mcmc: MCMC) -> str:
     payload = {"spec": spec.describe(), "units": asdict(units), "mcmc": asdict(mcmc), "versions": package_versions()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def sample(spec: ModelSpec, units: Units, mcmc: MCMC = SETTINGS.mcmc) -> az.InferenceData:
+def sample(spec: Model, units: Units, mcmc: MCMC = SETTINGS.mcmc) -> az.InferenceData:
     """Run NUTS for ``spec``; add draws of each unit's rate and of a new unit's rate."""
-    model = build(spec, units)
+    import pymc as pm
+
+    if spec.closed_form:
+        raise ValueError(f"model {spec.name!r}: kind {spec.kind!r} is not sampled by MCMC (it is conjugate)")
+    model = spec.build(units)
     t0 = time.perf_counter()
     with model:
         idata = pm.sample(
@@ -119,22 +63,7 @@ def sample(spec: ModelSpec, units: Units, mcmc: MCMC = SETTINGS.mcmc) -> az.Infe
             compute_convergence_checks=False,
         )
     elapsed = time.perf_counter() - t0
-    post = idata.posterior
-    rng = np.random.default_rng([mcmc.seed, 1])
-    shape = post["mu"].shape
-    if spec.kind == "hierarchical":
-        p = expit(post["theta_ex"])
-        theta_new = post["mu"] + post["tau"] * rng.standard_normal(shape)
-    else:
-        ex = rng.random(post["pi_ex"].shape) < post["pi_ex"].values
-        p = xr.where(ex, expit(post["theta_ex"]), expit(post["theta_nex"]))
-        loc, scale = spec.priors["nex"].params
-        new_ex = rng.random(shape) < spec.exnex_weight
-        theta_new = xr.where(
-            new_ex, post["mu"] + post["tau"] * rng.standard_normal(shape), loc + scale * rng.standard_normal(shape)
-        )
-    post["p"] = p.transpose("chain", "draw", "unit")
-    post["p_new"] = expit(theta_new)
+    spec.add_draws(idata, units, np.random.default_rng([mcmc.seed, 1]))
     idata.attrs.update(
         {
             "model": spec.name,
@@ -148,13 +77,9 @@ def sample(spec: ModelSpec, units: Units, mcmc: MCMC = SETTINGS.mcmc) -> az.Infe
     return idata
 
 
-def free_parameters(spec: ModelSpec) -> list[str]:
-    return ["mu", "tau", "z"] + (["u"] if spec.kind == "exnex" else [])
-
-
-def diagnostics(idata: az.InferenceData, spec: ModelSpec) -> pd.DataFrame:
+def diagnostics(idata: az.InferenceData, spec: Model) -> pd.DataFrame:
     """R-hat, bulk and tail ESS per scalar parameter, and the fit's divergences."""
-    summ = az.summary(idata, var_names=free_parameters(spec), kind="diagnostics")
+    summ = az.summary(idata, var_names=spec.free_parameters(), kind="diagnostics")
     div = int(idata.sample_stats["diverging"].sum())
     return pd.DataFrame(
         {
@@ -192,7 +117,7 @@ def check_gates(diag: pd.DataFrame, gates: Gates = SETTINGS.gates) -> None:
 
 
 def fit(
-    spec: ModelSpec,
+    spec: Model,
     units: Units,
     out: Path | None = None,
     mcmc: MCMC = SETTINGS.mcmc,

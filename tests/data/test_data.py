@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from analysis.data import DataError, endpoint_counts, load_cohorts, load_index, validate
+from analysis.data import DataError, endpoint_counts, group_order, load_cohorts, load_index, validate
 from analysis.settings import COHORTS, INDEX_STUDY
 
 
@@ -42,11 +42,11 @@ def test_events_above_n_names_row_and_field(tmp_path):
 
 
 def test_unknown_codes_and_non_numbers_are_all_listed(tmp_path):
-    path = _broken(tmp_path, INDEX_STUDY, "IDX03,MULLER24,SSc,response", "IDX03,MULLER24,Scleroderma,remission")
+    path = _broken(tmp_path, INDEX_STUDY, "IDX03,MULLER24,SSc,response", "IDX03,MULLER24, SSc,remission")
     text = path.read_text().replace(",15,11,after infusion", ",fifteen,11,after infusion")
     path.write_text(text)
     errors = validate(path)
-    assert any("row 4, field 'group': 'Scleroderma' is not a known code" in e for e in errors)
+    assert any("row 4, field 'group': ' SSc' has leading or trailing spaces; expected 'SSc'" in e for e in errors)
     assert any("row 4, field 'endpoint': 'remission' is not a known code" in e for e in errors)
     assert any("row 8, field 'n': 'fifteen' is not a whole number" in e for e in errors)
 
@@ -99,3 +99,27 @@ def test_failed_step_leaves_no_output(tmp_path):
     assert res.returncode == 2
     assert "row 2, field 'events'" in res.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_groups_come_from_the_data(tmp_path):
+    """Any group label is accepted; the table order puts settings.GROUP_ORDER first, others after."""
+    text = INDEX_STUDY.read_text().replace(",MULLER24,SSc,", ",MULLER24,Scleroderma,")
+    path = tmp_path / "renamed.csv"
+    path.write_text(text)
+    counts = endpoint_counts(load_index(path))
+    groups = list(counts.loc[counts["endpoint"] == "response", "group"])
+    assert groups == ["SLE", "IIM", "Scleroderma", "all"]
+    assert group_order(["Zeta", "SSc", "Alpha", "SLE", "all"]) == ("SLE", "SSc", "Zeta", "Alpha")
+
+
+def test_stray_spaces_in_cohort_labels_are_errors_not_silently_dropped(tmp_path):
+    path = _broken(tmp_path, COHORTS, ",SSc,", ",SSc ,")
+    with pytest.raises(DataError, match=r"field 'disease': 'SSc ' has leading or trailing spaces"):
+        load_cohorts(path)
+
+
+def test_loaded_table_is_the_validated_table(tmp_path):
+    """Text fields are analysed as validated (stripped), never as the raw text."""
+    path = _broken(tmp_path, COHORTS, ",POOLED,", ", POOLED ,")
+    df = load_cohorts(path)
+    assert "POOLED" in set(df["overlap_group"]) and " POOLED " not in set(df["overlap_group"])

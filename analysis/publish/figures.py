@@ -16,26 +16,33 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from analysis.bayes import models as registry  # noqa: E402
+from analysis.data import group_order  # noqa: E402
 from analysis.io import atomic_path  # noqa: E402
-from analysis.settings import GROUPS  # noqa: E402
+from analysis.publish.format import group_name  # noqa: E402
+from analysis.settings import NEW_GROUP, TOTAL  # noqa: E402
 
 DPI = 200
-METHOD_LABELS = {
+FREQUENTIST_LABELS = {
     "clopper-pearson": "Clopper-Pearson (exact)",
     "wilson": "Wilson",
     "jeffreys": "Jeffreys",
-    "bayes-independent": "Bayes: independent Beta(1, 1)",
-    "bayes-pooled": "Bayes: complete pooling",
-    "bayes-hierarchical": "Bayes: hierarchical",
-    "bayes-exnex": "Bayes: EXNEX",
 }
-GROUP_LABELS = {
-    "SLE": "SLE (n = {n})",
-    "IIM": "IIM (n = {n})",
-    "SSc": "SSc (n = {n})",
-    "all": "All (n = {n})",
-    "new": "New disease",
-}
+
+
+def method_label(method: str) -> str:
+    """A method's label in figure legends (Bayesian models' labels come from the registry)."""
+    return FREQUENTIST_LABELS.get(method) or registry.label(method, long=True)
+
+
+def group_label(g: str, n: int | None = None) -> str:
+    return group_name(g) if g == NEW_GROUP or n is None else f"{group_name(g)} (n = {n})"
+
+
+def ordered_groups(groups) -> list[str]:
+    """Groups in table order, then the whole cohort, then the new group, as present."""
+    present = set(groups)
+    return [*group_order(g for g in groups if g != NEW_GROUP), *(g for g in (TOTAL, NEW_GROUP) if g in present)]
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -56,20 +63,17 @@ def forest(
     df = estimates[(estimates["endpoint"] == endpoint) & estimates["method"].isin(methods)].copy()
     if df.empty:
         raise ValueError(f"no estimates for endpoint {endpoint!r} and methods {methods}")
-    order = [g for g in (*GROUPS, "new") if g in set(df["group"])]
+    order = ordered_groups(df["group"])
     n_by_group = df.groupby("group")["n"].max()
-    df["label"] = [GROUP_LABELS[g].format(n=n_by_group[g]) for g in df["group"]]
-    labels = [GROUP_LABELS[g].format(n=n_by_group[g]) for g in order]
+    df["label"] = [group_label(g, n_by_group[g]) for g in df["group"]]
+    labels = [group_label(g, n_by_group[g]) for g in order]
     palette = dict(zip(methods, sns.color_palette("colorblind", len(methods))))
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
     fig, ax = plt.subplots(figsize=(7, 0.65 * len(order) * max(1, len(methods) / 2) + 1.2))
     step = 0.8 / max(1, len(methods))
     for j, method in enumerate(methods):
         sub = df[df["method"] == method].set_index("group").reindex(order).dropna(subset=["estimate"])
-        ys = [
-            labels.index(GROUP_LABELS[g].format(n=n_by_group[g])) + (j - (len(methods) - 1) / 2) * step
-            for g in sub.index
-        ]
+        ys = [labels.index(group_label(g, n_by_group[g])) + (j - (len(methods) - 1) / 2) * step for g in sub.index]
         ax.errorbar(
             sub["estimate"],
             ys,
@@ -77,7 +81,7 @@ def forest(
             fmt="o",
             color=palette[method],
             capsize=3,
-            label=METHOD_LABELS.get(method, method),
+            label=method_label(method),
             ms=5,
         )
     if benchmark is not None:
@@ -104,14 +108,13 @@ def forest(
 
 
 def shrinkage(estimates: pd.DataFrame, path: Path) -> None:
-    """Posterior means per disease: independent -> hierarchical -> EXNEX, and the pooled rate."""
-    order = ["bayes-independent", "bayes-exnex", "bayes-hierarchical", "bayes-pooled"]
-    df = estimates[
-        (estimates["analysis"] == "bayes")
-        & estimates["method"].isin(order)
-        & estimates["group"].isin(["SLE", "IIM", "SSc"])
-    ].copy()
-    df["model"] = pd.Categorical(df["method"].map(METHOD_LABELS), [METHOD_LABELS[m] for m in order], ordered=True)
+    """Posterior means per disease under each model, from no pooling to complete pooling (registry order)."""
+    bayes = estimates[(estimates["analysis"] == "bayes") & (estimates["group"] != NEW_GROUP)]
+    present = set(bayes["method"])
+    order = sorted((m for m in registry.methods() if m in present), key=lambda m: registry.model_class(m).pooling)
+    df = bayes[bayes["method"].isin(order)].copy()
+    labels = [method_label(m) for m in order]
+    df["model"] = pd.Categorical(df["method"].map(method_label), labels, ordered=True)
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
     fig, ax = plt.subplots(figsize=(7, 3.8))
     sns.lineplot(
@@ -135,7 +138,7 @@ def sensitivity(table: pd.DataFrame, path: Path) -> None:
     """Posterior mean and 95% interval per disease under each sensitivity scenario."""
     df = table.copy()
     labels = list(dict.fromkeys(df["label"]))
-    groups = [g for g in ("SLE", "IIM", "SSc", "new") if g in set(df["group"])]
+    groups = ordered_groups(df["group"])
     sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
     fig, axes = plt.subplots(1, len(groups), figsize=(2.2 * len(groups) + 2.4, 0.33 * len(labels) + 1.3), sharey=True)
     colors = sns.color_palette("colorblind", len(groups))
@@ -151,7 +154,7 @@ def sensitivity(table: pd.DataFrame, path: Path) -> None:
             capsize=2,
             ms=4,
         )
-        ax.set_title(GROUP_LABELS[g].split(" (")[0])
+        ax.set_title(group_name(g))
         ax.set_xlim(0, 1.02)
         ax.set_xlabel("Response probability")
     axes[0].set_yticks(range(len(labels)), labels)
@@ -161,7 +164,7 @@ def sensitivity(table: pd.DataFrame, path: Path) -> None:
 
 def priors_figures(out_dir: Path, result: dict) -> list[Path]:
     """Figures of a priors run: MAP draws vs mixture, prior vs posterior, OC curves (one file each)."""
-    from analysis.priors.mixture import BetaMixture
+    from analysis.priors import BetaMixture
 
     out_dir = Path(out_dir)
     written = []
@@ -233,7 +236,7 @@ def prior_predictive(table: pd.DataFrame, path: Path) -> None:
     ax.hlines(ys, table["q025"], table["q975"], color=colors, lw=2, label="95% range")
     ax.hlines(ys, table["q10"], table["q90"], color=colors, lw=6, alpha=0.6, label="80% range")
     ax.scatter(table["q50"], ys, color="black", zorder=3, s=18, label="median")
-    ax.set_yticks(ys, [METHOD_LABELS.get(f"bayes-{m}", m) for m in table["model"]])
+    ax.set_yticks(ys, [method_label(f"bayes-{m}") for m in table["model"]])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("Prior predictive response probability of one disease")

@@ -19,14 +19,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.bayes import fit_model, index_units, summarise_draws
+from analysis.bayes.models import DEFAULT_MODELS, Model
+from analysis.bayes.prior import Prior
+from analysis.bayes.step import fit_model
+from analysis.bayes.summaries import summarise_draws
+from analysis.bayes.units import Units, index_units
 from analysis.data import load_cohorts, load_index
-from analysis.fit import Units
+from analysis.frequentist.meta import SCENARIOS, select
 from analysis.io import write_csv
-from analysis.meta import SCENARIOS, select
-from analysis.models import DEFAULT_MODELS, ModelSpec, Prior
 from analysis.provenance import sha256
-from analysis.settings import COHORTS, DISEASES, INDEX_STUDY, LEVEL, MCMC, SETTINGS
+from analysis.settings import COHORTS, INDEX_STUDY, LEVEL, MCMC, NEW_GROUP, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,12 @@ class Scenario:
     model: str = "hierarchical"
     priors: dict[str, Prior] = field(default_factory=dict)
     exnex_weight: float | None = None
-    diseases: tuple[str, ...] = DISEASES
+    #: the index-study groups to fit (``None``: every group in the data); ``drop`` leaves groups out
+    groups: tuple[str, ...] | None = None
+    drop: tuple[str, ...] = ()
     external: bool = False
 
-    def spec(self) -> ModelSpec:
+    def spec(self) -> Model:
         spec = DEFAULT_MODELS[self.model].with_priors(**self.priors)
         return replace(spec, exnex_weight=self.exnex_weight) if self.exnex_weight is not None else spec
 
@@ -55,7 +59,7 @@ SCENARIOS_BAYES = (
     Scenario("exnex_w0.25", "EXNEX, w = 0.25", model="exnex", exnex_weight=0.25),
     Scenario("exnex_w0.5", "EXNEX, w = 0.5", model="exnex", exnex_weight=0.5),
     Scenario("exnex_w0.75", "EXNEX, w = 0.75", model="exnex", exnex_weight=0.75),
-    Scenario("no_ssc", "SSc left out", diseases=("SLE", "IIM")),
+    Scenario("no_ssc", "SSc left out", drop=("SSc",)),
     Scenario("external", "External cohorts added", external=True),
 )
 
@@ -67,7 +71,10 @@ def external_units(cohorts: pd.DataFrame, index_groups: set[str]) -> pd.DataFram
 
 
 def scenario_units(s: Scenario, index_path: Path, cohorts_path: Path) -> Units:
-    units = index_units(index_path, diseases=s.diseases)
+    units = index_units(index_path, groups=s.groups)
+    if s.drop:
+        keep = [i for i, g in enumerate(units.labels) if g not in s.drop]
+        units = Units(*(tuple(v[i] for i in keep) for v in (units.labels, units.events, units.n)))
     if not s.external:
         return units
     cohorts = load_cohorts(cohorts_path)
@@ -96,8 +103,9 @@ def run(
         units = scenario_units(s, index_path, cohorts_path)
         idata, _, diag = fit_model(spec, units, out_dir / "sensitivity", mcmc, checksums, tag=s.name)
         diags.append(diag)
-        for g in [d for d in units.labels if d in DISEASES] + ["new"]:
-            draws = (idata.posterior["p_new"] if g == "new" else idata.posterior["p"].sel(unit=g)).values.ravel()
+        index_groups = set(index_units(index_path).labels)
+        for g in [d for d in units.labels if d in index_groups] + [NEW_GROUP]:
+            draws = (idata.posterior["p_new"] if g == NEW_GROUP else idata.posterior["p"].sel(unit=g)).values.ravel()
             rows.append(
                 dict(
                     scenario=s.name,
@@ -106,7 +114,7 @@ def run(
                     method=spec.method,
                     group=g,
                     priors="; ".join(f"{k} ~ {v}" for k, v in spec.priors.items())
-                    + (f"; w = {spec.exnex_weight:g}" if spec.exnex_weight is not None else ""),
+                    + "".join(f"; w = {v:g}" for k, v in spec.settings().items() if k == "exnex_weight"),
                     units=len(units.labels),
                     **summarise_draws(draws, LEVEL),
                     level=LEVEL,

@@ -1,0 +1,125 @@
+"""What every Bayesian model declares: the base class of the model registry.
+
+A model kind is one class in one file (after bambi's family registry and
+RBesT's one verb per file).  The class declares, once:
+
+- ``kind``, ``label`` (tables) and ``long_label`` (figure legends);
+- ``parameters``: each prior-carrying parameter and the support its prior
+  must have (``"real"``, ``"positive"`` or ``"unit"``), checked whenever a
+  prior is set;
+- ``default_priors``;
+- ``closed_form``: whether the posterior is exact (conjugate) or sampled;
+- ``pooling``: its place on the no-pooling (0) to complete-pooling axis,
+  which orders the shrinkage figure;
+
+and implements how it is built in PyMC (:meth:`build`), its free parameters,
+its prior predictive draws of one group's rate, and how its posterior draws
+of each group's rate (``p``) and of a new group's rate (``p_new``) are made.
+Closed-form models implement :meth:`exact` instead of :meth:`build`.
+
+A model *instance* is a value: its name, its priors and any setting (the EXNEX
+weight).  ``describe()`` is what the provenance records and the fit cache
+keys on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import ClassVar
+
+import numpy as np
+
+from analysis.bayes.prior import SUPPORT_NAMES, Prior, accepted
+from analysis.bayes.units import Units
+
+
+class PriorError(ValueError):
+    """A prior does not fit the parameter it is set on."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """A Bayesian model of binomial units; subclasses are the registry's entries."""
+
+    name: str = ""
+    priors: dict[str, Prior] = field(default_factory=dict)
+
+    kind: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    long_label: ClassVar[str] = ""
+    parameters: ClassVar[dict[str, str]] = {}
+    default_priors: ClassVar[dict[str, Prior]] = {}
+    closed_form: ClassVar[bool] = False
+    pooling: ClassVar[float] = 0.5
+    #: whether the model defines the rate of a new, exchangeable group
+    predicts_new_group: ClassVar[bool] = False
+
+    def __post_init__(self):
+        if not self.name:
+            object.__setattr__(self, "name", self.kind)
+        object.__setattr__(self, "priors", {**self.default_priors, **dict(self.priors)})
+        for key, prior in self.priors.items():
+            self._check_prior(key, prior)
+
+    def _check_prior(self, key: str, prior: Prior) -> None:
+        if key not in self.parameters:
+            raise PriorError(f"model {self.name!r} has no parameter {key!r}; it has {sorted(self.parameters)}")
+        need = self.parameters[key]
+        if not isinstance(prior, Prior):
+            raise PriorError(f"model {self.name!r}, parameter {key!r}: expected a Prior, got {prior!r}")
+        if prior.support != need:
+            raise PriorError(
+                f"model {self.name!r}, parameter {key!r}: {prior} has support {SUPPORT_NAMES[prior.support]}, "
+                f"but {key} needs a prior on {SUPPORT_NAMES[need]}; use one of {accepted(need)}"
+            )
+
+    # -- values ---------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        """The results contract's method label (``bayes-<kind>``)."""
+        return f"bayes-{self.kind}"
+
+    def settings(self) -> dict:
+        """Settings other than the priors (for example the EXNEX weight)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("name", "priors")}
+
+    def with_priors(self, **overrides: Prior) -> Model:
+        unknown = set(overrides) - set(self.parameters)
+        if unknown:
+            raise PriorError(
+                f"model {self.name!r} has no parameter(s) {sorted(unknown)}; it has {sorted(self.parameters)}"
+            )
+        return replace(self, priors={**self.priors, **overrides})
+
+    def with_settings(self, **settings) -> Model:
+        return replace(self, **settings)
+
+    def describe(self) -> dict:
+        out = {"name": self.name, "kind": self.kind, "priors": {k: repr(v) for k, v in self.priors.items()}}
+        out.update({k: v for k, v in self.settings().items() if v is not None})
+        return out
+
+    # -- what subclasses implement -----------------------------------------------
+    def free_parameters(self) -> list[str]:
+        """The sampled parameters whose diagnostics are gated."""
+        return []
+
+    def build(self, units: Units):
+        """The PyMC model for ``units`` (MCMC models)."""
+        raise NotImplementedError(f"model {self.name!r} ({self.kind}) has a closed form and is not sampled")
+
+    def add_draws(self, idata, units: Units, rng: np.random.Generator) -> None:
+        """Add ``p`` (chain, draw, unit) and, where defined, ``p_new`` to ``idata.posterior``."""
+        raise NotImplementedError
+
+    def exact(self, units: Units, level: float) -> dict[str, dict] | None:
+        """Exact posterior summaries per unit (closed-form models), else ``None``."""
+        return None
+
+    def exact_draws(self, exact: dict[str, dict], units: Units, size: int, rng: np.random.Generator) -> np.ndarray:
+        """Draws (size, unit) from the exact Beta posteriors of a closed-form model, for plots."""
+        return np.stack([rng.beta(exact[g]["a"], exact[g]["b"], size) for g in units.labels], axis=-1)
+
+    def prior_predictive(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """Draws of one group's response probability implied by the priors."""
+        raise NotImplementedError

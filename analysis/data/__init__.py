@@ -1,0 +1,19 @@
+"""Stage 1, data: the schemas of the raw files, validation, and the validated tables.
+
+``data/raw`` is read-only; every load validates (:mod:`analysis.data.schema`)
+and returns the parsed rows (:mod:`analysis.data.load`).
+"""
+
+from analysis.data.load import endpoint_counts, group_order, load_cohorts, load_index
+from analysis.data.schema import DataError, validate, validate_cohorts, validate_index
+
+__all__ = [
+    "DataError",
+    "endpoint_counts",
+    "group_order",
+    "load_cohorts",
+    "load_index",
+    "validate",
+    "validate_cohorts",
+    "validate_index",
+]

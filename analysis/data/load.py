@@ -1,0 +1,67 @@
+"""Load the validated data as tables, and derive counts per endpoint and group."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.data.schema import COHORT_SCHEMA, INDEX_SCHEMA, Column, DataError, read_cohorts, read_index
+from analysis.settings import COHORTS, ENDPOINTS, GROUP_ORDER, INDEX_STUDY, TOTAL
+
+
+def group_order(labels: Iterable[str]) -> tuple[str, ...]:
+    """Labels in table order: those named in ``settings.GROUP_ORDER`` first, in that order, then the
+    others in order of first appearance; the whole-cohort total (``'all'``) is left out."""
+    seen = list(dict.fromkeys(str(x) for x in labels if str(x) != TOTAL))
+    known = [g for g in GROUP_ORDER if g in seen]
+    return tuple(known + [g for g in seen if g not in GROUP_ORDER])
+
+
+def _load(
+    path: Path, reader: Callable[[Path], tuple[list[str], list[dict]]], schema: tuple[Column, ...]
+) -> pd.DataFrame:
+    path = Path(path)
+    try:
+        errors, parsed = reader(path)
+    except UnicodeDecodeError as err:
+        raise DataError(path, [f"not a UTF-8 text file: {err.reason} at byte {err.start}"]) from err
+    except OSError as err:
+        raise DataError(path, [f"cannot read the file: {err.strerror or err}"]) from err
+    if errors:
+        raise DataError(path, errors)
+    columns = [c.name for c in schema]
+    return pd.DataFrame([{c: rec[c] for c in columns} for rec in parsed], columns=columns)
+
+
+def load_index(path: Path | str = INDEX_STUDY) -> pd.DataFrame:
+    """The index study's counts, one row per (group, endpoint): the validated, parsed rows."""
+    return _load(Path(path), read_index, INDEX_SCHEMA)
+
+
+def load_cohorts(path: Path | str = COHORTS) -> pd.DataFrame:
+    """Published cohorts, one row per (study, disease, endpoint): the validated, parsed rows."""
+    return _load(Path(path), read_cohorts, COHORT_SCHEMA)
+
+
+def endpoint_counts(index: pd.DataFrame) -> pd.DataFrame:
+    """Counts per (endpoint, group) with the whole-cohort ('all') row derived where needed.
+
+    Endpoints reported for every group of the file get an 'all' row that sums
+    them (unless the file gives it, in which case validation checked that it
+    adds up).  Endpoints reported only for the whole cohort stay as they are.
+    """
+    groups_all = group_order(index["group"])
+    endpoints = [e for e in ENDPOINTS if e in set(index["endpoint"])]
+    rows = []
+    for endpoint in endpoints:
+        sub = index[index["endpoint"] == endpoint]
+        groups = dict(zip(sub["group"], zip(sub["n"], sub["events"])))
+        for d in group_order(groups):
+            rows.append((endpoint, d, *groups[d]))
+        if TOTAL in groups:
+            rows.append((endpoint, TOTAL, *groups[TOTAL]))
+        elif groups_all and all(d in groups for d in groups_all):
+            rows.append((endpoint, TOTAL, sum(groups[d][0] for d in groups_all), sum(groups[d][1] for d in groups_all)))
+    return pd.DataFrame(rows, columns=["endpoint", "group", "n", "events"])

@@ -1,0 +1,158 @@
+"""The Bayesian section: its tables and quoted numbers; models and groups come from the results."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.bayes import models as registry
+from analysis.bayes.models import DEFAULT_MODELS
+from analysis.data import group_order
+from analysis.publish.format import ci, group_name, md_table, prop
+from analysis.settings import NEW_GROUP, SETTINGS
+
+
+def groups_with_new(groups) -> list[str]:
+    """The groups in table order, then the new group where present."""
+    return [*group_order(g for g in groups if g != NEW_GROUP), *([NEW_GROUP] if NEW_GROUP in set(groups) else [])]
+
+
+def bayes_methods(present) -> dict[str, str]:
+    """Registered models (method -> table label) in registry order, and any others present, in order."""
+    present = list(dict.fromkeys(present))
+    ordered = [m for m in registry.methods() if m in present] + [m for m in present if m not in registry.methods()]
+    return {m: registry.label(m) for m in ordered}
+
+
+def _cri(r) -> str:
+    return f"{prop(r.estimate)} ({ci(r.lower, r.upper)})"
+
+
+def bayes_table(est: pd.DataFrame) -> str:
+    b = est[est["analysis"] == "bayes"]
+    rows = []
+    for g in groups_with_new([*b["group"], NEW_GROUP]):
+        row = {"Disease": group_name(g)}
+        for m, lab in bayes_methods(b["method"]).items():
+            sub = b[(b["method"] == m) & (b["group"] == g)]
+            row[lab] = _cri(sub.iloc[0]) if len(sub) else "not defined"
+        rows.append(row)
+    return md_table(
+        pd.DataFrame(rows),
+        "Posterior mean (95% equal-tailed credible interval) of the response "
+        "probability per disease, and predictive probability for a new disease, under each model.",
+        "tbl-bayes",
+        "lrrrr",
+    )
+
+
+def exceedance_table(exc: pd.DataFrame, model: str = "hierarchical") -> str:
+    e = exc[exc["model"] == model]
+    wide = e.pivot(index="benchmark", columns="group", values="probability")
+    cols = groups_with_new(wide.columns)
+    out = pd.DataFrame({"Benchmark rate": [prop(b) for b in wide.index]})
+    for g in cols:
+        out[group_name(g)] = [prop(p, 3) for p in wide[g]]
+    return md_table(
+        out, f"Posterior probability that the response rate exceeds each benchmark ({model} model).", "tbl-exceedance"
+    )
+
+
+def diagnostics_table(diag: pd.DataFrame, sens_diag: pd.DataFrame) -> str:
+    rows = []
+    for source, d in (("main", diag), ("sensitivity", sens_diag)):
+        for model, sub in d.groupby("model", sort=False):
+            rows.append(
+                {
+                    "Fit": f"{model} ({source})" if source == "sensitivity" else model,
+                    "Parameters": len(sub),
+                    "Max R-hat": f"{sub['r_hat'].max():.3f}",
+                    "Min bulk ESS": f"{sub['ess_bulk'].min():.0f}",
+                    "Min tail ESS": f"{sub['ess_tail'].min():.0f}",
+                    "Divergences": int(sub["divergences"].max()),
+                }
+            )
+    g = SETTINGS.gates
+    return md_table(
+        pd.DataFrame(rows),
+        f"Convergence diagnostics of every MCMC fit. The build fails if any R-hat "
+        f"exceeds {g.max_r_hat}, any bulk or tail ESS is below {g.min_ess_bulk:g}, or any transition "
+        "diverges.",
+        "tbl-diagnostics",
+        "lrrrrr",
+    )
+
+
+def sensitivity_table(sens: pd.DataFrame) -> str:
+    rows = []
+    for label, sub in sens.groupby("label", sort=False):
+        row = {"Scenario": label}
+        for g in groups_with_new([*sens["group"], NEW_GROUP]):
+            r = sub[sub["group"] == g]
+            row[group_name(g)] = _cri(r.iloc[0]) if len(r) else "left out"
+        rows.append(row)
+    return md_table(
+        pd.DataFrame(rows),
+        "Sensitivity of the posterior mean (95% credible interval) to the priors, "
+        "the EXNEX weight, leaving out SSc, and adding the external cohorts as exchangeable units.",
+        "tbl-sensitivity",
+        "lrrrr",
+    )
+
+
+def bayes_variables(
+    est: pd.DataFrame,
+    exc: pd.DataFrame,
+    diag: pd.DataFrame,
+    sens: pd.DataFrame,
+    ppc: pd.DataFrame,
+    prior_pred: pd.DataFrame,
+) -> dict:
+    v: dict = {}
+    b = est[est["analysis"] == "bayes"]
+    for r in b.itertuples(index=False):
+        v.setdefault(r.method.removeprefix("bayes-"), {})[r.group] = {
+            "estimate": prop(r.estimate),
+            "lower": prop(r.lower),
+            "upper": prop(r.upper),
+        }
+    v["exceed"] = {}
+    for r in exc.itertuples(index=False):
+        v["exceed"].setdefault(r.model, {}).setdefault(r.group, {})[f"b{round(100 * r.benchmark):02d}"] = prop(
+            r.probability, 3
+        )
+    v["high_benchmark"] = prop(max(SETTINGS.benchmarks.grid), 1)
+    top = exc[(exc["model"] == "hierarchical") & (exc["benchmark"] == max(SETTINGS.benchmarks.grid))]
+    v["exceed_high"] = {r.group: prop(r.probability, 3) for r in top.itertuples(index=False)}
+    v["priors"] = {name: {k: repr(p) for k, p in spec.priors.items()} for name, spec in DEFAULT_MODELS.items()}
+    all_diag = diag
+    v["diag"] = {
+        "max_rhat": f"{all_diag['r_hat'].max():.3f}",
+        "min_ess_bulk": f"{all_diag['ess_bulk'].min():.0f}",
+        "min_ess_tail": f"{all_diag['ess_tail'].min():.0f}",
+        "divergences": int(all_diag["divergences"].sum()),
+        "sampler": SETTINGS.mcmc.sampler,
+        "draws": SETTINGS.mcmc.draws,
+        "tune": SETTINGS.mcmc.tune,
+        "chains": SETTINGS.mcmc.chains,
+        "target_accept": SETTINGS.mcmc.target_accept,
+        "seed": SETTINGS.mcmc.seed,
+        "exnex_weight": f"{DEFAULT_MODELS['exnex'].exnex_weight:g}",
+    }
+    s = sens[sens["group"] != NEW_GROUP]
+    v["sens"] = {
+        g: {
+            "min_estimate": prop(sub["estimate"].min()),
+            "max_estimate": prop(sub["estimate"].max()),
+            "min_lower": prop(sub["lower"].min()),
+            "max_lower": prop(sub["lower"].max()),
+        }
+        for g, sub in s.groupby("group")
+    }
+    v["sens"]["n_scenarios"] = int(sens["scenario"].nunique())
+    v["ppc"] = {f"{r.model}_{r.group}": prop(r.p_upper) for r in ppc.itertuples(index=False)}
+    pp = prior_pred.set_index("model")
+    v["prior_pred"] = {
+        m: {"q025": prop(pp.loc[m, "q025"]), "q975": prop(pp.loc[m, "q975"]), "median": prop(pp.loc[m, "q50"])}
+        for m in pp.index
+    }
+    return v

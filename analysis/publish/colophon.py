@@ -1,0 +1,16 @@
+"""The colophon: software, data checksums, seeds and commit that produced the document."""
+
+from __future__ import annotations
+
+
+def colophon(prov: dict) -> str:
+    lines = [
+        "| Item | Value |",
+        "|:---|:---|",
+        f"| Git commit | `{prov['git_commit']}` |",
+        f"| Results computed | {prov['created']} |",
+        f"| MCMC seed | {prov['seeds']['mcmc']} |",
+    ]
+    lines += [f"| Data file `{k}` (SHA-256) | `{v[:16]}...` |" for k, v in sorted(prov["data"].items())]
+    lines += [f"| {k} | {v} |" for k, v in prov["packages"].items()]
+    return "\n".join(lines) + "\n\n: Software, data and settings that produced this document. {#tbl-colophon}\n"

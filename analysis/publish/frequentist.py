@@ -1,0 +1,172 @@
+"""The frequentist section: its tables and quoted numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.data import group_order
+from analysis.publish.format import ci, group_name, md_table, pct, prop, pval
+from analysis.settings import SAFETY_ENDPOINTS, SETTINGS, TOTAL
+
+ENDPOINT_LABELS = {
+    "response": "Remission or response",
+    "drug_free": "Off immunosuppression",
+    "crs_any": "CRS, any grade",
+    "crs_grade2plus": "CRS, grade 2 or higher",
+    "crs_grade3plus": "CRS, grade 3 or higher",
+    "icans_any": "ICANS, any grade",
+    "infection_hospitalised": "Hospitalised infection",
+}
+
+
+def groups_with_total(groups) -> list[str]:
+    """The groups in table order, then the whole cohort."""
+    return [*group_order(groups), *([TOTAL] if TOTAL in set(groups) else [])]
+
+
+def _freq(est: pd.DataFrame) -> pd.DataFrame:
+    return est[(est["analysis"] == "frequentist")]
+
+
+def estimates_table(est: pd.DataFrame) -> str:
+    f = _freq(est)
+    rows = []
+    for endpoint in ("response", "drug_free"):
+        for g in groups_with_total(f["group"]):
+            sub = f[(f["endpoint"] == endpoint) & (f["group"] == g)].set_index("method")
+            if sub.empty:
+                continue
+            r = sub.iloc[0]
+            rows.append(
+                {
+                    "Endpoint": ENDPOINT_LABELS[endpoint],
+                    "Group": group_name(g),
+                    "Responders / n": f"{r.events}/{r.n}",
+                    "Clopper-Pearson": ci(sub.loc["clopper-pearson", "lower"], sub.loc["clopper-pearson", "upper"]),
+                    "Wilson": ci(sub.loc["wilson", "lower"], sub.loc["wilson", "upper"]),
+                    "Jeffreys": ci(sub.loc["jeffreys", "lower"], sub.loc["jeffreys", "upper"]),
+                }
+            )
+    return md_table(
+        pd.DataFrame(rows),
+        "Remission or response and freedom from immunosuppression per disease, "
+        "with 95% confidence intervals. The response endpoint differs by disease: DORIS remission (SLE), "
+        "ACR-EULAR major clinical response (IIM), any decrease in the EUSTAR activity index (SSc).",
+        "tbl-estimates",
+        "llrrrr",
+    )
+
+
+def safety_table(est: pd.DataFrame) -> str:
+    f = _freq(est)
+    rows = []
+    for endpoint in SAFETY_ENDPOINTS:
+        sub = f[(f["endpoint"] == endpoint) & (f["group"] == "all")].set_index("method")
+        if sub.empty:
+            continue
+        r = sub.loc["clopper-pearson"]
+        one = sub.loc["clopper-pearson-upper", "upper"] if "clopper-pearson-upper" in sub.index else None
+        rows.append(
+            {
+                "Adverse event": ENDPOINT_LABELS[endpoint],
+                "Patients / n": f"{r.events}/{r.n}",
+                "Rate": prop(r.estimate),
+                "95% CI (Clopper-Pearson)": ci(r.lower, r.upper),
+                "One-sided 95% upper bound": prop(one) if one is not None else "",
+            }
+        )
+    return md_table(
+        pd.DataFrame(rows),
+        "Adverse events in all 15 patients with exact 95% confidence intervals. "
+        "For events that did not occur, the one-sided upper bound is the largest rate compatible with "
+        "observing none.",
+        "tbl-safety",
+        "lrrrr",
+    )
+
+
+def benchmark_table(tests: pd.DataFrame) -> str:
+    t = tests[(tests["test"] == "binomial-exact-one-sided") & (tests["endpoint"] == "response")]
+    groups = groups_with_total(t["group"])
+    wide = t.pivot(index="benchmark", columns="group", values="p_value").reindex(columns=groups)
+    out = pd.DataFrame({"Benchmark rate": [prop(b) for b in wide.index]})
+    for g in groups:
+        n = int(t[t["group"] == g]["n"].iloc[0])
+        out[f"{group_name(g)} (n = {n})"] = [pval(p) + ("" if p < 0.05 else " (ns)") for p in wide[g]]
+    return md_table(
+        out,
+        "One-sided exact binomial p-values of the response rate against a range of assumed "
+        "benchmark rates for refractory disease; ns: not significant at the one-sided 5% level.",
+        "tbl-benchmarks",
+    )
+
+
+def meta_table_md(meta: pd.DataFrame) -> str:
+    from analysis.frequentist.meta import SCENARIOS
+
+    labels = {s.name: s.label for s in SCENARIOS}
+    rows = []
+    for r in meta.itertuples(index=False):
+        if r.scenario == "systematic_review" and not r.k:
+            continue
+        rows.append(
+            {
+                "Cohorts": labels[r.scenario],
+                "Disease": r.group,
+                "k": r.k,
+                "Responders / n": f"{r.events}/{r.n}" if r.k else "",
+                "Pooled rate (95% CI)": f"{prop(r.estimate)} ({ci(r.lower, r.upper)})" if r.k else "no cohort",
+                "Studies": r.studies.replace(";", ", ") if r.k else "",
+            }
+        )
+    return md_table(
+        pd.DataFrame(rows),
+        "Random-effects meta-analysis of the published cohorts on the logit scale "
+        f"(continuity correction {SETTINGS.meta.continuity:g} added to every cell), at most one cohort per "
+        "overlap group.",
+        "tbl-meta",
+        "llrrrl",
+    )
+
+
+def frequentist_variables(est: pd.DataFrame, tests: pd.DataFrame, meta: pd.DataFrame) -> dict:
+    f = _freq(est)
+    v: dict = {"n": {}, "events": {}, "cp": {}, "wilson": {}, "jeffreys": {}, "safety": {}, "test": {}, "meta": {}}
+    for (endpoint, group), sub in f.groupby(["endpoint", "group"]):
+        sub = sub.set_index("method")
+        key = f"{endpoint}_{group}"
+        v["n"][key] = int(sub["n"].iloc[0])
+        v["events"][key] = int(sub["events"].iloc[0])
+        for m, name in (("clopper-pearson", "cp"), ("wilson", "wilson"), ("jeffreys", "jeffreys")):
+            v[name][key] = {
+                "lower": prop(sub.loc[m, "lower"]),
+                "upper": prop(sub.loc[m, "upper"]),
+                "lower_pct": pct(sub.loc[m, "lower"]),
+                "estimate_pct": pct(sub.loc[m, "estimate"]),
+            }
+        if "clopper-pearson-upper" in sub.index:
+            v["safety"][f"{endpoint}_upper1s"] = prop(sub.loc["clopper-pearson-upper", "upper"])
+            v["safety"][f"{endpoint}_upper1s_pct"] = pct(sub.loc["clopper-pearson-upper", "upper"], 0)
+    b = SETTINGS.benchmarks
+    v["benchmark"] = {"default": prop(b.default), "min": prop(min(b.grid)), "max": prop(max(b.grid))}
+    t = tests[(tests["test"] == "binomial-exact-one-sided") & (tests["endpoint"] == "response")]
+    for g, sub in t.groupby("group"):
+        at = sub[sub["benchmark"].round(6) == round(b.default, 6)]
+        rejected = sub[sub["reject"].astype(str) == "True"]["benchmark"]
+        v["test"][g] = {
+            "p_default": pval(float(at["p_value"].iloc[0])),
+            "max_rejected": prop(rejected.max()) if len(rejected) else "none",
+        }
+    het = tests[(tests["test"] == "freeman-halton-exact") & (tests["endpoint"] == "response")]
+    v["test"]["heterogeneity_note"] = str(het["note"].iloc[0]) if len(het) else "not computed"
+    for r in meta.itertuples(index=False):
+        v["meta"].setdefault(r.scenario, {})[r.group] = {
+            "k": int(r.k),
+            "estimate": prop(r.estimate),
+            "lower": prop(r.lower),
+            "upper": prop(r.upper),
+            "n": int(r.n),
+            "events": int(r.events),
+        }
+    v["diseases"] = ", ".join(group_order(f["group"]))
+    return v

@@ -1,0 +1,122 @@
+"""Each manuscript section declares its outputs once: tables, figures and quoted numbers.
+
+The publish step (:mod:`analysis.publish.build`) writes exactly what is
+declared here; the Makefile's file lists are checked against this declaration
+by a test, so a new table is one line here plus the prose that includes it.
+Tables are ``manuscript/tables/<name>.md``, figures
+``manuscript/figures/<name>.png``, variables the ``<key>`` group of
+``manuscript/_variables.yml``.  ``copied`` figures are drawn by a pipeline
+step (the priors step) and copied into the manuscript by make.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.publish import bayes, colophon, figures, frequentist, priors
+from analysis.publish.results import Results
+from analysis.settings import SETTINGS
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    tables: dict[str, Callable[[Results], str]] = field(default_factory=dict)
+    figures: dict[str, Callable[[Results, Path], None]] = field(default_factory=dict)
+    copied: tuple[str, ...] = ()
+    variables: tuple[str, Callable[[Results], dict]] | None = None
+
+
+def _efficacy(r: Results) -> pd.DataFrame:
+    est = r.estimates
+    return est[est["analysis"].isin(["frequentist", "bayes"])]
+
+
+def _forest_frequentist(r: Results, path: Path) -> None:
+    est = _efficacy(r)
+    figures.forest(
+        est[est["analysis"] == "frequentist"],
+        path,
+        ["clopper-pearson", "wilson", "jeffreys"],
+        benchmark=SETTINGS.benchmarks.default,
+    )
+
+
+def _forest_bayes(r: Results, path: Path) -> None:
+    est = _efficacy(r)
+    bayes_methods = [
+        m for m in bayes.bayes_methods(est.loc[est["analysis"] == "bayes", "method"]) if m != "bayes-pooled"
+    ]
+    figures.forest(
+        est[est["endpoint"] == "response"],
+        path,
+        ["clopper-pearson", *bayes_methods],
+        benchmark=SETTINGS.benchmarks.default,
+    )
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "frequentist",
+        tables={
+            "estimates": lambda r: frequentist.estimates_table(r.estimates),
+            "safety": lambda r: frequentist.safety_table(r.estimates),
+            "benchmarks": lambda r: frequentist.benchmark_table(r.tests),
+            "meta": lambda r: frequentist.meta_table_md(r.meta),
+        },
+        figures={"forest-frequentist": _forest_frequentist},
+        variables=("freq", lambda r: frequentist.frequentist_variables(r.estimates, r.tests, r.meta)),
+    ),
+    Section(
+        "bayes",
+        tables={
+            "bayes": lambda r: bayes.bayes_table(r.estimates),
+            "exceedance": lambda r: bayes.exceedance_table(r.exceedance),
+            "diagnostics": lambda r: bayes.diagnostics_table(r.diagnostics, r.sensitivity_diagnostics),
+            "sensitivity": lambda r: bayes.sensitivity_table(r.sensitivity),
+        },
+        figures={
+            "forest-bayes": _forest_bayes,
+            "shrinkage": lambda r, p: figures.shrinkage(_efficacy(r), p),
+            "prior-predictive": lambda r, p: figures.prior_predictive(r.prior_predictive, p),
+            "sensitivity": lambda r, p: figures.sensitivity(r.sensitivity, p),
+        },
+        variables=(
+            "bayes",
+            lambda r: bayes.bayes_variables(
+                r.estimates,
+                r.exceedance,
+                pd.concat([r.diagnostics, r.sensitivity_diagnostics]),
+                r.sensitivity,
+                r.ppc,
+                r.prior_predictive,
+            ),
+        ),
+    ),
+    Section(
+        "priors",
+        tables={
+            "priors": lambda r: priors.priors_table(r.priors),
+            "design": lambda r: priors.design_table(r.designs),
+        },
+        copied=("map-priors", "oc-sle_single_arm", "prior-posterior-sle_single_arm"),
+        variables=("priors", lambda r: priors.priors_variables(r.priors, r.designs)),
+    ),
+    Section("colophon", tables={"colophon": lambda r: colophon.colophon(r.provenance)}),
+)
+
+
+def table_files() -> list[str]:
+    return [f"manuscript/tables/{name}.md" for s in SECTIONS for name in s.tables]
+
+
+def figure_files() -> list[str]:
+    return [f"manuscript/figures/{name}.png" for s in SECTIONS for name in s.figures]
+
+
+def copied_figure_files() -> list[str]:
+    return [f"manuscript/figures/{name}.png" for s in SECTIONS for name in s.copied]
