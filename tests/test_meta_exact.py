@@ -188,3 +188,55 @@ def test_profile_interval_coverage():
         hits_tau += f.tau_lower <= tau <= f.tau_upper
     assert 0.85 <= hits_mu / reps <= 1.0
     assert 0.80 <= hits_tau / reps <= 1.0
+
+
+# --- integration in analysis/meta.py -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def table():
+    from analysis.data import load_cohorts
+    from analysis.meta import meta_table
+
+    return meta_table(load_cohorts())
+
+
+def test_meta_table_never_pools_different_endpoints(table):
+    from analysis.data import load_cohorts
+
+    cohorts = load_cohorts().set_index("study_id")
+    for r in table[table["k"] > 0].itertuples():
+        classes = set(cohorts.loc[r.studies.split(";"), "endpoint_class"])
+        assert classes == {r.endpoint_class}, (r.scenario, r.group, r.studies)
+    # the SSc cohorts of the primary scenario are two single studies, not one pooled row
+    ssc = table[(table["scenario"] == "primary") & (table["group"] == "SSc")]
+    assert set(ssc["endpoint_class"]) == {"event_free", "nonstandard"} and (ssc["k"] == 1).all()
+
+
+def test_single_study_strata_are_not_pooled(table):
+    single = table[table["k"] == 1]
+    assert (single["role"] == "single-study").all() and (single["method"] == "single-study-clopper-pearson").all()
+    assert single["note"].str.contains("not a meta-analysis").all()
+    assert single["tau"].isna().all() and single["i2"].isna().all()
+    r = single[(single["scenario"] == "strict") & (single["group"] == "SLE")].iloc[0]
+    assert r.estimate == 1.0 and r.upper == 1.0
+    assert_allclose(r.lower, 0.025 ** (1 / 8), rtol=1e-10)  # Clopper-Pearson for 8/8
+
+
+def test_pooled_strata_have_primary_exact_and_labelled_dl_sensitivity(table):
+    pooled = table[table["k"] >= 2]
+    assert len(pooled) > 0
+    for _, g in pooled.groupby(["scenario", "group", "endpoint_class"]):
+        assert sorted(g["role"]) == ["primary", "sensitivity"]
+        prim = g[g["role"] == "primary"].iloc[0]
+        dl = g[g["role"] == "sensitivity"].iloc[0]
+        assert prim["method"] == "binomial-normal-ml" and prim["note"].startswith("primary")
+        assert dl["method"] == "random-effects-dl" and dl["note"].startswith("sensitivity analysis")
+        assert np.isnan(prim["continuity"]) and dl["continuity"] == 0.5
+        for c in ("mu", "tau", "tau2", "i2", "mu_lower", "mu_upper", "tau_lower", "tau_upper"):
+            assert not np.isnan(prim[c]), c
+    # SLE remission: 8/8, 12/15, 5/7 -> tau-hat = 0 and the pooled rate is 25/30
+    sle = pooled[(pooled["scenario"] == "primary") & (pooled["group"] == "SLE") & (pooled["role"] == "primary")].iloc[0]
+    assert sle["k"] == 3 and sle["tau"] == 0.0 and sle["tau_lower"] == 0.0 and sle["i2"] == 0.0
+    assert_allclose(sle["estimate"], 25 / 30, rtol=1e-6)
+    assert sle["lower"] < 25 / 30 < sle["upper"]
