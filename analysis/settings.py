@@ -57,14 +57,26 @@ class Benchmarks:
 
 @dataclass(frozen=True)
 class MetaAnalysis:
-    """Settings of the random-effects meta-analysis of published cohorts.
+    """Settings of the meta-analysis of published cohorts (:mod:`analysis.frequentist.meta`).
 
-    ``continuity`` is added to both cells of every study (not only to studies
-    with a zero cell) before the logit transform, so that the logit and its
-    variance are finite for 100% response (Sweeting et al. 2004 discuss
-    alternatives; 0.5 is the conventional Haldane-Anscombe choice).
+    The primary analysis is the exact binomial-normal random-effects model
+    fitted by maximum likelihood (:mod:`analysis.frequentist.binomial_normal`; no
+    continuity correction), with profile-likelihood intervals; ``tau_max`` is
+    the upper end of the search for the between-study SD (logit scale).
+    Strata (disease x endpoint class) with fewer than ``min_studies`` cohorts
+    are not pooled.
+
+    DerSimonian-Laird (``method_re``) on continuity-corrected logits is kept
+    as a labelled sensitivity analysis only: ``continuity`` is added to both
+    cells of every study (not only to studies with a zero cell) before the
+    logit transform, so that the logit and its variance are finite for 100%
+    response (Sweeting et al. 2004 discuss alternatives; 0.5 is the
+    conventional Haldane-Anscombe choice).
     """
 
+    primary: str = "binomial-normal-ml"
+    min_studies: int = 2
+    tau_max: float = 20.0
     continuity: float = 0.5
     method_re: str = "dl"
 

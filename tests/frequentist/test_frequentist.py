@@ -7,7 +7,7 @@ from scipy import stats
 from analysis.data import load_cohorts
 from analysis.frequentist.benchmarks import benchmark_tests
 from analysis.frequentist.heterogeneity import freeman_halton
-from analysis.frequentist.meta import SCENARIOS, logit_effects, pool, select
+from analysis.frequentist.meta import SCENARIOS, logit_effects, pool_dl, select
 
 
 def test_benchmark_p_value_for_all_responders_is_p0_to_the_n():
@@ -42,7 +42,7 @@ def test_logit_effect_with_continuity():
 
 
 def test_pool_truncates_negative_tau2_to_fixed_effect():
-    res = pool([3, 1], [3, 1])
+    res = pool_dl([3, 1], [3, 1])
     eff, var = logit_effects(np.array([3, 1]), np.array([3, 1]), 0.5)
     w = 1 / var
     fixed = (w * eff).sum() / w.sum()
@@ -53,8 +53,8 @@ def test_pool_truncates_negative_tau2_to_fixed_effect():
 
 
 def test_pool_single_and_empty():
-    assert pool([3], [3])["k"] == 1
-    assert np.isnan(pool([], [])["estimate"])
+    assert pool_dl([3], [3])["k"] == 1
+    assert np.isnan(pool_dl([], [])["estimate"])
 
 
 def test_selection_keeps_one_row_per_overlap_group_and_no_pooled_rows():
