@@ -101,6 +101,21 @@ def benchmark_table(tests: pd.DataFrame) -> str:
     )
 
 
+METHOD_NAMES = {
+    "binomial-normal-ml": "Binomial-normal ML",
+    "random-effects-dl": "DerSimonian-Laird (sensitivity)",
+    "single-study-clopper-pearson": "Single cohort, not pooled",
+    "none": "",
+}
+
+
+def _tau_text(r) -> str:
+    if r.role != "primary" or pd.isna(r.tau):
+        return ""
+    upper = "" if pd.isna(r.tau_upper) else f" (upper {prop(r.tau_upper)})"
+    return f"{prop(r.tau)}{upper}; I² {pct(r.i2)}"
+
+
 def meta_table_md(meta: pd.DataFrame) -> str:
     from analysis.frequentist.meta import SCENARIOS
 
@@ -113,19 +128,24 @@ def meta_table_md(meta: pd.DataFrame) -> str:
             {
                 "Cohorts": labels[r.scenario],
                 "Disease": r.group,
+                "Endpoint": "" if pd.isna(r.endpoint_class) else str(r.endpoint_class).replace("_", "-"),
                 "k": r.k,
                 "Responders / n": f"{r.events}/{r.n}" if r.k else "",
-                "Pooled rate (95% CI)": f"{prop(r.estimate)} ({ci(r.lower, r.upper)})" if r.k else "no cohort",
+                "Method": METHOD_NAMES.get(r.method, r.method),
+                "Rate (95% CI)": f"{prop(r.estimate)} ({ci(r.lower, r.upper)})" if r.k else "no cohort",
+                "tau (95% upper); I²": _tau_text(r),
                 "Studies": r.studies.replace(";", ", ") if r.k else "",
             }
         )
     return md_table(
         pd.DataFrame(rows),
-        "Random-effects meta-analysis of the published cohorts on the logit scale "
-        f"(continuity correction {SETTINGS.meta.continuity:g} added to every cell), at most one cohort per "
-        "overlap group.",
+        "Published cohorts, at most one per overlap group, pooled only within one disease and one endpoint class. "
+        "Primary analysis: exact binomial-normal random-effects model fitted by maximum likelihood, with "
+        "profile-likelihood intervals; DerSimonian-Laird on continuity-corrected logits "
+        f"({SETTINGS.meta.continuity:g} added to every cell) as a sensitivity analysis. A single cohort is shown with "
+        "its exact Clopper-Pearson interval and is not a meta-analysis. tau: between-cohort SD of the logit rate.",
         "tbl-meta",
-        "llrrrl",
+        "lllrrlrll",
     )
 
 
@@ -160,13 +180,23 @@ def frequentist_variables(est: pd.DataFrame, tests: pd.DataFrame, meta: pd.DataF
     het = tests[(tests["test"] == "freeman-halton-exact") & (tests["endpoint"] == "response")]
     v["test"]["heterogeneity_note"] = str(het["note"].iloc[0]) if len(het) else "not computed"
     for r in meta.itertuples(index=False):
-        v["meta"].setdefault(r.scenario, {})[r.group] = {
+        if r.role == "none":
+            continue
+        rec = {
             "k": int(r.k),
             "estimate": prop(r.estimate),
             "lower": prop(r.lower),
             "upper": prop(r.upper),
             "n": int(r.n),
             "events": int(r.events),
+            "method": METHOD_NAMES.get(r.method, r.method),
         }
+        slot = v["meta"].setdefault(r.scenario, {}).setdefault(r.group, {})
+        if r.role == "sensitivity":
+            slot.setdefault(r.endpoint_class, {})["dl"] = rec
+            continue
+        if r.role == "primary":
+            rec.update(tau=prop(r.tau), tau2=prop(r.tau2), i2=pct(r.i2), tau_upper=prop(r.tau_upper))
+        slot.setdefault(r.endpoint_class, {}).update(rec)
     v["diseases"] = ", ".join(group_order(f["group"]))
     return v
