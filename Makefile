@@ -72,7 +72,9 @@ $(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(COR
 results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py
 	$(RUN) combine $(ESTIMATES_IN) --out $@
 
-results/provenance.json: $(STAMP) $(DATA) $(CORE) analysis/provenance.py
+# the commit, time and code hash of the colophon: rebuilt whenever any analysis code, data or config changes
+ALL_CODE := $(wildcard analysis/*.py analysis/*/*.py analysis/*/*/*.py)
+results/provenance.json: $(STAMP) $(DATA) $(ALL_CODE) $(wildcard config/*.toml)
 	$(RUN) provenance --out $@
 
 results: results/estimates.csv results/provenance.json $(SENS) $(PRIORS) ## run every analysis step that is out of date

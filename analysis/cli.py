@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
+from analysis.errors import EXIT_BUG, UsageError, classify
 from analysis.settings import COHORTS, INDEX_STUDY, RESULTS
 
 
@@ -56,16 +58,16 @@ def _models(args: argparse.Namespace):
     names = args.model or list(DEFAULT_MODELS)
     unknown = [m for m in names if m not in DEFAULT_MODELS]
     if unknown:
-        raise SystemExit(f"unknown model(s) {unknown}; expected some of {list(DEFAULT_MODELS)}")
+        raise UsageError(f"--model: unknown model(s) {unknown}; expected some of {list(DEFAULT_MODELS)}")
     overrides = {}
     for item in args.prior or []:
         key, _, value = item.partition("=")
         if not value:
-            raise SystemExit(f"--prior {item!r}: expected NAME=DIST(...), e.g. tau=HalfNormal(0.5)")
+            raise UsageError(f"--prior {item!r}: expected NAME=DIST(...), e.g. tau=HalfNormal(0.5)")
         try:
             overrides[key.strip()] = Prior.parse(value)
         except ValueError as err:
-            raise SystemExit(f"--prior {item!r}: {err}") from err
+            raise UsageError(f"--prior {item!r}: {err}") from err
     models = {}
     for name in names:
         spec = DEFAULT_MODELS[name]
@@ -75,49 +77,34 @@ def _models(args: argparse.Namespace):
             if args.exnex_weight is not None and "exnex_weight" in spec.settings():
                 models[name] = replace(models[name], exnex_weight=args.exnex_weight)
         except (PriorError, ValueError) as err:
-            raise SystemExit(f"error: {err}") from err
+            raise UsageError(str(err)) from err
     used = {k for m in models.values() for k in m.parameters}
     if set(overrides) - used:
-        raise SystemExit(f"--prior names {sorted(set(overrides) - used)} match no parameter of {names}")
+        raise UsageError(f"--prior names {sorted(set(overrides) - used)} match no parameter of {names}")
     return models
 
 
 def cmd_bayes(args: argparse.Namespace) -> int:
-    from analysis.bayes.sampling import ConvergenceError
     from analysis.bayes.step import run
 
-    try:
-        est = run(args.index, args.out, _mcmc(args), _models(args))
-    except ConvergenceError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 3
+    est = run(args.index, args.out, _mcmc(args), _models(args))
     print(est[est["analysis"] == "bayes"][["method", "group", "estimate", "lower", "upper"]].to_string(index=False))
     print(f"wrote results to {args.out}")
     return 0
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from analysis.bayes.sampling import ConvergenceError
     from analysis.bayes.sensitivity import run
 
-    try:
-        table = run(args.index, args.cohorts, args.out, _mcmc(args))
-    except ConvergenceError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 3
+    table = run(args.index, args.cohorts, args.out, _mcmc(args))
     print(f"wrote {len(table)} rows to {args.out / 'sensitivity.csv'}")
     return 0
 
 
 def cmd_priors(args: argparse.Namespace) -> int:
-    from analysis.bayes.sampling import ConvergenceError
-    from analysis.priors.spec import SpecError, run
+    from analysis.priors.spec import run
 
-    try:
-        out = run(args.spec, args.out, cohorts_path=args.cohorts)
-    except (SpecError, ConvergenceError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    out = run(args.spec, args.out, cohorts_path=args.cohorts)
     for name, p in out["priors"].items():
         ess = p["ess"]["robust"]
         fmt = ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} undefined" for k, v in ess.items())
@@ -187,14 +174,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from analysis.publish.render import RenderError, render
+    from analysis.publish.render import render
 
-    try:
-        for p in render(args.manuscript, force_fallback=args.fallback):
-            print(f"wrote {p}")
-    except RenderError as err:
-        print(f"render failed: {err}", file=sys.stderr)
-        return 1
+    for p in render(args.manuscript, force_fallback=args.fallback):
+        print(f"wrote {p}")
     return 0
 
 
@@ -209,9 +192,53 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return status
 
 
+def _number(kind: type, low: float | None = None, high: float | None = None, open_low=False, open_high=False):
+    """An argparse type: a finite ``kind`` within bounds, with a message saying what was expected."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'a whole number' if kind is int else 'a number'}"
+            ) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        below = low is not None and (value <= low if open_low else value < low)
+        above = high is not None and (value >= high if open_high else value > high)
+        if below or above:
+            lo = "" if low is None else f"{'>' if open_low else '>='} {low:g}"
+            hi = "" if high is None else f"{'<' if open_high else '<='} {high:g}"
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is out of range; expected {' and '.join(x for x in (lo, hi) if x)}"
+            )
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+POSITIVE_INT = _number(int, 1)
+SEED = _number(int, 0, 2**32 - 1)
+PROBABILITY = _number(float, 0.0, 1.0, open_low=True, open_high=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the Python traceback of any failure")
+    p = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description=__doc__,
+        epilog="exit codes: 0 ok, 1 check failed, 2 bad input, 3 convergence gate, 4 file error, 5 render, 130 interrupted",
+        parents=[common],
+    )
     sub = p.add_subparsers(dest="verb", required=True)
+    _add = sub.add_parser
+
+    def add_parser(name, **kw):
+        return _add(name, parents=[common], **kw)
+
+    sub.add_parser = add_parser
 
     v = sub.add_parser("validate", help="check data files against their schema; exit 1 listing every error")
     v.add_argument("paths", nargs="+", type=Path)
@@ -228,11 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def mcmc_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--sampler", choices=["pymc", "nutpie", "numpyro"], help="NUTS implementation")
-        q.add_argument("--draws", type=int)
-        q.add_argument("--tune", type=int)
-        q.add_argument("--chains", type=int)
-        q.add_argument("--seed", type=int, help="sampler seed (recorded in the provenance sidecar)")
-        q.add_argument("--target-accept", type=float, dest="target_accept")
+        q.add_argument("--draws", type=POSITIVE_INT)
+        q.add_argument("--tune", type=POSITIVE_INT)
+        q.add_argument("--chains", type=POSITIVE_INT)
+        q.add_argument("--seed", type=SEED, help="sampler seed (recorded in the provenance sidecar)")
+        q.add_argument("--target-accept", type=PROBABILITY, dest="target_accept")
         q.add_argument("--fast", action="store_true", help="the quick preset used by the tests (not for the paper)")
 
     b = sub.add_parser("bayes", help="fit the Bayesian models (all, or --model NAME ...) with optional prior overrides")
@@ -247,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=DIST",
         help="override a prior, e.g. tau=HalfNormal(0.5) or mu='Normal(0, 2)' (repeatable)",
     )
-    b.add_argument("--exnex-weight", type=float, dest="exnex_weight", help="prior probability of exchangeability")
+    b.add_argument(
+        "--exnex-weight", type=PROBABILITY, dest="exnex_weight", help="prior probability of exchangeability, in (0, 1)"
+    )
     b.add_argument("--out", type=Path, default=RESULTS / "bayes")
     b.set_defaults(func=cmd_bayes)
 
@@ -303,11 +332,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analysis.data import DataError
-
+    """Run a verb; every expected failure becomes one message and an exit code (:mod:`analysis.errors`)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (Exception, KeyboardInterrupt) as err:
+        if args.debug:
+            raise
+        known = classify(err)
+        if known is None:
+            print(
+                f"internal error ({type(err).__name__}: {err}); this is a bug, please report it with the output "
+                "of the same command with --debug",
+                file=sys.stderr,
+            )
+            return EXIT_BUG
+        code, message = known
+        print(f"error: {message}", file=sys.stderr)
+        return code

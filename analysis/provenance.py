@@ -64,11 +64,20 @@ def git_commit() -> str:
         return "unknown (not a git checkout)"
 
 
+def code_hash(root: Path = ROOT / "analysis") -> str:
+    """SHA-256 over every source file of the package (path and content), in a fixed order."""
+    h = hashlib.sha256()
+    for path in sorted(Path(root).rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def provenance(data_files: list[Path], extra: dict | None = None) -> dict:
     """A provenance record for results computed from ``data_files``."""
     rec = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
+        "code": code_hash(),
         "packages": package_versions(),
         "data": {
             str(Path(p).resolve().relative_to(ROOT)) if Path(p).resolve().is_relative_to(ROOT) else str(p): sha256(p)

@@ -88,9 +88,11 @@ COHORT_SCHEMA = (
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    if path.is_dir():
+        raise DataError(path, ["is a folder, expected a CSV file"])
     if not path.is_file():
         raise DataError(path, [f"file not found: {path}"])
-    with path.open(newline="", encoding="utf-8") as fh:
+    with path.open(newline="", encoding="utf-8-sig") as fh:  # a byte-order mark (Excel) is not part of the header
         reader = csv.DictReader(fh)
         header = list(reader.fieldnames or [])
         rows = list(reader)

@@ -1,0 +1,372 @@
+"""Bad inputs and faults: each gives one clear message and a documented exit code, never a traceback,
+and leaves every existing output untouched (outputs are written atomically, inputs checked first).
+
+Exit codes are documented in :mod:`analysis.errors` and the README.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import main
+from analysis.settings import COHORTS, INDEX_STUDY, ROOT
+
+INDEX = INDEX_STUDY.read_text(encoding="utf-8")
+COHORT = COHORTS.read_text(encoding="utf-8")
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def repository_outputs_untouched():
+    """No case may change the repository's own results or manuscript."""
+    before = {d: _snapshot(ROOT / d) for d in ("results", "manuscript", "data")}
+    yield
+    assert {d: _snapshot(ROOT / d) for d in ("results", "manuscript", "data")} == before
+
+
+@pytest.fixture
+def out(tmp_path):
+    """An output folder that already holds a previous step's results."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "estimates.csv").write_text("previous results\n")
+    (folder / "tests.csv").write_text("previous results\n")
+    return folder
+
+
+def _run(argv, capsys):
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+def _check(argv, capsys, out, code, pattern):
+    before = _snapshot(out)
+    got, err = _run(argv, capsys)
+    assert got == code, err
+    assert re.search(pattern, err, flags=re.S), err
+    assert _snapshot(out) == before, "a failed command changed its output folder"
+
+
+# -- index-study data files ----------------------------------------------------------------------
+def _replace(text, old, new, count=1):
+    assert old in text, f"test set-up: {old!r} not in the file"
+    return text.replace(old, new, count)
+
+
+INDEX_CASES = {
+    "events above n": (
+        _replace(INDEX, "SLE,response,DORIS remission,8,8", "SLE,response,DORIS remission,8,9"),
+        r"row 2, field 'events': 9 exceeds 'n' = 8",
+    ),
+    "n zero": (
+        _replace(INDEX, "SLE,response,DORIS remission,8,8", "SLE,response,DORIS remission,0,0"),
+        r"row 2, field 'n': 0; expected a whole number > 0",
+    ),
+    "negative events": (
+        _replace(INDEX, "SLE,response,DORIS remission,8,8", "SLE,response,DORIS remission,8,-1"),
+        r"row 2, field 'events': -1; expected a whole number >= 0",
+    ),
+    "fractional n": (
+        _replace(INDEX, "SLE,response,DORIS remission,8,8", "SLE,response,DORIS remission,8.5,8"),
+        r"row 2, field 'n': '8.5' is not a whole number",
+    ),
+    "word for a number": (
+        _replace(INDEX, "SLE,response,DORIS remission,8,8", "SLE,response,DORIS remission,eight,8"),
+        r"row 2, field 'n': 'eight' is not a whole number",
+    ),
+    "empty required field": (
+        _replace(INDEX, "IDX01,MULLER24,SLE", "IDX01,,SLE"),
+        r"row 2, field 'study_id': empty; expected a value",
+    ),
+    "unknown endpoint": (
+        _replace(INDEX, "SLE,response,DORIS", "SLE,remission,DORIS"),
+        r"row 2, field 'endpoint': 'remission' is not a known code",
+    ),
+    "group with trailing space": (
+        _replace(INDEX, "MULLER24,SLE,response", "MULLER24,SLE ,response"),
+        r"row 2, field 'group': 'SLE ' has leading or trailing spaces",
+    ),
+    "group with leading space": (
+        _replace(INDEX, "MULLER24,IIM,response", "MULLER24, IIM,response"),
+        r"row 3, field 'group': ' IIM' has leading or trailing spaces",
+    ),
+    "empty group": (
+        _replace(INDEX, "MULLER24,IIM,response", "MULLER24,,response"),
+        r"row 3, field 'group': empty; expected a value",
+    ),
+    "duplicate row id": (_replace(INDEX, "IDX02,", "IDX01,"), r"field 'row_id': IDX01 repeats row 2"),
+    "duplicate group and endpoint": (
+        _replace(INDEX, "MULLER24,IIM,response", "MULLER24,SLE,response"),
+        r"field 'group/endpoint': SLE/response repeats row 2",
+    ),
+    "missing column": (_replace(INDEX, "events,", "evts,"), r"header: missing column\(s\) events"),
+    "extra field": (
+        _replace(INDEX, '38381673,"all of the patients', '38381673,extra,"all of the patients'),
+        r"row 2: more fields than the 11 columns",
+    ),
+    "header only": (INDEX.splitlines()[0] + "\n", r"no data rows"),
+    "empty file": ("", r"header: missing column"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INDEX_CASES))
+def test_bad_index_file(case, tmp_path, out, capsys):
+    text, pattern = INDEX_CASES[case]
+    bad = tmp_path / "index.csv"
+    bad.write_text(text, encoding="utf-8")
+    _check(["frequentist", "--index", bad, "--out", out], capsys, out, 2, str(bad).replace(".", r"\.") + ".*" + pattern)
+
+
+@pytest.mark.parametrize("verb", ["frequentist", "bayes", "sensitivity"])
+def test_bad_index_file_is_caught_by_every_step(verb, tmp_path, out, capsys):
+    bad = tmp_path / "index.csv"
+    bad.write_text(INDEX_CASES["events above n"][0])
+    _check([verb, "--index", bad, "--out", out], capsys, out, 2, r"row 2, field 'events'")
+
+
+def test_byte_order_mark_is_accepted(tmp_path):
+    from analysis.data import load_index
+
+    bom = tmp_path / "index.csv"
+    bom.write_text("\ufeff" + INDEX, encoding="utf-8")
+    assert load_index(bom).equals(load_index(INDEX_STUDY))
+
+
+def test_undecodable_file(tmp_path, out, capsys):
+    bad = tmp_path / "index.csv"
+    bad.write_bytes(INDEX.encode("utf-16"))
+    _check(["frequentist", "--index", bad, "--out", out], capsys, out, 2, r"not a UTF-8 text file|not UTF-8")
+
+
+def test_latin1_file(tmp_path, out, capsys):
+    bad = tmp_path / "index.csv"
+    bad.write_bytes(INDEX.replace("Erythematosus", "Erythémato").encode("latin-1"))
+    _check(["frequentist", "--index", bad, "--out", out], capsys, out, 2, r"not a UTF-8 text file|not UTF-8")
+
+
+def test_missing_file(tmp_path, out, capsys):
+    _check(
+        ["frequentist", "--index", tmp_path / "nope.csv", "--out", out], capsys, out, 2, r"nope\.csv.*file not found"
+    )
+
+
+def test_folder_instead_of_file(tmp_path, out, capsys):
+    _check(["frequentist", "--index", tmp_path, "--out", out], capsys, out, 2, r"is a folder, expected a CSV file")
+
+
+# -- published-cohorts files ----------------------------------------------------------------------
+COHORT_CASES = {
+    "responders above treated": (
+        _replace(COHORT, ",8,8,remission,", ",8,9,remission,"),
+        r"field 'n_responders': 9 exceeds 'n_treated' = 8",
+    ),
+    "disease with trailing space": (
+        _replace(COHORT, ",SLE,autologous", ",SLE ,autologous"),
+        r"field 'disease': 'SLE ' has leading or trailing spaces",
+    ),
+    "unknown endpoint class": (
+        _replace(COHORT, ",8,8,remission,", ",8,8,cured,"),
+        r"field 'endpoint_class': 'cured' is not a known code",
+    ),
+    "unknown product class": (
+        _replace(COHORT, "remission,cd19_autologous", "remission,car_nk"),
+        r"field 'product_class': 'car_nk' is not a known code",
+    ),
+    "duplicate study": (_replace(COHORT, "MULLER24_IIM,", "MULLER24_SLE,"), r"field 'study_id': MULLER24_SLE repeats"),
+    "overlap group across diseases": (
+        _replace(COHORT, "ERLANGEN_IIM", "ERLANGEN_SLE"),
+        r"field 'overlap_group': 'ERLANGEN_SLE' is used for IIM",
+    ),
+    "treated zero": (_replace(COHORT, ",8,8,remission,", ",0,0,remission,"), r"field 'n_treated': 0; expected"),
+    "missing quote column": (_replace(COHORT, ",quote", ",quotation"), r"missing column\(s\) quote"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(COHORT_CASES))
+@pytest.mark.parametrize("verb", ["frequentist", "validate"])
+def test_bad_cohort_file(case, verb, tmp_path, out, capsys):
+    text, pattern = COHORT_CASES[case]
+    bad = tmp_path / "cohorts.csv"
+    bad.write_text(text, encoding="utf-8")
+    if verb == "validate":
+        _check(["validate", bad], capsys, out, 1, pattern)
+    else:
+        _check(["frequentist", "--cohorts", bad, "--out", out], capsys, out, 2, pattern)
+
+
+# -- command-line options ------------------------------------------------------------------------
+OPTION_CASES = {
+    "draws zero": (["bayes", "--draws", "0"], 2, r"--draws: '0' is out of range; expected >= 1"),
+    "draws negative": (["bayes", "--draws", "-5"], 2, r"--draws: '-5' is out of range"),
+    "draws word": (["bayes", "--draws", "many"], 2, r"--draws: 'many' is not a whole number"),
+    "draws fraction": (["bayes", "--draws", "10.5"], 2, r"--draws: '10.5' is not a whole number"),
+    "chains zero": (["bayes", "--chains", "0"], 2, r"--chains: '0' is out of range"),
+    "tune word": (["sensitivity", "--tune", "x"], 2, r"--tune: 'x' is not a whole number"),
+    "seed negative": (["bayes", "--seed", "-1"], 2, r"--seed: '-1' is out of range"),
+    "seed too large": (["bayes", "--seed", str(2**40)], 2, r"--seed: .* is out of range"),
+    "exnex weight zero": (["bayes", "--exnex-weight", "0"], 2, r"--exnex-weight: '0' is out of range"),
+    "exnex weight one": (["bayes", "--exnex-weight", "1"], 2, r"--exnex-weight: '1' is out of range"),
+    "exnex weight above one": (["bayes", "--exnex-weight", "1.5"], 2, r"--exnex-weight: '1.5' is out of range"),
+    "exnex weight nan": (["bayes", "--exnex-weight", "nan"], 2, r"--exnex-weight: 'nan' is not a finite number"),
+    "target accept one": (["bayes", "--target-accept", "1"], 2, r"--target-accept: '1' is out of range"),
+    "unknown sampler": (["bayes", "--sampler", "stan"], 2, r"--sampler: invalid choice: 'stan'"),
+    "unknown model": (["bayes", "--model", "bart"], 2, r"--model: invalid choice: 'bart'"),
+    "unknown distribution": (["bayes", "--prior", "tau=Cauchy(1)"], 2, r"unknown prior distribution 'Cauchy'"),
+    "Normal prior on a rate": (
+        ["bayes", "--prior", "p=Normal(2, 3)"],
+        2,
+        r"parameter 'p': Normal\(2, 3\) has support the real line.*Beta",
+    ),
+    "real prior on a scale": (["bayes", "--prior", "tau=Normal(0, 1)"], 2, r"parameter 'tau'.*positive values"),
+    "negative scale": (["bayes", "--prior", "tau=HalfNormal(-1)"], 2, r"scale must be > 0"),
+    "nan prior parameter": (["bayes", "--prior", "mu=Normal(nan, 1)"], 2, r"must be finite"),
+    "infinite prior parameter": (["bayes", "--prior", "mu=Normal(0, inf)"], 2, r"must be finite"),
+    "prior without name": (["bayes", "--prior", "Normal(0, 1)"], 2, r"expected NAME=DIST"),
+    "prior unreadable": (["bayes", "--prior", "mu=Normal 0 1"], 2, r"cannot read prior"),
+    "prior on no parameter": (["bayes", "--prior", "sigma=HalfNormal(1)"], 2, r"match no parameter"),
+    "too many parameters": (["bayes", "--prior", "tau=HalfNormal(1, 2)"], 2, r"HalfNormal takes 1 parameter"),
+    "no verb": ([], 2, r"the following arguments are required: verb"),
+    "unknown verb": (["plot"], 2, r"invalid choice: 'plot'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OPTION_CASES))
+def test_bad_option(case, out, capsys):
+    argv, code, pattern = OPTION_CASES[case]
+    extra = ["--out", out] if argv and argv[0] in ("bayes", "sensitivity") else []
+    _check([*argv, *extra], capsys, out, code, pattern)
+
+
+# -- output paths and missing results -------------------------------------------------------------
+def test_output_folder_is_a_file(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("not a folder")
+    code, err = _run(["frequentist", "--out", target], capsys)
+    assert code == 4 and "file" in err and ("is not a folder" in err or "a file, expected a folder" in err), err
+    assert target.read_text() == "not a folder"
+
+
+def test_output_below_a_file(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    code, err = _run(["frequentist", "--out", target / "sub"], capsys)
+    assert code == 4 and "expected a folder" in err, err
+
+
+@pytest.mark.parametrize("verb", ["report", "figures"])
+def test_missing_results(verb, tmp_path, capsys):
+    args = [verb, "--results", tmp_path / "none"] + (
+        ["--manuscript", tmp_path / "ms"] if verb == "report" else ["--out", tmp_path / "figs"]
+    )
+    code, err = _run(args, capsys)
+    assert code == 4 and "is missing: run the step that writes it" in err, err
+    assert not (tmp_path / "ms").exists() and not (tmp_path / "figs").exists()
+
+
+def test_unreadable_results_json(tmp_path, capsys):
+    res = tmp_path / "results"
+    shutil.copytree(ROOT / "results", res, ignore=shutil.ignore_patterns("*.nc"))
+    (res / "priors" / "priors.json").write_text("{not json")
+    code, err = _run(["report", "--results", res, "--manuscript", tmp_path / "ms"], capsys)
+    assert code == 4 and "priors.json is not valid JSON" in err, err
+    assert not (tmp_path / "ms").exists(), "a failed report wrote some tables"
+
+
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [(None, r"is missing"), ("a,b\n1,2\n", r"missing results-contract column"), ("", r"not a readable results table")],
+)
+def test_combine_bad_inputs(content, pattern, tmp_path, capsys):
+    part = tmp_path / "part.csv"
+    if content is not None:
+        part.write_text(content)
+    target = tmp_path / "estimates.csv"
+    code, err = _run(["combine", part, "--out", target], capsys)
+    assert code == 4 and re.search(pattern, err, flags=re.S), err
+    assert not target.exists()
+
+
+def test_render_without_variables(tmp_path, capsys):
+    ms = tmp_path / "ms"
+    shutil.copytree(ROOT / "manuscript", ms, ignore=shutil.ignore_patterns("_variables.yml", "_manuscript", "_build"))
+    code, err = _run(["render", "--manuscript", ms, "--fallback"], capsys)
+    assert code == 5 and "_variables.yml is missing" in err, err
+
+
+def test_validate_missing_and_folder(tmp_path, capsys):
+    code, err = _run(["validate", tmp_path / "nope.csv", tmp_path], capsys)
+    assert code == 1 and "file not found" in err, err
+
+
+# -- faults while writing ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("exc", "code", "pattern"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device", "estimates.csv"), 4, r"estimates\.csv: the disk is full"),
+        (PermissionError(errno.EACCES, "Permission denied", "tests.csv"), 4, r"tests\.csv: permission denied"),
+        (OSError(errno.EROFS, "Read-only file system", "meta.csv"), 4, r"read-only"),
+        (KeyboardInterrupt(), 130, r"interrupted"),
+    ],
+)
+def test_fault_while_writing(exc, code, pattern, out, capsys, monkeypatch):
+    import analysis.frequentist.step as step
+
+    calls = []
+
+    def failing(path, df):
+        calls.append(path)
+        raise exc
+
+    monkeypatch.setattr(step, "write_csv", failing)
+    _check(["frequentist", "--out", out], capsys, out, code, pattern)
+    assert calls
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    from analysis.io import atomic_path
+
+    target = tmp_path / "x.csv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    with pytest.raises(Exception, match="file not found"):
+        main(["frequentist", "--debug", "--index", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")])
+
+
+def test_an_unexpected_error_is_reported_as_a_bug(out, capsys, monkeypatch):
+    import analysis.frequentist.step as step
+
+    monkeypatch.setattr(step, "interval_table", lambda *a, **k: 1 / 0)
+    code, err = _run(["frequentist", "--out", out], capsys)
+    assert code == 70 and "internal error (ZeroDivisionError" in err and "--debug" in err
+
+
+def test_bayes_with_one_conjugate_model_writes_complete_outputs(tmp_path, capsys):
+    code, err = _run(["bayes", "--model", "independent", "--out", tmp_path, "--draws", "100", "--chains", "2"], capsys)
+    assert code == 0, err
+    for name in ("estimates.csv", "exceedance.csv", "diagnostics.csv", "ppc.csv", "prior_predictive.csv"):
+        assert (tmp_path / name).is_file(), name
+    assert (tmp_path / "diagnostics.csv").read_text().startswith("model,parameter,r_hat")
