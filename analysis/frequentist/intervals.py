@@ -29,6 +29,11 @@ def interval(events: int, n: int, method: str, level: float = 0.95) -> tuple[flo
     if method == "jeffreys":
         lo = 0.0 if events == 0 else lo
         hi = 1.0 if events == n else hi
+    if method == "wilson":
+        # the Wilson limits are exactly 0 (no events) and 1 (all events); statsmodels returns them with
+        # round-off (0.9999999999999999), which would put the observed proportion outside its interval
+        lo = 0.0 if events == 0 else lo
+        hi = 1.0 if events == n else hi
     return float(lo), float(hi)
 
 
