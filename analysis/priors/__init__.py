@@ -20,6 +20,7 @@ operating characteristics.  One verb per module:
 from analysis.priors.decision1S import Decision1S, decision1S, decision1S_boundary
 from analysis.priors.decision2S import Boundary2S, Decision2S, decision2S, decision2S_boundary
 from analysis.priors.ess import ESSError, ess
+from analysis.priors.gmap import MAPResult, gmap, gmap_normal, gmap_poisson
 from analysis.priors.interim import oc1S_interim, predictive_probability
 from analysis.priors.mixfit import automixfit, fit_mixture
 from analysis.priors.mixture import BetaMixture, GammaMixture, Mixture, NormalMixture
@@ -29,18 +30,7 @@ from analysis.priors.pmixdiff import pmixdiff
 from analysis.priors.pos1S import pos1S
 from analysis.priors.pos2S import pos2S
 from analysis.priors.preddist import conflict, conflict_pvalue, preddist
-
-
-def __getattr__(name):  # gmap and as_pymc import PyMC: load them on first use
-    if name in ("gmap", "MAPResult"):
-        from analysis.priors import gmap as _g
-
-        return getattr(_g, name)
-    if name == "as_pymc":
-        from analysis.priors.pymc_prior import as_pymc
-
-        return as_pymc
-    raise AttributeError(name)
+from analysis.priors.pymc_prior import as_pymc
 
 
 __all__ = [
@@ -64,6 +54,8 @@ __all__ = [
     "ess",
     "fit_mixture",
     "gmap",
+    "gmap_normal",
+    "gmap_poisson",
     "oc1S",
     "oc1S_interim",
     "oc2S",
