@@ -27,7 +27,7 @@ from scipy import integrate, special, stats
 from analysis.priors.mixture import BetaMixture, GammaMixture, Mixture, NormalMixture
 
 LINKS = ("identity", "logit", "log")
-_QUAD = dict(epsabs=1e-12, epsrel=1e-11, limit=200)
+_QUAD = dict(epsabs=1e-12, epsrel=1e-10, limit=200)
 
 
 def _h(link: str, q: float):
