@@ -181,8 +181,11 @@ class Mixture:
                 continue
             cq = self._comp_ppf(qi, self._p1, self._p2)
             lo, hi = float(np.min(cq)), float(np.max(cq))
-            if lo == hi:
+            if lo == hi or float(self.cdf(lo)) >= qi:  # rounding at the bracket ends
                 out.append(lo)
+                continue
+            if float(self.cdf(hi)) <= qi:
+                out.append(hi)
                 continue
             out.append(optimize.brentq(lambda x: float(self.cdf(x)) - qi, lo, hi, xtol=1e-14, rtol=1e-13))
         out = np.array(out)
