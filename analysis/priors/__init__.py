@@ -32,7 +32,6 @@ from analysis.priors.pos2S import pos2S
 from analysis.priors.preddist import conflict, conflict_pvalue, preddist
 from analysis.priors.pymc_prior import as_pymc
 
-
 __all__ = [
     "BetaMixture",
     "Boundary2S",

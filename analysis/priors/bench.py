@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+
 from analysis.priors.decision1S import decision1S
 from analysis.priors.decision2S import decision2S
 from analysis.priors.mixfit import automixfit

@@ -58,7 +58,11 @@ class Decision2S:
 
     def __repr__(self) -> str:
         op = "<=" if self.lower_tail else ">"
-        g = {"identity": "theta1 - theta2", "logit": "logit(theta1) - logit(theta2)", "log": "log(theta1) - log(theta2)"}
+        g = {
+            "identity": "theta1 - theta2",
+            "logit": "logit(theta1) - logit(theta2)",
+            "log": "log(theta1) - log(theta2)",
+        }
         crit = " and ".join(f"P({g[self.link]} {op} {q:g}) > {p:g}" for p, q in zip(self.pc, self.qc))
         return f"decision2S: {crit}"
 
@@ -194,7 +198,11 @@ class Boundary2S:
                     return ((1 - above) if self.decision.lower_tail else above) - p
 
                 # start at a neighbour's critical value, or near the sample-2 statistic shifted by the threshold
-                if hint is not None and math.isfinite(hint) and hint > 0 if self.log_scale else hint is not None and math.isfinite(hint):
+                if (
+                    hint is not None and math.isfinite(hint) and hint > 0
+                    if self.log_scale
+                    else hint is not None and math.isfinite(hint)
+                ):
                     x0 = math.log(hint) if self.log_scale else hint
                 elif self.log_scale:
                     x0 = v2

@@ -102,7 +102,13 @@ def _ess_elir_other(mix, sigma=None) -> float:
         lo, hi = mix.quantile([1e-12, 1 - 1e-12])
         pts = sorted({float(m) for m in mix._p1 if lo < m < hi})
         val = integrate.quad(
-            lambda x: float(_curvature(mix, x) * mix.pdf(x)) * s2, lo, hi, points=pts or None, limit=500, epsabs=1e-10, epsrel=1e-10
+            lambda x: float(_curvature(mix, x) * mix.pdf(x)) * s2,
+            lo,
+            hi,
+            points=pts or None,
+            limit=500,
+            epsabs=1e-10,
+            epsrel=1e-10,
         )[0]
     else:
         if mix.likelihood == "poisson" and np.any(mix._p1 < 1):

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 import pymc as pm
 
 from analysis.fit import Units, check_gates, diagnostics, fit
@@ -115,8 +114,15 @@ def _sample_map(kind: str, y, scale_or_exposure, mu: Prior, tau: Prior, mcmc: MC
 
 
 def gmap_normal(
-    labels, means, se, sigma: float, mu: Prior | None = None, tau: Prior | None = None,
-    mcmc: MCMC = SETTINGS.mcmc, gates: Gates = SETTINGS.gates, max_components: int = 4,
+    labels,
+    means,
+    se,
+    sigma: float,
+    mu: Prior | None = None,
+    tau: Prior | None = None,
+    mcmc: MCMC = SETTINGS.mcmc,
+    gates: Gates = SETTINGS.gates,
+    max_components: int = 4,
 ) -> MAPResult:
     """MAP prior for a mean from study means and their standard errors; a NormalMixture with reference scale sigma."""
     mu = mu or Prior("Normal", (0.0, 100.0 * sigma))
@@ -128,8 +134,14 @@ def gmap_normal(
 
 
 def gmap_poisson(
-    labels, counts, exposure, mu: Prior | None = None, tau: Prior | None = None,
-    mcmc: MCMC = SETTINGS.mcmc, gates: Gates = SETTINGS.gates, max_components: int = 4,
+    labels,
+    counts,
+    exposure,
+    mu: Prior | None = None,
+    tau: Prior | None = None,
+    mcmc: MCMC = SETTINGS.mcmc,
+    gates: Gates = SETTINGS.gates,
+    max_components: int = 4,
 ) -> MAPResult:
     """MAP prior for an event rate from study counts and exposures; a GammaMixture (Poisson likelihood)."""
     mu = mu or Prior("Normal", (0.0, 2.0))

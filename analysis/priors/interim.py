@@ -36,9 +36,7 @@ class InterimOC:
     stop_if_at_most: int
 
 
-def oc1S_interim(
-    prior: BetaMixture, n1: int, n: int, decision: Decision1S, futility: float, p_true
-) -> InterimOC:
+def oc1S_interim(prior: BetaMixture, n1: int, n: int, decision: Decision1S, futility: float, p_true) -> InterimOC:
     """Exact OC of a design (upper-tail decision) that stops at ``n1`` when the predictive probability
     of final success is below ``futility``.  ``boundary_final``: the fewest final responders that succeed."""
     crit, reg = _success_counts(prior, n, decision)

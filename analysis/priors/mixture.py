@@ -121,7 +121,9 @@ class Mixture:
         )
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self._settings(), tuple(np.round(np.c_[self._w, self._p1, self._p2], 12).ravel())))
+        return hash(
+            (type(self).__name__, self._settings(), tuple(np.round(np.c_[self._w, self._p1, self._p2], 12).ravel()))
+        )
 
     def to_dict(self) -> dict:
         k1, k2 = self.params
@@ -187,7 +189,7 @@ class Mixture:
             if float(self.cdf(hi)) <= qi:
                 out.append(hi)
                 continue
-            out.append(optimize.brentq(lambda x: float(self.cdf(x)) - qi, lo, hi, xtol=1e-14, rtol=1e-13))
+            out.append(optimize.brentq(lambda x, qi=qi: float(self.cdf(x)) - qi, lo, hi, xtol=1e-14, rtol=1e-13))
         out = np.array(out)
         return float(out[0]) if np.ndim(q) == 0 else out
 

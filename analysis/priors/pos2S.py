@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from analysis.priors.mixture import BetaMixture, Mixture, NormalMixture
-from analysis.priors.oc2S import TAIL, OC2S
+from analysis.priors.oc2S import OC2S, TAIL
 from analysis.priors.preddist import preddist
 
 

@@ -131,16 +131,33 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
             labels = [s["name"] for s in p["studies"]]
             if family == "normal":
                 sigma = float(p["sigma"])
-                res = gmap_normal(labels, [float(s["m"]) for s in p["studies"]], [float(s["se"]) for s in p["studies"]],
-                                  sigma, mcmc=mcmc, max_components=int(p.get("max_components", 4)))
+                res = gmap_normal(
+                    labels,
+                    [float(s["m"]) for s in p["studies"]],
+                    [float(s["se"]) for s in p["studies"]],
+                    sigma,
+                    mcmc=mcmc,
+                    max_components=int(p.get("max_components", 4)),
+                )
             else:
-                res = gmap_poisson(labels, [int(s["y"]) for s in p["studies"]], [float(s["exposure"]) for s in p["studies"]],
-                                   mcmc=mcmc, max_components=int(p.get("max_components", 4)))
+                res = gmap_poisson(
+                    labels,
+                    [int(s["y"]) for s in p["studies"]],
+                    [float(s["exposure"]) for s in p["studies"]],
+                    mcmc=mcmc,
+                    max_components=int(p.get("max_components", 4)),
+                )
         except (KeyError, TypeError, ValueError) as err:
             raise SpecError(f"prior '{p['name']}', field 'studies'/'sigma': {err}") from err
-        rec.update(source=f"MAP from given studies ({family})", mixture=res.mixture, draws=res.draws,
-                   studies=list(p["studies"]), map_summary=res.summary(), em_fits=res.fits,
-                   diagnostics=res.diagnostics.to_dict("records"))
+        rec.update(
+            source=f"MAP from given studies ({family})",
+            mixture=res.mixture,
+            draws=res.draws,
+            studies=list(p["studies"]),
+            map_summary=res.summary(),
+            em_fits=res.fits,
+            diagnostics=res.diagnostics.to_dict("records"),
+        )
     else:
         if "disease" in p:
             labels, r, n = _studies_from_data(p["disease"], cohorts_path)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from scipy import integrate, stats
+from scipy import integrate
 
 from analysis.priors import BetaMixture, ESSError, GammaMixture, NormalMixture, ess, preddist
 

@@ -39,9 +39,7 @@ def test_normal_summary_matches_rbest_mixnorm_example():
     assert Mixture.from_dict(nm.to_dict()) == nm
 
 
-@pytest.mark.parametrize(
-    "bad", [[], [(0.5, 1, 1)], [(1.0, -1, 2)], [(1.0, 1)], [(1.0, 0.0, 1.0)]]
-)
+@pytest.mark.parametrize("bad", [[], [(0.5, 1, 1)], [(1.0, -1, 2)], [(1.0, 1)], [(1.0, 0.0, 1.0)]])
 def test_bad_mixtures_are_rejected(bad):
     with pytest.raises(ValueError):
         BetaMixture(bad)
@@ -58,22 +56,30 @@ def _numeric_posterior_mean(prior_pdf, lik, lo, hi):
 def test_conjugate_updates_match_numerical_bayes():
     prior = BetaMixture([(0.7, 5, 15), (0.3, 1, 1)])
     post = prior.posterior(12, 20)
-    assert_allclose(post.mean(), _numeric_posterior_mean(prior.pdf, lambda p: stats.binom.pmf(12, 20, p), 1e-9, 1 - 1e-9), rtol=1e-7)
+    assert_allclose(
+        post.mean(), _numeric_posterior_mean(prior.pdf, lambda p: stats.binom.pmf(12, 20, p), 1e-9, 1 - 1e-9), rtol=1e-7
+    )
     lw = np.log([0.7, 0.3]) + [stats.betabinom.logpmf(12, 20, 5, 15), stats.betabinom.logpmf(12, 20, 1, 1)]
     assert_allclose(post.weights, np.exp(lw - np.logaddexp(*lw)), rtol=1e-10)
 
     nm = NormalMixture([(0.3, 0, 3), (0.7, 2, 0.5)], sigma=4)
     post = nm.posterior(1.2, n=16)  # se = 1
-    assert_allclose(post.mean(), _numeric_posterior_mean(nm.pdf, lambda t: stats.norm.pdf(1.2, t, 1.0), -20, 20), rtol=1e-7)
+    assert_allclose(
+        post.mean(), _numeric_posterior_mean(nm.pdf, lambda t: stats.norm.pdf(1.2, t, 1.0), -20, 20), rtol=1e-7
+    )
     assert post == nm.posterior(1.2, se=1.0)
 
     gp = GammaMixture([(0.5, 2, 2), (0.5, 20, 10)])
     post = gp.posterior(total=7, n=5)  # 7 events in 5 unit exposures
-    assert_allclose(post.mean(), _numeric_posterior_mean(gp.pdf, lambda t: stats.poisson.pmf(7, 5 * t), 1e-9, 15), rtol=1e-7)
+    assert_allclose(
+        post.mean(), _numeric_posterior_mean(gp.pdf, lambda t: stats.poisson.pmf(7, 5 * t), 1e-9, 15), rtol=1e-7
+    )
 
     ge = GammaMixture([(0.5, 2, 2), (0.5, 20, 10)], likelihood="exp")
     post = ge.posterior(total=3.5, n=4)  # 4 events, total time 3.5
-    assert_allclose(post.mean(), _numeric_posterior_mean(ge.pdf, lambda t: t**4 * np.exp(-t * 3.5), 1e-9, 15), rtol=1e-7)
+    assert_allclose(
+        post.mean(), _numeric_posterior_mean(ge.pdf, lambda t: t**4 * np.exp(-t * 3.5), 1e-9, 15), rtol=1e-7
+    )
 
 
 def test_robustify_follows_rbest():

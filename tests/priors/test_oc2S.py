@@ -61,7 +61,11 @@ def test_critical_value_convention_and_links(lower_tail, link):
         if 0 <= c < 30:
             assert dec(post(c), post(y2)) == lower_tail and dec(post(c + 1), post(y2)) != lower_tail
     p = np.array([0.2, 0.5])
-    assert_allclose(oc2S(prior, prior, 30, 30, dec)(p, p), [_brute_force_oc2S(prior, prior, 30, 30, dec, v, v) for v in p], atol=1e-10)
+    assert_allclose(
+        oc2S(prior, prior, 30, 30, dec)(p, p),
+        [_brute_force_oc2S(prior, prior, 30, 30, dec, v, v) for v in p],
+        atol=1e-10,
+    )
 
 
 def test_schmidli_2014_table_2():

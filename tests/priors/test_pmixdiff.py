@@ -91,9 +91,9 @@ def test_gamma_difference_to_1e8(q, link):
     for (a1, b1), (a2, b2) in [((20, 4), (50, 10)), ((0.5, 0.25), (3, 2))]:
         got = pmixdiff(GammaMixture([(1, a1, b1)]), GammaMixture([(1, a2, b2)]), q, lower_tail=False, link=link)
         A1, B1, A2, B2, Q = (mp.mpf(v) for v in (a1, b1, a2, b2, q))
-        f1 = lambda x: B1**A1 * x ** (A1 - 1) * mp.e ** (-B1 * x) / mp.gamma(A1)  # noqa: E731
-        shift = (lambda x: x - Q) if link == "identity" else (lambda x: x * mp.e ** (-Q))  # noqa: E731
-        F2 = lambda t: mp.gammainc(A2, 0, B2 * t, regularized=True) if t > 0 else mp.mpf(0)  # noqa: E731
+        f1 = lambda x: B1**A1 * x ** (A1 - 1) * mp.e ** (-B1 * x) / mp.gamma(A1)  # noqa: E731, B023
+        shift = (lambda x: x - Q) if link == "identity" else (lambda x: x * mp.e ** (-Q))  # noqa: E731, B023
+        F2 = lambda t: mp.gammainc(A2, 0, B2 * t, regularized=True) if t > 0 else mp.mpf(0)  # noqa: E731, B023
         pts = sorted({mp.mpf(0), *([Q] if link == "identity" and Q > 0 else []), A1 / B1, mp.inf})
-        ref = float(mp.quad(lambda x: f1(x) * F2(shift(x)), pts))
+        ref = float(mp.quad(lambda x: f1(x) * F2(shift(x)), pts))  # noqa: B023
         assert abs(got - ref) < 1e-8
