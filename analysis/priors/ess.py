@@ -1,4 +1,12 @@
-"""Effective sample size of a Beta mixture prior, by three methods.
+"""Effective sample size of a mixture prior, by three methods (RBesT's ``ess``).
+
+Families and units (RBesT's conventions): Beta/binomial in patients; Normal in observations of the
+reference scale ``sigma`` (a single N(m, s) has ESS sigma^2 / s^2); Gamma/Poisson in unit exposures
+(a single Gamma(a, b) has ESS b); Gamma/exponential in events (ESS a for moment and Morita; ELIR
+gives a - 1, as in RBesT).  The Beta details follow; the other families use the same definitions
+with their Fisher information (1/sigma^2, 1/theta, 1/theta^2) and vague baselines.
+
+Beta mixtures:
 
 - ``moment``: a + b of the Beta with the mixture's mean and variance.
 - ``morita``: Morita, Thall & Mueller (2008), as revised by Neuenschwander
@@ -25,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate
 
+from analysis.priors.mixture import BetaMixture, GammaMixture, Mixture, NormalMixture
+
 METHODS = ("moment", "morita", "elir")
 
 
@@ -38,7 +48,7 @@ def _derivatives(mix, x: np.ndarray, omx: np.ndarray | None = None) -> tuple[np.
 
     x = np.asarray(x, float)[..., None]
     omx = 1 - x if omx is None else np.asarray(omx, float)[..., None]
-    w, a, b = mix.weights, np.array([c[1] for c in mix.components]), np.array([c[2] for c in mix.components])
+    w, a, b = mix.weights, mix._p1, mix._p2
     f = w * np.exp(xlogy(a - 1, x) + xlogy(b - 1, omx) - betaln(a, b))
     g = (a - 1) / x - (b - 1) / omx
     dg = -(a - 1) / x**2 - (b - 1) / omx**2
@@ -54,6 +64,68 @@ def neg_log_curvature(mix, x) -> np.ndarray:
 def ess_moment(mix) -> float:
     m, v = mix.mean(), mix.var()
     return m * (1 - m) / v - 1
+
+
+def _ess_moment_other(mix, sigma=None) -> float:
+    m, v = mix.mean(), mix.var()
+    if isinstance(mix, NormalMixture):
+        return mix._sigma(sigma) ** 2 / v
+    return m / v if mix.likelihood == "poisson" else m**2 / v  # Gamma(b) or Gamma(a) matched
+
+
+def _curvature(mix, x) -> np.ndarray:
+    """-(log p)'' at x for any family."""
+    x = np.asarray(x, float)[..., None]
+    w, p1, p2 = mix.weights, mix._p1, mix._p2
+    f = w * np.exp(mix._comp_logpdf(x, p1, p2))
+    g, dg = mix._comp_dlog(x, p1, p2)
+    p, d1, d2 = f.sum(-1), (f * g).sum(-1), (f * (g**2 + dg)).sum(-1)
+    return -(d2 / p) + (d1 / p) ** 2
+
+
+def _ess_morita_other(mix, sigma=None) -> float:
+    t = mix.mode()
+    curv = float(_curvature(mix, t))
+    if isinstance(mix, NormalMixture):
+        return curv * mix._sigma(sigma) ** 2  # vague baseline curvature -> 0; information 1/sigma^2
+    if not t > 1e-12:
+        raise ESSError(f"Morita ESS is undefined: the prior mode {t:.3g} is on the boundary of (0, inf)")
+    # vague baseline Gamma(a/s, b/s), s -> infinity: curvature -1/t^2 removed; expected information of
+    # one observation at t: E[y]/t^2 = mean/t^2 (Poisson) or 1/t^2 (exponential)
+    info = mix.mean() / t**2 if mix.likelihood == "poisson" else 1 / t**2
+    return (curv + 1 / t**2) / info
+
+
+def _ess_elir_other(mix, sigma=None) -> float:
+    if isinstance(mix, NormalMixture):
+        s2 = mix._sigma(sigma) ** 2
+        lo, hi = mix.quantile([1e-12, 1 - 1e-12])
+        pts = sorted({float(m) for m in mix._p1 if lo < m < hi})
+        val = integrate.quad(
+            lambda x: float(_curvature(mix, x) * mix.pdf(x)) * s2,
+            lo,
+            hi,
+            points=pts or None,
+            limit=500,
+            epsabs=1e-10,
+            epsrel=1e-10,
+        )[0]
+    else:
+        if mix.likelihood == "poisson" and np.any(mix._p1 < 1):
+            raise ESSError("ELIR ESS is undefined for a Gamma/Poisson mixture with a shape parameter < 1")
+        inv_fisher = (lambda x: x) if mix.likelihood == "poisson" else (lambda x: x**2)
+
+        def integrand(x):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                v = float(_curvature(mix, x) * mix.pdf(x) * inv_fisher(x))
+            return v if np.isfinite(v) else 0.0
+
+        hi = float(mix.quantile(1 - 1e-13))
+        pts = sorted({float(a / b) for a, b in zip(mix._p1, mix._p2) if 0 < a / b < hi})
+        val = integrate.quad(integrand, 0.0, hi, points=pts or None, limit=500, epsabs=1e-10, epsrel=1e-10)[0]
+    if val < 0:
+        raise ESSError(f"ELIR ESS is negative ({val:.3g}) for this mixture; use the moment or Morita ESS instead")
+    return val
 
 
 def ess_morita(mix) -> float:
@@ -130,7 +202,18 @@ def ess_elir(mix) -> float:
     return total
 
 
-def ess(mix, method: str = "elir") -> float:
+def ess(mix: Mixture, method: str = "elir", sigma: float | None = None) -> float:
+    """ESS of ``mix`` by ``'elir'`` (default, as RBesT), ``'moment'`` or ``'morita'``.
+
+    ``sigma`` overrides a Normal mixture's reference scale.
+    """
     if method not in METHODS:
         raise ValueError(f"unknown ESS method {method!r}; expected one of {list(METHODS)}")
-    return {"moment": ess_moment, "morita": ess_morita, "elir": ess_elir}[method](mix)
+    if isinstance(mix, BetaMixture):
+        return {"moment": ess_moment, "morita": ess_morita, "elir": ess_elir}[method](mix)
+    if isinstance(mix, (NormalMixture, GammaMixture)):
+        if isinstance(mix, GammaMixture) and method == "elir" and len(mix) == 1 and mix._p1[0] >= 1:
+            a, b = mix._p1[0], mix._p2[0]
+            return float(b if mix.likelihood == "poisson" else a - 1)  # closed forms (RBesT)
+        return {"moment": _ess_moment_other, "morita": _ess_morita_other, "elir": _ess_elir_other}[method](mix, sigma)
+    raise TypeError(f"no ESS for {type(mix).__name__}")

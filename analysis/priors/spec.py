@@ -7,9 +7,13 @@ A TOML file lists ``[[prior]]`` and ``[[design]]`` tables (see
   disease (``data/raw/published_cohorts.csv``, one row per overlap group);
 - ``studies = [{name = "...", n = 20, r = 5}, ...]``: the MAP prior from the
   given historical studies;
-- ``mixture = [[w, a, b], ...]``: a Beta mixture given directly;
+- ``mixture = [[w, a, b], ...]``: a Beta mixture given directly; with ``family = "normal"``
+  (rows ``[w, m, s]``, and ``sigma``, the reference scale) or ``family = "gamma"`` (rows
+  ``[w, a, b]``, shape and rate, and ``likelihood = "poisson"`` or ``"exp"``) a Normal or Gamma
+  mixture; ``family = "normal"`` with ``studies = [{name, m, se}]`` or ``family = "poisson"`` with
+  ``studies = [{name, y, exposure}]`` builds a MAP prior for a mean or an event rate;
 
-optionally robustified (``robust_weight``, ``robust_mean``, ``robust_n``),
+optionally robustified (``robust_weight``, ``robust_mean``, ``robust_n``; RBesT's defaults),
 with MAP settings ``mu``, ``tau`` (priors as text) and ``max_components``.
 A design is ``one-sample`` (``n``, ``p0``, ``c``; optional ``interim_n``
 and ``futility``; ``design_prior``; ``compare`` = other priors to evaluate)
@@ -27,9 +31,16 @@ import numpy as np
 
 from analysis.bayes.prior import Prior
 from analysis.io import write_json
-from analysis.priors import design as D
-from analysis.priors.gmap import MAP_PRIORS, gmap
-from analysis.priors.mixture import BetaMixture
+from analysis.priors.decision1S import decision1S
+from analysis.priors.decision2S import decision2S
+from analysis.priors.ess import METHODS, ess
+from analysis.priors.gmap import MAP_PRIORS, gmap, gmap_normal, gmap_poisson
+from analysis.priors.interim import oc1S_interim
+from analysis.priors.mixture import BetaMixture, GammaMixture, NormalMixture
+from analysis.priors.oc1S import oc1S
+from analysis.priors.oc2S import oc2S
+from analysis.priors.pos1S import pos1S
+from analysis.priors.preddist import conflict
 from analysis.settings import COHORTS, MCMC, SETTINGS
 
 
@@ -100,12 +111,53 @@ def _studies_from_data(disease: str, cohorts_path: Path):
 def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
     """Build one prior; returns a record with the mixture and (for MAP priors) the draws."""
     rec: dict = {"name": p["name"]}
+    family = p.get("family", "beta")
+    if family not in ("beta", "normal", "gamma", "poisson"):
+        raise SpecError(f"prior '{p['name']}', field 'family': {family!r}; expected beta, normal, gamma or poisson")
     if "mixture" in p:
         try:
-            mix = BetaMixture([tuple(c) for c in p["mixture"]])
+            rows = [tuple(c) for c in p["mixture"]]
+            if family == "normal":
+                mix = NormalMixture(rows, sigma=float(p["sigma"]) if "sigma" in p else None)
+            elif family in ("gamma", "poisson"):
+                mix = GammaMixture(rows, likelihood=p.get("likelihood", "poisson"))
+            else:
+                mix = BetaMixture(rows)
         except (TypeError, ValueError) as err:
             raise SpecError(f"prior '{p['name']}', field 'mixture': {err}") from err
         rec.update(source="given", mixture=mix)
+    elif family in ("normal", "poisson"):
+        try:
+            labels = [s["name"] for s in p["studies"]]
+            if family == "normal":
+                sigma = float(p["sigma"])
+                res = gmap_normal(
+                    labels,
+                    [float(s["m"]) for s in p["studies"]],
+                    [float(s["se"]) for s in p["studies"]],
+                    sigma,
+                    mcmc=mcmc,
+                    max_components=int(p.get("max_components", 4)),
+                )
+            else:
+                res = gmap_poisson(
+                    labels,
+                    [int(s["y"]) for s in p["studies"]],
+                    [float(s["exposure"]) for s in p["studies"]],
+                    mcmc=mcmc,
+                    max_components=int(p.get("max_components", 4)),
+                )
+        except (KeyError, TypeError, ValueError) as err:
+            raise SpecError(f"prior '{p['name']}', field 'studies'/'sigma': {err}") from err
+        rec.update(
+            source=f"MAP from given studies ({family})",
+            mixture=res.mixture,
+            draws=res.draws,
+            studies=list(p["studies"]),
+            map_summary=res.summary(),
+            em_fits=res.fits,
+            diagnostics=res.diagnostics.to_dict("records"),
+        )
     else:
         if "disease" in p:
             labels, r, n = _studies_from_data(p["disease"], cohorts_path)
@@ -132,12 +184,14 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
         )
     rec["informative"] = rec["mixture"]
     if "robust_weight" in p:
-        rec["mixture"] = rec["mixture"].robustify(
-            float(p["robust_weight"]), float(p.get("robust_mean", 0.5)), float(p.get("robust_n", 1))
-        )
+        mean = float(p["robust_mean"]) if "robust_mean" in p else None
+        try:
+            rec["mixture"] = rec["mixture"].robustify(float(p["robust_weight"]), mean, float(p.get("robust_n", 1)))
+        except ValueError as err:
+            raise SpecError(f"prior '{p['name']}', robustification: {err}") from err
         rec["robust"] = {
             "weight": float(p["robust_weight"]),
-            "mean": float(p.get("robust_mean", 0.5)),
+            "mean": mean if mean is not None else rec["informative"]._default_robust_mean(),
             "n": float(p.get("robust_n", 1)),
         }
     return rec
@@ -150,37 +204,53 @@ def describe_prior(rec: dict) -> dict:
     out["mixture"] = mix.to_dict()
     out["informative_mixture"] = rec["informative"].to_dict()
     out["summary"] = {"mean": mix.mean(), "sd": mix.sd(), "q025": q[0], "q50": q[1], "q975": q[2]}
-    ess = {}
-    for method in ("moment", "morita", "elir"):
+    out["family"] = mix.family
+    ess_out: dict = {}
+    for method in METHODS:
         for label, m in (("robust", mix), ("informative", rec["informative"])):
             try:
-                ess.setdefault(label, {})[method] = m.ess(method)
+                ess_out.setdefault(label, {})[method] = ess(m, method)
             except ValueError as err:
-                ess.setdefault(label, {})[method] = None
-                ess.setdefault(f"{label}_notes", {})[method] = str(err)
-    out["ess"] = ess
+                ess_out.setdefault(label, {})[method] = None
+                ess_out.setdefault(f"{label}_notes", {})[method] = str(err)
+    out["ess"] = ess_out
     return out
 
 
+def _grid(d: dict, mix) -> np.ndarray:
+    if isinstance(mix, BetaMixture):
+        return np.linspace(0, 1, int(d.get("grid", 101)))
+    lo, hi = d.get("grid_range", mix.quantile([0.001, 0.999]).tolist())
+    return np.linspace(float(lo), float(hi), int(d.get("grid", 101)))
+
+
 def run_design(d: dict, priors: dict[str, dict]) -> dict:
-    grid = np.linspace(0, 1, int(d.get("grid", 101)))
+    """Evaluate one design.  One-sample: success when P(theta > p0 | data) > c (an upper-tail
+    :func:`decision1S`); two-sample: P(theta_t - theta_c > delta | data) > c (:func:`decision2S`).
+    ``boundary`` is, as before, the fewest responders (the smallest statistic) that succeed."""
     out = {k: v for k, v in d.items()}
     out.setdefault("power_rate", 0.8)
     if d["type"] == "one-sample":
         n, p0, c = int(d["n"]), float(d["p0"]), float(d["c"])
+        decision = decision1S(c, p0, lower_tail=False)
+        out["decision"] = repr(decision)
+        grid = _grid(d, priors[d["prior"]]["mixture"])
         out["null_events"] = round(n * p0)  # the example outcome at the null rate
         evaluated = {}
         for name in [d["prior"], *d.get("compare", [])]:
             mix = priors[name]["mixture"]
-            entry = {"boundary": D.decision1S(mix, n, p0, c), "oc": D.oc1S(mix, n, p0, c, grid).tolist()}
+            oc = oc1S(mix, n, decision)
+            discrete = mix.discrete
+            boundary = int(oc.boundary) + 1 if discrete else float(oc.boundary)
+            entry = {"boundary": boundary, "oc": oc(grid).tolist()}
             rates = sorted({p0, *d.get("report_rates", [0.7, 0.8, 0.9]), float(d.get("power_rate", 0.8))})
-            entry["oc_at"] = {f"{r:g}": float(D.oc1S(mix, n, p0, c, [r])[0]) for r in rates}
+            entry["oc_at"] = {f"{r:g}": float(oc(r)) for r in rates}
             entry["type1"] = entry["oc_at"][f"{p0:g}"]
             entry["power"] = entry["oc_at"][f"{float(d.get('power_rate', 0.8)):g}"]
             if "design_prior" in d:
-                entry["pos"] = D.pos1S(mix, n, p0, c, priors[d["design_prior"]]["mixture"])
-            if "interim_n" in d:
-                io = D.oc1S_interim(mix, int(d["interim_n"]), n, p0, c, float(d.get("futility", 0.1)), grid)
+                entry["pos"] = pos1S(mix, n, decision)(priors[d["design_prior"]]["mixture"])
+            if "interim_n" in d and isinstance(mix, BetaMixture):
+                io = oc1S_interim(mix, int(d["interim_n"]), n, decision, float(d.get("futility", 0.1)), grid)
                 entry["interim"] = {
                     "stop_if_at_most": io.stop_if_at_most,
                     "success": io.success.tolist(),
@@ -188,21 +258,22 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
                     "expected_n": io.expected_n.tolist(),
                 }
             examples = []
-            for y in sorted({out["null_events"], min(entry["boundary"], n)}):
-                post = mix.posterior(y, n)
-                q = post.quantile([0.025, 0.975])
-                examples.append(
-                    {
-                        "events": y,
-                        "n": n,
-                        "mean": post.mean(),
-                        "lower": q[0],
-                        "upper": q[1],
-                        "prob_above_p0": float(post.sf(p0)),
-                        "posterior": post.to_dict(),
-                        "conflict": D.conflict_pvalue(mix, y, n),
-                    }
-                )
+            if isinstance(mix, BetaMixture):
+                for y in sorted({out["null_events"], min(entry["boundary"], n)}):
+                    post = mix.posterior(y, n)
+                    q = post.quantile([0.025, 0.975])
+                    examples.append(
+                        {
+                            "events": y,
+                            "n": n,
+                            "mean": post.mean(),
+                            "lower": q[0],
+                            "upper": q[1],
+                            "prob_above_p0": float(post.sf(p0)),
+                            "posterior": post.to_dict(),
+                            "conflict": conflict(mix, y, n),
+                        }
+                    )
             entry["examples"] = examples
             evaluated[name] = entry
         out.update(grid=grid.tolist(), priors=evaluated)
@@ -210,12 +281,44 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
         pt, pc = priors[d["prior_treatment"]]["mixture"], priors[d["prior_control"]]["mixture"]
         n_t, n_c, delta, c = int(d["n_t"]), int(d["n_c"]), float(d.get("delta", 0.0)), float(d["c"])
         p_c = float(d["p_c"])
-        out.update(
-            grid=grid.tolist(),
-            boundary=D.decision2S(pt, pc, n_t, n_c, delta, c).tolist(),
-            oc=D.oc2S(pt, pc, n_t, n_c, delta, c, grid, p_c).tolist(),
-        )
+        decision = decision2S(c, delta, lower_tail=False, link=d.get("link", "identity"))
+        grid = _grid(d, pt)
+        oc = oc2S(pt, pc, n_t, n_c, decision)
+        out["decision"] = repr(decision)
+        if isinstance(pc, BetaMixture):  # fewest treatment responders that succeed, per control count
+            out["boundary"] = (oc.boundary(np.arange(n_c + 1)).astype(int) + 1).tolist()
+        out.update(grid=grid.tolist(), oc=oc(grid, p_c).tolist())
     return out
+
+
+def format_summary(result: dict) -> str:
+    """The text the CLI prints for a priors run (``run``'s result), one line per prior and design."""
+    lines = []
+    for name, p in result["priors"].items():
+        e = p["ess"]["robust"]
+        fmt = ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} undefined" for k, v in e.items())
+        s = p["summary"]
+        fam = p.get("family", "beta")
+        lines.append(f"prior {name}: mean {s['mean']:.3f}, 95% interval {s['q025']:.3f} to {s['q975']:.3f}; ESS {fmt}")
+        comps = p["mixture"]["components"]
+        if fam == "normal":
+            body = "; ".join(f"{c['w']:.3f} x N({c['m']:.3g}, {c['s']:.3g})" for c in comps)
+        else:
+            dist = "Beta" if fam == "beta" else "Gamma"
+            body = "; ".join(f"{c['w']:.3f} x {dist}({c['a']:.3g}, {c['b']:.3g})" for c in comps)
+        lines.append(f"  {len(comps)} components: {body}")
+    for name, d in result["designs"].items():
+        if d["type"] == "one-sample":
+            for prior, e in d["priors"].items():
+                extra = f", probability of success {e['pos']:.3f}" if "pos" in e else ""
+                lines.append(
+                    f"design {name} with prior {prior}: success if >= {e['boundary']} of {d['n']} respond{extra}"
+                )
+        elif "boundary" in d:
+            lines.append(f"design {name}: boundaries {d['boundary']}")
+        else:
+            lines.append(f"design {name}: {d['decision']}")
+    return "\n".join(lines)
 
 
 def run(spec_path: Path, out_dir: Path, mcmc: MCMC | None = None, cohorts_path: Path = COHORTS) -> dict:
