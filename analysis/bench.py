@@ -20,7 +20,7 @@ from analysis.bayes.models import DEFAULT_MODELS
 from analysis.bayes.sampling import ConvergenceError, check_gates, diagnostics, sample
 from analysis.bayes.units import index_units
 from analysis.io import write_json
-from analysis.priors.bench import bench_oc
+from analysis.priors.bench import bench_oc, bench_priors
 from analysis.provenance import package_versions
 from analysis.settings import SETTINGS
 
@@ -92,5 +92,6 @@ def run(out: Path = Path("results/bench.json")) -> dict:
         "packages": package_versions(),
     }
     result["oc"] = bench_oc()
+    result["priors"] = bench_priors()
     write_json(out, result)
     return result

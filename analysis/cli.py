@@ -102,25 +102,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_priors(args: argparse.Namespace) -> int:
-    from analysis.priors.spec import run
+    from analysis.priors.spec import format_summary, run
 
     out = run(args.spec, args.out, cohorts_path=args.cohorts)
-    for name, p in out["priors"].items():
-        ess = p["ess"]["robust"]
-        fmt = ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} undefined" for k, v in ess.items())
-        s = p["summary"]
-        print(f"prior {name}: mean {s['mean']:.3f}, 95% interval {s['q025']:.3f} to {s['q975']:.3f}; ESS {fmt}")
-        print(
-            f"  {len(p['mixture']['components'])} components: "
-            + "; ".join(f"{c['w']:.3f} x Beta({c['a']:.3g}, {c['b']:.3g})" for c in p["mixture"]["components"])
-        )
-    for name, d in out["designs"].items():
-        if d["type"] == "one-sample":
-            for prior, e in d["priors"].items():
-                extra = f", probability of success {e['pos']:.3f}" if "pos" in e else ""
-                print(f"design {name} with prior {prior}: success if >= {e['boundary']} of {d['n']} respond{extra}")
-        else:
-            print(f"design {name}: boundaries {d['boundary']}")
+    print(format_summary(out))
     if not args.no_figures:
         from analysis.publish.figures import priors_figures
 

@@ -370,3 +370,123 @@ def test_bayes_with_one_conjugate_model_writes_complete_outputs(tmp_path, capsys
     for name in ("estimates.csv", "exceedance.csv", "diagnostics.csv", "ppc.csv", "prior_predictive.csv"):
         assert (tmp_path / name).is_file(), name
     assert (tmp_path / "diagnostics.csv").read_text().startswith("model,parameter,r_hat")
+
+
+# -- priors and design specification files ------------------------------------------------------------
+GOOD_SPEC = """seed = 1
+[[prior]]
+name = "hist"
+mixture = [[0.8, 8.0, 4.0], [0.2, 1.0, 1.0]]
+robust_weight = 0.2
+
+[[prior]]
+name = "flat"
+mixture = [[1.0, 1.0, 1.0]]
+
+[[design]]
+name = "single"
+type = "one-sample"
+prior = "hist"
+n = 20
+p0 = 0.5
+c = 0.95
+interim_n = 10
+futility = 0.1
+
+[[design]]
+name = "randomised"
+type = "two-sample"
+prior_treatment = "flat"
+prior_control = "hist"
+n_t = 20
+n_c = 10
+delta = 0.0
+c = 0.9
+p_c = 0.3
+"""
+
+SPEC_CASES = {
+    "misspelled key": (
+        ("robust_weight = 0.2", "robust_wieght = 0.2"),
+        r"\[\[prior\]\] #1 'hist', field 'robust_wieght': unknown field; did you mean 'robust_weight'\?",
+    ),
+    "fractional n": (("n = 20\n", "n = 20.7\n"), r"\[\[design\]\] #1 'single', field 'n': 20.7 is not a whole number"),
+    "n as text": (("n = 20\n", 'n = "20"\n'), r"field 'n': '20' is not a whole number"),
+    "duplicate design name": (
+        ('name = "randomised"', 'name = "single"'),
+        r"two \[\[design\]\] tables are named 'single'",
+    ),
+    "duplicate prior name": (('name = "flat"', 'name = "hist"'), r"two \[\[prior\]\] tables are named 'hist'"),
+    "futility above one": (("futility = 0.1", "futility = 2"), r"field 'futility': 2: Input should be less than 1"),
+    "delta above one": (
+        ("delta = 0.0", "delta = 2"),
+        r"'randomised', field 'delta': 2 must be a difference in \(-1, 1\)",
+    ),
+    "c equal to one": (("c = 0.95", "c = 1"), r"field 'c': 1: Input should be less than 1"),
+    "c not a number": (("c = 0.95", "c = nan"), r"field 'c': nan"),
+    "p0 outside (0, 1)": (("p0 = 0.5", "p0 = 1.5"), r"field 'p0': 1.5 must be a rate in \(0, 1\)"),
+    "interim after the end": (("interim_n = 10", "interim_n = 25"), r"interim_n = 25 must be below n = 20"),
+    "path in a design name": (
+        ('name = "single"', 'name = "../escape"'),
+        r"\[\[design\]\] #1 '../escape', field 'name'",
+    ),
+    "slash in a prior name": (('name = "flat"', 'name = "a/b"'), r"\[\[prior\]\] #2 'a/b', field 'name'"),
+    "undefined prior": (('prior = "hist"', 'prior = "historical"'), r"prior 'historical' is not defined"),
+    "million patients": (
+        ("n_t = 20", "n_t = 1000000"),
+        r"field 'n_t': 1000000: Input should be less than or equal to 5000",
+    ),
+    "unknown design type": (
+        ('type = "two-sample"', 'type = "three-sample"'),
+        r"\[\[design\]\] #2 'randomised'.*three-sample",
+    ),
+    "two prior sources": (
+        ('name = "flat"\n', 'name = "flat"\ndisease = "SLE"\n'),
+        r"give exactly one of 'disease', 'studies', 'mixture'",
+    ),
+    "negative seed": (("seed = 1", "seed = -1"), r"field 'seed': -1"),
+    "bad MAP tau prior": (
+        (
+            'name = "flat"\n',
+            'name = "flat2"\nstudies = [{name = "a", n = 10, r = 3}]\ntau = "Normal(0, 1)"\n[[prior]]\nname = "flat"\n',
+        ),
+        r"tau = 'Normal\(0, 1\)'.*positive values",
+    ),
+    "responders above n": (
+        ('name = "flat"\n', 'name = "flat2"\nstudies = [{name = "a", n = 10, r = 13}]\n[[prior]]\nname = "flat"\n'),
+        r"r = 13 exceeds n = 10",
+    ),
+    "mixture weights": (
+        ("[[0.8, 8.0, 4.0], [0.2, 1.0, 1.0]]", "[[0.8, 8.0, 4.0], [0.5, 1.0, 1.0]]"),
+        r"prior 'hist', field 'mixture'",
+    ),
+    "not TOML": (("[[prior]]\nname", "[[prior]\nname"), r"not valid TOML"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPEC_CASES))
+def test_bad_spec_file(case, tmp_path, out, capsys):
+    (old, new), pattern = SPEC_CASES[case]
+    spec = tmp_path / "trial.toml"
+    spec.write_text(_replace(GOOD_SPEC, old, new))
+    _check(["priors", spec, "--out", out], capsys, out, 2, pattern)
+    assert not (tmp_path / "escape.png").exists() and not (tmp_path / "oc-escape.png").exists()
+
+
+def test_good_spec_file_runs(tmp_path, capsys):
+    spec = tmp_path / "trial.toml"
+    spec.write_text(GOOD_SPEC)
+    code, err = _run(["priors", spec, "--out", tmp_path / "o"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "o" / "designs.json").is_file()
+
+
+@pytest.mark.parametrize("what", ["missing", "folder", "latin-1"])
+def test_unreadable_spec_file(what, tmp_path, out, capsys):
+    spec = tmp_path / "trial.toml"
+    if what == "folder":
+        spec.mkdir()
+    elif what == "latin-1":
+        spec.write_bytes(GOOD_SPEC.replace('"hist"', '"histórico"').encode("latin-1"))
+    pattern = {"missing": "file not found", "folder": "is a folder", "latin-1": "not UTF-8"}[what]
+    _check(["priors", spec, "--out", out], capsys, out, 2, pattern)

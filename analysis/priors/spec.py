@@ -41,11 +41,8 @@ from analysis.priors.oc1S import oc1S
 from analysis.priors.oc2S import oc2S
 from analysis.priors.pos1S import pos1S
 from analysis.priors.preddist import conflict
+from analysis.priors.schema import SpecError, validate_spec  # noqa: E402  (SpecError is re-exported)
 from analysis.settings import COHORTS, MCMC, SETTINGS
-
-
-class SpecError(ValueError):
-    pass
 
 
 def _req(table: dict, key: str, where: str, kind=None):
@@ -58,43 +55,26 @@ def _req(table: dict, key: str, where: str, kind=None):
 
 
 def load_spec(path: Path) -> dict:
+    """Read and validate a specification file (:mod:`analysis.priors.schema`); returns the checked tables."""
     path = Path(path)
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder, expected a TOML file")
     try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise SpecError(f"{path}: file not found") from err
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{path}: not valid TOML: {err}") from err
-    if not spec.get("prior"):
-        raise SpecError(f"{path}: no [[prior]] table")
-    names = [p.get("name") for p in spec["prior"]]
-    for i, p in enumerate(spec["prior"], start=1):
-        where = f"{path}: [[prior]] #{i}"
-        _req(p, "name", where, str)
-        sources = [k for k in ("disease", "studies", "mixture") if k in p]
-        if len(sources) != 1:
-            raise SpecError(
-                f"{where} ('{p['name']}'): give exactly one of 'disease', 'studies', 'mixture'; got {sources}"
-            )
-    if len(set(names)) != len(names):
-        raise SpecError(f"{path}: prior names must be unique, got {names}")
-    for i, d in enumerate(spec.get("design", []), start=1):
-        where = f"{path}: [[design]] #{i}"
-        _req(d, "name", where, str)
-        kind = _req(d, "type", where, str)
-        required = {
-            "one-sample": ["prior", "n", "p0", "c"],
-            "two-sample": ["prior_treatment", "prior_control", "n_t", "n_c", "c", "p_c"],
-        }
-        if kind not in required:
-            raise SpecError(f"{where}, field 'type': {kind!r}; expected 'one-sample' or 'two-sample'")
-        for key in required[kind]:
-            _req(d, key, where)
-        refs = [d[k] for k in ("prior", "design_prior", "prior_treatment", "prior_control") if k in d]
-        for ref in refs + list(d.get("compare", [])):
-            if ref not in names:
-                raise SpecError(f"{where}: prior {ref!r} is not defined; defined: {names}")
-    return spec
+    spec = validate_spec(raw, path)
+    out = spec.model_dump(exclude_none=True, exclude_unset=True)
+    out["prior"] = [p.model_dump(exclude_none=True, exclude_unset=True) for p in spec.prior]
+    for p in out["prior"]:
+        if "studies" in p:
+            p["studies"] = [{k: v for k, v in s.items() if v is not None} for s in p["studies"]]
+    out["design"] = [d.model_dump(exclude_none=True, exclude_unset=True) for d in spec.design]
+    return out
 
 
 def _studies_from_data(disease: str, cohorts_path: Path):

@@ -80,16 +80,16 @@ def test_spec_errors_name_file_table_and_field(tmp_path):
         '[[prior]]\nname = "a"\nmixture = [[1.0, 1.0, 1.0]]\n\n[[design]]\nname = "d"\n'
         'type = "one-sample"\nprior = "b"\nn = 10\np0 = 0.5\nc = 0.9\n'
     )
-    with pytest.raises(SpecError, match=r"s.toml: \[\[design\]\] #1: prior 'b' is not defined"):
+    with pytest.raises(SpecError, match=r"s.toml: 1 error\(s\)\n  \[\[design\]\] #1 'd': prior 'b' is not defined"):
         load_spec(path)
     path.write_text(
         '[[prior]]\nname = "a"\nmixture = [[1.0, 1.0, 1.0]]\n\n[[design]]\nname = "d"\n'
         'type = "one-sample"\nprior = "a"\np0 = 0.5\nc = 0.9\n'
     )
-    with pytest.raises(SpecError, match=r"\[\[design\]\] #1: missing field 'n'"):
+    with pytest.raises(SpecError, match=r"\[\[design\]\] #1 'd': missing field 'n'"):
         load_spec(path)
     path.write_text('[[prior]]\nname = "a"\n')
-    with pytest.raises(SpecError, match=r"\[\[prior\]\] #1 \('a'\): give exactly one of"):
+    with pytest.raises(SpecError, match=r"\[\[prior\]\] #1 'a': give exactly one of"):
         load_spec(path)
 
 

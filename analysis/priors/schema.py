@@ -1,0 +1,231 @@
+"""The schema of a priors-and-designs specification file, checked before anything is computed.
+
+Built on pydantic: every field has a type and a range, unknown fields are
+errors (with the closest known name as a suggestion, so ``robust_wieght`` is
+caught rather than silently ignored), whole numbers must be whole (``n = 20.7``
+is an error, not 20), names are safe file names (they become output file
+names), and names are unique.  Sizes whose exact operating characteristics
+would take minutes are refused up front with the reason.  Messages name the
+file, the table (``[[design]] #2 'sle'``) and the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
+
+#: a name that is also a safe file name: letters, digits, '_', '-', '.', not starting with '.'
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: exact one-sample OC enumerate n + 1 outcomes per rate; two-sample ones (n_t + 1) x (n_c + 1)
+MAX_N_ONE_SAMPLE = 100_000
+MAX_N_PER_ARM = 5_000
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Number = StrictInt | StrictFloat
+Probability = Annotated[Number, Field(gt=0, lt=1)]
+
+
+class SpecError(ValueError):
+    """A specification file is not valid; the message names the file, the table and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Study(_Strict):
+    name: str = Field(min_length=1)
+    n: Annotated[StrictInt, Field(ge=1)] | None = None
+    r: Annotated[StrictInt, Field(ge=0)] | None = None
+    m: Number | None = None
+    se: Annotated[Number, Field(gt=0)] | None = None
+    y: Annotated[StrictInt, Field(ge=0)] | None = None
+    exposure: Annotated[Number, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _counts(self):
+        if self.n is not None and self.r is not None and self.r > self.n:
+            raise ValueError(f"study '{self.name}': r = {self.r} exceeds n = {self.n}")
+        return self
+
+
+class PriorSpec(_Strict):
+    name: Name
+    family: Literal["beta", "normal", "gamma", "poisson"] = "beta"
+    disease: str | None = Field(default=None, min_length=1)
+    studies: list[Study] | None = Field(default=None, min_length=1)
+    mixture: list[list[Number]] | None = Field(default=None, min_length=1)
+    sigma: Annotated[Number, Field(gt=0)] | None = None
+    likelihood: Literal["poisson", "exp"] | None = None
+    robust_weight: Probability | None = None
+    robust_mean: Number | None = None
+    robust_n: Annotated[Number, Field(ge=0)] | None = None
+    mu: str | None = None
+    tau: str | None = None
+    max_components: Annotated[StrictInt, Field(ge=1, le=8)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        sources = [k for k in ("disease", "studies", "mixture") if getattr(self, k) is not None]
+        if len(sources) != 1:
+            raise ValueError(f"give exactly one of 'disease', 'studies', 'mixture'; got {sources}")
+        need = {"beta": ("n", "r"), "normal": ("m", "se"), "poisson": ("y", "exposure"), "gamma": ("y", "exposure")}
+        for s in self.studies or []:
+            missing = [k for k in need[self.family] if getattr(s, k) is None]
+            if missing:
+                raise ValueError(f"study '{s.name}' needs {list(need[self.family])} for family {self.family!r}")
+        if self.family == "beta" and self.robust_mean is not None and not 0 < self.robust_mean < 1:
+            raise ValueError(f"robust_mean {self.robust_mean} must be in (0, 1) for a Beta prior")
+        for key in ("mu", "tau"):
+            text = getattr(self, key)
+            if text is not None:
+                from analysis.bayes.prior import Prior
+
+                prior = Prior.parse(text)
+                need_support = "real" if key == "mu" else "positive"
+                if prior.support != need_support:
+                    raise ValueError(f"{key} = {text!r}: the MAP model's {key} needs a prior on {need_support} values")
+        return self
+
+
+class OneSample(_Strict):
+    name: Name
+    type: Literal["one-sample"]
+    prior: str
+    compare: list[str] = []
+    n: Annotated[StrictInt, Field(ge=1, le=MAX_N_ONE_SAMPLE)]
+    p0: Number
+    c: Probability
+    interim_n: Annotated[StrictInt, Field(ge=1)] | None = None
+    futility: Annotated[Number, Field(ge=0, lt=1)] | None = None
+    design_prior: str | None = None
+    grid: Annotated[StrictInt, Field(ge=2, le=10_001)] = 101
+    grid_range: tuple[Number, Number] | None = None
+    report_rates: list[Number] = [0.7, 0.8, 0.9]
+    power_rate: Number = 0.8
+
+    @model_validator(mode="after")
+    def _interim(self):
+        if self.interim_n is not None and self.interim_n >= self.n:
+            raise ValueError(f"interim_n = {self.interim_n} must be below n = {self.n}")
+        if self.futility is not None and self.interim_n is None:
+            raise ValueError("futility needs interim_n (the interim sample size)")
+        return self
+
+
+class TwoSample(_Strict):
+    name: Name
+    type: Literal["two-sample"]
+    prior_treatment: str
+    prior_control: str
+    n_t: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)]
+    n_c: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)]
+    delta: Number = 0.0
+    c: Probability
+    p_c: Number
+    link: Literal["identity", "logit", "log"] = "identity"
+    grid: Annotated[StrictInt, Field(ge=2, le=10_001)] = 101
+    grid_range: tuple[Number, Number] | None = None
+    power_rate: Number = 0.8
+
+
+Design = Annotated[OneSample | TwoSample, Field(discriminator="type")]
+
+
+class Spec(_Strict):
+    seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] = 20240222
+    prior: list[PriorSpec] = Field(min_length=1)
+    design: list[Design] = []
+
+    @model_validator(mode="after")
+    def _references(self):
+        names = [p.name for p in self.prior]
+        for what, items in (("prior", self.prior), ("design", self.design)):
+            seen = set()
+            for x in items:
+                if x.name in seen:
+                    raise ValueError(f"two [[{what}]] tables are named {x.name!r}; names must be unique")
+                seen.add(x.name)
+        families = {p.name: p.family for p in self.prior}
+        for i, d in enumerate(self.design, start=1):
+            at = f"[[design]] #{i} {d.name!r}"
+            refs = [
+                getattr(d, k)
+                for k in ("prior", "design_prior", "prior_treatment", "prior_control")
+                if getattr(d, k, None)
+            ]
+            for ref in [*refs, *getattr(d, "compare", [])]:
+                if ref not in names:
+                    raise ValueError(f"{at}: prior {ref!r} is not defined; defined: {names}")
+            main = families[d.prior if isinstance(d, OneSample) else d.prior_treatment]
+            if main == "beta":
+                rates = {"p0": d.p0} if isinstance(d, OneSample) else {"p_c": d.p_c}
+                rates["power_rate"] = d.power_rate
+                for key, v in rates.items():
+                    if not 0 < v < 1 and not (key == "p_c" and 0 <= v <= 1):
+                        raise ValueError(f"{at}, field '{key}': {v} must be a rate in (0, 1)")
+                if isinstance(d, TwoSample) and d.link == "identity" and not -1 < d.delta < 1:
+                    raise ValueError(f"{at}, field 'delta': {d.delta} must be a difference in (-1, 1)")
+                for r in getattr(d, "report_rates", []):
+                    if not 0 <= r <= 1:
+                        raise ValueError(f"{at}, field 'report_rates': {r} is not a rate in [0, 1]")
+        return self
+
+
+_FIELDS = {
+    "prior": set(PriorSpec.model_fields),
+    "one-sample": set(OneSample.model_fields),
+    "two-sample": set(TwoSample.model_fields),
+    "studies": set(Study.model_fields),
+    "": set(Spec.model_fields),
+}
+
+
+def _where(loc: tuple, raw: dict) -> tuple[str, str]:
+    """'[[design]] #2 'sle'' and the field name for a pydantic error location."""
+    parts = list(loc)
+    where, field, table = "", "", ""
+    if parts and parts[0] in ("prior", "design") and len(parts) > 1 and isinstance(parts[1], int):
+        table = parts[0]
+        items = raw.get(table) or []
+        name = items[parts[1]].get("name") if parts[1] < len(items) and isinstance(items[parts[1]], dict) else None
+        where = f"[[{table}]] #{parts[1] + 1}" + (f" {name!r}" if name else "")
+        if table == "design" and len(parts) == 2:
+            parts = parts[2:]
+        parts = parts[2:]
+        if table == "design" and parts and parts[0] in ("one-sample", "two-sample"):
+            table = parts[0]
+            parts = parts[1:]
+    if parts and parts[0] == "studies" and len(parts) > 1:
+        where += f", study #{parts[1] + 1}"
+        table, parts = "studies", parts[2:]
+    field = ".".join(str(p) for p in parts if not isinstance(p, int))
+    return where, field, table
+
+
+def validate_spec(raw: dict, path: Path) -> Spec:
+    """The validated specification, or a :class:`SpecError` listing every problem."""
+    try:
+        return Spec.model_validate(raw)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            where, field, table = _where(e["loc"], raw)
+            head = ", ".join(x for x in (where, f"field '{field}'" if field else "") if x)
+            if e["type"] == "extra_forbidden":
+                known = _FIELDS.get(table, _FIELDS[""])
+                close = difflib.get_close_matches(field, sorted(known), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {sorted(known)}"
+                lines.append(f"{head}: unknown field{hint}")
+            elif e["type"] == "missing":
+                lines.append(f"{where}: missing field '{field}'" if where else f"missing field '{field}'")
+            elif e["type"] in ("int_type", "int_from_float"):
+                lines.append(f"{head}: {e.get('input')!r} is not a whole number")
+            else:
+                msg = e["msg"].removeprefix("Value error, ")
+                shown = "" if e["type"] == "value_error" else f"{e.get('input')!r}: "
+                lines.append(f"{head}: {shown}{msg}" if head else msg)
+        raise SpecError(f"{path}: {len(lines)} error(s)\n  " + "\n  ".join(lines)) from None
