@@ -36,7 +36,7 @@ PRIOR_FIGS := manuscript/figures/map-priors.png manuscript/figures/oc-sle_single
         manuscript/figures/prior-posterior-sle_single_arm.png
 PAPER := manuscript/_manuscript/index.html manuscript/_manuscript/index.pdf
 
-.PHONY: help setup results paper test test-slow lint bench clean lock
+.PHONY: help setup results paper test test-slow lint bench clean lock reproduce reference
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -109,6 +109,15 @@ bench: results/bench.json ## benchmarks (samplers, pipeline, OC grid) -> results
 
 results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py $(PRIORS_CODE)
 	$(RUN) bench --out $@
+
+reproduce: $(STAMP) ## rebuild every result from a clean copy of HEAD and compare with reference/
+	rm -rf build/reproduce
+	git clone --quiet --no-hardlinks . build/reproduce
+	$(MAKE) --no-print-directory -C build/reproduce results VENV=$(abspath $(VENV)) STAMP=
+	$(PY) -m analysis reproduce --reference reference --results build/reproduce/results
+
+reference: results ## copy the current results into reference/ (only when a change of numbers is intended)
+	$(RUN) reproduce --update --reference reference --results results
 
 clean: ## remove results and rendered outputs (not .venv)
 	rm -rf results manuscript/_manuscript manuscript/_build manuscript/figures manuscript/tables manuscript/_variables.yml

@@ -208,6 +208,18 @@ SEED = _number(int, 0, 2**32 - 1)
 PROBABILITY = _number(float, 0.0, 1.0, open_low=True, open_high=True)
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from analysis.reproduce import compare_to_reference, format_reports, update_reference
+
+    if args.update:
+        for p in update_reference(args.results, args.reference):
+            print(f"wrote {p}")
+        return 0
+    text, ok = format_reports(compare_to_reference(args.reference, args.results))
+    print(text)
+    return 0 if ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the Python traceback of any failure")
@@ -308,6 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cp.add_argument("--new", type=Path, action="append", required=True, help="the tree to compare it with (repeatable)")
     cp.set_defaults(func=cmd_compare)
+
+    rp = sub.add_parser("reproduce", help="compare results with reference/ (exact, or within Monte Carlo error)")
+    rp.add_argument("--reference", type=Path, default=RESULTS.parent / "reference")
+    rp.add_argument("--results", type=Path, default=RESULTS)
+    rp.add_argument("--update", action="store_true", help="copy results into reference/ (when a change is intended)")
+    rp.set_defaults(func=cmd_reproduce)
 
     rd = sub.add_parser("render", help="render the manuscript (Quarto, or pandoc + Typst without it)")
     rd.add_argument("--manuscript", type=Path, default=Path("manuscript"))

@@ -26,6 +26,7 @@ STAGES = {
     "analysis.publish": 6,
     "analysis.compare": 7,
     "analysis.errors": 7,
+    "analysis.reproduce": 7,
     "analysis.bench": 7,
     "analysis.cli": 8,
     "analysis.__main__": 9,
@@ -111,6 +112,7 @@ def test_no_flat_modules_left():
         "errors.py",
         "io.py",
         "provenance.py",
+        "reproduce.py",
         "settings.py",
     ]
 

@@ -105,7 +105,7 @@ def run(
         diags.append(diag)
         index_groups = set(index_units(index_path).labels)
         for g in [d for d in units.labels if d in index_groups] + [NEW_GROUP]:
-            draws = (idata.posterior["p_new"] if g == NEW_GROUP else idata.posterior["p"].sel(unit=g)).values.ravel()
+            draws = idata.posterior["p_new"] if g == NEW_GROUP else idata.posterior["p"].sel(unit=g)
             rows.append(
                 dict(
                     scenario=s.name,

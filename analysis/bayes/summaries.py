@@ -24,9 +24,42 @@ from analysis.settings import LEVEL, NEW_GROUP, SETTINGS
 INTERVAL = "equal-tailed credible"
 
 
-def summarise_draws(draws: np.ndarray, level: float = LEVEL) -> dict:
-    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
-    return {"estimate": float(np.mean(draws)), "lower": float(lo), "upper": float(hi)}
+def summarise_draws(draws, level: float = LEVEL) -> dict:
+    """Posterior mean, median and equal-tailed interval of ``draws``, with their Monte Carlo standard errors.
+
+    ``draws`` with ``chain`` and ``draw`` dimensions (an xarray DataArray) get MCSEs from ArviZ
+    (Vehtari et al. 2021: ``mcse`` of the mean, of the median and of each interval limit) and the
+    bulk ESS; a flat array gets the point values only (MCSE ``nan``).
+    """
+    flat = np.asarray(draws).ravel()
+    lo, med, hi = np.quantile(flat, [(1 - level) / 2, 0.5, (1 + level) / 2])
+    out = {"estimate": float(np.mean(flat)), "lower": float(lo), "upper": float(hi), "median": float(med)}
+    mc = {"mcse": np.nan, "mcse_median": np.nan, "mcse_lower": np.nan, "mcse_upper": np.nan, "ess": np.nan}
+    if hasattr(draws, "dims") and {"chain", "draw"} <= set(draws.dims):
+        ds = draws.to_dataset(name="x")
+        mc = {
+            "mcse": float(az.mcse(ds, method="mean")["x"]),
+            "mcse_median": float(az.mcse(ds, method="median")["x"]),
+            "mcse_lower": float(az.mcse(ds, method="quantile", prob=(1 - level) / 2)["x"]),
+            "mcse_upper": float(az.mcse(ds, method="quantile", prob=(1 + level) / 2)["x"]),
+            "ess": float(az.ess(ds)["x"]),
+        }
+    return {**out, **mc}
+
+
+def exact_summary(s: dict) -> dict:
+    """An exact posterior's summary in the same shape (MCSE 0: nothing is simulated)."""
+    from scipy import stats as st
+
+    median = float(st.beta.ppf(0.5, s["a"], s["b"])) if "a" in s else np.nan
+    return {
+        "estimate": s["estimate"],
+        "lower": s["lower"],
+        "upper": s["upper"],
+        "median": median,
+        **dict.fromkeys(("mcse", "mcse_median", "mcse_lower", "mcse_upper"), 0.0),
+        "ess": np.inf,
+    }
 
 
 def model_rows(
@@ -38,20 +71,9 @@ def model_rows(
     )
     p = idata.posterior["p"]
     for g, x, m in zip(units.labels, units.events, units.n):
-        s = exact[g] if exact else summarise_draws(p.sel(unit=g).values.ravel())
+        s = exact_summary(exact[g]) if exact else summarise_draws(p.sel(unit=g))
         note = "exact Beta posterior" if exact else ""
-        rows.append(
-            {
-                **base,
-                "group": g,
-                "n": m,
-                "events": x,
-                "estimate": s["estimate"],
-                "lower": s["lower"],
-                "upper": s["upper"],
-                "note": note,
-            }
-        )
+        rows.append({**base, "group": g, "n": m, "events": x, **s, "note": note})
         rows.append(
             {
                 **base,
@@ -67,7 +89,7 @@ def model_rows(
             }
         )
     if "p_new" in idata.posterior:
-        s = summarise_draws(idata.posterior["p_new"].values.ravel())
+        s = summarise_draws(idata.posterior["p_new"])
         rows.append(
             {
                 **base,
@@ -87,13 +109,16 @@ def exceedance_rows(
     rows = []
     groups = list(units.labels) + ([NEW_GROUP] if "p_new" in idata.posterior else [])
     for g in groups:
-        draws = (idata.posterior["p_new"] if g == NEW_GROUP else idata.posterior["p"].sel(unit=g)).values.ravel()
+        da = idata.posterior["p_new"] if g == NEW_GROUP else idata.posterior["p"].sel(unit=g)
+        draws = da.values.ravel()
         for b in benchmarks:
             if exact and g in exact:
-                prob = float(stats.beta.sf(b, exact[g]["a"], exact[g]["b"]))
+                prob, mcse = float(stats.beta.sf(b, exact[g]["a"], exact[g]["b"])), 0.0
             else:
                 prob = float(np.mean(draws > b))
-            rows.append(dict(model=spec.name, method=spec.method, group=g, benchmark=b, probability=prob))
+                above = (da > b).astype(float).to_dataset(name="x")
+                mcse = float(az.mcse(above, method="mean")["x"]) if 0.0 < prob < 1.0 else 0.0
+            rows.append(dict(model=spec.name, method=spec.method, group=g, benchmark=b, probability=prob, mcse=mcse))
     return rows
 
 
