@@ -22,16 +22,19 @@ PRIORS := results/priors/priors.json results/priors/designs.json results/priors/
 REPORT_CODE := $(filter-out analysis/publish/render.py,$(wildcard analysis/publish/*.py))
 FREQ := results/frequentist/estimates.csv results/frequentist/tests.csv results/frequentist/meta.csv
 BAYES := results/bayes/estimates.csv results/bayes/exceedance.csv results/bayes/diagnostics.csv \
-         results/bayes/ppc.csv results/bayes/prior_predictive.csv
+         results/bayes/ppc.csv results/bayes/prior_predictive.csv results/bayes/hyperparameters.csv \
+         results/bayes/exchangeability.csv
 SENS := results/bayes/sensitivity.csv results/bayes/sensitivity_diagnostics.csv
 ESTIMATES_IN := results/frequentist/estimates.csv results/bayes/estimates.csv
 MS_SRC := manuscript/index.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/style.css
 REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/tables/safety.md \
-          manuscript/tables/benchmarks.md manuscript/tables/meta.md manuscript/tables/colophon.md \
+          manuscript/tables/bounds.md manuscript/tables/meta.md manuscript/tables/colophon.md \
           manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
-          manuscript/tables/sensitivity.md manuscript/tables/priors.md manuscript/tables/design.md
+          manuscript/tables/sensitivity.md manuscript/tables/priors.md manuscript/tables/design.md \
+          manuscript/tables/hyperparameters.md
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
-        manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png
+        manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png \
+        manuscript/figures/hyperparameters.png
 PRIOR_FIGS := manuscript/figures/map-priors.png manuscript/figures/oc-sle_single_arm.png \
         manuscript/figures/prior-posterior-sle_single_arm.png
 PAPER := manuscript/_manuscript/index.html manuscript/_manuscript/index.pdf
@@ -86,7 +89,7 @@ manuscript/figures/%.png: results/priors/%.png
 	mkdir -p $(@D)
 	cp $< $@.tmp && mv $@.tmp $@
 
-$(REPORT) &: results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(REPORT_CODE)
+$(REPORT) &: $(DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(REPORT_CODE)
 	$(RUN) report --manuscript manuscript
 
 $(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py

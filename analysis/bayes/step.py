@@ -12,6 +12,8 @@ Writes, under ``out_dir`` (default ``results/bayes``):
 - ``diagnostics.csv``: R-hat, bulk/tail ESS and divergences per parameter
   (an empty table with its header when no model is sampled);
 - ``ppc.csv``: posterior predictive checks;
+- ``hyperparameters.csv``: prior against posterior of mu and tau (how much the data decide);
+- ``exchangeability.csv``: EXNEX prior and posterior probability of exchangeability per group;
 - ``prior_predictive.csv``: what the priors imply for p_d.
 """
 
@@ -25,7 +27,14 @@ import pandas as pd
 
 from analysis.bayes.models import DEFAULT_MODELS, Model
 from analysis.bayes.sampling import fit
-from analysis.bayes.summaries import exceedance_rows, model_rows, ppc_rows, prior_predictive_rows
+from analysis.bayes.summaries import (
+    exceedance_rows,
+    exchangeability_rows,
+    hyperparameter_rows,
+    model_rows,
+    ppc_rows,
+    prior_predictive_rows,
+)
 from analysis.bayes.units import Units, index_units
 from analysis.io import atomic_path, write_csv, write_json
 from analysis.provenance import sha256
@@ -77,12 +86,14 @@ def run(
     out_dir = Path(out_dir)
     units = index_units(index_path)
     checksums = {str(index_path): sha256(index_path)}
-    est, exc, diags, ppc = [], [], [], []
+    est, exc, diags, ppc, hyper, exch = [], [], [], [], [], []
     for spec in models.values():
         idata, exact, diag = fit_model(spec, units, out_dir, mcmc, checksums)
         est += model_rows(spec, units, idata, exact)
         exc += exceedance_rows(spec, units, idata, exact, SETTINGS.benchmarks.grid)
         ppc += ppc_rows(spec, units, idata, mcmc.seed)
+        hyper += hyperparameter_rows(spec, idata)
+        exch += exchangeability_rows(spec, units, idata)
         if diag is not None:
             diags.append(diag)
     estimates = pd.DataFrame(est)
@@ -90,6 +101,8 @@ def run(
     write_csv(out_dir / "exceedance.csv", pd.DataFrame(exc))
     write_csv(out_dir / "diagnostics.csv", diagnostics)
     write_csv(out_dir / "ppc.csv", pd.DataFrame(ppc))
+    write_csv(out_dir / "hyperparameters.csv", pd.DataFrame(hyper))
+    write_csv(out_dir / "exchangeability.csv", pd.DataFrame(exch))
     write_csv(out_dir / "prior_predictive.csv", pd.DataFrame(prior_predictive_rows(models)))
     write_csv(out_dir / "estimates.csv", estimates)
     return estimates

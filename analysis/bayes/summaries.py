@@ -169,3 +169,68 @@ def prior_predictive_rows(specs: dict[str, Model]) -> list[dict]:
             )
         )
     return rows
+
+
+def _prior_summary(prior) -> dict:
+    """Mean, sd and quantiles of a prior, exactly (scipy)."""
+    from scipy import stats as st
+
+    dist = {
+        "Normal": lambda p: st.norm(*p),
+        "HalfNormal": lambda p: st.halfnorm(scale=p[0]),
+        "HalfCauchy": lambda p: st.halfcauchy(scale=p[0]),
+        "Beta": lambda p: st.beta(*p),
+    }[prior.dist](prior.params)
+    q = dist.ppf([0.025, 0.5, 0.975])
+    mean, sd = dist.mean(), dist.std()
+    return {"mean": float(mean), "sd": float(sd), "q025": q[0], "q50": q[1], "q975": q[2]}
+
+
+def hyperparameter_rows(spec: Model, idata: az.InferenceData) -> list[dict]:
+    """Prior against posterior for each hyperparameter with a prior (mu, tau, ...): how much the data moved it.
+
+    ``sd_ratio`` is posterior sd / prior sd; close to 1 means the data say little and the prior decides.
+    """
+    rows = []
+    for name, prior in spec.priors.items():
+        if name not in idata.posterior or set(idata.posterior[name].dims) != {"chain", "draw"}:
+            continue  # only scalar hyperparameters (a conjugate model's p is per group)
+        pr = _prior_summary(prior)
+        da = idata.posterior[name]
+        post = summarise_draws(da)
+        flat = da.values.ravel()
+        q = np.quantile(flat, [0.025, 0.5, 0.975])
+        sd = float(np.std(flat))
+        rows.append(dict(model=spec.name, parameter=name, source="prior", distribution=repr(prior), **pr, mcse=0.0))
+        rows.append(
+            dict(
+                model=spec.name,
+                parameter=name,
+                source="posterior",
+                distribution="",
+                mean=post["estimate"],
+                sd=sd,
+                q025=q[0],
+                q50=q[1],
+                q975=q[2],
+                mcse=post["mcse"],
+                sd_ratio=sd / pr["sd"] if np.isfinite(pr["sd"]) and pr["sd"] > 0 else np.nan,
+            )
+        )
+    return rows
+
+
+def exchangeability_rows(spec: Model, units: Units, idata: az.InferenceData) -> list[dict]:
+    """EXNEX: prior and posterior probability that each group is exchangeable with the others.
+
+    The posterior probability is the posterior mean of each group's full-conditional probability of
+    exchangeability (``pi_ex``, the indicator summed out: a Rao-Blackwellised estimate).
+    """
+    if "pi_ex" not in idata.posterior:
+        return []
+    rows = []
+    weight = spec.settings().get("exnex_weight")
+    for g in units.labels:
+        s = summarise_draws(idata.posterior["pi_ex"].sel(unit=g))
+        rows.append(dict(model=spec.name, group=g, prior=weight, posterior=s["estimate"], mcse=s["mcse"], ess=s["ess"]))
+    return rows

@@ -48,11 +48,26 @@ def upper_bound(events: int, n: int, level: float = 0.95) -> float:
     return float(stats.beta.ppf(level, events + 1, n - events))
 
 
+def lower_bound(events: int, n: int, level: float = 0.95) -> float:
+    """One-sided exact (Clopper-Pearson) lower confidence bound.
+
+    The smallest rate not rejected by the one-sided exact binomial test at
+    ``1 - level``: every benchmark below it would be rejected, so it replaces
+    a grid of tests against assumed benchmarks.  For ``events == n`` this is
+    ``(1 - level)**(1/n)`` (e.g. 0.05^(1/3) = 0.368 for 3 of 3).
+    """
+    if events <= 0:
+        return 0.0
+    return float(stats.beta.ppf(1 - level, events, n - events + 1))
+
+
 def interval_table(counts: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Every interval method for every row of ``counts`` (endpoint, group, n, events).
 
     Zero-event rows get, in addition, a one-sided upper bound
-    (method ``clopper-pearson-upper``; ``lower`` is 0 by construction).
+    (method ``clopper-pearson-upper``; ``lower`` is 0 by construction), and
+    rows with events a one-sided lower bound (method ``clopper-pearson-lower``;
+    ``upper`` is 1 by construction).
     """
     rows = []
     for rec in counts.itertuples(index=False):
@@ -72,6 +87,22 @@ def interval_table(counts: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
                     upper=hi,
                     level=level,
                     interval="two-sided",
+                )
+            )
+        if rec.events > 0:
+            rows.append(
+                dict(
+                    analysis="frequentist",
+                    method="clopper-pearson-lower",
+                    endpoint=rec.endpoint,
+                    group=rec.group,
+                    n=rec.n,
+                    events=rec.events,
+                    estimate=est,
+                    lower=lower_bound(rec.events, rec.n, level),
+                    upper=1.0,
+                    level=level,
+                    interval="one-sided lower bound",
                 )
             )
         if rec.events == 0:

@@ -156,3 +156,41 @@ def bayes_variables(
         for m in pp.index
     }
     return v
+
+
+def hyperparameter_table(hyper: pd.DataFrame) -> str:
+    """Prior against posterior of each hyperparameter: where the posterior sd stays near the prior's, the prior decides."""
+    rows = []
+    for (model, param), sub in hyper.groupby(["model", "parameter"], sort=False):
+        pr = sub[sub["source"] == "prior"].iloc[0]
+        po = sub[sub["source"] == "posterior"].iloc[0]
+        rows.append(
+            {
+                "Model": registry.label(model),
+                "Parameter": param,
+                "Prior": pr.distribution,
+                "Prior median (95% range)": f"{prop(pr.q50)} ({ci(pr.q025, pr.q975)})",
+                "Posterior median (95% CrI)": f"{prop(po.q50)} ({ci(po.q025, po.q975)})",
+                "Posterior / prior SD": prop(po.sd_ratio),
+            }
+        )
+    return md_table(
+        pd.DataFrame(rows),
+        "Hyperparameters before and after the data (logit scale). mu: typical logit response rate; tau: "
+        "between-disease SD; nex: each disease's own logit under EXNEX's non-exchangeable component. A posterior SD "
+        "close to the prior SD means the data say little and the prior decides.",
+        "tbl-hyperparameters",
+        "lllrrr",
+    )
+
+
+def hyperparameter_variables(hyper: pd.DataFrame, exch: pd.DataFrame) -> dict:
+    v: dict = {"hyper": {}, "exch": {}}
+    for r in hyper.itertuples(index=False):
+        slot = v["hyper"].setdefault(r.model, {}).setdefault(r.parameter, {})
+        slot[r.source] = {"median": prop(r.q50), "lower": prop(r.q025), "upper": prop(r.q975)}
+        if r.source == "posterior":
+            slot["sd_ratio"] = prop(r.sd_ratio)
+    for r in exch.itertuples(index=False):
+        v["exch"].setdefault(r.model, {})[r.group] = {"posterior": prop(r.posterior), "prior": prop(r.prior)}
+    return v

@@ -241,3 +241,31 @@ def prior_predictive(table: pd.DataFrame, path: Path) -> None:
     ax.set_xlim(0, 1)
     ax.set_xlabel("Prior predictive response probability of one disease")
     _save(fig, path)
+
+
+def hyperparameters(hyper: pd.DataFrame, posteriors: dict, path: Path) -> None:
+    """Prior density against posterior draws of mu and tau (one row per model with a hierarchy)."""
+    from analysis.bayes.prior import Prior
+
+    models = [m for m in dict.fromkeys(hyper["model"]) if m in posteriors]
+    params = ["mu", "tau"]
+    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
+    fig, axes = plt.subplots(len(models), 2, figsize=(6.8, 2.3 * len(models)), squeeze=False)
+    colors = sns.color_palette("colorblind")
+    for i, model in enumerate(models):
+        for j, param in enumerate(params):
+            ax = axes[i, j]
+            pr = hyper[(hyper["model"] == model) & (hyper["parameter"] == param) & (hyper["source"] == "prior")]
+            draws = posteriors[model].posterior[param].values.ravel()
+            lo, hi = (-6.0, 8.0) if param == "mu" else (0.0, 5.0)
+            ax.hist(draws, bins=80, range=(lo, hi), density=True, color=colors[0], alpha=0.55, label="posterior")
+            if len(pr):
+                prior = Prior.parse(pr["distribution"].iloc[0])
+                x = np.linspace(lo + 1e-6, hi, 400)
+                ax.plot(x, np.exp(prior.logpdf(x)), color=colors[1], lw=1.8, label=f"prior {prior}")
+            ax.set_xlim(lo, hi)
+            ax.set_title(f"{registry.label(model)}: {param}")
+            ax.set_yticks([])
+            ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    _save(fig, path)

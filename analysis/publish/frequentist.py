@@ -85,19 +85,44 @@ def safety_table(est: pd.DataFrame) -> str:
     )
 
 
-def benchmark_table(tests: pd.DataFrame) -> str:
-    t = tests[(tests["test"] == "binomial-exact-one-sided") & (tests["endpoint"] == "response")]
-    groups = groups_with_total(t["group"])
-    wide = t.pivot(index="benchmark", columns="group", values="p_value").reindex(columns=groups)
-    out = pd.DataFrame({"Benchmark rate": [prop(b) for b in wide.index]})
-    for g in groups:
-        n = int(t[t["group"] == g]["n"].iloc[0])
-        out[f"{group_name(g)} (n = {n})"] = [pval(p) + ("" if p < 0.05 else " (ns)") for p in wide[g]]
+def endpoint_definitions(index_path=None) -> dict[str, str]:
+    """Each group's response endpoint as the data file defines it ('mixed' for the whole cohort)."""
+    from analysis.data import load_index
+    from analysis.settings import INDEX_STUDY
+
+    idx = load_index(index_path or INDEX_STUDY)
+    resp = idx[idx["endpoint"] == "response"]
+    out = dict(zip(resp["group"], resp["endpoint_definition"]))
+    out.setdefault(TOTAL, "the disease-specific endpoints above, combined")
+    return out
+
+
+def bounds_table(est: pd.DataFrame, definitions: dict[str, str]) -> str:
+    """Exact one-sided lower confidence bounds: every benchmark below the bound is excluded by the data."""
+    f = _freq(est)
+    r = f[(f["endpoint"] == "response")]
+    rows = []
+    for g in groups_with_total(r["group"]):
+        sub = r[r["group"] == g].set_index("method")
+        if "clopper-pearson-lower" not in sub.index:
+            continue
+        cp, lb = sub.loc["clopper-pearson"], sub.loc["clopper-pearson-lower"]
+        rows.append(
+            {
+                "Group": group_name(g),
+                "Endpoint": definitions.get(g, ""),
+                "Responders / n": f"{cp.events}/{cp.n}",
+                "One-sided 95% lower bound": prop(lb.lower),
+                "Two-sided 95% CI": ci(cp.lower, cp.upper),
+            }
+        )
     return md_table(
-        out,
-        "One-sided exact binomial p-values of the response rate against a range of assumed "
-        "benchmark rates for refractory disease; ns: not significant at the one-sided 5% level.",
-        "tbl-benchmarks",
+        pd.DataFrame(rows),
+        "Exact (Clopper-Pearson) one-sided 95% lower confidence bound of the response rate per disease: any "
+        "benchmark rate below the bound would be rejected by the one-sided exact binomial test at the 5% level, and "
+        "no benchmark above it can be. The endpoints differ in strength between diseases.",
+        "tbl-bounds",
+        "lllrr",
     )
 
 
@@ -169,6 +194,11 @@ def frequentist_variables(est: pd.DataFrame, tests: pd.DataFrame, meta: pd.DataF
             v["safety"][f"{endpoint}_upper1s_pct"] = pct(sub.loc["clopper-pearson-upper", "upper"], 0)
     b = SETTINGS.benchmarks
     v["benchmark"] = {"default": prop(b.default), "min": prop(min(b.grid)), "max": prop(max(b.grid))}
+    v["lower_bound"] = {
+        g: prop(sub["lower"].iloc[0])
+        for g, sub in f[(f["method"] == "clopper-pearson-lower") & (f["endpoint"] == "response")].groupby("group")
+    }
+    v["endpoint"] = {g: d for g, d in endpoint_definitions().items()}
     t = tests[(tests["test"] == "binomial-exact-one-sided") & (tests["endpoint"] == "response")]
     for g, sub in t.groupby("group"):
         at = sub[sub["benchmark"].round(6) == round(b.default, 6)]

@@ -90,6 +90,20 @@ class Results:
         return self.csv("bayes/prior_predictive.csv")
 
     @cached_property
+    def hyperparameters(self) -> pd.DataFrame:
+        return self.csv("bayes/hyperparameters.csv")
+
+    @cached_property
+    def exchangeability(self) -> pd.DataFrame:
+        return self.csv("bayes/exchangeability.csv")
+
+    def posterior(self, model: str):
+        """A fitted model's posterior draws (ArviZ InferenceData) from ``bayes/<model>.nc``."""
+        import arviz as az
+
+        return az.from_netcdf(self.path(f"bayes/{model}.nc"))
+
+    @cached_property
     def priors(self) -> dict:
         return self.json("priors/priors.json")
 

@@ -65,7 +65,7 @@ SECTIONS: tuple[Section, ...] = (
         tables={
             "estimates": lambda r: frequentist.estimates_table(r.estimates),
             "safety": lambda r: frequentist.safety_table(r.estimates),
-            "benchmarks": lambda r: frequentist.benchmark_table(r.tests),
+            "bounds": lambda r: frequentist.bounds_table(r.estimates, frequentist.endpoint_definitions()),
             "meta": lambda r: frequentist.meta_table_md(r.meta),
         },
         figures={"forest-frequentist": _forest_frequentist},
@@ -78,22 +78,29 @@ SECTIONS: tuple[Section, ...] = (
             "exceedance": lambda r: bayes.exceedance_table(r.exceedance),
             "diagnostics": lambda r: bayes.diagnostics_table(r.diagnostics, r.sensitivity_diagnostics),
             "sensitivity": lambda r: bayes.sensitivity_table(r.sensitivity),
+            "hyperparameters": lambda r: bayes.hyperparameter_table(r.hyperparameters),
         },
         figures={
             "forest-bayes": _forest_bayes,
             "shrinkage": lambda r, p: figures.shrinkage(_efficacy(r), p),
             "prior-predictive": lambda r, p: figures.prior_predictive(r.prior_predictive, p),
             "sensitivity": lambda r, p: figures.sensitivity(r.sensitivity, p),
+            "hyperparameters": lambda r, p: figures.hyperparameters(
+                r.hyperparameters, {m: r.posterior(m) for m in dict.fromkeys(r.hyperparameters["model"])}, p
+            ),
         },
         variables=(
             "bayes",
-            lambda r: bayes.bayes_variables(
-                r.estimates,
-                r.exceedance,
-                pd.concat([r.diagnostics, r.sensitivity_diagnostics]),
-                r.sensitivity,
-                r.ppc,
-                r.prior_predictive,
+            lambda r: (
+                bayes.bayes_variables(
+                    r.estimates,
+                    r.exceedance,
+                    pd.concat([r.diagnostics, r.sensitivity_diagnostics]),
+                    r.sensitivity,
+                    r.ppc,
+                    r.prior_predictive,
+                )
+                | bayes.hyperparameter_variables(r.hyperparameters, r.exchangeability)
             ),
         ),
     ),

@@ -59,3 +59,22 @@ def test_table_adds_one_sided_bound_only_for_zero_events():
     assert list(upper_rows["endpoint"]) == ["a"]
     assert upper_rows["lower"].iloc[0] == 0.0
     assert set(t["level"]) == {0.95}
+
+
+@pytest.mark.parametrize(("n", "expected"), [(3, 0.37), (4, 0.47), (8, 0.69), (15, 0.82)])
+def test_one_sided_lower_bound_for_all_responders(n, expected):
+    """The statistical referee's values: exact one-sided 95% lower bounds for IIM 3/3, SSc 4/4, SLE 8/8, all 15/15.
+
+    Closed form for x = n: 0.05 ** (1 / n) (Clopper and Pearson 1934)."""
+    from analysis.frequentist.intervals import lower_bound
+
+    assert lower_bound(n, n) == pytest.approx(0.05 ** (1 / n), rel=1e-12)
+    assert round(lower_bound(n, n), 2) == expected
+
+
+def test_one_sided_lower_bound_is_where_the_exact_test_stops_rejecting():
+    from analysis.frequentist.intervals import lower_bound
+
+    for x, n in [(3, 10), (7, 9), (1, 1)]:
+        lb = lower_bound(x, n)
+        assert stats.binomtest(x, n, lb, alternative="greater").pvalue == pytest.approx(0.05, rel=1e-6)

@@ -107,6 +107,10 @@ def test_no_numbers_typed_into_prose(root):
     body = src.split("---", 2)[2]
     body = re.sub(r"\{\{<[^>]*>\}\}", "", body)
     body = re.sub(r"\{#[^}]*\}|@\w+|\([^)]*\.png\)|`[^`]*`", "", body)
+    # model equations may use the constants 0 and 1 (a standard normal), never a statistic
+    math = re.findall(r"\$[^$]+\$", body)
+    assert {n for m in math for n in re.findall(r"\d+(?:\.\d+)?", m)} <= {"0", "1"}, math
+    body = re.sub(r"\$[^$]+\$", "", body)
     numbers = re.findall(r"(?<![\w.-])\d+(?:\.\d+)?%?", body)
     # The conventional levels are settings, checked here against the pipeline's level.
     from analysis.settings import LEVEL
