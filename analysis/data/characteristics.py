@@ -167,4 +167,6 @@ def load_characteristics(path: Path | str = CHARACTERISTICS) -> pd.DataFrame:
     if errors:
         raise DataError(path, errors)
     columns = [c.name for c in CHARACTERISTICS_SCHEMA]
-    return pd.DataFrame([{c: rec[c] for c in columns} for rec in parsed], columns=columns)
+    df = pd.DataFrame([{c: rec[c] for c in columns} for rec in parsed], columns=columns)
+    df.attrs["path"] = str(path)  # for error messages of later stages
+    return df
