@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.data import DataError, load_characteristics, load_index, validate_characteristics
+from analysis.data import DataError, load_characteristics, load_index, validate, validate_characteristics
 from analysis.data.characteristics import CHARACTERISTICS, ITEMS
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -133,3 +133,10 @@ def test_missing_file_and_folder(tmp_path):
     assert any("is a folder" in e for e in validate_characteristics(tmp_path))
     with pytest.raises(DataError, match="file not found"):
         load_characteristics(tmp_path / "nope.csv")
+
+
+def test_the_generic_validator_recognises_the_file(tmp_path):
+    """`python -m analysis validate data/raw/*.csv` checks this file against its own schema."""
+    assert validate(CHARACTERISTICS) == []
+    path = _broken(tmp_path, "CH03,MULLER24,IIM,patients", "CH03,MULLER24,IIM,patient")
+    assert any("row 4, field 'item': 'patient' is not a known code" in e for e in validate(path))
