@@ -4,6 +4,7 @@
 and returns the parsed rows (:mod:`analysis.data.load`).
 """
 
+from analysis.data.characteristics import load_characteristics, validate_characteristics
 from analysis.data.load import endpoint_counts, group_order, load_cohorts, load_index
 from analysis.data.schema import DataError, validate, validate_cohorts, validate_index
 
@@ -11,9 +12,11 @@ __all__ = [
     "DataError",
     "endpoint_counts",
     "group_order",
+    "load_characteristics",
     "load_cohorts",
     "load_index",
     "validate",
+    "validate_characteristics",
     "validate_cohorts",
     "validate_index",
 ]

@@ -241,6 +241,10 @@ def validate_cohorts(path: Path) -> list[str]:
 
 def _sniff(path: Path) -> Callable[[Path], tuple[list[str], list[dict]]]:
     header, _ = _read_rows(path)
+    if "fact_id" in header:  # data/raw/study_characteristics.csv
+        from analysis.data.characteristics import read_characteristics  # here: that module imports this one
+
+        return read_characteristics
     if "n_treated" in header or "disease" in header:
         return read_cohorts
     return read_index
