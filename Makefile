@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 RUN := $(PY) -m analysis
 
 DATA := data/raw/index_study.csv data/raw/published_cohorts.csv
+CONTEXT_DATA := data/raw/study_characteristics.csv
 # code of each stage: a stage's step reruns when its code or an earlier stage's code changes
 CORE := analysis/__init__.py analysis/settings.py analysis/io.py analysis/cli.py analysis/provenance.py \
         $(wildcard analysis/data/*.py)
@@ -31,7 +32,7 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/bounds.md manuscript/tables/meta.md manuscript/tables/colophon.md \
           manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
           manuscript/tables/sensitivity.md manuscript/tables/priors.md manuscript/tables/design.md \
-          manuscript/tables/hyperparameters.md
+          manuscript/tables/hyperparameters.md manuscript/tables/characteristics.md
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
         manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png \
         manuscript/figures/hyperparameters.png
@@ -77,7 +78,7 @@ results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py
 
 # the commit, time and code hash of the colophon: rebuilt whenever any analysis code, data or config changes
 ALL_CODE := $(wildcard analysis/*.py analysis/*/*.py analysis/*/*/*.py)
-results/provenance.json: $(STAMP) $(DATA) $(ALL_CODE) $(wildcard config/*.toml)
+results/provenance.json: $(STAMP) $(DATA) $(CONTEXT_DATA) $(ALL_CODE) $(wildcard config/*.toml)
 	$(RUN) provenance --out $@
 
 results: results/estimates.csv results/provenance.json $(SENS) $(PRIORS) ## run every analysis step that is out of date
@@ -89,7 +90,7 @@ manuscript/figures/%.png: results/priors/%.png
 	mkdir -p $(@D)
 	cp $< $@.tmp && mv $@.tmp $@
 
-$(REPORT) &: $(DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(REPORT_CODE)
+$(REPORT) &: $(DATA) $(CONTEXT_DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(REPORT_CODE)
 	$(RUN) report --manuscript manuscript
 
 $(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py

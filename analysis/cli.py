@@ -134,10 +134,11 @@ def cmd_combine(args: argparse.Namespace) -> int:
 
 
 def cmd_provenance(args: argparse.Namespace) -> int:
+    from analysis.data.characteristics import CHARACTERISTICS
     from analysis.io import write_json
     from analysis.provenance import provenance
 
-    write_json(args.out, provenance([args.index, args.cohorts]))
+    write_json(args.out, provenance([args.index, args.cohorts, CHARACTERISTICS]))
     print(f"wrote {args.out}")
     return 0
 

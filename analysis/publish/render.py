@@ -76,6 +76,17 @@ def _pandoc(args: list[str], cwd: Path) -> None:
         raise RenderError("pandoc failed:\n" + (proc.stderr.strip() or f"exit {proc.returncode}"))
 
 
+def with_visible_keywords(text: str) -> str:
+    """Put the front matter's keywords under the abstract as a visible line (Quarto shows them itself)."""
+    if not text.startswith("---"):
+        return text
+    _, front, body = text.split("---", 2)
+    keywords = (yaml.safe_load(front) or {}).get("keywords") or []
+    if not keywords:
+        return text
+    return f"---{front}---\n\n**Keywords:** {'; '.join(map(str, keywords))}\n{body}"
+
+
 def render_fallback(manuscript: Path = MANUSCRIPT) -> list[Path]:
     import typst
 
@@ -85,7 +96,7 @@ def render_fallback(manuscript: Path = MANUSCRIPT) -> list[Path]:
     if not var_file.is_file():
         raise RenderError(f"{var_file} is missing: run the pipeline first (make paper)")
     variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) or {}
-    text = expand(src.read_text(encoding="utf-8"), manuscript, variables, src)
+    text = with_visible_keywords(expand(src.read_text(encoding="utf-8"), manuscript, variables, src))
     build = manuscript / "_build"
     out_dir = manuscript / "_manuscript"
     if build.exists():
@@ -125,7 +136,8 @@ def render_fallback(manuscript: Path = MANUSCRIPT) -> list[Path]:
         ],
         build,
     )
-    _pandoc([*common, "--to", "typst", "--number-sections", "--output", "index.typ"], build)
+    # pandoc's Typst template writes keywords unquoted (invalid Typst); they are shown in the text instead
+    _pandoc([*common, "--to", "typst", "--number-sections", "-M", "keywords=", "--output", "index.typ"], build)
     outputs = []
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "index.html") as tmp:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.publish import bayes, colophon, figures, frequentist, priors
+from analysis.data import load_characteristics, load_index
+from analysis.publish import bayes, colophon, context, figures, frequentist, priors
 from analysis.publish.results import Results
 from analysis.settings import SETTINGS
 
@@ -60,6 +61,11 @@ def _forest_bayes(r: Results, path: Path) -> None:
 
 
 SECTIONS: tuple[Section, ...] = (
+    Section(
+        "context",
+        tables={"characteristics": lambda r: context.characteristics_table(load_characteristics(), load_index())},
+        variables=("context", lambda r: context.context_variables(load_characteristics(), load_index())),
+    ),
     Section(
         "frequentist",
         tables={
