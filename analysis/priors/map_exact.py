@@ -87,6 +87,10 @@ class ExactMAP:
         val = ((-h2 + (h1 - s) * s) * inv_j - 2) * self.g
         return np.where(ok, val, 0.0)
 
+    def elir_share(self, lo: float) -> float:
+        """The part of the ELIR ESS that comes from rates above ``lo``."""
+        return float(np.sum(self.elir_integrand()[expit(self.x) > lo]) * self.dx)
+
     def ess(self, method: str = "elir") -> float:
         if method == "moment":
             m, v = self.mean(), self.var()
@@ -148,3 +152,21 @@ def map_exact(
         g += gaussian_filter1d(row, sigma=t / dx, mode="constant", truncate=10.0) if t / dx > 0.05 else row
     g /= g.sum() * dx
     return ExactMAP(x, g, dx)
+
+
+def elir_share_mixture(mix, lo: float, dx: float = 0.005) -> float:
+    """The part of a Beta mixture's ELIR ESS (:func:`analysis.priors.ess.ess`) from rates above ``lo``:
+    the total minus the integral over ``p <= lo``, computed on a logit grid."""
+    from scipy.special import betaln, logit
+
+    from analysis.priors.ess import ESSError, ess
+
+    try:
+        total = ess(mix, "elir")
+    except ESSError:
+        return float("nan")
+    x = np.arange(-80.0, float(logit(lo)) + 10 * dx, dx)
+    g = sum(w * np.exp(a * log_expit(x) + b * log_expit(-x) - betaln(a, b)) for w, a, b in mix.components)
+    below = ExactMAP(x, g, dx)
+    integrand = below.elir_integrand()
+    return float(total - np.sum(integrand[expit(x) <= lo]) * dx)
