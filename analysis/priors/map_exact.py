@@ -63,7 +63,7 @@ class ExactMAP:
         p = expit(self.x)
         return self._e(((p > lo) & (p <= hi)).astype(float))
 
-    def robustify(self, weight: float, a: float = 1.0, b: float = 1.0) -> "ExactMAP":
+    def robustify(self, weight: float, a: float = 1.0, b: float = 1.0) -> ExactMAP:
         """``(1 - weight)`` times this prior plus ``weight`` times Beta(a, b) (RBesT's default Beta(1, 1))."""
         from scipy.special import betaln
 

@@ -31,11 +31,11 @@ import numpy as np
 
 from analysis.bayes.prior import Prior
 from analysis.io import write_json
+from analysis.priors.calibrate import calibrate1S
 from analysis.priors.decision1S import decision1S
 from analysis.priors.decision2S import decision2S
 from analysis.priors.ess import METHODS, ess
 from analysis.priors.gmap import MAP_PRIORS, gmap, gmap_normal, gmap_poisson
-from analysis.priors.calibrate import calibrate1S
 from analysis.priors.interim import oc1S_interim
 from analysis.priors.map_exact import elir_share_mixture, map_exact
 from analysis.priors.mixture import BetaMixture, GammaMixture, NormalMixture
