@@ -311,6 +311,8 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
             entry["examples"] = examples
             evaluated[name] = entry
         out.update(grid=grid.tolist(), priors=evaluated)
+        out["labels"] = {name: priors[name].get("label", name) for name in evaluated}
+        out["order"] = list(evaluated)  # the design's prior first, then ``compare`` (JSON keys are sorted)
         if "sensitivity" in d:
             out["sensitivity"] = design_sensitivity(d, priors)
         if "calibration" in d:
@@ -436,7 +438,9 @@ def run(spec_path: Path, out_dir: Path, mcmc: MCMC | None = None, cohorts_path: 
     priors_out = {name: describe_prior(r) for name, r in recs.items()}
     designs = {d["name"]: run_design(d, recs) for d in spec.get("design", [])}
     out_dir = Path(out_dir)
-    write_json(out_dir / "priors.json", {"spec": str(spec_path), "seed": mcmc.seed, "priors": priors_out})
+    write_json(
+        out_dir / "priors.json", {"spec": str(spec_path), "seed": mcmc.seed, "priors": priors_out, "order": list(recs)}
+    )
     write_json(out_dir / "designs.json", designs)
     draws = {name: r["draws"] for name, r in recs.items() if "draws" in r}
     if draws:
