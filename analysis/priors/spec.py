@@ -4,7 +4,10 @@ A TOML file lists ``[[prior]]`` and ``[[design]]`` tables (see
 ``config/follow_up.toml`` and the README).  A prior is one of
 
 - ``disease = "SLE"``: the MAP prior from the published cohorts of that
-  disease (``data/raw/published_cohorts.csv``, one row per overlap group);
+  disease (``data/raw/published_cohorts.csv``, one row per overlap group), optionally restricted
+  by ``products`` (product classes) and ``endpoint_classes`` before the overlap groups are reduced;
+  its ESS is reported for the fitted mixture (``ess``) and for the exact MAP distribution
+  (``ess_exact``, :mod:`analysis.priors.map_exact`);
 - ``studies = [{name = "...", n = 20, r = 5}, ...]``: the MAP prior from the
   given historical studies;
 - ``mixture = [[w, a, b], ...]``: a Beta mixture given directly; with ``family = "normal"``
@@ -16,7 +19,10 @@ A TOML file lists ``[[prior]]`` and ``[[design]]`` tables (see
 optionally robustified (``robust_weight``, ``robust_mean``, ``robust_n``; RBesT's defaults),
 with MAP settings ``mu``, ``tau`` (priors as text) and ``max_components``.
 A design is ``one-sample`` (``n``, ``p0``, ``c``; optional ``interim_n``
-and ``futility``; ``design_prior``; ``compare`` = other priors to evaluate)
+and ``futility``; ``design_prior``; ``compare`` = other priors to evaluate; ``[design.sensitivity]``
+with lists ``p0`` and ``robust_weight`` and ``delta`` (power at p0 + delta); ``[design.calibration]``
+with ``alpha`` (target type I errors) and ``match`` (a prior whose type I error at c is the target),
+see :mod:`analysis.priors.calibrate`)
 or ``two-sample`` (``prior_treatment``, ``prior_control``, ``n_t``, ``n_c``,
 ``delta``, ``c``, ``p_c``).  Errors name the file, the table and the field.
 """
@@ -409,6 +415,9 @@ def format_summary(result: dict) -> str:
         s = p["summary"]
         fam = p.get("family", "beta")
         lines.append(f"prior {name}: mean {s['mean']:.3f}, 95% interval {s['q025']:.3f} to {s['q975']:.3f}; ESS {fmt}")
+        if "ess_exact" in p:
+            ex = ", ".join(f"{k} {v:.1f}" for k, v in p["ess_exact"]["robust"].items())
+            lines.append(f"  ESS of the exact MAP distribution (robust): {ex}")
         comps = p["mixture"]["components"]
         if fam == "normal":
             body = "; ".join(f"{c['w']:.3f} x N({c['m']:.3g}, {c['s']:.3g})" for c in comps)
