@@ -52,10 +52,17 @@ class Study(_Strict):
         return self
 
 
+PRODUCT_CLASSES = ("cd19_autologous", "cd19_allogeneic", "dual_cd19_bcma", "bcma", "mixed")
+ENDPOINT_CLASSES = ("remission", "response", "low_activity", "event_free", "weak", "nonstandard")
+
+
 class PriorSpec(_Strict):
     name: Name
+    label: str | None = Field(default=None, min_length=1, max_length=120)
     family: Literal["beta", "normal", "gamma", "poisson"] = "beta"
     disease: str | None = Field(default=None, min_length=1)
+    products: list[Literal[PRODUCT_CLASSES]] | None = Field(default=None, min_length=1)
+    endpoint_classes: list[Literal[ENDPOINT_CLASSES]] | None = Field(default=None, min_length=1)
     studies: list[Study] | None = Field(default=None, min_length=1)
     mixture: list[list[Number]] | None = Field(default=None, min_length=1)
     sigma: Annotated[Number, Field(gt=0)] | None = None
@@ -72,6 +79,9 @@ class PriorSpec(_Strict):
         sources = [k for k in ("disease", "studies", "mixture") if getattr(self, k) is not None]
         if len(sources) != 1:
             raise ValueError(f"give exactly one of 'disease', 'studies', 'mixture'; got {sources}")
+        for key in ("products", "endpoint_classes"):
+            if getattr(self, key) is not None and self.disease is None:
+                raise ValueError(f"'{key}' selects published cohorts: it needs 'disease'")
         need = {"beta": ("n", "r"), "normal": ("m", "se"), "poisson": ("y", "exposure"), "gamma": ("y", "exposure")}
         for s in self.studies or []:
             missing = [k for k in need[self.family] if getattr(s, k) is None]
@@ -91,6 +101,24 @@ class PriorSpec(_Strict):
         return self
 
 
+Rate = Annotated[Number, Field(gt=0, lt=1)]
+
+
+class Sensitivity(_Strict):
+    """The design over a grid of null rates and robust weights, each evaluated exactly (oc1S)."""
+
+    p0: list[Rate] = Field(min_length=1, max_length=50)
+    robust_weight: list[Rate] = Field(min_length=1, max_length=50)
+    delta: Annotated[Number, Field(gt=0, lt=1)] = 0.2
+
+
+class Calibration(_Strict):
+    """Thresholds c that give each prior the same type I error at p0 (Kopp-Schneider et al. 2020)."""
+
+    alpha: list[Annotated[Number, Field(gt=0, lt=0.5)]] = []
+    match: str | None = None
+
+
 class OneSample(_Strict):
     name: Name
     type: Literal["one-sample"]
@@ -106,6 +134,8 @@ class OneSample(_Strict):
     grid_range: tuple[Number, Number] | None = None
     report_rates: list[Number] = [0.7, 0.8, 0.9]
     power_rate: Number = 0.8
+    sensitivity: Sensitivity | None = None
+    calibration: Calibration | None = None
 
     @model_validator(mode="after")
     def _interim(self):
@@ -157,6 +187,9 @@ class Spec(_Strict):
                 for k in ("prior", "design_prior", "prior_treatment", "prior_control")
                 if getattr(d, k, None)
             ]
+            cal = getattr(d, "calibration", None)
+            if cal is not None and cal.match is not None:
+                refs.append(cal.match)
             for ref in [*refs, *getattr(d, "compare", [])]:
                 if ref not in names:
                     raise ValueError(f"{at}: prior {ref!r} is not defined; defined: {names}")
@@ -180,6 +213,8 @@ _FIELDS = {
     "one-sample": set(OneSample.model_fields),
     "two-sample": set(TwoSample.model_fields),
     "studies": set(Study.model_fields),
+    "sensitivity": set(Sensitivity.model_fields),
+    "calibration": set(Calibration.model_fields),
     "": set(Spec.model_fields),
 }
 
@@ -202,6 +237,9 @@ def _where(loc: tuple, raw: dict) -> tuple[str, str]:
     if parts and parts[0] == "studies" and len(parts) > 1:
         where += f", study #{parts[1] + 1}"
         table, parts = "studies", parts[2:]
+    if parts and parts[0] in ("sensitivity", "calibration") and len(parts) > 1:
+        where += f", [design.{parts[0]}]"
+        table, parts = parts[0], parts[1:]
     field = ".".join(str(p) for p in parts if not isinstance(p, int))
     return where, field, table
 

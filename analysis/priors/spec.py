@@ -4,7 +4,10 @@ A TOML file lists ``[[prior]]`` and ``[[design]]`` tables (see
 ``config/follow_up.toml`` and the README).  A prior is one of
 
 - ``disease = "SLE"``: the MAP prior from the published cohorts of that
-  disease (``data/raw/published_cohorts.csv``, one row per overlap group);
+  disease (``data/raw/published_cohorts.csv``, one row per overlap group), optionally restricted
+  by ``products`` (product classes) and ``endpoint_classes`` before the overlap groups are reduced;
+  its ESS is reported for the fitted mixture (``ess``) and for the exact MAP distribution
+  (``ess_exact``, :mod:`analysis.priors.map_exact`);
 - ``studies = [{name = "...", n = 20, r = 5}, ...]``: the MAP prior from the
   given historical studies;
 - ``mixture = [[w, a, b], ...]``: a Beta mixture given directly; with ``family = "normal"``
@@ -16,7 +19,10 @@ A TOML file lists ``[[prior]]`` and ``[[design]]`` tables (see
 optionally robustified (``robust_weight``, ``robust_mean``, ``robust_n``; RBesT's defaults),
 with MAP settings ``mu``, ``tau`` (priors as text) and ``max_components``.
 A design is ``one-sample`` (``n``, ``p0``, ``c``; optional ``interim_n``
-and ``futility``; ``design_prior``; ``compare`` = other priors to evaluate)
+and ``futility``; ``design_prior``; ``compare`` = other priors to evaluate; ``[design.sensitivity]``
+with lists ``p0`` and ``robust_weight`` and ``delta`` (power at p0 + delta); ``[design.calibration]``
+with ``alpha`` (target type I errors) and ``match`` (a prior whose type I error at c is the target),
+see :mod:`analysis.priors.calibrate`)
 or ``two-sample`` (``prior_treatment``, ``prior_control``, ``n_t``, ``n_c``,
 ``delta``, ``c``, ``p_c``).  Errors name the file, the table and the field.
 """
@@ -31,11 +37,13 @@ import numpy as np
 
 from analysis.bayes.prior import Prior
 from analysis.io import write_json
+from analysis.priors.calibrate import calibrate1S
 from analysis.priors.decision1S import decision1S
 from analysis.priors.decision2S import decision2S
 from analysis.priors.ess import METHODS, ess
 from analysis.priors.gmap import MAP_PRIORS, gmap, gmap_normal, gmap_poisson
 from analysis.priors.interim import oc1S_interim
+from analysis.priors.map_exact import elir_share_mixture, map_exact
 from analysis.priors.mixture import BetaMixture, GammaMixture, NormalMixture
 from analysis.priors.oc1S import oc1S
 from analysis.priors.oc2S import oc2S
@@ -77,20 +85,33 @@ def load_spec(path: Path) -> dict:
     return out
 
 
-def _studies_from_data(disease: str, cohorts_path: Path):
+def _studies_from_data(disease: str, cohorts_path: Path, products=None, endpoint_classes=None):
+    """Published cohorts of ``disease`` (never the systematic-review rows), restricted to the given
+    product and endpoint classes *before* one row per overlap group is kept (the largest eligible one),
+    so that a restriction never brings back a cohort that shares patients with another."""
     from analysis.data import load_cohorts
-    from analysis.frequentist.meta import SCENARIOS, select
+    from analysis.frequentist.meta import Scenario, select
 
-    chosen = select(load_cohorts(cohorts_path), SCENARIOS[0])
-    sub = chosen[chosen["disease"] == disease]
+    cohorts = load_cohorts(cohorts_path)
+    cohorts = cohorts[cohorts["disease"] == disease]
+    exclude = ()
+    if endpoint_classes is not None:
+        exclude = tuple(sorted(set(cohorts["endpoint_class"]) - set(endpoint_classes)))
+    scenario = Scenario(
+        "spec", "spec", exclude_endpoint_classes=exclude, products=tuple(products) if products else None
+    )
+    sub = select(cohorts, scenario)
     if sub.empty:
-        raise SpecError(f"no published cohort for disease {disease!r} in {cohorts_path}")
+        raise SpecError(
+            f"no published cohort for disease {disease!r} with products {products} and endpoint classes "
+            f"{endpoint_classes} in {cohorts_path}"
+        )
     return list(sub["study_id"]), list(sub["n_responders"]), list(sub["n_treated"])
 
 
 def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
     """Build one prior; returns a record with the mixture and (for MAP priors) the draws."""
-    rec: dict = {"name": p["name"]}
+    rec: dict = {"name": p["name"], "label": p.get("label", p["name"])}
     family = p.get("family", "beta")
     if family not in ("beta", "normal", "gamma", "poisson"):
         raise SpecError(f"prior '{p['name']}', field 'family': {family!r}; expected beta, normal, gamma or poisson")
@@ -140,8 +161,13 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
         )
     else:
         if "disease" in p:
-            labels, r, n = _studies_from_data(p["disease"], cohorts_path)
+            labels, r, n = _studies_from_data(p["disease"], cohorts_path, p.get("products"), p.get("endpoint_classes"))
             rec["source"] = f"MAP from published cohorts ({p['disease']})"
+            rec["selection"] = {
+                "disease": p["disease"],
+                "products": p.get("products", "all"),
+                "endpoint_classes": p.get("endpoint_classes", "all"),
+            }
         else:
             try:
                 labels = [s["name"] for s in p["studies"]]
@@ -153,6 +179,8 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
         mu = Prior.parse(p["mu"]) if "mu" in p else MAP_PRIORS["mu"]
         tau = Prior.parse(p["tau"]) if "tau" in p else MAP_PRIORS["tau"]
         res = gmap(labels, r, n, mu, tau, mcmc, SETTINGS.gates, int(p.get("max_components", 4)))
+        if mu.dist == "Normal" and tau.dist == "HalfNormal":
+            rec["exact"] = map_exact(r, n, mu, tau)
         rec.update(
             mixture=res.mixture,
             draws=res.draws,
@@ -194,6 +222,27 @@ def describe_prior(rec: dict) -> dict:
                 ess_out.setdefault(label, {})[method] = None
                 ess_out.setdefault(f"{label}_notes", {})[method] = str(err)
     out["ess"] = ess_out
+    if "exact" in rec:  # the ESS of the MAP distribution itself, by quadrature (no MCMC, no mixture fit)
+        exact = rec["exact"]
+        versions = {"informative": exact}
+        if "robust" in rec:
+            comp = rec["mixture"].components[-1]
+            versions["robust"] = exact.robustify(rec["robust"]["weight"], comp[1], comp[2])
+        out["ess_exact"] = {label: {m: float(e.ess(m)) for m in METHODS} for label, e in versions.items()}
+        q = exact.quantile([0.025, 0.5, 0.975])
+        out["exact_summary"] = {
+            "mean": exact.mean(),
+            "sd": float(np.sqrt(exact.var())),
+            "q025": float(q[0]),
+            "q50": float(q[1]),
+            "q975": float(q[2]),
+            "p_above_0.99": exact.share(0.99),
+        }
+        # how much of each ELIR comes from rates above 0.99, where 1 / (p (1 - p)) exceeds 100
+        out["elir_above_0.99"] = {
+            "exact": exact.elir_share(0.99),
+            "mixture": elir_share_mixture(rec["informative"], 0.99),
+        }
     return out
 
 
@@ -237,6 +286,17 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
                     "futility_stop": io.futility_stop.tolist(),
                     "expected_n": io.expected_n.tolist(),
                 }
+                # the futility rule at the null and at the alternative (power_rate), exactly
+                at = [p0, float(d.get("power_rate", 0.8))]
+                io_at = oc1S_interim(mix, int(d["interim_n"]), n, decision, float(d.get("futility", 0.1)), at)
+                entry["interim"]["at"] = {
+                    f"{r:g}": {
+                        "success": float(io_at.success[i]),
+                        "futility_stop": float(io_at.futility_stop[i]),
+                        "expected_n": float(io_at.expected_n[i]),
+                    }
+                    for i, r in enumerate(at)
+                }
             examples = []
             if isinstance(mix, BetaMixture):
                 for y in sorted({out["null_events"], min(entry["boundary"], n)}):
@@ -257,6 +317,12 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
             entry["examples"] = examples
             evaluated[name] = entry
         out.update(grid=grid.tolist(), priors=evaluated)
+        out["labels"] = {name: priors[name].get("label", name) for name in evaluated}
+        out["order"] = list(evaluated)  # the design's prior first, then ``compare`` (JSON keys are sorted)
+        if "sensitivity" in d:
+            out["sensitivity"] = design_sensitivity(d, priors)
+        if "calibration" in d:
+            out["calibration"] = design_calibration(d, priors, evaluated)
     else:
         pt, pc = priors[d["prior_treatment"]]["mixture"], priors[d["prior_control"]]["mixture"]
         n_t, n_c, delta, c = int(d["n_t"]), int(d["n_c"]), float(d.get("delta", 0.0)), float(d["c"])
@@ -271,6 +337,75 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
     return out
 
 
+def _one_sample_row(mix, d: dict, p0: float, c: float, p1: float) -> dict:
+    n = int(d["n"])
+    decision = decision1S(c, p0, lower_tail=False)
+    oc = oc1S(mix, n, decision)
+    row = {"boundary": int(oc.boundary) + 1, "type1": float(oc(p0)), "power": float(oc(p1)), "p1": p1}
+    if "interim_n" in d:
+        io = oc1S_interim(mix, int(d["interim_n"]), n, decision, float(d.get("futility", 0.1)), [p0, p1])
+        row.update(
+            stop_null=float(io.futility_stop[0]),
+            stop_alt=float(io.futility_stop[1]),
+            expected_n_null=float(io.expected_n[0]),
+            expected_n_alt=float(io.expected_n[1]),
+            power_with_futility=float(io.success[1]),
+        )
+    return row
+
+
+def design_sensitivity(d: dict, priors: dict[str, dict]) -> list[dict]:
+    """The design (threshold ``c`` fixed) over null rates p0 and robust weights of the design's prior, and
+    under each compared prior that is not robustified (e.g. the vague one): exact OC (oc1S) at p0 and at
+    the alternative p1 = p0 + delta (capped at 0.99)."""
+    sens, c = d["sensitivity"], float(d["c"])
+    main = priors[d["prior"]]
+    if "robust" not in main:
+        raise SpecError(f"design '{d['name']}', sensitivity: prior '{d['prior']}' has no robust_weight to vary")
+    rob = main["robust"]
+    rows = []
+    for p0 in sens["p0"]:
+        p1 = min(round(float(p0) + float(sens.get("delta", 0.2)), 10), 0.99)
+        for w in sens["robust_weight"]:
+            mix = main["informative"].robustify(float(w), rob["mean"], rob["n"])
+            rows.append(
+                {"prior": d["prior"], "robust_weight": float(w), "p0": float(p0), "c": c}
+                | _one_sample_row(mix, d, float(p0), c, p1)
+            )
+        for name in d.get("compare", []):
+            if "robust" not in priors[name] and isinstance(priors[name]["mixture"], BetaMixture):
+                row = _one_sample_row(priors[name]["mixture"], d, float(p0), c, p1)
+                rows.append({"prior": name, "robust_weight": None, "p0": float(p0), "c": c} | row)
+    return rows
+
+
+def design_calibration(d: dict, priors: dict[str, dict], evaluated: dict) -> list[dict]:
+    """For each target type I error (``alpha``, and the type I error of the design under the ``match``
+    prior at its own threshold) and each prior of the design, the threshold ``c`` giving that type I
+    error at p0 (:func:`analysis.priors.calibrate.calibrate1S`), with the boundary and exact power."""
+    cal = d["calibration"]
+    n, p0 = int(d["n"]), float(d["p0"])
+    p1 = float(d.get("power_rate", 0.8))
+    targets = [(float(a), f"alpha = {float(a):g}") for a in cal.get("alpha", [])]
+    if "match" in cal:
+        t1 = evaluated[cal["match"]]["type1"]
+        # the matched design's own type I error is a target met with equality
+        targets.append((t1 * (1 + 1e-12), f"type I error of '{cal['match']}' at c = {float(d['c']):g}"))
+    rows = []
+    for alpha, label in targets:
+        for name in [d["prior"], *d.get("compare", [])]:
+            mix = priors[name]["mixture"]
+            if not isinstance(mix, BetaMixture):
+                continue
+            res = calibrate1S(mix, n, p0, alpha)
+            row = {"target": label, "alpha": alpha, "prior": name, "c": res.c, "c_upper": res.c_upper}
+            row |= _one_sample_row(mix, d, p0, res.c, p1)
+            if row["boundary"] != res.boundary:
+                raise ArithmeticError(f"calibration of '{name}': boundary {row['boundary']} != {res.boundary}")
+            rows.append(row)
+    return rows
+
+
 def format_summary(result: dict) -> str:
     """The text the CLI prints for a priors run (``run``'s result), one line per prior and design."""
     lines = []
@@ -280,6 +415,9 @@ def format_summary(result: dict) -> str:
         s = p["summary"]
         fam = p.get("family", "beta")
         lines.append(f"prior {name}: mean {s['mean']:.3f}, 95% interval {s['q025']:.3f} to {s['q975']:.3f}; ESS {fmt}")
+        if "ess_exact" in p:
+            ex = ", ".join(f"{k} {v:.1f}" for k, v in p["ess_exact"]["robust"].items())
+            lines.append(f"  ESS of the exact MAP distribution (robust): {ex}")
         comps = p["mixture"]["components"]
         if fam == "normal":
             body = "; ".join(f"{c['w']:.3f} x N({c['m']:.3g}, {c['s']:.3g})" for c in comps)
@@ -309,7 +447,9 @@ def run(spec_path: Path, out_dir: Path, mcmc: MCMC | None = None, cohorts_path: 
     priors_out = {name: describe_prior(r) for name, r in recs.items()}
     designs = {d["name"]: run_design(d, recs) for d in spec.get("design", [])}
     out_dir = Path(out_dir)
-    write_json(out_dir / "priors.json", {"spec": str(spec_path), "seed": mcmc.seed, "priors": priors_out})
+    write_json(
+        out_dir / "priors.json", {"spec": str(spec_path), "seed": mcmc.seed, "priors": priors_out, "order": list(recs)}
+    )
     write_json(out_dir / "designs.json", designs)
     draws = {name: r["draws"] for name, r in recs.items() if "draws" in r}
     if draws:

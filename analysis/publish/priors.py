@@ -10,33 +10,42 @@ from analysis.publish.format import ci, ess_text, md_table, prop, pval
 
 def priors_table(priors: dict) -> str:
     rows = []
-    for name in group_order(priors["priors"]):
+    for name in priors.get("order") or group_order(priors["priors"]):
         p = priors["priors"][name]
         if "studies" not in p:
             continue
         s, e = p["summary"], p["ess"]
-        rows.append(
-            {
-                "Disease": name,
-                "Cohorts": ", ".join(st["name"] for st in p["studies"]),
-                "Robust MAP mean (95% interval)": f"{prop(s['mean'])} ({ci(s['q025'], s['q975'])})",
-                "Components": len(p["mixture"]["components"]),
-                "ESS informative (moment / Morita / ELIR)": " / ".join(
-                    ess_text(e["informative"][m]) for m in ("moment", "morita", "elir")
-                ),
-                "ESS robust (moment / Morita / ELIR)": " / ".join(
-                    ess_text(e["robust"][m]) for m in ("moment", "morita", "elir")
-                ),
-            }
-        )
+        row = {
+            "Prior": p.get("label", name),
+            "Cohorts (responders/patients)": ", ".join(f"{st['name']} ({st['r']}/{st['n']})" for st in p["studies"]),
+            "Robust MAP mean (95% interval)": f"{prop(s['mean'])} ({ci(s['q025'], s['q975'])})",
+            "Components": len(p["mixture"]["components"]),
+            "ESS informative, mixture (moment / Morita / ELIR)": _ess3(e["informative"]),
+            "ESS informative, exact (moment / Morita / ELIR)": _ess3(p.get("ess_exact", {}).get("informative")),
+            "ESS robust, mixture (moment / Morita / ELIR)": _ess3(e["robust"]),
+            "ESS robust, exact (moment / Morita / ELIR)": _ess3(p.get("ess_exact", {}).get("robust")),
+        }
+        rows.append(row)
     return md_table(
         pd.DataFrame(rows),
-        "Meta-analytic-predictive priors per disease from the published cohorts "
-        "(one per overlap group), approximated by Beta mixtures and robustified, with their effective "
-        "sample sizes before and after robustification.",
+        "Meta-analytic-predictive (MAP) priors from the published cohorts (restricted by product and "
+        "endpoint class where the name says so; one cohort per overlap group), approximated by Beta "
+        "mixtures and robustified, with their effective sample sizes (ESS) by the three methods, before "
+        "and after robustification: of the fitted mixture and of the exact MAP distribution (by "
+        "quadrature, without MCMC or mixture fit).",
         "tbl-priors",
-        "llrrrr",
+        "llrrrrrr",
     )
+
+
+def _ess3(e: dict | None) -> str:
+    if not e:
+        return "n/a"
+    return " / ".join(ess_text(e[m]) for m in ("moment", "morita", "elir"))
+
+
+def _label(designs_or_priors_entry: dict, name: str) -> str:
+    return designs_or_priors_entry.get("labels", {}).get(name, name)
 
 
 def design_table(designs: dict) -> str:
@@ -44,18 +53,97 @@ def design_table(designs: dict) -> str:
     for d in designs.values():
         if d["type"] != "one-sample":
             continue
-        for pname, e in d["priors"].items():
-            row = {"Prior": pname, "Success boundary": f"{e['boundary']}/{d['n']}"}
+        for pname in d.get("order") or list(d["priors"]):
+            e = d["priors"][pname]
+            row = {"Prior": _label(d, pname), "Success boundary": f"{e['boundary']}/{d['n']}"}
             for r, v in e["oc_at"].items():
                 row[f"P(success), p = {float(r):.2f}"] = prop(v, 3)
             if "pos" in e:
                 row["Probability of success (MAP design prior)"] = prop(e["pos"], 3)
+            at = e.get("interim", {}).get("at")
+            if at:
+                p0, p1 = f"{float(d['p0']):g}", f"{float(d['power_rate']):g}"
+                row[f"Stop early, p = {float(p0):.2f}"] = prop(at[p0]["futility_stop"], 3)
+                row[f"Expected N, p = {float(p0):.2f}"] = f"{at[p0]['expected_n']:.1f}"
+                row[f"Stop early, p = {float(p1):.2f}"] = prop(at[p1]["futility_stop"], 3)
+                row[f"Expected N, p = {float(p1):.2f}"] = f"{at[p1]['expected_n']:.1f}"
             rows.append(row)
+    interim = next((d for d in designs.values() if d["type"] == "one-sample" and "interim_n" in d), None)
+    extra = (
+        f" Stop early: probability that the futility rule stops the trial after {interim['interim_n']} "
+        f"patients (predictive probability of success below {interim['futility']:g}); expected N: the "
+        "expected number of patients. P(success) columns are without the interim analysis."
+        if interim
+        else ""
+    )
     return md_table(
         pd.DataFrame(rows),
         "Operating characteristics of the single-arm follow-up design with and "
-        "without borrowing; the first rate column is the null rate p0, so it is the type I error.",
+        "without borrowing, at the nominal threshold c; the first rate column is the null rate p0, so "
+        "it is the type I error." + extra,
         "tbl-design",
+    )
+
+
+def design_sensitivity_table(designs: dict) -> str:
+    """The design over null rates p0 and robust weights (threshold c fixed), exact OC."""
+    rows = []
+    for d in designs.values():
+        for r in d.get("sensitivity", []):
+            w = r["robust_weight"]
+            rows.append(
+                {
+                    "p0": f"{r['p0']:.2f}",
+                    "Prior": _label(d, r["prior"]) if w is None else f"{_label(d, r['prior'])}, weight {w:g}",
+                    "Success boundary": f"{r['boundary']}/{d['n']}",
+                    "Type I error (p = p0)": prop(r["type1"], 3),
+                    "Power (p = p0 + " + f"{r['p1'] - r['p0']:.1f})": prop(r["power"], 3),
+                    "Stop early (p0)": prop(r.get("stop_null"), 3),
+                    "Expected N (p0)": f"{r['expected_n_null']:.1f}" if "expected_n_null" in r else "n/a",
+                }
+            )
+    if not rows:
+        return ""
+    c = next(d["c"] for d in designs.values() if d.get("sensitivity"))
+    return md_table(
+        pd.DataFrame(rows),
+        f"Sensitivity of the single-arm design to the null rate p0 and to the robust weight of the "
+        f"primary MAP prior, at the nominal threshold c = {c:g}: exact type I error at p0 and power at "
+        "p0 + 0.2 (binomial enumeration), and the futility rule's early-stop probability and expected "
+        "sample size at p0.",
+        "tbl-design-sensitivity",
+        "llrrrrr",
+    )
+
+
+def design_calibration_table(designs: dict) -> str:
+    """Each prior's threshold c calibrated to a common type I error, and the power then."""
+    rows = []
+    for d in designs.values():
+        for r in d.get("calibration", []):
+            rows.append(
+                {
+                    "Target type I error": r["target"],
+                    "Prior": _label(d, r["prior"]),
+                    "Calibrated c": f"{r['c']:.4f}",
+                    "Success boundary": f"{r['boundary']}/{d['n']}",
+                    "Type I error": prop(r["type1"], 3),
+                    f"Power (p = {r['p1']:.2f})": prop(r["power"], 3),
+                    "Stop early (p0)": prop(r.get("stop_null"), 3),
+                    "Expected N (p0)": f"{r['expected_n_null']:.1f}" if "expected_n_null" in r else "n/a",
+                }
+            )
+    if not rows:
+        return ""
+    return md_table(
+        pd.DataFrame(rows),
+        "Borrowing and no borrowing compared at the same type I error: for each prior the threshold c "
+        "of P(p > p0 | data) > c is calibrated so that the exact type I error at p0 is the largest not "
+        "above the target (the smallest such c; any c up to the next posterior probability gives the "
+        "same rule). At a common type I error every prior gives the same success boundary, hence the "
+        "same power (Kopp-Schneider et al. 2020); the priors differ only in the interim futility rule.",
+        "tbl-design-calibration",
+        "llrrrrrr",
     )
 
 
@@ -75,6 +163,19 @@ def priors_variables(priors: dict, designs: dict) -> dict:
             "ess_informative_elir": ess_text(e["informative"]["elir"]),
             "robust_weight": f"{p.get('robust', {}).get('weight', 0):g}",
         }
+        v["map"][name]["label"] = p.get("label", name)
+        v["map"][name]["cohorts"] = ", ".join(f"{st['name']} ({st['r']}/{st['n']})" for st in p.get("studies", []))
+        v["map"][name]["patients"] = sum(int(st.get("n", 0)) for st in p.get("studies", []))
+        for m in ("moment", "morita"):
+            v["map"][name][f"ess_informative_{m}"] = ess_text(e["informative"][m])
+        for label, key in (("informative", "ess_informative"), ("robust", "ess")):
+            if "ess_exact" in p and label in p["ess_exact"]:
+                for m in ("moment", "morita", "elir"):
+                    v["map"][name][f"{key}_exact_{m}"] = ess_text(p["ess_exact"][label][m])
+        if "elir_above_0.99" in p:
+            v["map"][name]["elir_above_099_exact"] = ess_text(p["elir_above_0.99"]["exact"])
+            v["map"][name]["elir_above_099_mixture"] = ess_text(p["elir_above_0.99"]["mixture"])
+            v["map"][name]["p_above_099"] = prop(p["exact_summary"]["p_above_0.99"], 3)
         if "robust" in p:  # robustify() appends the vague component last
             vague = p["mixture"]["components"][-1]
             v["map"][name]["robust_component"] = f"Beta({vague['a']:g}, {vague['b']:g})"
@@ -113,8 +214,78 @@ def priors_variables(priors: dict, designs: dict) -> dict:
                 "pos": prop(e.get("pos", float("nan")), 3),
                 "examples": ex,
                 "stop_if_at_most": e.get("interim", {}).get("stop_if_at_most", ""),
+                "label": _label(d, pname),
             }
+            at = e.get("interim", {}).get("at")
+            if at:
+                null, alt = at[f"{float(d['p0']):g}"], at[f"{float(d['power_rate']):g}"]
+                dv["priors"][pname].update(
+                    stop_null=prop(null["futility_stop"], 3),
+                    stop_alt=prop(alt["futility_stop"], 3),
+                    expected_n_null=f"{null['expected_n']:.1f}",
+                    expected_n_alt=f"{alt['expected_n']:.1f}",
+                    type1_with_futility=prop(null["success"], 3),
+                    power_with_futility=prop(alt["success"], 3),
+                )
+        # the design's own prior under a fixed key, and (until the text is rewritten) under 'SLE'
+        dv["priors"]["primary"] = dv["priors"][d["prior"]]
+        dv["priors"].setdefault("SLE", dv["priors"][d["prior"]])
+        dv.update(_sensitivity_variables(d), **_calibration_variables(d))
         dv["example_null_events"] = d["null_events"]
         dv["power_rate"] = prop(d["power_rate"], 1)
         v["design"][dname] = dv
+    primary = next((d["prior"] for d in designs.values() if d["type"] == "one-sample"), None)
+    if primary in v["map"]:
+        v["map"]["primary"] = v["map"][primary]
+        v["map"].setdefault("SLE", v["map"][primary])
     return v
+
+
+def _sensitivity_variables(d: dict) -> dict:
+    """Ranges over the sensitivity grid: type I error and power of the primary prior and of each
+    non-robust comparator, per p0 (keys p030, p040, ...)."""
+    rows = d.get("sensitivity", [])
+    if not rows:
+        return {}
+    out: dict = {"sensitivity": {}}
+    for p0 in sorted({r["p0"] for r in rows}):
+        key = f"p{round(100 * p0):03d}"
+        at = [r for r in rows if r["p0"] == p0]
+        rob = [r for r in at if r["robust_weight"] is not None]
+        ref = [r for r in at if r["robust_weight"] is None]
+        entry = {
+            "p0": prop(p0),
+            "p1": prop(at[0]["p1"]),
+            "type1_min": prop(min(r["type1"] for r in rob), 3),
+            "type1_max": prop(max(r["type1"] for r in rob), 3),
+            "power_min": prop(min(r["power"] for r in rob), 3),
+            "power_max": prop(max(r["power"] for r in rob), 3),
+            "boundary_min": min(r["boundary"] for r in rob),
+            "boundary_max": max(r["boundary"] for r in rob),
+        }
+        for r in ref:
+            entry[r["prior"]] = {"type1": prop(r["type1"], 3), "power": prop(r["power"], 3), "boundary": r["boundary"]}
+        out["sensitivity"][key] = entry
+    out["sensitivity_type1_max"] = prop(max(r["type1"] for r in rows if r["robust_weight"] is not None), 3)
+    return out
+
+
+def _calibration_variables(d: dict) -> dict:
+    """Per target (alpha005, alpha010, match) and prior: calibrated c, boundary, type I error, power."""
+    rows = d.get("calibration", [])
+    if not rows:
+        return {}
+    out: dict = {}
+    for r in rows:
+        key = "match" if r["target"].startswith("type I error of") else f"alpha{round(100 * r['alpha']):03d}"
+        out.setdefault(key, {"target": r["target"], "type1": prop(r["type1"], 3)})[r["prior"]] = {
+            "c": f"{r['c']:.4f}",
+            "boundary": r["boundary"],
+            "power": prop(r["power"], 3),
+            "stop_null": prop(r.get("stop_null"), 3),
+            "expected_n_null": f"{r['expected_n_null']:.1f}" if "expected_n_null" in r else "n/a",
+        }
+    powers: dict = {}
+    for r in rows:
+        powers.setdefault(r["target"], set()).add(round(r["power"], 12))
+    return {"calibration": out, "calibrated_power_equal": all(len(p) == 1 for p in powers.values())}
