@@ -174,6 +174,7 @@ def priors_variables(priors: dict, designs: dict) -> dict:
                     v["map"][name][f"{key}_exact_{m}"] = ess_text(p["ess_exact"][label][m])
         if "elir_above_0.99" in p:
             v["map"][name]["elir_above_099_exact"] = ess_text(p["elir_above_0.99"]["exact"])
+            v["tail_threshold"] = "0.99"  # the key elir_above_0.99 of priors.json
             v["map"][name]["elir_above_099_mixture"] = ess_text(p["elir_above_0.99"]["mixture"])
             v["map"][name]["p_above_099"] = prop(p["exact_summary"]["p_above_0.99"], 3)
         if "robust" in p:  # robustify() appends the vague component last
@@ -227,9 +228,8 @@ def priors_variables(priors: dict, designs: dict) -> dict:
                     type1_with_futility=prop(null["success"], 3),
                     power_with_futility=prop(alt["success"], 3),
                 )
-        # the design's own prior under a fixed key, and (until the text is rewritten) under 'SLE'
+        # the design's own prior under a fixed key
         dv["priors"]["primary"] = dv["priors"][d["prior"]]
-        dv["priors"].setdefault("SLE", dv["priors"][d["prior"]])
         dv.update(_sensitivity_variables(d), **_calibration_variables(d))
         dv["example_null_events"] = d["null_events"]
         dv["power_rate"] = prop(d["power_rate"], 1)
@@ -237,7 +237,6 @@ def priors_variables(priors: dict, designs: dict) -> dict:
     primary = next((d["prior"] for d in designs.values() if d["type"] == "one-sample"), None)
     if primary in v["map"]:
         v["map"]["primary"] = v["map"][primary]
-        v["map"].setdefault("SLE", v["map"][primary])
     return v
 
 
@@ -267,6 +266,8 @@ def _sensitivity_variables(d: dict) -> dict:
             entry[r["prior"]] = {"type1": prop(r["type1"], 3), "power": prop(r["power"], 3), "boundary": r["boundary"]}
         out["sensitivity"][key] = entry
     out["sensitivity_type1_max"] = prop(max(r["type1"] for r in rows if r["robust_weight"] is not None), 3)
+    weights = [r["robust_weight"] for r in rows if r["robust_weight"] is not None]
+    out["sensitivity_weight_min"], out["sensitivity_weight_max"] = f"{min(weights):g}", f"{max(weights):g}"
     return out
 
 

@@ -115,6 +115,8 @@ SECTIONS: tuple[Section, ...] = (
         tables={
             "priors": lambda r: priors.priors_table(r.priors),
             "design": lambda r: priors.design_table(r.designs),
+            "design-sensitivity": lambda r: priors.design_sensitivity_table(r.designs),
+            "design-calibration": lambda r: priors.design_calibration_table(r.designs),
         },
         copied=("map-priors", "oc-sle_single_arm", "prior-posterior-sle_single_arm"),
         variables=("priors", lambda r: priors.priors_variables(r.priors, r.designs)),

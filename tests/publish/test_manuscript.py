@@ -154,8 +154,12 @@ def test_bayesian_and_prior_numbers_in_html_match_results(root, built):
     assert f"the largest R-hat was {diag['r_hat'].max():.3f}" in text or "largest R-hat was" in text
     designs = json.loads((root / "results/priors/designs.json").read_text())
     d = designs["sle_single_arm"]
-    assert (f"from {d['priors']['vague']['boundary']} to {d['priors']['SLE']['boundary']} of {d['n']}") in text
-    assert f"type I error at the null rate of {prop(d['priors']['SLE']['type1'], 3)}" in text
+    primary = d["prior"]
+    assert f"needs {d['priors'][primary]['boundary']} remissions of {d['n']} for success" in text
+    assert f"at the price of a type I error of {prop(d['priors']['SLE_all']['type1'], 3)}" in text
+    priors = json.loads((root / "results/priors/priors.json").read_text())["priors"]
+    ess = priors[primary]["ess"]["robust"]
+    assert f"and is worth {ess['moment']:.1f} patients by moment matching" in text
 
 
 def test_every_figure_has_alt_text(root):
