@@ -78,14 +78,37 @@ local function note_blocks(note)
   return { pandoc.Div({ pandoc.Para(note) }, attr) }
 end
 
+-- "0.83 (0.63-0.98)": an estimate and its interval stay together (a non-breaking space)
+local function bind_estimates(cell)
+  return cell:walk({
+    Inlines = function(inl)
+      for i = #inl - 1, 2, -1 do
+        if inl[i].t == "Space" and inl[i - 1].t == "Str" and inl[i + 1].t == "Str"
+          and inl[i - 1].text:match("%d$") and inl[i + 1].text:match("^%(%d") then
+          inl[i - 1] = pandoc.Str(inl[i - 1].text .. "\u{00A0}" .. inl[i + 1].text)
+          inl:remove(i + 1)
+          inl:remove(i)
+        end
+      end
+      return inl
+    end,
+  })
+end
+
+WIDE = 8 -- a table with this many columns is set on a landscape page of the PDF
+
 function Table(tbl)
   for i, spec in ipairs(tbl.colspecs) do
     tbl.colspecs[i] = { spec[1], pandoc.ColWidthDefault }
   end
+  tbl = bind_estimates(tbl)
   local note = split_caption(tbl)
-  if not note then return tbl end
   local out = { tbl }
-  for _, b in ipairs(note_blocks(note)) do table.insert(out, b) end
+  for _, b in ipairs(note and note_blocks(note) or {}) do table.insert(out, b) end
+  if FORMAT:match("typst") and #tbl.colspecs >= WIDE then
+    table.insert(out, 1, pandoc.RawBlock("typst", "#page(flipped: true)["))
+    table.insert(out, pandoc.RawBlock("typst", "]"))
+  end
   return out
 end
 
