@@ -25,24 +25,88 @@ CHECKLIST_FILE = "tables/barg-checklist.md"
 # (item, what BARG asks, answer); in an answer, [sec-x], [tbl-x], [fig-x] point into the paper and
 # @tbl-x into the supplement.  Item wording is abridged from Kruschke (2021), Table 1.
 ITEMS: tuple[tuple[str, str, str], ...] = (
-    ("Preamble A", "Why Bayesian", "to borrow strength across diseases and to build priors for a follow-up trial [sec-intro], [sec-methods]"),
-    ("Preamble B", "Goals of the analysis", "estimation of response rates per disease and for a new disease; design of a follow-up trial [sec-intro]"),
-    ("1A", "Data variables", "responders and patients per disease and endpoint; published cohorts [sec-clinical-context], [tbl-characteristics]"),
-    ("1B", "Likelihood function and parameters", "binomial likelihood; logit-normal hierarchy (mu, tau) and EXNEX mixture, with equations [sec-methods]"),
-    ("1C", "Prior distribution, justified", "mu ~ {{< var bayes.priors.hierarchical.mu >}}, tau ~ {{< var bayes.priors.hierarchical.tau >}}, non-exchangeable {{< var bayes.priors.exnex.nex >}} [sec-methods], [tbl-hyperparameters]"),
+    (
+        "Preamble A",
+        "Why Bayesian",
+        "to borrow strength across diseases and to build priors for a follow-up trial [sec-intro], [sec-methods]",
+    ),
+    (
+        "Preamble B",
+        "Goals of the analysis",
+        "estimation of response rates per disease and for a new disease; design of a follow-up trial [sec-intro]",
+    ),
+    (
+        "1A",
+        "Data variables",
+        "responders and patients per disease and endpoint; published cohorts [sec-clinical-context], [tbl-characteristics]",
+    ),
+    (
+        "1B",
+        "Likelihood function and parameters",
+        "binomial likelihood; logit-normal hierarchy (mu, tau) and EXNEX mixture, with equations [sec-methods]",
+    ),
+    (
+        "1C",
+        "Prior distribution, justified",
+        "mu ~ {{< var bayes.priors.hierarchical.mu >}}, tau ~ {{< var bayes.priors.hierarchical.tau >}}, non-exchangeable {{< var bayes.priors.exnex.nex >}} [sec-methods], [tbl-hyperparameters]",
+    ),
     ("1D", "Formal specification", "model equations [sec-methods]; code in analysis/bayes/models/ of the repository"),
-    ("1E", "Prior predictive check", "95% prior range {{< var bayes.prior_pred.hierarchical.q025 >}} to {{< var bayes.prior_pred.hierarchical.q975 >}} for one disease's rate [fig-prior-predictive]"),
+    (
+        "1E",
+        "Prior predictive check",
+        "95% prior range {{< var bayes.prior_pred.hierarchical.q025 >}} to {{< var bayes.prior_pred.hierarchical.q975 >}} for one disease's rate [fig-prior-predictive]",
+    ),
     ("2A", "Software", "PyMC with the {{< var bayes.diag.sampler >}} NUTS sampler, ArviZ; versions [tbl-colophon]"),
-    ("2B", "MCMC chain convergence", "largest R-hat {{< var bayes.diag.max_rhat >}} over all fits, {{< var bayes.diag.divergences >}} divergent transitions @tbl-diagnostics"),
-    ("2C", "MCMC chain resolution (ESS)", "smallest bulk ESS {{< var bayes.diag.min_ess_bulk >}}, tail ESS {{< var bayes.diag.min_ess_tail >}} @tbl-diagnostics"),
-    ("2D", "If not MCMC", "independent model: exact conjugate posteriors; operating characteristics by exact enumeration [sec-methods]"),
-    ("3A", "Posterior predictive check", "little power when all patients respond (p = {{< var bayes.ppc.hierarchical_SLE >}} for SLE) [sec-results]"),
-    ("3B", "Posterior summary of every parameter of interest", "posterior means with 95% equal-tailed intervals [tbl-bayes], [fig-bayes]; mu and tau [tbl-hyperparameters], [fig-hyperparameters]"),
-    ("3C", "Bayes factors, model probabilities", "no model comparison; EXNEX exchangeability probabilities [sec-results]"),
-    ("4A", "Decision rules and thresholds", "posterior probabilities of exceeding benchmarks [tbl-exceedance]; trial success rule [tbl-design]"),
-    ("4B", "Decisions' operating characteristics", "type I error {{< var priors.design.sle_single_arm.priors.SLE.type1 >}} with borrowing [fig-oc], [tbl-design]"),
-    ("5A", "Sensitivity to the prior", "{{< var bayes.sens.n_scenarios >}} prior and data scenarios; IIM posterior mean {{< var bayes.sens.IIM.min_estimate >}} to {{< var bayes.sens.IIM.max_estimate >}} @tbl-sensitivity, [fig-sensitivity]"),
-    ("5B", "Sensitivity of decisions", "type I error and power with and without borrowing [tbl-design], [fig-prior-posterior]"),
+    (
+        "2B",
+        "MCMC chain convergence",
+        "largest R-hat {{< var bayes.diag.max_rhat >}} over all fits, {{< var bayes.diag.divergences >}} divergent transitions @tbl-diagnostics",
+    ),
+    (
+        "2C",
+        "MCMC chain resolution (ESS)",
+        "smallest bulk ESS {{< var bayes.diag.min_ess_bulk >}}, tail ESS {{< var bayes.diag.min_ess_tail >}} @tbl-diagnostics",
+    ),
+    (
+        "2D",
+        "If not MCMC",
+        "independent model: exact conjugate posteriors; operating characteristics by exact enumeration [sec-methods]",
+    ),
+    (
+        "3A",
+        "Posterior predictive check",
+        "little power when all patients respond (p = {{< var bayes.ppc.hierarchical_SLE >}} for SLE) [sec-results]",
+    ),
+    (
+        "3B",
+        "Posterior summary of every parameter of interest",
+        "posterior means with 95% equal-tailed intervals [tbl-bayes], [fig-bayes]; mu and tau [tbl-hyperparameters], [fig-hyperparameters]",
+    ),
+    (
+        "3C",
+        "Bayes factors, model probabilities",
+        "no model comparison; EXNEX exchangeability probabilities [sec-results]",
+    ),
+    (
+        "4A",
+        "Decision rules and thresholds",
+        "posterior probabilities of exceeding benchmarks [tbl-exceedance]; trial success rule [tbl-design]",
+    ),
+    (
+        "4B",
+        "Decisions' operating characteristics",
+        "type I error {{< var priors.design.sle_single_arm.priors.SLE.type1 >}} with borrowing [fig-oc], [tbl-design]",
+    ),
+    (
+        "5A",
+        "Sensitivity to the prior",
+        "{{< var bayes.sens.n_scenarios >}} prior and data scenarios; IIM posterior mean {{< var bayes.sens.IIM.min_estimate >}} to {{< var bayes.sens.IIM.max_estimate >}} @tbl-sensitivity, [fig-sensitivity]",
+    ),
+    (
+        "5B",
+        "Sensitivity of decisions",
+        "type I error and power with and without borrowing [tbl-design], [fig-prior-posterior]",
+    ),
     ("6A", "Code", "the repository; `make paper` rebuilds every number [sec-colophon]"),
     ("6B", "Data", "published counts with quoted sources, data/raw/ of the repository [sec-colophon]"),
     ("6C", "Reproducible computation", "seed {{< var bayes.diag.seed >}}, data checksums and versions [tbl-colophon]"),
@@ -93,7 +157,10 @@ def answer(text: str, names: dict[str, str]) -> str:
 
 def checklist_table(names: dict[str, str]) -> str:
     df = pd.DataFrame(
-        [{"Item": item, "Guideline": what, "Where and what (paper unless marked)": answer(a, names)} for item, what, a in ITEMS]
+        [
+            {"Item": item, "Guideline": what, "Where and what (paper unless marked)": answer(a, names)}
+            for item, what, a in ITEMS
+        ]
     )
     return md_table(
         df,

@@ -109,10 +109,14 @@ def documents(manuscript: Path) -> list[str]:
 
 def _typst_metadata(config: dict) -> dict:
     typst_opts = config.get("format", {}).get("typst", {}) or {}
-    return {k: typst_opts[k] for k in ("papersize", "margin", "fontsize", "mainfont", "page-numbering") if k in typst_opts}
+    return {
+        k: typst_opts[k] for k in ("papersize", "margin", "fontsize", "mainfont", "page-numbering") if k in typst_opts
+    }
 
 
-def render_document(manuscript: Path, name: str, build: Path, out_dir: Path, config: dict, variables: dict) -> list[Path]:
+def render_document(
+    manuscript: Path, name: str, build: Path, out_dir: Path, config: dict, variables: dict
+) -> list[Path]:
     import typst
 
     src = manuscript / f"{name}.qmd"
@@ -194,7 +198,9 @@ def check_outputs(out_dir: Path, name: str = "index") -> None:
     ):
         m = re.search(pattern, html)
         if m:
-            raise RenderError(f"{out_dir / f'{name}.html'}: unresolved {what} near {html[m.start() : m.start() + 60]!r}")
+            raise RenderError(
+                f"{out_dir / f'{name}.html'}: unresolved {what} near {html[m.start() : m.start() + 60]!r}"
+            )
 
 
 def supplement_numbers(out_dir: Path) -> dict[str, str]:
