@@ -27,7 +27,7 @@ BAYES := results/bayes/estimates.csv results/bayes/exceedance.csv results/bayes/
          results/bayes/exchangeability.csv
 SENS := results/bayes/sensitivity.csv results/bayes/sensitivity_diagnostics.csv
 ESTIMATES_IN := results/frequentist/estimates.csv results/bayes/estimates.csv
-MS_SRC := manuscript/index.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/style.css
+MS_SRC := manuscript/index.qmd manuscript/supplement.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/filters/tables.lua manuscript/style.css manuscript/preamble.typ manuscript/the-new-england-journal-of-medicine.csl analysis/publish/checklist.py
 REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/tables/safety.md \
           manuscript/tables/bounds.md manuscript/tables/meta.md manuscript/tables/colophon.md \
           manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
@@ -39,7 +39,7 @@ FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-baye
         manuscript/figures/hyperparameters.png
 PRIOR_FIGS := manuscript/figures/map-priors.png manuscript/figures/oc-sle_single_arm.png \
         manuscript/figures/prior-posterior-sle_single_arm.png
-PAPER := manuscript/_manuscript/index.html manuscript/_manuscript/index.pdf
+PAPER := $(foreach d,index supplement,$(foreach x,html pdf docx,manuscript/_manuscript/$(d).$(x)))
 
 .PHONY: help setup results paper test test-slow lint bench clean lock reproduce reference
 

@@ -2,6 +2,13 @@
 
 Every figure function takes a results table and an output path and writes a
 PNG atomically; none computes a statistic of its own.
+
+House style: every figure is drawn at the width of the PDF's text block
+(:data:`TEXT_WIDTH`, A4 with 2.5 cm margins) and saved at exactly that size,
+and the renderers set it at that width, so a font drawn at 8 pt prints at
+8 pt; no text is smaller than :data:`MIN_FONT` (7 pt).  All figures share one
+colour-blind-safe palette (Okabe and Ito), and a method, model or disease
+keeps its colour from one figure to the next.
 """
 
 from __future__ import annotations
@@ -22,7 +29,21 @@ from analysis.io import atomic_path  # noqa: E402
 from analysis.publish.format import group_name  # noqa: E402
 from analysis.settings import NEW_GROUP, TOTAL  # noqa: E402
 
-DPI = 200
+DPI = 300
+TEXT_WIDTH = 16 / 2.54  # inches: A4 (21 cm) less two 2.5 cm margins, as in _quarto.yml
+MIN_FONT = 7.0  # points at print size
+FONT = 8.0
+# Okabe & Ito (2008), colour-blind safe; yellow left out (too light on white)
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"]
+METHOD_COLOURS = {
+    "clopper-pearson": "#000000",
+    "wilson": "#E69F00",
+    "jeffreys": "#56B4E9",
+    "bayes-independent": "#009E73",
+    "bayes-exnex": "#D55E00",
+    "bayes-hierarchical": "#0072B2",
+    "bayes-pooled": "#CC79A7",
+}
 FREQUENTIST_LABELS = {
     "clopper-pearson": "Clopper-Pearson (exact)",
     "wilson": "Wilson",
@@ -45,9 +66,50 @@ def ordered_groups(groups) -> list[str]:
     return [*group_order(g for g in groups if g != NEW_GROUP), *(g for g in (TOTAL, NEW_GROUP) if g in present)]
 
 
+def style() -> None:
+    """The one theme of every figure: whitegrid, 8 pt text, 7 pt or more everywhere, Okabe-Ito colours."""
+    sns.set_theme(
+        style="whitegrid",
+        palette=OKABE_ITO,
+        rc={
+            "font.size": FONT,
+            "axes.titlesize": FONT,
+            "axes.labelsize": FONT,
+            "xtick.labelsize": MIN_FONT + 0.5,
+            "ytick.labelsize": MIN_FONT + 0.5,
+            "legend.fontsize": MIN_FONT + 0.5,
+            "legend.title_fontsize": FONT,
+            "axes.linewidth": 0.6,
+            "grid.linewidth": 0.4,
+            "lines.linewidth": 1.2,
+            "lines.markersize": 4,
+            "figure.dpi": DPI,
+        },
+    )
+
+
+def method_colour(method: str, i: int = 0) -> str:
+    return METHOD_COLOURS.get(method, OKABE_ITO[i % len(OKABE_ITO)])
+
+
+def group_colours(groups) -> dict[str, str]:
+    """A disease's colour, the same in every figure: by its place in the table order."""
+    order = ordered_groups(groups)
+    return {g: OKABE_ITO[i % len(OKABE_ITO)] for i, g in enumerate(order)}
+
+
+def figure(height: float, ncols: int = 1, nrows: int = 1, **kw):
+    """A figure exactly as wide as the text block (constrained layout keeps the size exact)."""
+    style()
+    return plt.subplots(nrows, ncols, figsize=(TEXT_WIDTH, height), layout="constrained", **kw)
+
+
 def _save(fig: plt.Figure, path: Path) -> None:
+    small = [t.get_text() for t in fig.findobj(plt.Text) if t.get_text() and t.get_fontsize() < MIN_FONT - 1e-9]
+    if small:
+        raise ValueError(f"{path.name}: text smaller than {MIN_FONT} pt: {small[:5]}")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
+        fig.savefig(tmp, dpi=DPI, format="png")
     plt.close(fig)
 
 
@@ -67,9 +129,8 @@ def forest(
     n_by_group = df.groupby("group")["n"].max()
     df["label"] = [group_label(g, n_by_group[g]) for g in df["group"]]
     labels = [group_label(g, n_by_group[g]) for g in order]
-    palette = dict(zip(methods, sns.color_palette("colorblind", len(methods))))
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
-    fig, ax = plt.subplots(figsize=(7, 0.65 * len(order) * max(1, len(methods) / 2) + 1.2))
+    palette = {m: method_colour(m, i) for i, m in enumerate(methods)}
+    fig, ax = figure(0.9 + 0.16 * len(order) * max(2, len(methods)))
     step = 0.8 / max(1, len(methods))
     for j, method in enumerate(methods):
         sub = df[df["method"] == method].set_index("group").reindex(order).dropna(subset=["estimate"])
@@ -80,9 +141,10 @@ def forest(
             xerr=[sub["estimate"] - sub["lower"], sub["upper"] - sub["estimate"]],
             fmt="o",
             color=palette[method],
-            capsize=3,
+            capsize=2,
             label=method_label(method),
-            ms=5,
+            ms=3.5,
+            elinewidth=1.1,
         )
     if benchmark is not None:
         ax.axvline(benchmark, color="0.4", ls="--", lw=1)
@@ -91,7 +153,7 @@ def forest(
             1.01,
             f"assumed benchmark {benchmark:g}",
             color="0.3",
-            fontsize=8,
+            fontsize=MIN_FONT + 0.5,
             va="bottom",
             ha="center",
             transform=ax.get_xaxis_transform(),
@@ -103,7 +165,7 @@ def forest(
     ax.set_ylabel("")
     if title:
         ax.set_title(title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(3, len(methods)), frameon=False)
+    fig.legend(loc="outside lower center", ncol=min(4, len(methods)), frameon=False)
     _save(fig, path)
 
 
@@ -115,8 +177,7 @@ def shrinkage(estimates: pd.DataFrame, path: Path) -> None:
     df = bayes[bayes["method"].isin(order)].copy()
     labels = [method_label(m) for m in order]
     df["model"] = pd.Categorical(df["method"].map(method_label), labels, ordered=True)
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = figure(2.6)
     sns.lineplot(
         data=df.sort_values("model"),
         x="model",
@@ -124,13 +185,12 @@ def shrinkage(estimates: pd.DataFrame, path: Path) -> None:
         hue="group",
         marker="o",
         ax=ax,
-        palette="colorblind",
+        palette=group_colours(df["group"]),
         sort=False,
     )
     ax.set_xlabel("")
-    ax.set_ylabel("Posterior mean response probability")
-    ax.tick_params(axis="x", labelrotation=15)
-    ax.legend(title="Disease", frameon=False)
+    ax.set_ylabel("Posterior mean\nresponse probability")
+    ax.legend(title="Disease", frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     _save(fig, path)
 
 
@@ -139,10 +199,10 @@ def sensitivity(table: pd.DataFrame, path: Path) -> None:
     df = table.copy()
     labels = list(dict.fromkeys(df["label"]))
     groups = ordered_groups(df["group"])
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
-    fig, axes = plt.subplots(1, len(groups), figsize=(2.2 * len(groups) + 2.4, 0.33 * len(labels) + 1.3), sharey=True)
-    colors = sns.color_palette("colorblind", len(groups))
-    for ax, g, color in zip(axes, groups, colors):
+    fig, axes = figure(0.17 * len(labels) + 0.9, ncols=len(groups), sharey=True)
+    colours = group_colours(groups)
+    for ax, g in zip(axes, groups):
+        color = colours[g]
         sub = df[df["group"] == g].set_index("label").reindex(labels)
         ys = range(len(labels))
         ax.errorbar(
@@ -151,12 +211,14 @@ def sensitivity(table: pd.DataFrame, path: Path) -> None:
             xerr=[sub["estimate"] - sub["lower"], sub["upper"] - sub["estimate"]],
             fmt="o",
             color=color,
-            capsize=2,
-            ms=4,
+            capsize=1.5,
+            ms=3,
+            elinewidth=1.0,
         )
         ax.set_title(group_name(g))
         ax.set_xlim(0, 1.02)
-        ax.set_xlabel("Response probability")
+        ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
+    fig.supxlabel("Posterior mean response probability (95% credible interval)", fontsize=FONT)
     axes[0].set_yticks(range(len(labels)), labels)
     axes[0].invert_yaxis()
     _save(fig, path)
@@ -170,20 +232,20 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
     written = []
     recs = result["records"]
     maps = [name for name, r in recs.items() if "draws" in r]
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
     x = np.linspace(0.0005, 0.9995, 800)
+    blue, orange, _, vermillion = OKABE_ITO[:4]
     if maps:
-        fig, axes = plt.subplots(1, len(maps), figsize=(3.2 * len(maps), 2.8), sharey=False)
+        fig, axes = figure(2.2, ncols=len(maps), sharey=False)
         for ax, name in zip(np.atleast_1d(axes), maps):
             r = recs[name]
             ax.hist(r["draws"], bins=60, range=(0, 1), density=True, color="0.8", label="MAP draws (MCMC)")
-            ax.plot(x, r["informative"].pdf(x), color=sns.color_palette("colorblind")[0], label="Beta mixture (EM)")
-            ax.plot(x, r["mixture"].pdf(x), color=sns.color_palette("colorblind")[1], ls="--", label="robust mixture")
+            ax.plot(x, r["informative"].pdf(x), color=blue, label="Beta mixture (EM)")
+            ax.plot(x, r["mixture"].pdf(x), color=vermillion, ls="--", label="robust mixture")
             ax.set_title(f"{name} ({len(r['studies'])} cohorts)")
             ax.set_xlabel("Response rate")
             ax.set_ylim(0, min(ax.get_ylim()[1], 12))
         np.atleast_1d(axes)[0].set_ylabel("Density")
-        np.atleast_1d(axes)[0].legend(frameon=False, fontsize=7, loc="upper left")
+        np.atleast_1d(axes)[0].legend(frameon=False, loc="upper left")
         path = out_dir / "map-priors.png"
         _save(fig, path)
         written.append(path)
@@ -191,8 +253,8 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
         if d["type"] != "one-sample":
             continue
         grid = np.asarray(d["grid"])
-        fig, ax = plt.subplots(figsize=(6, 3.6))
-        for (pname, e), color in zip(d["priors"].items(), sns.color_palette("colorblind")):
+        fig, ax = figure(2.6)
+        for (pname, e), color in zip(d["priors"].items(), [blue, orange, *OKABE_ITO[2:]]):
             ax.plot(grid, e["oc"], color=color, label=f"{pname} prior (success if >= {e['boundary']}/{d['n']})")
             if "interim" in e:
                 ax.plot(
@@ -205,22 +267,22 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
         ax.axvline(d["p0"], color="0.5", ls="--", lw=1)
         ax.set_xlabel("True response rate")
         ax.set_ylabel("Probability of success")
-        ax.legend(frameon=False, fontsize=7)
+        ax.legend(frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
         path = out_dir / f"oc-{dname}.png"
         _save(fig, path)
         written.append(path)
-        fig, axes = plt.subplots(1, len(d["priors"]), figsize=(3.3 * len(d["priors"]), 2.8), sharey=True)
+        fig, axes = figure(2.2, ncols=len(d["priors"]), sharey=True)
         for ax, (pname, e) in zip(np.atleast_1d(axes), d["priors"].items()):
             prior = recs[pname]["mixture"]
             ax.plot(x, prior.pdf(x), color="0.4", ls="--", label="prior")
-            for ex, color in zip(e["examples"], sns.color_palette("colorblind")):
+            for ex, color in zip(e["examples"], [blue, vermillion, *OKABE_ITO[2:]]):
                 post = BetaMixture.from_dict(ex["posterior"])
                 ax.plot(x, post.pdf(x), color=color, label=f"posterior, {ex['events']}/{ex['n']}")
             ax.axvline(d["p0"], color="0.6", lw=1)
             ax.set_title(f"{pname} prior")
             ax.set_xlabel("Response rate")
         np.atleast_1d(axes)[0].set_ylabel("Density")
-        np.atleast_1d(axes)[0].legend(frameon=False, fontsize=7, loc="upper left")
+        np.atleast_1d(axes)[0].legend(frameon=False, loc="upper left")
         path = out_dir / f"prior-posterior-{dname}.png"
         _save(fig, path)
         written.append(path)
@@ -229,10 +291,9 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
 
 def prior_predictive(table: pd.DataFrame, path: Path) -> None:
     """What each model's priors imply for one disease's response probability (80% and 95% ranges)."""
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.1)
-    fig, ax = plt.subplots(figsize=(6.5, 2.6))
+    fig, ax = figure(0.35 * len(table) + 0.8)
     ys = np.arange(len(table))
-    colors = sns.color_palette("colorblind", len(table))
+    colors = [method_colour(f"bayes-{m}", i) for i, m in enumerate(table["model"])]
     ax.hlines(ys, table["q025"], table["q975"], color=colors, lw=2, label="95% range")
     ax.hlines(ys, table["q10"], table["q90"], color=colors, lw=6, alpha=0.6, label="80% range")
     ax.scatter(table["q50"], ys, color="black", zorder=3, s=18, label="median")
@@ -249,23 +310,46 @@ def hyperparameters(hyper: pd.DataFrame, posteriors: dict, path: Path) -> None:
 
     models = [m for m in dict.fromkeys(hyper["model"]) if m in posteriors]
     params = ["mu", "tau"]
-    sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
-    fig, axes = plt.subplots(len(models), 2, figsize=(6.8, 2.3 * len(models)), squeeze=False)
-    colors = sns.color_palette("colorblind")
+    fig, axes = figure(1.6 * len(models) + 0.2, ncols=2, nrows=len(models), squeeze=False)
+    colors = [OKABE_ITO[0], OKABE_ITO[3]]
     for i, model in enumerate(models):
         for j, param in enumerate(params):
             ax = axes[i, j]
             pr = hyper[(hyper["model"] == model) & (hyper["parameter"] == param) & (hyper["source"] == "prior")]
             draws = posteriors[model].posterior[param].values.ravel()
             lo, hi = (-6.0, 8.0) if param == "mu" else (0.0, 5.0)
-            ax.hist(draws, bins=80, range=(lo, hi), density=True, color=colors[0], alpha=0.55, label="posterior")
+            ax.hist(draws, bins=80, range=(lo, hi), density=True, color=colors[0], alpha=0.55, label="posterior draws")
+            title = f"{registry.label(model)}: {param}"
             if len(pr):
                 prior = Prior.parse(pr["distribution"].iloc[0])
                 x = np.linspace(lo + 1e-6, hi, 400)
-                ax.plot(x, np.exp(prior.logpdf(x)), color=colors[1], lw=1.8, label=f"prior {prior}")
+                ax.plot(x, np.exp(prior.logpdf(x)), color=colors[1], lw=1.5, label="prior density")
+                title += f" ~ {prior} a priori"
             ax.set_xlim(lo, hi)
-            ax.set_title(f"{registry.label(model)}: {param}")
+            ax.set_title(title)
             ax.set_yticks([])
-            ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False)
+    fig.get_layout_engine().set(wspace=0.08)
     _save(fig, path)
+
+
+def priors_result_from_files(results_dir: Path) -> dict:
+    """The ``result`` :func:`priors_figures` draws, read back from a priors run's saved files (no MCMC)."""
+    import json
+
+    from analysis.priors import BetaMixture
+
+    results_dir = Path(results_dir)
+    saved = json.loads((results_dir / "priors.json").read_text())["priors"]
+    designs = json.loads((results_dir / "designs.json").read_text())
+    draws = dict(np.load(results_dir / "map_draws.npz")) if (results_dir / "map_draws.npz").is_file() else {}
+    records = {}
+    for name, r in saved.items():
+        rec = {"mixture": BetaMixture.from_dict(r["mixture"]), "studies": r.get("studies", [])}
+        if r.get("informative_mixture"):
+            rec["informative"] = BetaMixture.from_dict(r["informative_mixture"])
+        if name in draws:
+            rec["draws"] = draws[name]
+        records[name] = rec
+    return {"records": records, "designs": designs}

@@ -45,8 +45,26 @@ def pval(p: float) -> str:
     return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
 
+# An interval is one unbreakable unit: an en dash held to both limits by word joiners (U+2060), so no
+# renderer (browser, Typst, Word) breaks a line inside it; a minus sign is U+2212, as journals print it.
+EN_DASH = "\u2013"
+WORD_JOINER = "\u2060"
+INTERVAL_DASH = WORD_JOINER + EN_DASH + WORD_JOINER
+
+
+def signed(text: str) -> str:
+    """A number's text with a typographic minus sign, so '-0.5' reads '\u22120.5' and no dash is ambiguous."""
+    return text.replace("-", "\u2212") if text.startswith("-") else text
+
+
 def ci(lo: float, hi: float) -> str:
-    return f"{prop(lo)} to {prop(hi)}"
+    """An interval for tables, '0.76\u20131.00': an en dash between the limits, never broken across lines."""
+    return f"{signed(prop(lo))}{INTERVAL_DASH}{signed(prop(hi))}"
+
+
+def plain(text: str) -> str:
+    """Text as a reader sees it: word joiners dropped (for tests and searches)."""
+    return text.replace(WORD_JOINER, "")
 
 
 def md_table(df: pd.DataFrame, caption: str, label: str, align: str | None = None) -> str:

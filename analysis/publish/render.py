@@ -1,18 +1,24 @@
-"""Render the Quarto manuscript to HTML and PDF.
+"""Render the Quarto manuscript (paper and supplement) to HTML, PDF and DOCX.
 
-With Quarto on PATH this is ``quarto render manuscript``.  Without it, the
-same sources are rendered with pandoc (from ``pypandoc-binary``) and Typst
-(the ``typst`` package):
+With Quarto on PATH this is ``quarto render manuscript`` (``_quarto.yml`` lists
+the documents, formats, filters, CSL style and Typst preamble).  Without it,
+the same sources are rendered with pandoc (from ``pypandoc-binary``) and Typst
+(the ``typst`` package), with the options read from ``_quarto.yml``:
 
 1. ``{{< include >}}`` and ``{{< var >}}`` shortcodes are expanded from the
    files the pipeline wrote; an unknown variable or a missing include fails.
-2. pandoc with ``filters/crossref.lua`` (figure and table numbers) and
-   citeproc (bibliography) writes standalone HTML and Typst source.
+2. pandoc with ``filters/crossref.lua`` (figure and table numbers, "S1" in the
+   supplement), citeproc (numbered citations in the journal's CSL style) and
+   ``filters/tables.lua`` (the house style of tables and figures) writes
+   standalone HTML, DOCX and Typst source (with ``preamble.typ``).
 3. Typst compiles the PDF.
 
-Any unresolved shortcode, cross-reference or citation fails the build, and
-outputs are written atomically, so a failed render leaves the previous
-outputs or none.
+Before either path, the BARG checklist of the supplement is written
+(:mod:`analysis.publish.checklist`).  Any unresolved shortcode,
+cross-reference or citation fails the build, as does a reference from the
+paper to a supplementary table or figure whose number is not the one the
+supplement gives it; outputs are written atomically, so a failed render leaves
+the previous outputs or none.
 """
 
 from __future__ import annotations
@@ -87,75 +93,103 @@ def with_visible_keywords(text: str) -> str:
     return f"---{front}---\n\n**Keywords:** {'; '.join(map(str, keywords))}\n{body}"
 
 
-def render_fallback(manuscript: Path = MANUSCRIPT) -> list[Path]:
+FORMATS = ("html", "pdf", "docx")
+
+
+def quarto_config(manuscript: Path) -> dict:
+    path = Path(manuscript) / "_quarto.yml"
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
+
+
+def documents(manuscript: Path) -> list[str]:
+    """The documents the project renders (``project.render`` of _quarto.yml), as stems: index, supplement."""
+    listed = quarto_config(manuscript).get("project", {}).get("render") or ["index.qmd"]
+    return [Path(d).stem for d in listed if (Path(manuscript) / d).is_file()]
+
+
+def _typst_metadata(config: dict) -> dict:
+    typst_opts = config.get("format", {}).get("typst", {}) or {}
+    return {
+        k: typst_opts[k] for k in ("papersize", "margin", "fontsize", "mainfont", "page-numbering") if k in typst_opts
+    }
+
+
+def render_document(
+    manuscript: Path, name: str, build: Path, out_dir: Path, config: dict, variables: dict
+) -> list[Path]:
     import typst
 
+    src = manuscript / f"{name}.qmd"
+    text = with_visible_keywords(expand(src.read_text(encoding="utf-8"), manuscript, variables, src))
+    (build / f"{name}.md").write_text(text, encoding="utf-8")
+    (build / f"{name}-typst.yaml").write_text(yaml.safe_dump(_typst_metadata(config)), encoding="utf-8")
+    common = [f"{name}.md", "--from", "markdown", "--lua-filter", str(manuscript / "filters" / "crossref.lua")]
+    bib = manuscript / config.get("bibliography", "references.bib")
+    common += ["--citeproc", "--bibliography", str(bib), "--metadata", "link-citations=true"]
+    if config.get("csl"):
+        common += ["--csl", str(manuscript / config["csl"])]
+    for f in config.get("filters") or []:
+        common += ["--lua-filter", str(manuscript / f)]
+    common += ["--standalone", "--number-sections"]
+    html_opts = config.get("format", {}).get("html", {}) or {}
+    html_args = ["--to", "html5", "--embed-resources"]
+    html_args += ["--toc"] if html_opts.get("toc") else []
+    html_args += ["--css", str(manuscript / html_opts["css"])] if html_opts.get("css") else []
+    _pandoc([*common, *html_args, "--output", f"{name}.html"], build)
+    docx_opts = config.get("format", {}).get("docx", {}) or {}
+    docx_args = ["--to", "docx"]
+    if docx_opts.get("reference-doc"):
+        docx_args += ["--reference-doc", str(manuscript / docx_opts["reference-doc"])]
+    _pandoc([*common, *docx_args, "--output", f"{name}.docx"], build)
+    typst_opts = config.get("format", {}).get("typst", {}) or {}
+    typst_args = ["--to", "typst", "--metadata-file", f"{name}-typst.yaml"]
+    for header in typst_opts.get("include-in-header") or []:
+        typst_args += ["--include-in-header", str(manuscript / header)]
+    # pandoc's Typst template writes keywords unquoted (invalid Typst); they are shown in the text instead
+    _pandoc([*common, *typst_args, "-M", "keywords=", "--output", f"{name}.typ"], build)
+    outputs = []
+    for ext in ("html", "docx"):
+        with atomic_path(out_dir / f"{name}.{ext}") as tmp:
+            shutil.copyfile(build / f"{name}.{ext}", tmp)
+        outputs.append(out_dir / f"{name}.{ext}")
+    with atomic_path(out_dir / f"{name}.pdf") as tmp:
+        try:
+            typst.compile(str(build / f"{name}.typ"), output=str(tmp), root=str(build))
+        except Exception as err:  # typst raises its own error type
+            raise RenderError(f"typst failed on {build / f'{name}.typ'}: {err}") from err
+    outputs.append(out_dir / f"{name}.pdf")
+    return outputs
+
+
+def render_fallback(manuscript: Path = MANUSCRIPT) -> list[Path]:
     manuscript = Path(manuscript).resolve()
-    src = manuscript / "index.qmd"
     var_file = manuscript / "_variables.yml"
     if not var_file.is_file():
         raise RenderError(f"{var_file} is missing: run the pipeline first (make paper)")
     variables = yaml.safe_load(var_file.read_text(encoding="utf-8")) or {}
-    text = with_visible_keywords(expand(src.read_text(encoding="utf-8"), manuscript, variables, src))
+    config = quarto_config(manuscript)
     build = manuscript / "_build"
     out_dir = manuscript / "_manuscript"
     if build.exists():
         shutil.rmtree(build)
     build.mkdir(parents=True)
-    (build / "index.md").write_text(text, encoding="utf-8")
     if (manuscript / "figures").is_dir():
         shutil.copytree(manuscript / "figures", build / "figures")
-    common = [
-        "index.md",
-        "--from",
-        "markdown",
-        "--lua-filter",
-        str(manuscript / "filters" / "crossref.lua"),
-        "--citeproc",
-        "--bibliography",
-        str(manuscript / "references.bib"),
-        "--standalone",
-        "--metadata",
-        "link-citations=true",
-    ]
-    csl = manuscript / "vancouver.csl"
-    if csl.is_file():
-        common += ["--csl", str(csl)]
-    _pandoc(
-        [
-            *common,
-            "--to",
-            "html5",
-            "--embed-resources",
-            "--toc",
-            "--number-sections",
-            "--css",
-            str(manuscript / "style.css"),
-            "--output",
-            "index.html",
-        ],
-        build,
-    )
-    # pandoc's Typst template writes keywords unquoted (invalid Typst); they are shown in the text instead
-    _pandoc([*common, "--to", "typst", "--number-sections", "-M", "keywords=", "--output", "index.typ"], build)
-    outputs = []
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / "index.html") as tmp:
-        shutil.copyfile(build / "index.html", tmp)
-    outputs.append(out_dir / "index.html")
-    with atomic_path(out_dir / "index.pdf") as tmp:
-        try:
-            typst.compile(str(build / "index.typ"), output=str(tmp), root=str(build))
-        except Exception as err:  # typst raises its own error type
-            raise RenderError(f"typst failed on {build / 'index.typ'}: {err}") from err
-    outputs.append(out_dir / "index.pdf")
-    check_outputs(out_dir)
+    outputs = []
+    names = documents(manuscript)
+    for name in names:
+        outputs += render_document(manuscript, name, build, out_dir, config, variables)
+    for name in names:
+        check_outputs(out_dir, name)
+    if "supplement" in names:
+        check_supplement_references(out_dir)
     return outputs
 
 
-def check_outputs(out_dir: Path) -> None:
+def check_outputs(out_dir: Path, name: str = "index") -> None:
     """Fail when an unresolved shortcode or reference reached the HTML."""
-    html = (out_dir / "index.html").read_text(encoding="utf-8")
+    html = (out_dir / f"{name}.html").read_text(encoding="utf-8")
     for pattern, what in (
         (r"\{\{<", "shortcode"),
         (r"\?(fig|tbl|sec)-", "cross-reference"),
@@ -164,13 +198,42 @@ def check_outputs(out_dir: Path) -> None:
     ):
         m = re.search(pattern, html)
         if m:
-            raise RenderError(f"{out_dir / 'index.html'}: unresolved {what} near {html[m.start() : m.start() + 60]!r}")
+            raise RenderError(
+                f"{out_dir / f'{name}.html'}: unresolved {what} near {html[m.start() : m.start() + 60]!r}"
+            )
+
+
+def supplement_numbers(out_dir: Path) -> dict[str, str]:
+    """Label -> 'Table S1' as the rendered supplement (HTML) numbers it."""
+    html = (out_dir / "supplement.html").read_text(encoding="utf-8")
+    found = {}
+    for m in re.finditer(r'id="((?:tbl|fig)-[\w-]+)"', html):
+        after = re.sub(r"<[^>]+>", "", html[m.end() : m.end() + 3000])
+        number = re.search(r"((?:Table|Figure) S\d+):", after)
+        if number and m.group(1) not in found:
+            found[m.group(1)] = number.group(1)
+    return found
+
+
+def check_supplement_references(out_dir: Path) -> None:
+    """Every "[Table S2](supplement.html#tbl-x)" of the paper must name the number the supplement gives tbl-x."""
+    numbers = supplement_numbers(out_dir)
+    html = (out_dir / "index.html").read_text(encoding="utf-8")
+    for m in re.finditer(r'<a href="supplement\.html#((?:tbl|fig)-[\w-]+)"[^>]*>([^<]*)</a>', html):
+        label, text = m.group(1), m.group(2).replace("\u00a0", " ")
+        if numbers.get(label) != text:
+            raise RenderError(f"the paper calls {label} '{text}', the supplement numbers it {numbers.get(label)!r}")
 
 
 def render(manuscript: Path = MANUSCRIPT, force_fallback: bool = False) -> list[Path]:
+    from analysis.publish import checklist
+
+    manuscript = Path(manuscript)
+    if (manuscript / "supplement.qmd").is_file() and (manuscript / "_variables.yml").is_file():
+        print(f"wrote {checklist.write(manuscript)}")
     quarto = shutil.which("quarto")
     if quarto and not force_fallback:
         subprocess.run([quarto, "render", str(manuscript)], check=True)
-        return [manuscript / "_manuscript" / "index.html", manuscript / "_manuscript" / "index.pdf"]
+        return [manuscript / "_manuscript" / f"{n}.{ext}" for n in documents(manuscript) for ext in FORMATS]
     print("Quarto is not on PATH: rendering the same sources with pandoc and Typst instead.")
     return render_fallback(manuscript)

@@ -5,14 +5,34 @@ Numbers figures (`#fig-...`) and tables (`#tbl-...`, from a caption ending
 in `{#tbl-...}` as Quarto writes it), turns `@fig-x` / `@tbl-x` into
 "Figure N" / "Table N" links, moves Quarto's `fig-alt` attribute into the
 image's alt text, and fails the build on a reference to a label that does not
-exist.  In HTML it also prefixes captions with "Figure N:"; Typst numbers its
-own figure captions, in the same order.
+exist.  In HTML and DOCX it also prefixes captions with "Figure N:"; Typst
+numbers its own figure captions, in the same order.
+
+A document may set Quarto's `crossref: {fig-title: "Figure S", tbl-title:
+"Table S"}` (the supplement does): its figures and tables are then numbered
+"Figure S1", "Table S1", ..., in every output format.
 ]]
 
 local labels = {}
 local counters = { fig = 0, tbl = 0 }
 local kinds = { fig = "Figure", tbl = "Table" }
 local unresolved = {}
+
+-- "Table S" + 1 = "Table S1"; "Table" + 1 = "Table 1" (a non-breaking space in references)
+local function numbered(kind, number, space)
+  local title = kinds[kind]
+  if title:match("%sS$") then return title .. number end
+  return title .. (space or " ") .. number
+end
+
+local function read_titles(meta)
+  local cr = meta.crossref
+  if type(cr) == "table" then
+    for kind, key in pairs({ fig = "fig-title", tbl = "tbl-title" }) do
+      if cr[key] then kinds[kind] = pandoc.utils.stringify(cr[key]) end
+    end
+  end
+end
 
 local function register(id)
   local kind = id:match("^(%a+)%-")
@@ -28,11 +48,11 @@ local function register(id)
 end
 
 local function prefix_caption(caption, info)
-  if FORMAT:match("html") and caption and caption.long and #caption.long > 0 then
+  if (FORMAT:match("html") or FORMAT:match("docx")) and caption and caption.long and #caption.long > 0 then
     local first = caption.long[1]
     if first.content then
       first.content:insert(1, pandoc.Space())
-      first.content:insert(1, pandoc.Str(kinds[info.kind] .. " " .. info.number .. ":"))
+      first.content:insert(1, pandoc.Strong({ pandoc.Str(numbered(info.kind, info.number) .. ":") }))
     end
   end
 end
@@ -57,6 +77,14 @@ local function table_label(tbl)
 end
 
 local function number_blocks(doc)
+  read_titles(doc.meta)
+  if FORMAT:match("typst") then
+    -- Typst numbers figures itself: give it the same prefix ("S1") as the other formats
+    local prefix = kinds.tbl:match("%s(S)$") or ""
+    if prefix ~= "" then
+      doc.blocks:insert(1, pandoc.RawBlock("typst", '#set figure(numbering: "' .. prefix .. '1")'))
+    end
+  end
   doc.blocks = doc.blocks:walk({
     Figure = function(fig)
       fig = fig:walk({
@@ -89,6 +117,12 @@ end
 
 local function resolve_refs(doc)
   doc.blocks = doc.blocks:walk({
+    -- "[Table S2](supplement.html#tbl-x)": a link between the HTML documents; plain text in PDF and Word
+    Link = function(link)
+      if link.target:match("^supplement%.html#") and not FORMAT:match("html") then
+        return link.content
+      end
+    end,
     Cite = function(cite)
       local out = pandoc.Inlines({})
       for i, c in ipairs(cite.citations) do
@@ -100,7 +134,7 @@ local function resolve_refs(doc)
           return nil
         end
         if i > 1 then out:insert(pandoc.Str(", ")) end
-        local text = kinds[info.kind] .. "\u{00A0}" .. info.number
+        local text = numbered(info.kind, info.number, "\u{00A0}")
         out:insert(pandoc.Link(text, "#" .. c.id))
       end
       return out

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.publish.format import prop
+from analysis.publish.format import ci, prop
 from analysis.publish.render import RenderError, expand, render_fallback
 
 pytestmark = pytest.mark.pipeline
@@ -71,7 +71,7 @@ def test_table_in_html_matches_results(built):
     cp = est[(est["method"] == "clopper-pearson") & (est["endpoint"] == "response")].set_index("group")
     for g, label in (("SLE", "SLE"), ("IIM", "IIM"), ("SSc", "SSc"), ("all", "All")):
         r = cp.loc[g]
-        row = f"{label} {r.events}/{r.n} {prop(r.lower)} to {prop(r.upper)}"
+        row = f"{label} {r.events}/{r.n} {ci(r.lower, r.upper)}"
         assert row in text, f"table row {row!r} not in the HTML"
 
 

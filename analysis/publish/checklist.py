@@ -1,0 +1,184 @@
+"""The Bayesian Analysis Reporting Guidelines (BARG) checklist of the supplement, from a declarative list.
+
+Kruschke JK. Bayesian Analysis Reporting Guidelines. Nat Hum Behav 2021;5:1282-91 (its Table 1).
+Each item is answered with pointers into the paper (``sec-``, ``tbl-`` and ``fig-`` labels of
+``index.qmd``, shown as "section 2.2", "Table 3", "Figure 4" with the numbers the paper is rendered
+with) or into the supplement itself (``@tbl-...``, cross-referenced there), and, where the answer is a
+result, with ``{{< var ... >}}`` shortcodes that the renderer resolves from ``_variables.yml``; this
+module never types a number.  ``render`` writes ``tables/barg-checklist.md`` before every render, so
+Quarto and the pandoc fallback include the same file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from analysis.io import write_text
+from analysis.publish.format import md_table
+
+CHECKLIST_FILE = "tables/barg-checklist.md"
+
+# (item, what BARG asks, answer); in an answer, [sec-x], [tbl-x], [fig-x] point into the paper and
+# @tbl-x into the supplement.  Item wording is abridged from Kruschke (2021), Table 1.
+ITEMS: tuple[tuple[str, str, str], ...] = (
+    (
+        "Preamble A",
+        "Why Bayesian",
+        "to borrow strength across diseases and to build priors for a follow-up trial [sec-intro], [sec-methods]",
+    ),
+    (
+        "Preamble B",
+        "Goals of the analysis",
+        "estimation of response rates per disease and for a new disease; design of a follow-up trial [sec-intro]",
+    ),
+    (
+        "1A",
+        "Data variables",
+        "responders and patients per disease and endpoint; published cohorts [sec-clinical-context], [tbl-characteristics]",
+    ),
+    (
+        "1B",
+        "Likelihood function and parameters",
+        "binomial likelihood; logit-normal hierarchy (mu, tau) and EXNEX mixture, with equations [sec-methods]",
+    ),
+    (
+        "1C",
+        "Prior distribution, justified",
+        "mu ~ {{< var bayes.priors.hierarchical.mu >}}, tau ~ {{< var bayes.priors.hierarchical.tau >}}, non-exchangeable {{< var bayes.priors.exnex.nex >}} [sec-methods], [tbl-hyperparameters]",
+    ),
+    ("1D", "Formal specification", "model equations [sec-methods]; code in analysis/bayes/models/ of the repository"),
+    (
+        "1E",
+        "Prior predictive check",
+        "95% prior range {{< var bayes.prior_pred.hierarchical.q025 >}} to {{< var bayes.prior_pred.hierarchical.q975 >}} for one disease's rate [fig-prior-predictive]",
+    ),
+    ("2A", "Software", "PyMC with the {{< var bayes.diag.sampler >}} NUTS sampler, ArviZ; versions [tbl-colophon]"),
+    (
+        "2B",
+        "MCMC chain convergence",
+        "largest R-hat {{< var bayes.diag.max_rhat >}} over all fits, {{< var bayes.diag.divergences >}} divergent transitions @tbl-diagnostics",
+    ),
+    (
+        "2C",
+        "MCMC chain resolution (ESS)",
+        "smallest bulk ESS {{< var bayes.diag.min_ess_bulk >}}, tail ESS {{< var bayes.diag.min_ess_tail >}} @tbl-diagnostics",
+    ),
+    (
+        "2D",
+        "If not MCMC",
+        "independent model: exact conjugate posteriors; operating characteristics by exact enumeration [sec-methods]",
+    ),
+    (
+        "3A",
+        "Posterior predictive check",
+        "little power when all patients respond (p = {{< var bayes.ppc.hierarchical_SLE >}} for SLE) [sec-results]",
+    ),
+    (
+        "3B",
+        "Posterior summary of every parameter of interest",
+        "posterior means with 95% equal-tailed intervals [tbl-bayes], [fig-bayes]; mu and tau [tbl-hyperparameters], [fig-hyperparameters]",
+    ),
+    (
+        "3C",
+        "Bayes factors, model probabilities",
+        "no model comparison; EXNEX exchangeability probabilities [sec-results]",
+    ),
+    (
+        "4A",
+        "Decision rules and thresholds",
+        "posterior probabilities of exceeding benchmarks [tbl-exceedance]; trial success rule [tbl-design]",
+    ),
+    (
+        "4B",
+        "Decisions' operating characteristics",
+        "type I error {{< var priors.design.sle_single_arm.priors.SLE.type1 >}} with borrowing [fig-oc], [tbl-design]",
+    ),
+    (
+        "5A",
+        "Sensitivity to the prior",
+        "{{< var bayes.sens.n_scenarios >}} prior and data scenarios; IIM posterior mean {{< var bayes.sens.IIM.min_estimate >}} to {{< var bayes.sens.IIM.max_estimate >}} @tbl-sensitivity, [fig-sensitivity]",
+    ),
+    (
+        "5B",
+        "Sensitivity of decisions",
+        "type I error and power with and without borrowing [tbl-design], [fig-prior-posterior]",
+    ),
+    ("6A", "Code", "the repository; `make paper` rebuilds every number [sec-colophon]"),
+    ("6B", "Data", "published counts with quoted sources, data/raw/ of the repository [sec-colophon]"),
+    ("6C", "Reproducible computation", "seed {{< var bayes.diag.seed >}}, data checksums and versions [tbl-colophon]"),
+)
+
+POINTER = re.compile(r"\[((?:sec|tbl|fig)-[\w-]+)\]")
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
+LABEL = re.compile(r"\{#((?:tbl|fig)-[\w-]+)[\s}]")
+
+
+def paper_numbers(text: str) -> dict[str, str]:
+    """What each label of the expanded paper is called when rendered: 'section 2.1', 'Table 3', 'Figure 4'."""
+    names: dict[str, str] = {}
+    counts = {"tbl": 0, "fig": 0}
+    sections: list[int] = []
+    in_fence = False
+    for line in text.split("---", 2)[-1].splitlines():
+        if line.startswith("```"):
+            in_fence = not in_fence
+        if in_fence:
+            continue
+        m = HEADING.match(line)
+        if m:
+            attrs = m.group(3) or ""
+            if ".unnumbered" not in attrs and "{-}" not in attrs:
+                level = len(m.group(1))
+                sections = (sections + [0] * level)[:level]
+                sections[-1] += 1
+                label = re.search(r"#(sec-[\w-]+)", attrs)
+                if label:
+                    names[label.group(1)] = "section " + ".".join(map(str, sections))
+        for label in LABEL.findall(line):
+            kind = label.split("-")[0]
+            if label not in names:
+                counts[kind] += 1
+                names[label] = f"{'Table' if kind == 'tbl' else 'Figure'} {counts[kind]}"
+    return names
+
+
+def answer(text: str, names: dict[str, str]) -> str:
+    def sub(m: re.Match) -> str:
+        if m.group(1) not in names:
+            raise KeyError(f"BARG checklist points at '{m.group(1)}', which the paper does not define")
+        return names[m.group(1)]
+
+    return POINTER.sub(sub, text)
+
+
+def checklist_table(names: dict[str, str]) -> str:
+    df = pd.DataFrame(
+        [
+            {"Item": item, "Guideline": what, "Where and what (paper unless marked)": answer(a, names)}
+            for item, what, a in ITEMS
+        ]
+    )
+    return md_table(
+        df,
+        "Bayesian Analysis Reporting Guidelines (BARG) checklist [@kruschke2021]. Sections, tables and figures are "
+        "those of the paper; tables marked S are in this supplement. Numbers are the pipeline's results.",
+        "tbl-barg",
+        align="lll",
+    )
+
+
+def write(manuscript: Path) -> Path:
+    """Write the checklist for the paper as rendered now (its labels resolved from the expanded index.qmd)."""
+    from analysis.publish.render import expand
+
+    manuscript = Path(manuscript)
+    src = manuscript / "index.qmd"
+    variables = yaml.safe_load((manuscript / "_variables.yml").read_text(encoding="utf-8")) or {}
+    names = paper_numbers(expand(src.read_text(encoding="utf-8"), manuscript, variables, src))
+    path = manuscript / CHECKLIST_FILE
+    write_text(path, checklist_table(names))
+    return path
