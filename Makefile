@@ -33,7 +33,8 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
           manuscript/tables/sensitivity.md manuscript/tables/priors.md manuscript/tables/design.md \
           manuscript/tables/hyperparameters.md manuscript/tables/characteristics.md \
-          manuscript/tables/design-sensitivity.md manuscript/tables/design-calibration.md
+          manuscript/tables/design-sensitivity.md manuscript/tables/design-calibration.md \
+          manuscript/tables/priors-full.md
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
         manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png \
         manuscript/figures/hyperparameters.png

@@ -95,7 +95,9 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "4B",
         "Decisions' operating characteristics",
-        "type I error {{< var priors.design.sle_single_arm.priors.SLE.type1 >}} with borrowing [fig-oc], [tbl-design]",
+        "exact type I error {{< var priors.design.sle_single_arm.priors.primary.type1 >}} with the primary prior and "
+        "{{< var priors.design.sle_single_arm.priors.SLE_all.type1 >}} with the broadest one; equal power at equal "
+        "type I error [fig-oc], [tbl-design], [tbl-design-calibration]",
     ),
     (
         "5A",

@@ -8,33 +8,36 @@ from analysis.data import group_order
 from analysis.publish.format import ci, ess_text, md_table, prop, pval
 
 
-def priors_table(priors: dict) -> str:
+def priors_table(priors: dict, full: bool = False) -> str:
+    """The MAP priors; the paper shows the robust priors' ESS, the supplement (``full``) every ESS."""
     rows = []
     for name in priors.get("order") or group_order(priors["priors"]):
         p = priors["priors"][name]
         if "studies" not in p:
             continue
         s, e = p["summary"], p["ess"]
-        row = {
-            "Prior": p.get("label", name),
-            "Cohorts (responders/patients)": ", ".join(f"{st['name']} ({st['r']}/{st['n']})" for st in p["studies"]),
-            "Robust MAP mean (95% interval)": f"{prop(s['mean'])} ({ci(s['q025'], s['q975'])})",
-            "Components": len(p["mixture"]["components"]),
-            "ESS informative, mixture (moment / Morita / ELIR)": _ess3(e["informative"]),
-            "ESS informative, exact (moment / Morita / ELIR)": _ess3(p.get("ess_exact", {}).get("informative")),
-            "ESS robust, mixture (moment / Morita / ELIR)": _ess3(e["robust"]),
-            "ESS robust, exact (moment / Morita / ELIR)": _ess3(p.get("ess_exact", {}).get("robust")),
-        }
+        row = {"Prior": p.get("label", name)}
+        if not full:
+            row["Cohorts (responders/patients)"] = ", ".join(
+                f"{st['name']} ({st['r']}/{st['n']})" for st in p["studies"]
+            )
+            row["Robust MAP mean (95% interval)"] = f"{prop(s['mean'])} ({ci(s['q025'], s['q975'])})"
+        else:
+            row["Components"] = len(p["mixture"]["components"])
+            row["ESS informative, mixture"] = _ess3(e["informative"])
+            row["ESS informative, exact"] = _ess3(p.get("ess_exact", {}).get("informative"))
+        row["ESS robust, mixture"] = _ess3(e["robust"])
+        row["ESS robust, exact"] = _ess3(p.get("ess_exact", {}).get("robust"))
         rows.append(row)
     return md_table(
         pd.DataFrame(rows),
         "Meta-analytic-predictive (MAP) priors from the published cohorts (restricted by product and "
         "endpoint class where the name says so; one cohort per overlap group), approximated by Beta "
-        "mixtures and robustified, with their effective sample sizes (ESS) by the three methods, before "
-        "and after robustification: of the fitted mixture and of the exact MAP distribution (by "
-        "quadrature, without MCMC or mixture fit).",
-        "tbl-priors",
-        "llrrrrrr",
+        "mixtures and robustified. Effective sample sizes (ESS) by moment matching / the Morita method / "
+        "ELIR, of the fitted mixture and of the exact MAP distribution (by quadrature, without MCMC or "
+        "mixture fit)" + (", before (informative) and after robustification." if full else "."),
+        "tbl-priors-full" if full else "tbl-priors",
+        ("l" if full else "llr") + "r" * (len(rows[0]) - (1 if full else 3)) if rows else "l",
     )
 
 
@@ -56,17 +59,16 @@ def design_table(designs: dict) -> str:
         for pname in d.get("order") or list(d["priors"]):
             e = d["priors"][pname]
             row = {"Prior": _label(d, pname), "Success boundary": f"{e['boundary']}/{d['n']}"}
-            for r, v in e["oc_at"].items():
-                row[f"P(success), p = {float(r):.2f}"] = prop(v, 3)
+            p0, p1 = f"{float(d['p0']):g}", f"{float(d['power_rate']):g}"
+            row[f"Type I error (p = {float(p0):.2f})"] = prop(e["type1"], 3)
+            row[f"Power (p = {float(p1):.2f})"] = prop(e["power"], 3)
             if "pos" in e:
-                row["Probability of success (MAP design prior)"] = prop(e["pos"], 3)
+                row["Probability of success"] = prop(e["pos"], 3)
             at = e.get("interim", {}).get("at")
             if at:
-                p0, p1 = f"{float(d['p0']):g}", f"{float(d['power_rate']):g}"
-                row[f"Stop early, p = {float(p0):.2f}"] = prop(at[p0]["futility_stop"], 3)
-                row[f"Expected N, p = {float(p0):.2f}"] = f"{at[p0]['expected_n']:.1f}"
-                row[f"Stop early, p = {float(p1):.2f}"] = prop(at[p1]["futility_stop"], 3)
-                row[f"Expected N, p = {float(p1):.2f}"] = f"{at[p1]['expected_n']:.1f}"
+                row[f"Stop early (p = {float(p0):.2f})"] = prop(at[p0]["futility_stop"], 3)
+                row[f"Expected N (p = {float(p0):.2f})"] = f"{at[p0]['expected_n']:.1f}"
+                row[f"Stop early (p = {float(p1):.2f})"] = prop(at[p1]["futility_stop"], 3)
             rows.append(row)
     interim = next((d for d in designs.values() if d["type"] == "one-sample" and "interim_n" in d), None)
     extra = (
@@ -79,8 +81,9 @@ def design_table(designs: dict) -> str:
     return md_table(
         pd.DataFrame(rows),
         "Operating characteristics of the single-arm follow-up design with and "
-        "without borrowing, at the nominal threshold c; the first rate column is the null rate p0, so "
-        "it is the type I error." + extra,
+        "without borrowing, at the nominal threshold c: exact type I error at the null rate p0 and power at "
+        "the stated alternative, without the interim analysis; probability of success under the MAP design "
+        "prior." + extra.replace(" P(success) columns are without the interim analysis.", ""),
         "tbl-design",
     )
 
@@ -94,7 +97,7 @@ def design_sensitivity_table(designs: dict) -> str:
             rows.append(
                 {
                     "p0": f"{r['p0']:.2f}",
-                    "Prior": _label(d, r["prior"]) if w is None else f"{_label(d, r['prior'])}, weight {w:g}",
+                    "Prior (robust weight)": "vague (none)" if w is None else f"primary ({w:g})",
                     "Success boundary": f"{r['boundary']}/{d['n']}",
                     "Type I error (p = p0)": prop(r["type1"], 3),
                     "Power (p = p0 + " + f"{r['p1'] - r['p0']:.1f})": prop(r["power"], 3),
@@ -104,11 +107,13 @@ def design_sensitivity_table(designs: dict) -> str:
             )
     if not rows:
         return ""
-    c = next(d["c"] for d in designs.values() if d.get("sensitivity"))
+    d = next(d for d in designs.values() if d.get("sensitivity"))
+    c = d["c"]
     return md_table(
         pd.DataFrame(rows),
         f"Sensitivity of the single-arm design to the null rate p0 and to the robust weight of the "
-        f"primary MAP prior, at the nominal threshold c = {c:g}: exact type I error at p0 and power at "
+        f"primary MAP prior ({_label(d, d['prior'])}; vague: Beta(1, 1), no borrowing), at the nominal "
+        f"threshold c = {c:g}: exact type I error at p0 and power at "
         "p0 + 0.2 (binomial enumeration), and the futility rule's early-stop probability and expected "
         "sample size at p0.",
         "tbl-design-sensitivity",

@@ -114,6 +114,7 @@ SECTIONS: tuple[Section, ...] = (
         "priors",
         tables={
             "priors": lambda r: priors.priors_table(r.priors),
+            "priors-full": lambda r: priors.priors_table(r.priors, full=True),
             "design": lambda r: priors.design_table(r.designs),
             "design-sensitivity": lambda r: priors.design_sensitivity_table(r.designs),
             "design-calibration": lambda r: priors.design_calibration_table(r.designs),
