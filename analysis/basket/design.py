@@ -412,8 +412,10 @@ def exact_oc(design: Design, method: Method, scenarios=None) -> list[dict]:
     n = np.stack([states[k].n[idx[:, k]] for k in range(design.K)], 1)
     y = np.stack([states[k].y[idx[:, k]] for k in range(design.K)], 1)
     flags = np.stack([states[k].flag[idx[:, k]] for k in range(design.K)], 1)
-    jt = _jsd_table(design, method, states)
-    summ = analyze(design, method, n, y, jt)
+    if method.kind in ("hierarchical", "exnex"):
+        summ = engine_product_summaries(design, method, states)
+    else:
+        summ = analyze(design, method, n, y, _jsd_table(design, method, states))
     go = decide(design, summ, flags)
     rows = []
     for sc in scenarios or design.scenarios:
@@ -423,6 +425,72 @@ def exact_oc(design: Design, method: Method, scenarios=None) -> list[dict]:
     for r in rows:
         r["oc"] = "exact"
     return rows
+
+
+def _contract(Fs: list[np.ndarray], max_elems: float = 4e6) -> np.ndarray:
+    """``Z[s_1, ..., s_K] = sum_g prod_k F_k[s_k, g]``, flattened in C order (first index slowest)."""
+    G = Fs[0].shape[1]
+    if len(Fs) == 1:
+        return Fs[0].sum(1)
+    mid = int(np.prod([F.shape[0] for F in Fs[1:-1]], dtype=float))
+    step = max(1, int(max_elems // max(mid * G, 1)))
+    out = []
+    for i in range(0, Fs[0].shape[0], step):
+        head = Fs[0][i : i + step]
+        for F in Fs[1:-1]:
+            head = (head[:, None, :] * F[None, :, :]).reshape(-1, G)
+        out.append((head @ Fs[-1].T).ravel())
+    return np.concatenate(out)
+
+
+def engine_product_summaries(design: Design, method: Method, states: list[States]) -> dict:
+    """Posterior summaries of every joint end state at once (hierarchical / one-component EXNEX).
+
+    Given (mu, tau) the indications are independent, so each posterior
+    quantity over the product of the indications' end states is a sum over
+    the grid of products of per-indication factors: a tensor contraction,
+    done with matrix products instead of one posterior per outcome.
+    """
+    eng = method_engine(method, int(sum(i.n for i in design.indications)))
+    grid = eng.grids()[0]
+    K = design.K
+    model = eng.model
+    W = model.group_weights(K)[:, 0]
+    nex = model.group_nex(K)
+    prior = np.exp(grid.logw - grid.logw.max())
+    F, N = [], []  # factors and numerators {quantity: (S, G)}
+    for k, st in enumerate(states):
+        thr = float(design.p0[k])
+        rows = {q: [] for q in ("L", "m1", "m2", "tail")}
+        for nn, yy in zip(st.n, st.y):
+            tab = eng.table(int(nn), 0, [thr])
+            lex = np.exp(tab.loglik[yy])
+            parts = {"m1": tab.m1[yy], "m2": tab.m2[yy], "tail": tab.tails[thr][yy]}
+            if model.is_exnex:
+                nt = eng.nex_table(int(nn), *nex[k], [thr])
+                ln = math.exp(nt.loglik[yy, 0])
+                rows["L"].append(W[k] * lex + (1 - W[k]) * ln)
+                for q, v in parts.items():
+                    nv = {"m1": nt.m1, "m2": nt.m2, "tail": nt.tails[thr]}[q][yy, 0]
+                    rows[q].append(W[k] * lex * v + (1 - W[k]) * ln * nv)
+            else:
+                rows["L"].append(lex)
+                for q, v in parts.items():
+                    rows[q].append(lex * v)
+        arr = {q: np.array(v) for q, v in rows.items()}
+        if k == 0:
+            arr = {q: v * prior for q, v in arr.items()}
+        F.append(arr["L"])
+        N.append(arr)
+    Z = _contract(F)
+    out = {q: np.empty((Z.size, K)) for q in ("mean", "m2", "p_above")}
+    for k in range(K):
+        for q, name in (("m1", "mean"), ("m2", "m2"), ("tail", "p_above")):
+            Fs = list(F)
+            Fs[k] = N[k][q]
+            out[name][:, k] = _contract(Fs) / Z
+    out["p_above"] = np.clip(out["p_above"], 0, 1)
+    return out
 
 
 def _jsd_table(design, method, states):

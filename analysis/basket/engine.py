@@ -307,19 +307,23 @@ def _mode(a, b, mu, tau):
     prec_f = (a + b + 1) * pf * (1 - pf)
     x = (logit(pf) * prec_f + mu / tau**2) / (prec_f + 1 / tau**2)
     x = np.clip(x, lo, hi)
+    act = np.arange(x.size)  # iterate only on the elements not yet converged
+    A, B, MU, T2, X, LO, HI = a, b, mu, tau**2, x.copy(), lo.copy(), hi.copy()
     for _ in range(200):
-        e, em = expit(x), expit(-x)
-        g = a * em - b * e - (x - mu) / tau**2
-        gp = -(a + b) * e * em - 1 / tau**2
-        lo = np.where(g > 0, x, lo)
-        hi = np.where(g < 0, x, hi)
-        xn = x - g / gp
-        bad = ~((xn >= lo) & (xn <= hi))  # Newton left the bracket: bisect instead
-        xn = np.where(bad, 0.5 * (lo + hi), xn)
-        step = np.abs(xn - x)
-        x = xn
-        if np.all(step <= 1e-10 * (1 + np.abs(x))):
+        e, em = expit(X), expit(-X)
+        g = A * em - B * e - (X - MU) / T2
+        gp = -(A + B) * e * em - 1 / T2
+        LO = np.where(g > 0, X, LO)
+        HI = np.where(g < 0, X, HI)
+        xn = X - g / gp
+        bad = ~((xn >= LO) & (xn <= HI))  # Newton left the bracket: bisect instead
+        xn = np.where(bad, 0.5 * (LO + HI), xn)
+        done = np.abs(xn - X) <= 1e-10 * (1 + np.abs(xn))
+        x[act] = xn
+        if done.all():
             break
+        keep = ~done
+        act, A, B, MU, T2, X, LO, HI = (v[keep] for v in (act, A, B, MU, T2, xn, LO, HI))
     curv = (a + b) * expit(x) * expit(-x) + 1 / tau**2
     return x, 1 / np.sqrt(curv)
 
