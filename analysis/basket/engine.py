@@ -30,7 +30,7 @@ Integration.
    uniform grid over ``m +- 9 s`` (trapezoid rule, spectrally accurate for
    the smooth, rapidly decaying integrand; spacing ``1.6 / sqrt(N)`` with
    ``N`` the total sample size, finer than the narrowest possible
-   posterior of ``mu``), ``tau`` on a uniform grid in ``log tau`` between
+   posterior of ``mu``), ``tau`` by Gauss-Legendre in ``log tau`` between
    the prior's ``1e-12`` quantile (at least 1e-3) and its ``1 - 1e-9``
    quantile (at most 1e3), weighted by the prior density times ``tau``;
    the prior mass below and above the grid is lumped at its ends (the
@@ -426,13 +426,16 @@ def make_grid(comp: Component, n_total: int, resolution: float = 1.0) -> Grid:
         raise ValueError(f"tau prior {tp} has (almost) no mass above 1e-3")
     h_t = 0.25 / resolution
     n_t = int(math.ceil((math.log(t_hi) - math.log(t_lo)) / h_t)) + 1
-    lt = np.linspace(math.log(t_lo), math.log(t_hi), n_t)
+    # Gauss-Legendre in log tau (accurate also when the prior density does not vanish at an end, e.g.
+    # Uniform(0, b)), plus the two ends, which carry the prior mass outside the grid (the likelihood is
+    # flat there)
+    x, w = np.polynomial.legendre.leggauss(n_t)
+    L0, L1 = math.log(t_lo), math.log(t_hi)
+    lt = np.concatenate([[L0], L0 + (x + 1) / 2 * (L1 - L0), [L1]])
     tau = np.exp(lt)
-    w_t = np.full(n_t, lt[1] - lt[0])
-    w_t[[0, -1]] /= 2
+    w_t = np.concatenate([[0.0], w / 2 * (L1 - L0), [0.0]])
     with np.errstate(divide="ignore"):
         lw_t = np.log(w_t) + tp.logpdf(tau) + lt
-    # lump the prior mass outside the grid at its ends (the likelihood is flat there)
     wt = np.exp(lw_t)
     wt[0] += float(tp.cdf(t_lo))
     wt[-1] += float(tp.sf(t_hi))
