@@ -562,6 +562,7 @@ class Engine:
         self._grids: list[Grid] | None = None
         self._tables: dict[tuple[int, int], GroupTable] = {}
         self._nex: dict[tuple[int, float, float], dict] = {}
+        self._new_mom: dict[int, np.ndarray] = {}
 
     # grids and tables
     def grids(self, n_total: int | None = None) -> list[Grid]:
@@ -642,7 +643,9 @@ class Engine:
         new_mean = 0.0
         for j in range(J):
             gj = grids[j]
-            mom = np.exp(log_q(1, 0, gj.mu, gj.tau, None, self.nodes))
+            if j not in self._new_mom:
+                self._new_mom[j] = np.exp(log_q(1, 0, gj.mu, gj.tau, None, self.nodes))
+            mom = self._new_mom[j]
             new_mean += wn[j] * float(hyper_w[j] @ mom)
         rest = max(0.0, 1 - float(np.sum(wn)))
         if rest > 0:
