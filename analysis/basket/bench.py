@@ -53,11 +53,22 @@ def mcmc_vs_engine(n_trials: int = 5, draws: int = 500, tune: int = 500, seed: i
             b = np.log(0.5) + pm.logp(pm.Binomial.dist(n=n, logit_p=th_nex), y)
             pm.Potential("lik", pt.logaddexp(a, b).sum())
             pex = pm.Deterministic("pex", pt.sigmoid(a - b))
-            idata = pm.sample(draws, tune=tune, chains=2, cores=1, random_seed=seed + i, progressbar=False, target_accept=0.95, compute_convergence_checks=False)
+            idata = pm.sample(
+                draws,
+                tune=tune,
+                chains=2,
+                cores=1,
+                random_seed=seed + i,
+                progressbar=False,
+                target_accept=0.95,
+                compute_convergence_checks=False,
+            )
         t_mcmc += time.perf_counter() - t0
         post = idata.posterior
         pe = post["pex"].values
-        p = pe * _expit(post["mu"].values[..., None] + post["tau"].values[..., None] * post["z"].values) + (1 - pe) * _expit(-0.4 + 2.0 * post["u"].values)
+        p = pe * _expit(post["mu"].values[..., None] + post["tau"].values[..., None] * post["z"].values) + (
+            1 - pe
+        ) * _expit(-0.4 + 2.0 * post["u"].values)
         diffs.append(float(np.max(np.abs(p.reshape(-1, 4).mean(0) - posts[i].mean))))
     t_mcmc /= n_trials
     return {

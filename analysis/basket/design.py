@@ -497,7 +497,13 @@ def _jsd_table(design, method, states):
     if method.kind != "jsd":
         return None
     prm = method.params
-    return _JSDTable(states, tuple(prm.get("prior", (1.0, 1.0))), prm.get("epsilon", 2.0), prm.get("tau", 0.5), prm.get("logbase", math.e))
+    return _JSDTable(
+        states,
+        tuple(prm.get("prior", (1.0, 1.0))),
+        prm.get("epsilon", 2.0),
+        prm.get("tau", 0.5),
+        prm.get("logbase", math.e),
+    )
 
 
 def seed_for(design: Design, method: Method, scenario: Scenario, chunk: int) -> np.random.SeedSequence:

@@ -272,7 +272,11 @@ class Model:
         return v
 
     def new_group(self, K: int) -> tuple[np.ndarray, tuple[float, float]]:
-        w = self.group_weights(K).mean(0) if self.new_weights is None else np.atleast_1d(np.asarray(self.new_weights, float))
+        w = (
+            self.group_weights(K).mean(0)
+            if self.new_weights is None
+            else np.atleast_1d(np.asarray(self.new_weights, float))
+        )
         nex = tuple(self.group_nex(K)[0]) if self.new_nex is None else tuple(float(v) for v in self.new_nex)
         return w, nex
 
@@ -539,7 +543,9 @@ class Posterior:
         qs = np.atleast_1d(np.asarray(q, float))
         out = np.array(
             [
-                expit(optimize.brentq(lambda z, qi=qi: 1 - self.new_prob_above(float(expit(z))) - qi, -35, 35, xtol=1e-10))
+                expit(
+                    optimize.brentq(lambda z, qi=qi: 1 - self.new_prob_above(float(expit(z))) - qi, -35, 35, xtol=1e-10)
+                )
                 for qi in qs
             ]
         )
@@ -614,7 +620,9 @@ class Engine:
         grids = self.grids()
         # per group, per component: log-lik vectors on the grid; nex scalars
         ll = [[self.table(n[k], j).loglik[y[k]] for j in range(J)] for k in range(K)]
-        lnex = np.array([self.nex_table(n[k], *nex[k]).loglik[y[k], 0] for k in range(K)]) if self.model.is_exnex else None
+        lnex = (
+            np.array([self.nex_table(n[k], *nex[k]).loglik[y[k], 0] for k in range(K)]) if self.model.is_exnex else None
+        )
         with np.errstate(divide="ignore"):
             lw = np.log(W)
             lwn = np.log(w_nex)
@@ -656,7 +664,17 @@ class Engine:
             for j in range(J)
         }
         res = Posterior(
-            self.model.name, y, n, mean, np.sqrt(np.maximum(m2 - mean**2, 0)), p_ex, new_mean, float(lz), hyper, self, state
+            self.model.name,
+            y,
+            n,
+            mean,
+            np.sqrt(np.maximum(m2 - mean**2, 0)),
+            p_ex,
+            new_mean,
+            float(lz),
+            hyper,
+            self,
+            state,
         )
         return res
 
@@ -669,10 +687,10 @@ class Engine:
         B = np.stack([lw[k, 1] + ll[k][1] for k in range(K)])
         C = (lwn + lnex) if lnex is not None else np.full(K, -np.inf)
         AC = np.logaddexp(A, C[:, None])
-        sA = AC.max(1)
-        sB = B.max(1)
+        # one scale per group for both factors, so that every term of the expansion has the same scale
+        sA = np.maximum(AC.max(1), B.max(1))
         eA = np.exp(AC - sA[:, None])
-        eB = np.exp(B - sB[:, None])
+        eB = np.exp(B - sA[:, None])
         p1 = np.exp(g1.logw - g1.logw.max())
         p2 = np.exp(g2.logw - g2.logw.max())
         nS = 1 << K
@@ -701,7 +719,7 @@ class Engine:
             # k in component 1
             fa = np.exp(A[k] - sA[k])  # w_k1 L_k / scale
             om1 = p1 * fa * (beta[S_wo] @ prodA[T]) / Z
-            om2 = p2 * eB[k] * (alpha[T] @ prodB[S_wo]) / Z * math.exp(sB[k] - sA[k])
+            om2 = p2 * eB[k] * (alpha[T] @ prodB[S_wo]) / Z
             om_nex = math.exp(C[k] - sA[k]) * float(beta[S_wo] @ alpha[T]) / Z if np.isfinite(C[k]) else 0.0
             omega.append([om1, om2])
             nex_mass[k] = om_nex
@@ -847,7 +865,9 @@ def compare_mcmc(idata, post: Posterior, k_mcse: float = 4.0, probs=(0.025, 0.97
         rows.append(_cmp(post.model, "new", "mean", float(d.mean()), post.new_mean, az.mcse(d, method="mean")))
         nq = post.new_quantile(list(probs))
         for qi, q in enumerate(probs):
-            rows.append(_cmp(post.model, "new", f"q{q:g}", float(d.quantile(q)), nq[qi], az.mcse(d, method="quantile", prob=q)))
+            rows.append(
+                _cmp(post.model, "new", f"q{q:g}", float(d.quantile(q)), nq[qi], az.mcse(d, method="quantile", prob=q))
+            )
     bad = [r for r in rows if abs(r["mcmc"] - r["engine"]) > k_mcse * r["mcse"]]
     if bad:
         lines = [
@@ -860,5 +880,16 @@ def compare_mcmc(idata, post: Posterior, k_mcse: float = 4.0, probs=(0.025, 0.97
 
 
 def _cmp(model, group, quantity, mcmc, engine, mcse):
-    mcse = float(np.asarray(getattr(mcse, "to_array", lambda: mcse)()).ravel()[0]) if not np.isscalar(mcse) else float(mcse)
-    return {"model": model, "group": str(group), "quantity": quantity, "mcmc": mcmc, "engine": float(engine), "mcse": mcse}
+    mcse = (
+        float(np.asarray(getattr(mcse, "to_array", lambda: mcse)()).ravel()[0])
+        if not np.isscalar(mcse)
+        else float(mcse)
+    )
+    return {
+        "model": model,
+        "group": str(group),
+        "quantity": quantity,
+        "mcmc": mcmc,
+        "engine": float(engine),
+        "mcse": mcse,
+    }

@@ -45,7 +45,12 @@ class Executor:
     def _report(self, done: int, total: int, t0: float) -> None:
         if self.progress:
             rate = done / max(time.perf_counter() - t0, 1e-9)
-            print(f"\r  {done}/{total} tasks ({rate:.1f}/s)", end="" if done < total else "\n", file=sys.stderr, flush=True)
+            print(
+                f"\r  {done}/{total} tasks ({rate:.1f}/s)",
+                end="" if done < total else "\n",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def map(self, fn: Callable, arg_list: Sequence[tuple]) -> list:
         tasks = [(fn, tuple(a)) for a in arg_list]
@@ -68,7 +73,8 @@ class Executor:
         return self._dask_map(tasks, t0)
 
     def _dask_map(self, tasks, t0):
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
 
         client = self._client or Client(self.scheduler)
         try:

@@ -11,7 +11,6 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from analysis.basket.design import Design, combine_chunks, exact_oc, n_outcomes, simulate_chunk, use_exact
@@ -120,5 +119,9 @@ def run(design: Design, out: Path, executor: Executor | None = None, figures: bo
 
 
 def format_table(df: pd.DataFrame) -> str:
-    cols = [c for c in ("scenario", "method", "indication", "p_true", "go", "go_mcse", "fwer", "expected_n", "bias", "mse") if c in df]
+    cols = [
+        c
+        for c in ("scenario", "method", "indication", "p_true", "go", "go_mcse", "fwer", "expected_n", "bias", "mse")
+        if c in df
+    ]
     return df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="")

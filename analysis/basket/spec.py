@@ -188,20 +188,26 @@ def parse(spec: dict, where: str = "design file") -> Design:
         if g not in GENERATE:
             close = difflib.get_close_matches(str(g), GENERATE, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise DesignError(f"{where}, [scenarios], key 'generate': unknown {g!r}{hint} (one of {', '.join(GENERATE)})")
+            raise DesignError(
+                f"{where}, [scenarios], key 'generate': unknown {g!r}{hint} (one of {', '.join(GENERATE)})"
+            )
         if g == "null":
             scen.append(Scenario("all null", tuple(i.p0 for i in inds)))
         elif g == "target":
             scen.append(Scenario("all active", tuple(i.target for i in inds)))
         else:
             for k, ind in enumerate(inds):
-                scen.append(Scenario(f"only {ind.name} active", tuple(x.target if j == k else x.p0 for j, x in enumerate(inds))))
+                scen.append(
+                    Scenario(f"only {ind.name} active", tuple(x.target if j == k else x.p0 for j, x in enumerate(inds)))
+                )
     for i, t in enumerate(spec.get("scenario", []), start=1):
         w = f"{where}, [[scenario]] #{i}"
         _unknown(t, {"name", "p"}, w)
         nm = _get(t, "name", w, str)
         p = t.get("p")
-        if not (isinstance(p, list) and len(p) == len(inds) and all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in p)):
+        if not (
+            isinstance(p, list) and len(p) == len(inds) and all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in p)
+        ):
             raise DesignError(f"{w}, key 'p': expected {len(inds)} rates in [0, 1] (one per indication), got {p!r}")
         scen.append(Scenario(nm, tuple(float(x) for x in p)))
     if not scen:

@@ -18,7 +18,15 @@ def _quad_q(a, b, mu, tau, lower=-np.inf):
 
 @pytest.mark.parametrize(
     "a,b,mu,tau",
-    [(0, 24, -1, 1e-3), (24, 0, 2, 0.05), (12, 12, 0, 0.5), (24, 0, 0, 3), (1, 23, -3, 2), (0, 0, 1, 1), (5, 5, 8, 0.2)],
+    [
+        (0, 24, -1, 1e-3),
+        (24, 0, 2, 0.05),
+        (12, 12, 0, 0.5),
+        (24, 0, 0, 3),
+        (1, 23, -3, 2),
+        (0, 0, 1, 1),
+        (5, 5, 8, 0.2),
+    ],
 )
 def test_inner_integral_matches_adaptive_quadrature(a, b, mu, tau):
     # tau -> 0 and all-responders (b = 0) / no-responders (a = 0) included

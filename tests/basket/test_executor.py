@@ -11,7 +11,16 @@ from analysis.basket.run import operating_characteristics
 def _design():
     inds = [Indication(n, 12, 0.2, 0.5, 0.9) for n in ("A", "B", "C")]
     ms = [Method("indep", "independent", {"prior": (1, 1)}), Method("jsd", "jsd", {"prior": (1, 1)})]
-    return Design("ex", inds, ms, [Scenario("null", (0.2,) * 3), Scenario("A", (0.5, 0.2, 0.2))], seed=7, oc="simulate", n_sim=600, chunk=200)
+    return Design(
+        "ex",
+        inds,
+        ms,
+        [Scenario("null", (0.2,) * 3), Scenario("A", (0.5, 0.2, 0.2))],
+        seed=7,
+        oc="simulate",
+        n_sim=600,
+        chunk=200,
+    )
 
 
 def test_processes_equal_inline():

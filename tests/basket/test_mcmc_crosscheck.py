@@ -48,7 +48,9 @@ def _fit(y, n, exnex: bool, seed: int = 11, draws: int = 1000):
         post["p"] = xr.where(ex, expit(post["th"]), expit(post["thn"]))
         shape = post["mu"].shape
         new_ex = rng.random(shape) < 0.5
-        tn = np.where(new_ex, post["mu"] + post["tau"] * rng.standard_normal(shape), -1.73 + 2.801 * rng.standard_normal(shape))
+        tn = np.where(
+            new_ex, post["mu"] + post["tau"] * rng.standard_normal(shape), -1.73 + 2.801 * rng.standard_normal(shape)
+        )
     else:
         post["p"] = expit(post["th"])
         tn = post["mu"] + post["tau"] * rng.standard_normal(post["mu"].shape)
