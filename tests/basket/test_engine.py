@@ -121,14 +121,14 @@ def test_grid_refinement_tails(model):
     np.testing.assert_allclose(p1.prob_above(0.3), p2.prob_above(0.3), atol=1e-5)
 
 
-def _brute_force(model, y, n, n_mu=1201, n_tau=1200, n_theta=4001):
+def _brute_force(model, y, n, n_mu=601, n_tau=400, n_theta=4000):
     """Dense tensor grid in (mu, tau, theta) with exact normal bin masses: independent of the engine."""
     comp = model.components[0]
     m, s = comp.mu.params
     mu = np.linspace(m - 8 * s, m + 8 * s, n_mu)
     u = (np.arange(n_tau) + 0.5) / n_tau  # midpoints on the prior CDF scale of tau
     tau = comp.tau.ppf(u)
-    edges = np.linspace(-20, 20, n_theta + 1)
+    edges = np.linspace(-15, 15, n_theta + 1)
     mid = 0.5 * (edges[1:] + edges[:-1])
     y, n = np.asarray(y), np.asarray(n)
     lik = stats.binom.pmf(y[:, None], n[:, None], expit(mid)[None, :])  # (K, T)
