@@ -125,6 +125,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_design(args: argparse.Namespace) -> int:
+    from analysis.basket.executor import Executor
+    from analysis.basket.run import format_table, run
+    from analysis.basket.spec import DesignError, load
+
+    try:
+        design = load(args.spec)
+    except DesignError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    ex = Executor(workers=args.workers, scheduler=args.scheduler, progress=True)
+    res = run(design, args.out, ex, figures=not args.no_figures)
+    print(format_table(res["table"]))
+    for p in res["paths"]:
+        print(f"wrote {p}")
+    return 0
+
+
 def cmd_combine(args: argparse.Namespace) -> int:
     from analysis.publish.combine import combine
 
@@ -294,6 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     bn = sub.add_parser("bench", help="benchmarks: samplers' ESS per second, pipeline time, exact vs simulated OC")
     bn.add_argument("--out", type=Path, default=RESULTS / "bench.json")
     bn.set_defaults(func=cmd_bench)
+
+    dg = sub.add_parser("design", help="basket design: operating characteristics of borrowing methods (TOML file)")
+    dg.add_argument("spec", type=Path, help="design file (see config/basket.toml)")
+    dg.add_argument("--out", type=Path, default=RESULTS / "basket")
+    dg.add_argument("--scheduler", help="Dask scheduler address (default: local processes)")
+    dg.add_argument("--workers", type=int, help="local worker processes (default 2; 1 = in this process)")
+    dg.add_argument("--no-figures", action="store_true", dest="no_figures")
+    dg.set_defaults(func=cmd_design)
 
     c = sub.add_parser("combine", help="concatenate partial estimates files into results/estimates.csv")
     c.add_argument("inputs", nargs="+", type=Path)

@@ -1,0 +1,116 @@
+"""Speed and agreement of the basket engine: ``run()`` returns a dict for ``make bench``.
+
+- per-trial MCMC (PyMC NUTS, one fit per simulated trial) vs the deterministic engine on the same
+  4-indication EXNEX design, with the largest |difference| of posterior means;
+- engine time per posterior (tabulated) and exact OC time of 3 x 24 patients with JSD borrowing;
+- simulated trials per second through the executor with 1 and 2 local workers.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def _design4():
+    from analysis.basket.design import Design, Indication, Method, Scenario
+
+    inds = [Indication(f"I{k}", 20, 0.3, 0.6, 0.95) for k in range(4)]
+    m = Method("exnex", "exnex", {"mu": "Normal(-0.4, 1.5)", "tau": "HalfNormal(1)", "nex": (-0.4, 2.0), "w": 0.5})
+    return Design("bench4", inds, [m], [Scenario("mixed", (0.3, 0.6, 0.3, 0.6))], oc="simulate", n_sim=2000, chunk=500)
+
+
+def mcmc_vs_engine(n_trials: int = 5, draws: int = 500, tune: int = 500, seed: int = 1) -> dict:
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from analysis.basket.design import method_engine
+
+    d = _design4()
+    m = d.methods[0]
+    eng = method_engine(m, 80)
+    rng = np.random.default_rng(seed)
+    n = np.array([i.n for i in d.indications])
+    Y = rng.binomial(n, d.scenarios[0].p, size=(n_trials, 4))
+    eng.posterior(Y[0], n)  # build tables (timed separately)
+    t0 = time.perf_counter()
+    posts = [eng.posterior(y, n) for y in Y]
+    t_engine = (time.perf_counter() - t0) / n_trials
+    t0 = time.perf_counter()
+    eng.batch(Y, n, d.p0)
+    t_batch = (time.perf_counter() - t0) / n_trials
+    diffs, t_mcmc = [], 0.0
+    for i, y in enumerate(Y):
+        t0 = time.perf_counter()
+        with pm.Model():
+            mu = pm.Normal("mu", -0.4, 1.5)
+            tau = pm.HalfNormal("tau", 1.0)
+            z = pm.Normal("z", 0, 1, shape=4)
+            u = pm.Normal("u", 0, 1, shape=4)
+            th_ex, th_nex = mu + tau * z, -0.4 + 2.0 * u
+            a = np.log(0.5) + pm.logp(pm.Binomial.dist(n=n, logit_p=th_ex), y)
+            b = np.log(0.5) + pm.logp(pm.Binomial.dist(n=n, logit_p=th_nex), y)
+            pm.Potential("lik", pt.logaddexp(a, b).sum())
+            pex = pm.Deterministic("pex", pt.sigmoid(a - b))
+            idata = pm.sample(
+                draws,
+                tune=tune,
+                chains=2,
+                cores=1,
+                random_seed=seed + i,
+                progressbar=False,
+                target_accept=0.95,
+                compute_convergence_checks=False,
+            )
+        t_mcmc += time.perf_counter() - t0
+        post = idata.posterior
+        pe = post["pex"].values
+        p = pe * _expit(post["mu"].values[..., None] + post["tau"].values[..., None] * post["z"].values) + (
+            1 - pe
+        ) * _expit(-0.4 + 2.0 * post["u"].values)
+        diffs.append(float(np.max(np.abs(p.reshape(-1, 4).mean(0) - posts[i].mean))))
+    t_mcmc /= n_trials
+    return {
+        "trials": n_trials,
+        "mcmc_seconds_per_trial": t_mcmc,
+        "engine_seconds_per_trial": t_engine,
+        "engine_batch_seconds_per_trial": t_batch,
+        "speedup": t_mcmc / t_engine,
+        "speedup_batch": t_mcmc / t_batch,
+        "max_abs_diff_posterior_mean": max(diffs),
+        "note": "MCMC means use Rao-Blackwellised draws E[p | theta, indicator]; differences are Monte Carlo error",
+    }
+
+
+def _expit(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def exact_jsd_seconds() -> float:
+    from analysis.basket.design import Design, Indication, Method, Scenario, exact_oc
+
+    inds = [Indication(f"B{i}", 24, 0.2, 0.5, 0.99) for i in range(3)]
+    m = Method("jsd", "jsd", {"prior": (1, 1), "epsilon": 2.0, "tau": 0.5})
+    d = Design("jsd", inds, [m], [Scenario("null", (0.2,) * 3)])
+    t0 = time.perf_counter()
+    exact_oc(d, m)
+    return time.perf_counter() - t0
+
+
+def throughput(workers: int) -> float:
+    from analysis.basket.executor import Executor
+    from analysis.basket.run import operating_characteristics
+
+    d = _design4()
+    t0 = time.perf_counter()
+    operating_characteristics(d, Executor(workers=workers))
+    return d.n_sim / (time.perf_counter() - t0)
+
+
+def run(mcmc: bool = True) -> dict:
+    out = {"exact_oc_jsd_3x24_seconds": exact_jsd_seconds()}
+    out["trials_per_second"] = {"1_worker": throughput(1), "2_workers": throughput(2)}
+    if mcmc:
+        out["mcmc_vs_engine"] = mcmc_vs_engine()
+    return out

@@ -1,0 +1,239 @@
+"""Read and check a basket design file (TOML); see ``config/basket.toml``.
+
+Schema (every key is checked; unknown keys are errors with a suggestion)::
+
+    [design]                 name (str), seed (int), oc ("auto" | "exact" | "simulate"),
+                             n_sim (int >= 100), chunk (int >= 10), max_outcomes (int),
+                             interim_prior ([a, b], the Beta prior of interim predictive probabilities)
+    [[indication]]           name, n (int >= 1), p0 and target (0 < p0 < target < 1), c (0 < c < 1);
+                             optional min_mean (0..1), interim_n (1 <= interim_n < n),
+                             futility (0..1) and efficacy (0..1) (need interim_n)
+    [method.NAME]            type = "independent" | "hierarchical" | "exnex" | "jsd"
+                             (default: NAME when it is one of these) and its settings:
+                             independent:  prior = [a, b] or [[w, a, b], ...] (a Beta mixture, e.g. a MAP prior)
+                             hierarchical: mu = "Normal(m, s)", tau = "HalfNormal(s)" | "HalfCauchy(s)" |
+                                           "HalfStudentT(nu, s)" | "Uniform(0, b)" | "LogNormal(m, s)"
+                             exnex:        mu, tau as above, nex = "Normal(m, s)", w (0 < w <= 1)
+                             jsd:          prior = [a, b], epsilon (> 0), tau (0 <= tau < 1), logbase ("e" or 2)
+    [scenarios]              generate = any of "null" (all at p0), "target" (all at target),
+                             "single" (each indication alone at target)
+    [[scenario]]             name, p = [one rate per indication]
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from pathlib import Path
+
+from analysis.basket.design import Design, Indication, Method, Scenario
+from analysis.basket.engine import Component, as_dist
+
+
+class DesignError(ValueError):
+    """A design file is invalid; the message names the file, table and key."""
+
+
+TOP = {"design", "indication", "method", "scenarios", "scenario"}
+DESIGN_KEYS = {"name", "seed", "oc", "n_sim", "chunk", "max_outcomes", "interim_prior"}
+IND_KEYS = {"name", "n", "p0", "target", "c", "min_mean", "interim_n", "futility", "efficacy"}
+METHOD_KEYS = {
+    "independent": {"type", "prior"},
+    "hierarchical": {"type", "mu", "tau"},
+    "exnex": {"type", "mu", "tau", "nex", "w"},
+    "jsd": {"type", "prior", "epsilon", "tau", "logbase"},
+}
+GENERATE = ("null", "target", "single")
+
+
+def _unknown(table: dict, allowed: set, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(sorted(allowed))}"
+            raise DesignError(f"{where}: unknown key '{key}'{hint}")
+
+
+def _get(table, key, where, kind, default=..., lo=None, hi=None, lo_open=False, hi_open=False):
+    if key not in table:
+        if default is ...:
+            raise DesignError(f"{where}: missing key '{key}'")
+        return default
+    v = table[key]
+    if kind is float and isinstance(v, int) and not isinstance(v, bool):
+        v = float(v)
+    if kind is int and (isinstance(v, bool) or not isinstance(v, int)):
+        raise DesignError(f"{where}, key '{key}': {v!r} is not a whole number")
+    if not isinstance(v, kind) or isinstance(v, bool) and kind is not bool:
+        raise DesignError(f"{where}, key '{key}': {v!r} is not {getattr(kind, '__name__', kind)}")
+    if kind in (int, float):
+        if lo is not None and (v < lo or (lo_open and v == lo)):
+            raise DesignError(f"{where}, key '{key}': {v} must be {'>' if lo_open else '>='} {lo}")
+        if hi is not None and (v > hi or (hi_open and v == hi)):
+            raise DesignError(f"{where}, key '{key}': {v} must be {'<' if hi_open else '<='} {hi}")
+    return v
+
+
+def _prior_ab(v, where):
+    if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in v)):
+        raise DesignError(f"{where}, key 'prior': expected [a, b] with a, b > 0, got {v!r}")
+    return (float(v[0]), float(v[1]))
+
+
+def _mixture(v, where):
+    if isinstance(v, list) and v and isinstance(v[0], (int, float)):
+        return _prior_ab(v, where)
+    try:
+        from analysis.priors.mixture import BetaMixture
+
+        return BetaMixture([tuple(c) for c in v])
+    except (TypeError, ValueError) as err:
+        raise DesignError(f"{where}, key 'prior': {err}") from err
+
+
+def _dist(table, key, where, default):
+    text = table.get(key, default)
+    if not isinstance(text, str):
+        raise DesignError(f"{where}, key '{key}': expected text such as 'HalfNormal(1)', got {text!r}")
+    try:
+        return as_dist(text)
+    except ValueError as err:
+        raise DesignError(f"{where}, key '{key}': {err}") from err
+
+
+def _method(name: str, table: dict, where: str) -> Method:
+    if not isinstance(table, dict):
+        raise DesignError(f"{where}: expected a table")
+    kind = table.get("type", name)
+    if kind not in METHOD_KEYS:
+        close = difflib.get_close_matches(str(kind), list(METHOD_KEYS), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise DesignError(f"{where}, key 'type': unknown method type {kind!r}{hint} (one of {', '.join(METHOD_KEYS)})")
+    _unknown(table, METHOD_KEYS[kind], where)
+    p: dict = {}
+    if kind == "independent":
+        p["prior"] = _mixture(table.get("prior", [1, 1]), where)
+    elif kind == "jsd":
+        p["prior"] = _prior_ab(table.get("prior", [1, 1]), where)
+        p["epsilon"] = _get(table, "epsilon", where, float, 2.0, lo=0, lo_open=True)
+        p["tau"] = _get(table, "tau", where, float, 0.5, lo=0, hi=1, hi_open=True)
+        base = table.get("logbase", "e")
+        if base not in ("e", 2):
+            raise DesignError(f"{where}, key 'logbase': must be \"e\" or 2, got {base!r}")
+        p["logbase"] = math.e if base == "e" else 2.0
+    else:
+        p["mu"] = _dist(table, "mu", where, "Normal(0, 1.5)")
+        p["tau"] = _dist(table, "tau", where, "HalfNormal(1)")
+        try:
+            Component(p["mu"], p["tau"])
+        except ValueError as err:
+            raise DesignError(f"{where}: {err}") from err
+        if kind == "exnex":
+            nex = _dist(table, "nex", where, "Normal(0, 2)")
+            if nex.name != "Normal":
+                raise DesignError(f"{where}, key 'nex': must be Normal(m, s), got {nex}")
+            p["nex"] = nex.params
+            p["w"] = _get(table, "w", where, float, 0.5, lo=0, hi=1, lo_open=True)
+    return Method(name, kind, p)
+
+
+def parse(spec: dict, where: str = "design file") -> Design:
+    _unknown(spec, TOP, where)
+    d = spec.get("design", {})
+    _unknown(d, DESIGN_KEYS, f"{where}, [design]")
+    wd = f"{where}, [design]"
+    name = _get(d, "name", wd, str, "basket")
+    if "/" in name or "\\" in name or name in ("", ".", ".."):
+        raise DesignError(f"{wd}, key 'name': {name!r} must not contain path separators")
+    oc = _get(d, "oc", wd, str, "auto")
+    if oc not in ("auto", "exact", "simulate"):
+        raise DesignError(f"{wd}, key 'oc': must be 'auto', 'exact' or 'simulate', got {oc!r}")
+    ip = d.get("interim_prior", [1, 1])
+    inds_t = spec.get("indication")
+    if not isinstance(inds_t, list) or not inds_t:
+        raise DesignError(f"{where}: need at least one [[indication]] table")
+    inds = []
+    for i, t in enumerate(inds_t, start=1):
+        w = f"{where}, [[indication]] #{i}"
+        _unknown(t, IND_KEYS, w)
+        nm = _get(t, "name", w, str)
+        w = f"{where}, indication {nm!r}"
+        n = _get(t, "n", w, int, lo=1)
+        p0 = _get(t, "p0", w, float, lo=0, hi=1, lo_open=True, hi_open=True)
+        target = _get(t, "target", w, float, lo=0, hi=1, lo_open=True, hi_open=True)
+        if not target > p0:
+            raise DesignError(f"{w}, key 'target': {target} must be above p0 = {p0}")
+        c = _get(t, "c", w, float, lo=0, hi=1, lo_open=True, hi_open=True)
+        mm = _get(t, "min_mean", w, float, None, lo=0, hi=1)
+        n1 = _get(t, "interim_n", w, int, None, lo=1, hi=n - 1)
+        fut = _get(t, "futility", w, float, None, lo=0, hi=1)
+        eff = _get(t, "efficacy", w, float, None, lo=0, hi=1)
+        if (fut is not None or eff is not None) and n1 is None:
+            raise DesignError(f"{w}: 'futility' and 'efficacy' need 'interim_n'")
+        if n1 is not None and fut is None and eff is None:
+            raise DesignError(f"{w}: 'interim_n' needs 'futility' and/or 'efficacy'")
+        inds.append(Indication(nm, n, p0, target, c, mm, n1, fut, eff))
+    names = [i.name for i in inds]
+    if len(set(names)) != len(names):
+        raise DesignError(f"{where}: indication names must be unique, got {names}")
+    mt = spec.get("method")
+    if not isinstance(mt, dict) or not mt:
+        raise DesignError(f"{where}: need at least one [method.NAME] table")
+    methods = [_method(k, v, f"{where}, [method.{k}]") for k, v in mt.items()]
+    scen = []
+    gen = spec.get("scenarios", {})
+    _unknown(gen, {"generate"}, f"{where}, [scenarios]")
+    for g in gen.get("generate", []):
+        if g not in GENERATE:
+            close = difflib.get_close_matches(str(g), GENERATE, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise DesignError(
+                f"{where}, [scenarios], key 'generate': unknown {g!r}{hint} (one of {', '.join(GENERATE)})"
+            )
+        if g == "null":
+            scen.append(Scenario("all null", tuple(i.p0 for i in inds)))
+        elif g == "target":
+            scen.append(Scenario("all active", tuple(i.target for i in inds)))
+        else:
+            for k, ind in enumerate(inds):
+                scen.append(
+                    Scenario(f"only {ind.name} active", tuple(x.target if j == k else x.p0 for j, x in enumerate(inds)))
+                )
+    for i, t in enumerate(spec.get("scenario", []), start=1):
+        w = f"{where}, [[scenario]] #{i}"
+        _unknown(t, {"name", "p"}, w)
+        nm = _get(t, "name", w, str)
+        p = t.get("p")
+        if not (
+            isinstance(p, list) and len(p) == len(inds) and all(isinstance(x, (int, float)) and 0 <= x <= 1 for x in p)
+        ):
+            raise DesignError(f"{w}, key 'p': expected {len(inds)} rates in [0, 1] (one per indication), got {p!r}")
+        scen.append(Scenario(nm, tuple(float(x) for x in p)))
+    if not scen:
+        raise DesignError(f"{where}: no scenarios (add [scenarios] generate = [...] or [[scenario]] tables)")
+    if len({s.name for s in scen}) != len(scen):
+        raise DesignError(f"{where}: scenario names must be unique, got {[s.name for s in scen]}")
+    return Design(
+        name=name,
+        indications=inds,
+        methods=methods,
+        scenarios=scen,
+        seed=_get(d, "seed", wd, int, 1, lo=0),
+        oc=oc,
+        n_sim=_get(d, "n_sim", wd, int, 10_000, lo=100),
+        chunk=_get(d, "chunk", wd, int, 2_000, lo=10),
+        max_outcomes=_get(d, "max_outcomes", wd, int, 200_000, lo=1),
+        interim_prior=_prior_ab(ip, wd),
+    )
+
+
+def load(path: Path | str) -> Design:
+    path = Path(path)
+    try:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise DesignError(f"{path}: file not found") from err
+    except tomllib.TOMLDecodeError as err:
+        raise DesignError(f"{path}: not valid TOML: {err}") from err
+    return parse(spec, str(path))

@@ -1,0 +1,208 @@
+"""The deterministic posterior engine: inner integrals, grid refinement, brute force, two components."""
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+from scipy.special import expit
+
+import analysis.basket.engine as E
+from analysis.basket.engine import Dist, Engine, Model, as_dist, log_q
+
+
+def _quad_q(a, b, mu, tau, lower=-np.inf):
+    f = lambda t: expit(t) ** a * expit(-t) ** b * stats.norm.pdf(t, mu, tau)  # noqa: E731
+    lo, hi = max(lower, mu - 12 * tau), mu + 12 * tau
+    pts = np.linspace(lo, hi, 41)
+    return sum(integrate.quad(f, x0, x1, epsabs=0, epsrel=1e-13)[0] for x0, x1 in zip(pts[:-1], pts[1:]))
+
+
+@pytest.mark.parametrize(
+    "a,b,mu,tau",
+    [
+        (0, 24, -1, 1e-3),
+        (24, 0, 2, 0.05),
+        (12, 12, 0, 0.5),
+        (24, 0, 0, 3),
+        (1, 23, -3, 2),
+        (0, 0, 1, 1),
+        (5, 5, 8, 0.2),
+    ],
+)
+def test_inner_integral_matches_adaptive_quadrature(a, b, mu, tau):
+    # tau -> 0 and all-responders (b = 0) / no-responders (a = 0) included
+    ref = _quad_q(a, b, mu, tau)
+    assert np.exp(log_q(a, b, mu, tau)) == pytest.approx(ref, rel=1e-6)
+    tail = _quad_q(a, b, mu, tau, lower=-0.5)
+    assert np.exp(log_q(a, b, mu, tau, lower=-0.5)) == pytest.approx(tail, rel=1e-6, abs=1e-14)
+
+
+def test_inner_integral_against_fine_composite_rule():
+    # 20,000 random cases over 0 <= a, b <= 60, |mu| <= 15, 1e-3 <= tau <= 1e3 against a 60-panel rule:
+    # relative error below 1e-5 (documented: 5e-6 with 12 nodes per panel)
+    rng = np.random.default_rng(1)
+    N = 20_000
+    a = rng.integers(0, 60, N).astype(float)
+    b = rng.integers(0, 60, N).astype(float)
+    a[rng.random(N) < 0.2] = 0
+    b[rng.random(N) < 0.2] = 0
+    mu = rng.uniform(-15, 15, N)
+    tau = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), N))
+    v = log_q(a, b, mu, tau)
+    old = E.PANELS
+    try:
+        E.PANELS = tuple(np.r_[0, np.geomspace(1 / 4096, 1, 60)])
+        ref = log_q(a, b, mu, tau, nodes=24)
+    finally:
+        E.PANELS = old
+    assert np.max(np.abs(np.expm1(v - ref))) < 1e-5
+
+
+def test_priors_parse_and_validate():
+    assert as_dist("HalfNormal(1)") == Dist("HalfNormal", (1,))
+    assert as_dist(("Normal", (0, 1.5))) == Dist("Normal", (0, 1.5))
+    with pytest.raises(ValueError, match="unknown distribution"):
+        as_dist("Gamma(2, 1)")
+    with pytest.raises(ValueError, match="tau prior"):
+        Model.hierarchical("Normal(0, 1)", "Normal(0, 1)")
+
+
+HIER = Model.hierarchical("Normal(0, 1.5)", "HalfNormal(1)")
+EXNEX = Model.exnex("Normal(0, 1.5)", "HalfNormal(1)", (0, 2), 0.5)
+DATA = ([10, 0, 24], [24, 24, 24])  # includes no responders and all responders
+
+
+def test_hierarchical_matches_independent_quadrature():
+    # analysis/quadrature.py: an independent (mu, tau) midpoint grid with Gauss-Hermite inner integrals
+    from analysis.models import DEFAULT_MODELS
+    from analysis.quadrature import posterior_means
+
+    post = Engine(HIER, 72).posterior(*DATA)
+    ref = posterior_means(DEFAULT_MODELS["hierarchical"], *DATA, n_mu=801, n_tau=800, n_gh=100)
+    np.testing.assert_allclose(post.mean, ref["p"], atol=1e-5)
+    assert post.new_mean == pytest.approx(ref["p_new"], abs=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "model",
+    [
+        HIER,
+        EXNEX,
+        Model.hierarchical("Normal(-1, 2)", "HalfCauchy(1)"),
+        Model.hierarchical("Normal(0, 1)", "Uniform(0, 5)"),
+        Model.hierarchical("Normal(0, 1)", "LogNormal(-1, 1)"),
+        Model.exnex("Normal(0, 2)", "HalfStudentT(3, 1)", (0, 2), 0.3),
+    ],
+    ids=["hier", "exnex", "halfcauchy", "uniform", "lognormal", "halft"],
+)
+def test_grid_refinement(model):
+    # doubling the resolution of every grid (and the inner nodes) changes nothing beyond 1e-5
+    y, n = [3, 12, 24, 0], [24, 24, 24, 12]
+    p1 = Engine(model, 84).posterior(y, n)
+    p2 = Engine(model, 84, resolution=2).posterior(y, n)
+    np.testing.assert_allclose(p1.mean, p2.mean, atol=1e-5)
+    np.testing.assert_allclose(p1.sd, p2.sd, atol=1e-5)
+    np.testing.assert_allclose(p1.p_ex, p2.p_ex, atol=1e-5)
+    assert p1.new_mean == pytest.approx(p2.new_mean, abs=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="known limitation: P(p > x) and quantiles converge only at O(h_mu) where tau << h_mu (the tail is a "
+    "step in mu as tau -> 0); measured 7e-5 between resolutions 1 and 2 for EXNEX, above the 1e-5 target",
+    strict=False,
+)
+@pytest.mark.parametrize("model", [HIER, EXNEX], ids=["hier", "exnex"])
+def test_grid_refinement_tails(model):
+    y, n = [3, 12, 24, 0], [24, 24, 24, 12]
+    p1 = Engine(model, 84).posterior(y, n)
+    p2 = Engine(model, 84, resolution=2).posterior(y, n)
+    np.testing.assert_allclose(p1.quantile([0.025, 0.975]), p2.quantile([0.025, 0.975]), atol=1e-5)
+    np.testing.assert_allclose(p1.prob_above(0.3), p2.prob_above(0.3), atol=1e-5)
+
+
+def _brute_force(model, y, n, n_mu=601, n_tau=400, n_theta=4000):
+    """Dense tensor grid in (mu, tau, theta) with exact normal bin masses: independent of the engine."""
+    comp = model.components[0]
+    m, s = comp.mu.params
+    mu = np.linspace(m - 8 * s, m + 8 * s, n_mu)
+    u = (np.arange(n_tau) + 0.5) / n_tau  # midpoints on the prior CDF scale of tau
+    tau = comp.tau.ppf(u)
+    edges = np.linspace(-15, 15, n_theta + 1)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    y, n = np.asarray(y), np.asarray(n)
+    lik = stats.binom.pmf(y[:, None], n[:, None], expit(mid)[None, :])  # (K, T)
+    logpost = np.zeros((n_mu, n_tau)) + comp.mu.logpdf(mu)[:, None]
+    num = []
+    for ti in range(n_tau):
+        cdf = stats.norm.cdf((edges[None, :] - mu[:, None]) / tau[ti])
+        mass = np.diff(cdf, axis=1)  # (mu, T)
+        Lk = mass @ lik.T  # (mu, K)
+        Mk = mass @ (lik * expit(mid)).T
+        if model.is_exnex:
+            w = model.group_weights(len(y))[:, 0]
+            nm, ns = model.group_nex(len(y))[0]
+            nmass = np.diff(stats.norm.cdf((edges - nm) / ns))
+            Ln, Mn = lik @ nmass, (lik * expit(mid)) @ nmass
+            Lk, Mk = w * Lk + (1 - w) * Ln, w * Mk + (1 - w) * Mn
+        logpost[:, ti] += np.log(Lk).sum(1)
+        num.append(Mk / Lk)
+    post = np.exp(logpost - logpost.max())
+    post /= post.sum()
+    cond = np.stack(num, axis=1)  # (mu, tau, K)
+    return np.einsum("ij,ijk->k", post, cond)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", [HIER, EXNEX], ids=["hier", "exnex"])
+def test_against_brute_force(model):
+    y, n = [5, 20], [24, 24]
+    ref = _brute_force(model, y, n)
+    post = Engine(model, 48).posterior(y, n)
+    np.testing.assert_allclose(post.mean, ref, atol=1e-4)
+
+
+def test_two_components_equal_direct_four_dimensional_grid():
+    # the subset expansion (2^K terms) equals the direct sum over the (mu1, tau1) x (mu2, tau2) grid
+    m2 = Model(
+        (("Normal(-1.5, 1)", "HalfNormal(0.5)"), ("Normal(1, 1)", "HalfNormal(0.5)")),
+        weights=[[0.45, 0.45]] * 3,
+        nex=(0, 2),
+        name="two",
+    )
+    y, n = np.array([2, 12, 20]), np.array([24, 24, 24])
+    eng = Engine(m2, 72, resolution=0.5)
+    post = eng.posterior(y, n)
+    g1, g2 = eng.grids()
+    L1 = np.stack([np.exp(eng.table(24, 0).loglik[yk]) for yk in y])
+    L2 = np.stack([np.exp(eng.table(24, 1).loglik[yk]) for yk in y])
+    M1 = np.stack([eng.table(24, 0).m1[yk] for yk in y])
+    M2 = np.stack([eng.table(24, 1).m1[yk] for yk in y])
+    nt = [eng.nex_table(24, 0, 2) for _ in y]
+    Ln = np.array([np.exp(t.loglik[yk, 0]) for t, yk in zip(nt, y)])
+    Mn = np.array([t.m1[yk, 0] for t, yk in zip(nt, y)])
+    p1, p2 = np.exp(g1.logw), np.exp(g2.logw)
+    fac = [0.45 * L1[k][:, None] + 0.45 * L2[k][None, :] + 0.1 * Ln[k] for k in range(3)]
+    joint = p1[:, None] * p2[None, :] * fac[0] * fac[1] * fac[2]
+    Z = joint.sum()
+    for k in range(3):
+        num = 0.45 * L1[k][:, None] * M1[k][:, None] + 0.45 * L2[k][None, :] * M2[k][None, :] + 0.1 * Ln[k] * Mn[k]
+        assert post.mean[k] == pytest.approx((joint / fac[k] * num).sum() / Z, rel=1e-9)
+        ex1 = (joint / fac[k] * 0.45 * L1[k][:, None]).sum() / Z
+        assert post.p_ex[k, 0] == pytest.approx(ex1, rel=1e-9)
+
+
+def test_batch_equals_single_posteriors():
+    eng = Engine(EXNEX, 72)
+    Y = np.array([[0, 5, 24], [12, 12, 12], [24, 24, 0]])
+    b = eng.batch(Y, [24, 24, 24], [0.3, 0.3, 0.3])
+    for i, y in enumerate(Y):
+        p = eng.posterior(y, [24, 24, 24])
+        np.testing.assert_allclose(b["mean"][i], p.mean, atol=1e-12)
+        np.testing.assert_allclose(b["p_ex"][i], p.p_ex[:, 0], atol=1e-12)
+        np.testing.assert_allclose(b["p_above"][i], p.prob_above(0.3), atol=1e-9)
+
+
+def test_bad_data_rejected():
+    with pytest.raises(ValueError, match="0 <= y <= n"):
+        Engine(HIER).posterior([5, 30], [24, 24])
