@@ -24,7 +24,8 @@ REPORT_CODE := $(filter-out analysis/publish/render.py,$(wildcard analysis/publi
 FREQ := results/frequentist/estimates.csv results/frequentist/tests.csv results/frequentist/meta.csv
 BAYES := results/bayes/estimates.csv results/bayes/exceedance.csv results/bayes/diagnostics.csv \
          results/bayes/ppc.csv results/bayes/prior_predictive.csv results/bayes/hyperparameters.csv \
-         results/bayes/exchangeability.csv
+         results/bayes/exchangeability.csv results/bayes/crosscheck.csv \
+         results/bayes/lodo.csv
 SENS := results/bayes/sensitivity.csv results/bayes/sensitivity_diagnostics.csv
 ESTIMATES_IN := results/frequentist/estimates.csv results/bayes/estimates.csv
 MS_SRC := manuscript/index.qmd manuscript/supplement.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/filters/tables.lua manuscript/style.css manuscript/preamble.typ manuscript/the-new-england-journal-of-medicine.csl analysis/publish/checklist.py

@@ -72,7 +72,9 @@ def classify(err: BaseException) -> tuple[int, str] | None:
         return EXIT_INPUT, str(err)
     if isinstance(err, UnicodeDecodeError):
         return EXIT_INPUT, f"not UTF-8 text ({err.reason} at byte {err.start})"
-    if isinstance(err, ConvergenceError):
+    from analysis.bayes.engine import MCMCMismatch
+
+    if isinstance(err, ConvergenceError | MCMCMismatch):
         return EXIT_CONVERGENCE, str(err)
     if isinstance(err, MissingResultError):
         return EXIT_IO, str(err)

@@ -52,7 +52,7 @@ def mcmc_vs_engine(n_trials: int = 5, draws: int = 500, tune: int = 500, seed: i
             a = np.log(0.5) + pm.logp(pm.Binomial.dist(n=n, logit_p=th_ex), y)
             b = np.log(0.5) + pm.logp(pm.Binomial.dist(n=n, logit_p=th_nex), y)
             pm.Potential("lik", pt.logaddexp(a, b).sum())
-            pex = pm.Deterministic("pex", pt.sigmoid(a - b))
+            pm.Deterministic("pex", pt.sigmoid(a - b))
             idata = pm.sample(
                 draws,
                 tune=tune,

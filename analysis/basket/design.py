@@ -7,7 +7,7 @@ mean is at least ``min_mean``).  Borrowing methods:
 
 - ``independent``: a Beta or Beta-mixture prior per indication (conjugate);
 - ``hierarchical`` and ``exnex``: the logit-normal models of
-  :mod:`analysis.basket.engine` (deterministic, tabulated);
+  :mod:`analysis.bayes.engine` (deterministic, tabulated);
 - ``jsd``: Fujikawa et al. (2020, Biometrical Journal 62:330-338): each
   indication's Beta posterior borrows the others' prior-plus-data with
   weights ``(1 - JSD)^epsilon`` of the Jensen-Shannon divergence between
@@ -36,7 +36,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import betaln, gammaln, logsumexp
 
-from analysis.basket.engine import Engine, Model
+from analysis.bayes.engine import Engine, Model
 
 FINAL, FUTILITY, EFFICACY = 0, 1, 2
 

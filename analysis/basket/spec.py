@@ -28,7 +28,7 @@ import tomllib
 from pathlib import Path
 
 from analysis.basket.design import Design, Indication, Method, Scenario
-from analysis.basket.engine import Component, as_dist
+from analysis.bayes.engine import Component, as_dist
 
 
 class DesignError(ValueError):

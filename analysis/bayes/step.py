@@ -14,6 +14,9 @@ Writes, under ``out_dir`` (default ``results/bayes``):
 - ``ppc.csv``: posterior predictive checks;
 - ``hyperparameters.csv``: prior against posterior of mu and tau (how much the data decide);
 - ``exchangeability.csv``: EXNEX prior and posterior probability of exchangeability per group;
+- ``lodo.csv``: leave-one-disease-out predictive check (the held-out disease predicted from the others);
+- ``crosscheck.csv``: every MCMC fit against the deterministic posterior engine (the step fails,
+  naming model, group and quantity, when they differ by more than 4 Monte Carlo standard errors);
 - ``prior_predictive.csv``: what the priors imply for p_d.
 """
 
@@ -25,12 +28,15 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from analysis.bayes.crosscheck import COLUMNS as CROSSCHECK_COLUMNS
+from analysis.bayes.crosscheck import crosscheck
 from analysis.bayes.models import DEFAULT_MODELS, Model
 from analysis.bayes.sampling import fit
 from analysis.bayes.summaries import (
     exceedance_rows,
     exchangeability_rows,
     hyperparameter_rows,
+    lodo_rows,
     model_rows,
     ppc_rows,
     prior_predictive_rows,
@@ -86,13 +92,16 @@ def run(
     out_dir = Path(out_dir)
     units = index_units(index_path)
     checksums = {str(index_path): sha256(index_path)}
-    est, exc, diags, ppc, hyper, exch = [], [], [], [], [], []
+    est, exc, diags, ppc, hyper, exch, checks, lodo = [], [], [], [], [], [], [], []
     for spec in models.values():
         idata, exact, diag = fit_model(spec, units, out_dir, mcmc, checksums)
         est += model_rows(spec, units, idata, exact)
         exc += exceedance_rows(spec, units, idata, exact, SETTINGS.benchmarks.grid)
         ppc += ppc_rows(spec, units, idata, mcmc.seed)
         hyper += hyperparameter_rows(spec, idata)
+        if not spec.closed_form:
+            checks.append(crosscheck(spec, units, idata))
+        lodo += lodo_rows(spec, units)
         exch += exchangeability_rows(spec, units, idata)
         if diag is not None:
             diags.append(diag)
@@ -102,6 +111,11 @@ def run(
     write_csv(out_dir / "diagnostics.csv", diagnostics)
     write_csv(out_dir / "ppc.csv", pd.DataFrame(ppc))
     write_csv(out_dir / "hyperparameters.csv", pd.DataFrame(hyper))
+    write_csv(out_dir / "lodo.csv", pd.DataFrame(lodo))
+    write_csv(
+        out_dir / "crosscheck.csv",
+        pd.concat(checks, ignore_index=True) if checks else pd.DataFrame(columns=CROSSCHECK_COLUMNS),
+    )
     write_csv(out_dir / "exchangeability.csv", pd.DataFrame(exch))
     write_csv(out_dir / "prior_predictive.csv", pd.DataFrame(prior_predictive_rows(models)))
     write_csv(out_dir / "estimates.csv", estimates)

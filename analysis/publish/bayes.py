@@ -194,3 +194,22 @@ def hyperparameter_variables(hyper: pd.DataFrame, exch: pd.DataFrame) -> dict:
     for r in exch.itertuples(index=False):
         v["exch"].setdefault(r.model, {})[r.group] = {"posterior": prop(r.posterior), "prior": prop(r.prior)}
     return v
+
+
+def check_variables(crosscheck: pd.DataFrame, lodo: pd.DataFrame) -> dict:
+    """The engine cross-check and the leave-one-disease-out check, for the model-checks paragraph."""
+    v: dict = {"crosscheck": {}, "lodo": {}}
+    if len(crosscheck):
+        v["crosscheck"] = {
+            "n": int(len(crosscheck)),
+            "fits": int(crosscheck["model"].nunique()),
+            "max_z": f"{crosscheck['z'].max():.1f}",
+            "max_diff": f"{(crosscheck['mcmc'] - crosscheck['engine']).abs().max():.4f}",
+        }
+    for r in lodo.itertuples(index=False):
+        v["lodo"].setdefault(r.model, {})[r.group] = {
+            "p_all": prop(r.prob_all_respond),
+            "predicted": f"{r.predicted_mean:.1f}",
+            "n": int(r.n),
+        }
+    return v

@@ -97,6 +97,14 @@ class Results:
     def exchangeability(self) -> pd.DataFrame:
         return self.csv("bayes/exchangeability.csv")
 
+    @cached_property
+    def crosscheck(self) -> pd.DataFrame:
+        return self.csv("bayes/crosscheck.csv")
+
+    @cached_property
+    def lodo(self) -> pd.DataFrame:
+        return self.csv("bayes/lodo.csv")
+
     def posterior(self, model: str):
         """A fitted model's posterior draws (ArviZ InferenceData) from ``bayes/<model>.nc``."""
         import arviz as az

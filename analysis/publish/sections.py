@@ -107,6 +107,7 @@ SECTIONS: tuple[Section, ...] = (
                     r.prior_predictive,
                 )
                 | bayes.hyperparameter_variables(r.hyperparameters, r.exchangeability)
+                | bayes.check_variables(r.crosscheck, r.lodo)
             ),
         ),
     ),

@@ -192,3 +192,29 @@ def test_cli_refits_with_other_priors_and_sampler(tmp_path):
         text=True,
     )
     assert bad.returncode != 0 and "unknown prior distribution" in bad.stderr
+
+
+def test_leave_one_out_prediction_matches_independent_quadrature():
+    """The held-out disease's predicted count / n is the new-group mean of the model fitted to the others
+    (checked against analysis.bayes.quadrature, an independent grid implementation), and a discordant
+    disease is flagged."""
+    from analysis.bayes.summaries import lodo_rows
+
+    spec = DEFAULT_MODELS["hierarchical"]
+    rows = {r["group"]: r for r in lodo_rows(spec, UNITS)}
+    quad = posterior_means(spec, [3, 4], [3, 4])  # SLE held out
+    assert abs(rows["SLE"]["predicted_mean"] / 8 - quad["p_new"]) < 2e-3
+    odd = Units(("A", "B", "C", "D"), (8, 8, 8, 0), (8, 8, 8, 6))
+    flagged = {r["group"]: r for r in lodo_rows(spec, odd)}
+    assert flagged["D"]["p_lower"] < 0.05 < min(flagged[g]["p_upper"] for g in "ABC")
+
+
+def test_crosscheck_fails_naming_model_group_and_quantity(hier_fit):
+    from analysis.bayes.crosscheck import MCMCMismatch, crosscheck
+
+    idata, _, _ = hier_fit
+    ok = crosscheck(DEFAULT_MODELS["hierarchical"], UNITS, idata)
+    assert (ok["z"] < 4).all() and set(ok["group"]) == {"SLE", "IIM", "SSc", "new"}
+    wrong = DEFAULT_MODELS["hierarchical"].with_priors(mu=Prior("Normal", (-3, 0.3)))
+    with pytest.raises(MCMCMismatch, match=r"model 'hierarchical', group '\w+', (mean|q0\.\d+): MCMC"):
+        crosscheck(wrong, UNITS, idata)

@@ -116,6 +116,10 @@ class Model:
         """Exact posterior summaries per unit (closed-form models), else ``None``."""
         return None
 
+    def engine_model(self):
+        """The model for the deterministic posterior engine (:mod:`analysis.bayes.engine`), or ``None``."""
+        return None
+
     def exact_draws(self, exact: dict[str, dict], units: Units, size: int, rng: np.random.Generator) -> np.ndarray:
         """Draws (size, unit) from the exact Beta posteriors of a closed-form model, for plots."""
         return np.stack([rng.beta(exact[g]["a"], exact[g]["b"], size) for g in units.labels], axis=-1)

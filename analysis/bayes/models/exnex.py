@@ -50,6 +50,13 @@ class Exnex(Hierarchical):
     def free_parameters(self) -> list[str]:
         return ["mu", "tau", "z", "u"]
 
+    def engine_model(self):
+        from analysis.bayes import engine
+
+        return engine.Model.exnex(
+            self.priors["mu"], self.priors["tau"], self.priors["nex"].params, self.exnex_weight, name=self.name
+        )
+
     def build(self, units: Units):
         import pymc as pm
         import pytensor.tensor as pt

@@ -34,6 +34,11 @@ class Hierarchical(Model):
     def free_parameters(self) -> list[str]:
         return ["mu", "tau", "z"]
 
+    def engine_model(self):
+        from analysis.bayes import engine
+
+        return engine.Model.hierarchical(self.priors["mu"], self.priors["tau"], name=self.name)
+
     def _exchangeable(self, units: Units):
         import pymc as pm
 

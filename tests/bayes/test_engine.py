@@ -5,8 +5,8 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import expit
 
-import analysis.basket.engine as E
-from analysis.basket.engine import Dist, Engine, Model, as_dist, log_q
+import analysis.bayes.engine as E
+from analysis.bayes.engine import Dist, Engine, Model, as_dist, log_q
 
 
 def _quad_q(a, b, mu, tau, lower=-np.inf):
@@ -73,8 +73,8 @@ DATA = ([10, 0, 24], [24, 24, 24])  # includes no responders and all responders
 
 def test_hierarchical_matches_independent_quadrature():
     # analysis/quadrature.py: an independent (mu, tau) midpoint grid with Gauss-Hermite inner integrals
-    from analysis.models import DEFAULT_MODELS
-    from analysis.quadrature import posterior_means
+    from analysis.bayes.models import DEFAULT_MODELS
+    from analysis.bayes.quadrature import posterior_means
 
     post = Engine(HIER, 72).posterior(*DATA)
     ref = posterior_means(DEFAULT_MODELS["hierarchical"], *DATA, n_mu=801, n_tau=800, n_gh=100)

@@ -11,7 +11,7 @@ paper could not be retrieved, so the reference here is MCMC on the same model.
 import numpy as np
 import pytest
 
-from analysis.basket.engine import Engine, MCMCMismatch, Model, compare_mcmc
+from analysis.bayes.engine import Engine, MCMCMismatch, Model, compare_mcmc
 
 R = np.array([2, 0, 1, 6, 7, 3, 5, 1, 0, 3])
 N = np.array([15, 13, 12, 28, 29, 29, 26, 5, 2, 20])
