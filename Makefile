@@ -18,6 +18,7 @@ CORE := analysis/__init__.py analysis/settings.py analysis/io.py analysis/cli.py
 FREQ_CODE := $(wildcard analysis/frequentist/*.py)
 BAYES_CODE := $(filter-out analysis/bayes/sensitivity.py,$(wildcard analysis/bayes/*.py analysis/bayes/models/*.py))
 PRIORS_CODE := $(wildcard analysis/priors/*.py)
+BASKET := results/basket/oc.csv results/basket/design.json
 PRIORS := results/priors/priors.json results/priors/designs.json results/priors/map-priors.png \
           results/priors/oc-sle_single_arm.png results/priors/prior-posterior-sle_single_arm.png
 REPORT_CODE := $(filter-out analysis/publish/render.py,$(wildcard analysis/publish/*.py))
@@ -35,10 +36,10 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/sensitivity.md manuscript/tables/priors.md manuscript/tables/design.md \
           manuscript/tables/hyperparameters.md manuscript/tables/characteristics.md \
           manuscript/tables/design-sensitivity.md manuscript/tables/design-calibration.md \
-          manuscript/tables/priors-full.md
+          manuscript/tables/priors-full.md manuscript/tables/basket.md
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
         manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png \
-        manuscript/figures/hyperparameters.png
+        manuscript/figures/hyperparameters.png manuscript/figures/basket.png
 PRIOR_FIGS := manuscript/figures/map-priors.png manuscript/figures/oc-sle_single_arm.png \
         manuscript/figures/prior-posterior-sle_single_arm.png
 PAPER := $(foreach d,index supplement,$(foreach x,html pdf docx,manuscript/_manuscript/$(d).$(x)))
@@ -76,6 +77,9 @@ $(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py 
 $(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py
 	$(RUN) priors config/follow_up.toml --out results/priors
 
+$(BASKET) &: $(STAMP) config/basket.toml $(CORE) $(BAYES_CODE) $(wildcard analysis/basket/*.py)
+	$(RUN) design config/basket.toml --out results/basket --no-figures
+
 results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py
 	$(RUN) combine $(ESTIMATES_IN) --out $@
 
@@ -84,16 +88,16 @@ ALL_CODE := $(wildcard analysis/*.py analysis/*/*.py analysis/*/*/*.py)
 results/provenance.json: $(STAMP) $(DATA) $(CONTEXT_DATA) $(ALL_CODE) $(wildcard config/*.toml)
 	$(RUN) provenance --out $@
 
-results: results/estimates.csv results/provenance.json $(SENS) $(PRIORS) ## run every analysis step that is out of date
+results: results/estimates.csv results/provenance.json $(SENS) $(PRIORS) $(BASKET) ## run every analysis step that is out of date
 
-$(FIGS) &: results/estimates.csv $(BAYES) $(SENS) $(REPORT_CODE)
+$(FIGS) &: results/estimates.csv $(BAYES) $(SENS) $(BASKET) $(REPORT_CODE)
 	$(RUN) figures --out manuscript/figures
 
 manuscript/figures/%.png: results/priors/%.png
 	mkdir -p $(@D)
 	cp $< $@.tmp && mv $@.tmp $@
 
-$(REPORT) &: $(DATA) $(CONTEXT_DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(REPORT_CODE)
+$(REPORT) &: $(DATA) $(CONTEXT_DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(BASKET) $(REPORT_CODE)
 	$(RUN) report --manuscript manuscript
 
 $(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py

@@ -353,3 +353,32 @@ def priors_result_from_files(results_dir: Path) -> dict:
             rec["draws"] = draws[name]
         records[name] = rec
     return {"records": records, "designs": designs}
+
+
+def basket(oc: pd.DataFrame, path: Path) -> None:
+    """Probability of a go decision per indication, by scenario and borrowing method (basket trial OC)."""
+    df = oc[oc["indication"] != "(any)"].copy()
+    scenarios = list(dict.fromkeys(df["scenario"]))
+    indications = list(dict.fromkeys(df["indication"]))
+    methods = list(dict.fromkeys(df["method"]))
+    fig, axes = figure(0.22 * len(scenarios) * len(methods) / 2 + 1.0, ncols=len(indications), sharey=True)
+    colours = dict(zip(methods, OKABE_ITO))
+    step = 0.8 / max(1, len(methods))
+    for ax, ind in zip(axes, indications):
+        sub = df[df["indication"] == ind]
+        for j, m in enumerate(methods):
+            s = sub[sub["method"] == m].set_index("scenario").reindex(scenarios)
+            ys = np.arange(len(scenarios)) + (j - (len(methods) - 1) / 2) * step
+            null = s["null"].astype(str) == "True"
+            ax.scatter(s["go"][~null], ys[~null], color=colours[m], s=12, marker="o", label=m)
+            ax.scatter(s["go"][null], ys[null], color=colours[m], s=14, marker="x")
+        ax.set_title(ind)
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
+    axes[0].set_yticks(range(len(scenarios)), scenarios)
+    axes[0].invert_yaxis()
+    fig.supxlabel("Probability of a go decision (x: true rate at the null, so type I error)", fontsize=FONT)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(methods), frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.subplots_adjust(bottom=0.22)
+    _save(fig, path)

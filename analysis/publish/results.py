@@ -23,6 +23,7 @@ WRITERS = {
     "frequentist": "python -m analysis frequentist",
     "bayes": "python -m analysis bayes / sensitivity",
     "priors": "python -m analysis priors config/follow_up.toml",
+    "basket": "python -m analysis design config/basket.toml",
 }
 
 
@@ -96,6 +97,14 @@ class Results:
     @cached_property
     def exchangeability(self) -> pd.DataFrame:
         return self.csv("bayes/exchangeability.csv")
+
+    @cached_property
+    def basket_oc(self) -> pd.DataFrame:
+        return self.csv("basket/oc.csv")
+
+    @cached_property
+    def basket_design(self) -> dict:
+        return self.json("basket/design.json")
 
     @cached_property
     def crosscheck(self) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data import load_characteristics, load_index
-from analysis.publish import bayes, colophon, context, figures, frequentist, priors
+from analysis.publish import basket, bayes, colophon, context, figures, frequentist, priors
 from analysis.publish.results import Results
 from analysis.settings import SETTINGS
 
@@ -122,6 +122,12 @@ SECTIONS: tuple[Section, ...] = (
         },
         copied=("map-priors", "oc-sle_single_arm", "prior-posterior-sle_single_arm"),
         variables=("priors", lambda r: priors.priors_variables(r.priors, r.designs)),
+    ),
+    Section(
+        "basket",
+        tables={"basket": lambda r: basket.basket_table(r.basket_oc)},
+        figures={"basket": lambda r, p: figures.basket(r.basket_oc, p)},
+        variables=("basket", lambda r: basket.basket_variables(r.basket_oc, r.basket_design)),
     ),
     Section("colophon", tables={"colophon": lambda r: colophon.colophon(r.provenance)}),
 )
