@@ -18,6 +18,7 @@ STAGES = {
     "analysis.settings": 0,
     "analysis.io": 0,
     "analysis.provenance": 0,
+    "analysis.timing": 0,
     "analysis.data": 1,
     "analysis.frequentist": 2,
     "analysis.bayes": 3,
@@ -108,7 +109,8 @@ def test_no_flat_modules_left():
         "cli.py",
         "compare.py",
         "io.py",
-        "provenance.py",
+        "settings.py",
+        "timing.py",
         "settings.py",
     ]
 
