@@ -109,9 +109,9 @@ def test_no_flat_modules_left():
         "cli.py",
         "compare.py",
         "io.py",
+        "provenance.py",
         "settings.py",
         "timing.py",
-        "settings.py",
     ]
 
 
