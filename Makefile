@@ -85,13 +85,12 @@ results/provenance.json: $(STAMP) $(DATA) $(CORE) analysis/provenance.py
 	$(call TIME,provenance) $(RUN) provenance --out $@
 
 # a JAX compilation cache for one build (removed after it), shared by its steps; then the targets with -j
-define PARALLEL
-	@cache=$$(mktemp -d); ANALYSIS_JAX_CACHE=$$cache $(MAKE) --no-print-directory -j$(JOBS) $(1); \
-	  status=$$?; rm -rf $$cache; exit $$status
-endef
+# (`+`: also under make -n, which the sub-make inherits)
+WITH_CACHE := cache=$$(mktemp -d); ANALYSIS_JAX_CACHE=$$cache
+END_CACHE := status=$$?; rm -rf $$cache; exit $$status
 
 results: $(STAMP) ## run every analysis step that is out of date (JOBS=2 in parallel)
-	$(call PARALLEL,results-files)
+	+@$(WITH_CACHE) $(MAKE) --no-print-directory -j$(JOBS) results-files; $(END_CACHE)
 
 results-files: results/estimates.csv results/provenance.json $(SENS) $(PRIORS)
 
@@ -109,7 +108,7 @@ $(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py
 	$(call TIME,render) $(RUN) render --manuscript manuscript
 
 paper: $(STAMP) ## build the manuscript (HTML and PDF) from the data, setting up if needed (JOBS=2 in parallel)
-	$(call PARALLEL,$(PAPER))
+	+@$(WITH_CACHE) $(MAKE) --no-print-directory -j$(JOBS) $(PAPER); $(END_CACHE)
 
 test: $(STAMP) ## run the test suite (builds the paper first if it is out of date)
 	$(MAKE) --no-print-directory paper
