@@ -8,7 +8,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# every step runs under analysis.timing: results/timings/STEP.json (seconds, peak memory) for the colophon and bench
+TIME = $(PY) -m analysis.timing $(1) --
 RUN := $(PY) -m analysis
+# independent steps run in parallel (make -j); every step is a file target, so the graph orders them
+JOBS ?= 2
+# uv installs the lock (pinned here; installed with pip into .venv/.uv, outside the environment it syncs)
+UV_VERSION := 0.13.9
+UV := $(VENV)/.uv/bin/uv
 
 DATA := data/raw/index_study.csv data/raw/published_cohorts.csv
 CONTEXT_DATA := data/raw/study_characteristics.csv
@@ -44,7 +51,7 @@ PRIOR_FIGS := manuscript/figures/map-priors.png manuscript/figures/oc-sle_single
         manuscript/figures/prior-posterior-sle_single_arm.png
 PAPER := $(foreach d,index supplement,$(foreach x,html pdf docx,manuscript/_manuscript/$(d).$(x)))
 
-.PHONY: help setup results paper test test-slow lint bench clean lock reproduce reference
+.PHONY: help setup results results-files paper test test-slow lint bench clean lock reproduce reference
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -52,58 +59,69 @@ help: ## list the targets
 setup: $(STAMP) ## create .venv from requirements.lock (when missing or stale)
 
 $(STAMP): requirements.lock pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required, found " + sys.version'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -r requirements.lock
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	test -x $(UV) && $(UV) --version | grep -q ' $(UV_VERSION)' || \
+	  $(PY) -m pip install --quiet --disable-pip-version-check --upgrade --target $(VENV)/.uv "uv==$(UV_VERSION)"
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
-lock: ## re-pin requirements.lock from the current .venv
-	( echo "# Pinned environment for reviewers: every package of .venv, from 'make lock'."; \
-	  echo "# Python 3.11. Install with: pip install -r requirements.lock"; \
-	  $(PY) -m pip freeze --all --exclude-editable | grep -vE '^(-e|pip==)' ) > requirements.lock.tmp
+lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml with uv (hashes; CPython 3.11)
+	$(UV) pip compile --quiet pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  --custom-compile-command "make lock" -o requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock
 
 $(FREQ) &: $(STAMP) $(DATA) $(CORE) $(FREQ_CODE)
-	$(RUN) frequentist --out results/frequentist
+	$(call TIME,frequentist) $(RUN) frequentist --out results/frequentist
 
 $(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE)
-	$(RUN) bayes --out results/bayes
+	$(call TIME,bayes) $(RUN) bayes --out results/bayes
 
-$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py
-	$(RUN) sensitivity --out results/bayes
+# after the main fits (order only): the sensitivity step reuses them by cache key, and both MCMC steps
+# load the samplers the Bayesian step compiled from the build's JAX cache instead of compiling them again
+$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py | $(BAYES)
+	$(call TIME,sensitivity) $(RUN) sensitivity --out results/bayes
 
-$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py
-	$(RUN) priors config/follow_up.toml --out results/priors
+$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py | $(BAYES)
+	$(call TIME,priors) $(RUN) priors config/follow_up.toml --out results/priors
 
 $(BASKET) &: $(STAMP) config/basket.toml $(CORE) $(BAYES_CODE) $(wildcard analysis/basket/*.py)
-	$(RUN) design config/basket.toml --out results/basket --no-figures
+	$(call TIME,basket) $(RUN) design config/basket.toml --out results/basket --no-figures
 
 results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py
-	$(RUN) combine $(ESTIMATES_IN) --out $@
+	$(call TIME,combine) $(RUN) combine $(ESTIMATES_IN) --out $@
 
 # the commit, time and code hash of the colophon: rebuilt whenever any analysis code, data or config changes
 ALL_CODE := $(wildcard analysis/*.py analysis/*/*.py analysis/*/*/*.py)
 results/provenance.json: $(STAMP) $(DATA) $(CONTEXT_DATA) $(ALL_CODE) $(wildcard config/*.toml)
-	$(RUN) provenance --out $@
+	$(call TIME,provenance) $(RUN) provenance --out $@
 
-results: results/estimates.csv results/provenance.json $(SENS) $(PRIORS) $(BASKET) ## run every analysis step that is out of date
+# a JAX compilation cache for one build (removed after it), shared by its steps; then the targets with -j
+# (`+`: also under make -n, which the sub-make inherits)
+WITH_CACHE := cache=$$(mktemp -d); ANALYSIS_JAX_CACHE=$$cache
+END_CACHE := status=$$?; rm -rf $$cache; exit $$status
+
+results: $(STAMP) ## run every analysis step that is out of date (JOBS=2 in parallel)
+	+@$(WITH_CACHE) $(MAKE) --no-print-directory -j$(JOBS) results-files; $(END_CACHE)
+
+results-files: results/estimates.csv results/provenance.json $(SENS) $(PRIORS) $(BASKET)
 
 $(FIGS) &: results/estimates.csv $(BAYES) $(SENS) $(BASKET) $(REPORT_CODE)
-	$(RUN) figures --out manuscript/figures
+	$(call TIME,figures) $(RUN) figures --out manuscript/figures
 
 manuscript/figures/%.png: results/priors/%.png
 	mkdir -p $(@D)
 	cp $< $@.tmp && mv $@.tmp $@
 
 $(REPORT) &: $(DATA) $(CONTEXT_DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(BASKET) $(REPORT_CODE)
-	$(RUN) report --manuscript manuscript
+	$(call TIME,report) $(RUN) report --manuscript manuscript
 
 $(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py
-	$(RUN) render --manuscript manuscript
+	$(call TIME,render) $(RUN) render --manuscript manuscript
 
-paper: $(PAPER) ## build the manuscript (HTML and PDF) from the data, setting up if needed
+paper: $(STAMP) ## build the manuscript (HTML and PDF) from the data, setting up if needed (JOBS=2 in parallel)
+	+@$(WITH_CACHE) $(MAKE) --no-print-directory -j$(JOBS) $(PAPER); $(END_CACHE)
 
 test: $(STAMP) ## run the test suite (builds the paper first if it is out of date)
 	$(MAKE) --no-print-directory paper
@@ -118,7 +136,7 @@ lint: $(STAMP) ## ruff check and format check
 
 bench: results/bench.json ## benchmarks (samplers, pipeline, OC grid) -> results/bench.json
 
-results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py $(PRIORS_CODE)
+results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py analysis/timing.py $(PRIORS_CODE)
 	$(RUN) bench --out $@
 
 reproduce: $(STAMP) ## rebuild every result from a clean copy of HEAD and compare with reference/

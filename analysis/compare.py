@@ -94,7 +94,12 @@ def compare_trees(old: Path, new: Path) -> list[Comparison]:
     out = []
     for name in names:
         a, b = old / name, new / name
-        if Path(name).name in SKIP or Path(name).suffix in SKIP_SUFFIX or "/_build/" in f"/{name}":
+        if (
+            Path(name).name in SKIP
+            or Path(name).suffix in SKIP_SUFFIX
+            or "/_build/" in f"/{name}"
+            or name.startswith("timings/")
+        ):
             out.append(Comparison(name, "skipped", "timing or derived from a compared file"))
         elif not a.is_file():
             out.append(Comparison(name, "only in new"))

@@ -83,7 +83,19 @@ class MetaAnalysis:
 
 @dataclass(frozen=True)
 class MCMC:
-    """NUTS settings.  ``FAST`` is the preset used by unit tests only."""
+    """NUTS settings.  ``FAST`` is the preset used by unit tests only.
+
+    ``sampler``: ``numpyro`` (default) is numpyro's NUTS on the PyMC model's JAX log density, compiled once per
+    model kind and used for every fit of that kind, chains vectorised; ``pymc`` and ``nutpie`` sample through
+    ``pm.sample`` (``cores`` processes or threads).  ``pad_units``: the compiled sampler pads the units with
+    empty ones (n = 0) to a multiple of this, so that fits with 2 to 8 units share one program.
+
+    Seed scheme 2 (since the compiled sampler; results of scheme 1, ``pm.sample(nuts_sampler="numpyro")``,
+    agree within Monte Carlo error): a fit with seed ``s`` and ``C`` chains runs chain ``c`` with the JAX key
+    ``jax.random.split(jax.random.PRNGKey(s), C)[c]`` from Uniform(-1, 1) initial values of the unconstrained
+    parameters drawn by ``numpy.random.default_rng([s, 3])``; post-processing draws use
+    ``numpy.random.default_rng([s, 1])`` (:mod:`analysis.bayes.sampling`).  Every fit of the paper uses ``seed``.
+    """
 
     draws: int = 2000
     tune: int = 2000
@@ -92,6 +104,8 @@ class MCMC:
     target_accept: float = 0.99
     seed: int = 20240222
     sampler: str = "numpyro"
+    pad_units: int = 8
+    seed_scheme: int = 2
 
 
 MCMC_DEFAULT = MCMC()

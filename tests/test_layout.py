@@ -18,6 +18,7 @@ STAGES = {
     "analysis.settings": 0,
     "analysis.io": 0,
     "analysis.provenance": 0,
+    "analysis.timing": 0,
     "analysis.data": 1,
     "analysis.frequentist": 2,
     "analysis.bayes": 3,
@@ -114,6 +115,7 @@ def test_no_flat_modules_left():
         "provenance.py",
         "reproduce.py",
         "settings.py",
+        "timing.py",
     ]
 
 

@@ -8,17 +8,53 @@ and weakly informative, and NUTS runs with ``target_accept = 0.99`` (see
 :class:`analysis.settings.MCMC`).  Divergences are never silenced: any
 divergence fails the gate.
 
-Seeds.  ``MCMC.seed`` seeds the sampler; the post-processing generator
-(draws of each group's and a new group's rate, :meth:`Model.add_draws`) is
-``numpy.random.default_rng([seed, 1])``.  The same seed, data, priors and
-package versions give the same draws.
+Compiled once, sampled many times (the default sampler, ``numpyro``).  The
+PyMC model (:meth:`Model.build`) takes its prior hyperparameters, the EXNEX
+weight and the counts as ``pm.Data``.  Its log density becomes one JAX
+function of (parameters, hyperparameters, counts), and numpyro's NUTS kernel
+(warm-up, then draws; chains vectorised) is jitted around it once per model
+structure (kind and prior families), padded number of units and MCMC
+settings; every scenario with that structure is a call with other arguments.
+Units are padded with empty units (``n = 0``: no likelihood; their ``z`` and
+``u`` are independent Normal(0, 1) draws, dropped from the results) to a
+multiple of ``MCMC.pad_units``, so that the index study (3 diseases), a
+disease left out (2), the MAP priors' study sets (2 to 4) and the external
+cohorts (8) share one compiled sampler per model kind.  When
+``ANALYSIS_JAX_CACHE`` names a directory, compiled programs are kept there (JAX's
+persistent compilation cache): ``make`` gives each build a fresh one, removed
+afterwards, so that the steps of one build compile each program once.  A
+cached program is the same program and gives the same draws.  ``pymc`` and ``nutpie`` go through ``pm.sample``, compiling per fit.
+
+Seeds (scheme 2, from the compiled sampler on; scheme 1 was ``pm.sample``'s).
+For a fit with seed ``s`` (``MCMC.seed``) and ``C`` chains: chain ``c`` runs
+NUTS with the JAX key ``jax.random.split(jax.random.PRNGKey(s), C)[c]`` and
+starts from Uniform(-1, 1) values of every unconstrained parameter, drawn by
+``numpy.random.default_rng([s, 3])`` (chain by chain, parameters in model
+order, padded units included).  The post-processing generator (draws of each
+group's and a new group's rate, :meth:`Model.add_draws`) is
+``numpy.random.default_rng([s, 1])``.  A fit's draws depend only on its own
+model, priors, data, settings and seed, never on which step or which other
+fits ran before it; the same seed gives the same draws.
+
+Cache.  A fit is stored as netCDF with a JSON sidecar whose ``cache_key``
+hashes everything that determines the draws: model and priors, data, MCMC
+settings, package versions and the source code of ``analysis/bayes`` and
+``analysis/settings.py`` (:func:`code_hash`).  A stored fit is read back only
+when its key matches; a fit with the same key stored by another step
+(``reuse``: the sensitivity step reuses the main fits) is copied instead of
+refitted; an unreadable netCDF or sidecar is refitted with a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import time
+import warnings
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,38 +66,210 @@ from analysis.bayes.models.base import Model
 from analysis.bayes.units import Units
 from analysis.io import atomic_path, write_json
 from analysis.provenance import package_versions
-from analysis.settings import MCMC, SETTINGS, Gates
+from analysis.settings import MCMC, ROOT, SETTINGS, Gates
+
+#: the sources whose text is part of every fit's cache key
+CODE_FILES = ("analysis/bayes", "analysis/settings.py")
+
+#: XLA on one thread per process: the models are tiny, and XLA's thread pool spins on an oversubscribed
+#: machine (set before JAX starts; an XLA_FLAGS of the user's is kept and extended)
+_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+if "intra_op_parallelism_threads" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _XLA_FLAGS).strip()
 
 
 class ConvergenceError(RuntimeError):
     """A fit failed a convergence gate; the message names model and parameter."""
 
 
+class CacheWarning(UserWarning):
+    """A cached fit could not be read and is refitted."""
+
+
+def code_hash() -> str:
+    """SHA-256 of the source of ``analysis/bayes`` (every ``.py``, recursively) and ``analysis/settings.py``."""
+    h = hashlib.sha256()
+    for entry in CODE_FILES:
+        path = ROOT / entry
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for f in files:
+            h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def cache_key(spec: Model, units: Units, mcmc: MCMC) -> str:
-    payload = {"spec": spec.describe(), "units": asdict(units), "mcmc": asdict(mcmc), "versions": package_versions()}
+    """Everything that determines a fit's draws: model and priors, data, MCMC settings, versions, code."""
+    payload = {
+        "spec": spec.describe(),
+        "units": asdict(units),
+        "mcmc": asdict(mcmc),
+        "versions": package_versions(),
+        "code": code_hash(),
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+# -- the compiled sampler -----------------------------------------------------------------------------
+_PROGRAMS: dict = {}
+_STATS = ("diverging", "n_steps", "acceptance_rate", "energy", "step_size", "lp")
+
+
+def _enable_compile_cache() -> None:
+    import jax
+
+    path = os.environ.get("ANALYSIS_JAX_CACHE", "")
+    if path:
+        jax.config.update("jax_compilation_cache_dir", path)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def padded_size(k: int, multiple: int) -> int:
+    """The number of units after padding ``k`` units with empty ones to a multiple of ``multiple`` (0: none)."""
+    return max(multiple, -(-k // multiple) * multiple) if multiple > 0 else k
+
+
+def _program_key(spec: Model, size: int, mcmc: MCMC) -> tuple:
+    return (spec.structure(), size, mcmc.tune, mcmc.draws, mcmc.chains, mcmc.target_accept)
+
+
+def _lower(spec: Model, size: int, mcmc: MCMC):
+    """Trace and lower the sampler for ``spec``'s structure, ``size`` units and ``mcmc`` (not yet compiled)."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    _enable_compile_cache()
+    from numpyro.infer.hmc import hmc
+    from pymc.sampling.jax import get_jaxified_graph
+    from pytensor.graph.replace import clone_replace
+
+    template = spec.build(Units(tuple(f"u{i}" for i in range(size)), (0,) * size, (1,) * size))
+    names = [*spec.hyperparameters(), "events", "trials"]
+    shared = [template[name] for name in names]
+    inputs = [v.type() for v in shared]
+    outputs = clone_replace([template.logp(), *template.unobserved_value_vars], replace=dict(zip(shared, inputs)))
+    logp = get_jaxified_graph(inputs=[*template.value_vars, *inputs], outputs=outputs[:1])
+    post = get_jaxified_graph(inputs=[*template.value_vars, *inputs], outputs=outputs[1:])
+    post_names = [v.name for v in template.unobserved_value_vars]
+    init_kernel, sample_kernel = hmc(potential_fn_gen=lambda data: lambda z: -logp(*z, *data)[0], algo="NUTS")
+    tune, draws, accept = mcmc.tune, mcmc.draws, mcmc.target_accept
+
+    def chain(rng_key, z0, data):
+        state = init_kernel(z0, tune, target_accept_prob=accept, model_args=(data,), rng_key=rng_key)
+
+        def step(st, _):  # one kernel for warm-up and draws: it adapts while st.i < tune
+            st = sample_kernel(st, model_args=(data,))
+            stats = (
+                st.diverging,
+                st.num_steps,
+                st.accept_prob,
+                st.energy,
+                st.adapt_state.step_size,
+                -st.potential_energy,
+            )
+            return st, (st.z, stats)
+
+        _, (z, stats) = jax.lax.scan(step, state, None, length=tune + draws)
+        z, stats = jax.tree.map(lambda a: a[tune:], (z, stats))
+        return jax.vmap(lambda *zz: post(*zz, *data))(*z), stats
+
+    point = template.initial_point()
+    shapes = [point[v.name].shape for v in template.value_vars]
+    dims = {name: tuple(template.named_vars_to_dims.get(name, ())) for name in post_names}
+    values = {**spec.hyperparameters(), "events": np.zeros(size, "int64"), "trials": np.zeros(size, "int64")}
+    args = (
+        jax.random.split(jax.random.PRNGKey(0), mcmc.chains),
+        [jnp.zeros((mcmc.chains, *shape)) for shape in shapes],
+        [jnp.asarray(values[name]) for name in names],
+    )
+    lowered = jax.jit(jax.vmap(chain, in_axes=(0, 0, None))).lower(*args)
+    return lowered, (names, shapes, post_names, dims)
+
+
+def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC) -> None:
+    """Compile the samplers that ``fits`` need, at most once each, two at a time (XLA compiles outside the GIL)."""
+    if mcmc.sampler != "numpyro":
+        return
+    todo = {}
+    for spec, units in fits:
+        if spec.closed_form:
+            continue
+        size = padded_size(len(units.labels), mcmc.pad_units)
+        key = _program_key(spec, size, mcmc)
+        if key not in _PROGRAMS and key not in todo:
+            todo[key] = _lower(spec, size, mcmc)  # tracing holds the GIL: one after another
+    with ThreadPoolExecutor(max(1, mcmc.cores)) as pool:
+        compiled = dict(zip(todo, pool.map(lambda lowered: lowered[0].compile(), todo.values())))
+    for key, (_, meta) in todo.items():
+        _PROGRAMS[key] = (compiled[key], *meta)
+
+
+def _program(spec: Model, size: int, mcmc: MCMC):
+    """The compiled sampler for ``spec``'s structure, ``size`` units and ``mcmc``; compiled once per process."""
+    key = _program_key(spec, size, mcmc)
+    if key not in _PROGRAMS:
+        lowered, meta = _lower(spec, size, mcmc)
+        _PROGRAMS[key] = (lowered.compile(), *meta)
+    return _PROGRAMS[key]
+
+
+def _sample_compiled(spec: Model, units: Units, mcmc: MCMC) -> az.InferenceData:
+    import jax
+    import jax.numpy as jnp
+
+    k = len(units.labels)
+    size = padded_size(k, mcmc.pad_units)
+    run, names, shapes, post_names, dims = _program(spec, size, mcmc)
+    pad = np.zeros(size - k, dtype="int64")
+    counts = {"events": np.concatenate([units.events, pad]), "trials": np.concatenate([units.n, pad])}
+    values = {**spec.hyperparameters(), **counts}
+    data = [jnp.asarray(values[name]) for name in names]
+    rng = np.random.default_rng([mcmc.seed, 3])
+    z0 = [np.empty((mcmc.chains, *shape)) for shape in shapes]
+    for c in range(mcmc.chains):
+        for arr in z0:
+            arr[c] = rng.uniform(-1.0, 1.0, arr.shape[1:])
+    keys = jax.random.split(jax.random.PRNGKey(mcmc.seed), mcmc.chains)
+    out, stats = run(keys, [jnp.asarray(a) for a in z0], data)
+    posterior = {}
+    for name, arr in zip(post_names, out):
+        if name.endswith("__"):
+            continue  # the unconstrained (transformed) values
+        arr = np.asarray(arr)
+        posterior[name] = arr[..., :k] if "unit" in dims[name] else arr
+    sample_stats = {n: np.asarray(a) for n, a in zip(_STATS, stats)}
+    sample_stats["tree_depth"] = np.floor(np.log2(sample_stats["n_steps"])).astype(int) + 1
+    return az.from_dict(
+        posterior=posterior,
+        sample_stats=sample_stats,
+        coords={"unit": list(units.labels)},
+        dims={name: list(d) for name, d in dims.items() if name in posterior and d},
+    )
 
 
 def sample(spec: Model, units: Units, mcmc: MCMC = SETTINGS.mcmc) -> az.InferenceData:
     """Run NUTS for ``spec``; add draws of each unit's rate and of a new unit's rate."""
-    import pymc as pm
-
     if spec.closed_form:
         raise ValueError(f"model {spec.name!r}: kind {spec.kind!r} is not sampled by MCMC (it is conjugate)")
-    model = spec.build(units)
     t0 = time.perf_counter()
-    with model:
-        idata = pm.sample(
-            draws=mcmc.draws,
-            tune=mcmc.tune,
-            chains=mcmc.chains,
-            cores=mcmc.cores,
-            target_accept=mcmc.target_accept,
-            random_seed=mcmc.seed,
-            nuts_sampler=mcmc.sampler,
-            progressbar=False,
-            compute_convergence_checks=False,
-        )
+    if mcmc.sampler == "numpyro":
+        idata = _sample_compiled(spec, units, mcmc)
+    else:
+        import pymc as pm
+
+        with spec.build(units):
+            idata = pm.sample(
+                draws=mcmc.draws,
+                tune=mcmc.tune,
+                chains=mcmc.chains,
+                cores=mcmc.cores,
+                target_accept=mcmc.target_accept,
+                random_seed=mcmc.seed,
+                nuts_sampler=mcmc.sampler,
+                progressbar=False,
+                compute_convergence_checks=False,
+            )
     elapsed = time.perf_counter() - t0
     spec.add_draws(idata, units, np.random.default_rng([mcmc.seed, 1]))
     idata.attrs.update(
@@ -116,6 +324,34 @@ def check_gates(diag: pd.DataFrame, gates: Gates = SETTINGS.gates) -> None:
         raise ConvergenceError("convergence gates failed:\n  " + "\n  ".join(problems))
 
 
+def _read_cached(out: Path, key: str) -> az.InferenceData | None:
+    """The fit stored at ``out`` if its sidecar's key is ``key``; ``None`` (with a warning if unreadable)."""
+    sidecar = out.with_suffix(".json")
+    if not (out.is_file() and sidecar.is_file()):
+        return None
+    try:
+        if json.loads(sidecar.read_text()).get("cache_key") != key:
+            return None
+        idata = az.from_netcdf(out)
+        idata.load()  # read every array now, so that a truncated file fails here and not later
+        return idata
+    except Exception as err:  # noqa: BLE001 - any unreadable cache file is refitted, never a crash
+        warnings.warn(f"cached fit {out} is unreadable ({type(err).__name__}: {err}); refitting", CacheWarning, 2)
+        return None
+
+
+def find_fit(key: str, dirs: Iterable[Path]) -> Path | None:
+    """A stored fit (``.nc`` with a sidecar) whose cache key is ``key``, in any of ``dirs``."""
+    for d in dirs:
+        for sidecar in sorted(Path(d).glob("*.json")):
+            try:
+                if json.loads(sidecar.read_text()).get("cache_key") == key and sidecar.with_suffix(".nc").is_file():
+                    return sidecar.with_suffix(".nc")
+            except (OSError, ValueError, AttributeError):
+                continue
+    return None
+
+
 def fit(
     spec: Model,
     units: Units,
@@ -123,14 +359,26 @@ def fit(
     mcmc: MCMC = SETTINGS.mcmc,
     gates: Gates = SETTINGS.gates,
     data_checksums: dict | None = None,
+    reuse: Iterable[Path] = (),
 ) -> tuple[az.InferenceData, pd.DataFrame]:
-    """Sample (or reuse a cached fit with identical inputs), check the gates, save netCDF + sidecar."""
+    """Sample (or reuse a stored fit with the same cache key), check the gates, save netCDF + sidecar.
+
+    ``reuse``: further directories whose stored fits (by cache key) are copied to ``out`` instead of refitted.
+    """
     key = cache_key(spec, units, mcmc)
     if out is not None:
         out = Path(out)
-        sidecar = out.with_suffix(".json")
-        if out.is_file() and sidecar.is_file() and json.loads(sidecar.read_text()).get("cache_key") == key:
-            idata = az.from_netcdf(out)
+        idata = _read_cached(out, key)
+        if idata is None:
+            found = find_fit(key, reuse)
+            if found is not None and found.resolve() != out.resolve():
+                idata = _read_cached(found, key)
+                if idata is not None:
+                    with atomic_path(out) as tmp:
+                        shutil.copyfile(found, tmp)
+                    with atomic_path(out.with_suffix(".json")) as tmp:
+                        shutil.copyfile(found.with_suffix(".json"), tmp)
+        if idata is not None:
             diag = diagnostics(idata, spec)
             check_gates(diag, gates)
             return idata, diag
@@ -144,6 +392,7 @@ def fit(
             out.with_suffix(".json"),
             {
                 "cache_key": key,
+                "code": code_hash(),
                 "model": spec.describe(),
                 "units": asdict(units),
                 "mcmc": asdict(mcmc),

@@ -1,6 +1,9 @@
 """How the per-disease estimates move with the priors and with the data used.
 
-Scenarios (each a refit; hierarchical model unless stated):
+Scenarios (each a fit; hierarchical model unless stated).  A scenario identical to a main fit (the
+default priors; EXNEX with w = 0.5) reuses that fit, by cache key, when the Bayesian step has stored it
+in ``out_dir``; every other scenario is sampled from the model kind's compiled sampler with its own
+hyperparameters (:mod:`analysis.bayes.sampling`):
 
 - the default priors, for reference;
 - tau ~ HalfNormal(0.5) and HalfNormal(2) (less or more heterogeneity);
@@ -21,6 +24,7 @@ import pandas as pd
 
 from analysis.bayes.models import DEFAULT_MODELS, Model
 from analysis.bayes.prior import Prior
+from analysis.bayes.sampling import prepare
 from analysis.bayes.step import fit_model
 from analysis.bayes.summaries import summarise_draws
 from analysis.bayes.units import Units, index_units
@@ -98,10 +102,11 @@ def run(
     out_dir = Path(out_dir)
     checksums = {str(p): sha256(p) for p in (index_path, cohorts_path)}
     rows, diags = [], []
+    prepare([(s.spec(), scenario_units(s, index_path, cohorts_path)) for s in scenarios], mcmc)
     for s in scenarios:
         spec = s.spec()
         units = scenario_units(s, index_path, cohorts_path)
-        idata, _, diag = fit_model(spec, units, out_dir / "sensitivity", mcmc, checksums, tag=s.name)
+        idata, _, diag = fit_model(spec, units, out_dir / "sensitivity", mcmc, checksums, tag=s.name, reuse=(out_dir,))
         diags.append(diag)
         index_groups = set(index_units(index_path).labels)
         for g in [d for d in units.labels if d in index_groups] + [NEW_GROUP]:

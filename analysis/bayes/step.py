@@ -31,7 +31,7 @@ import pandas as pd
 from analysis.bayes.crosscheck import COLUMNS as CROSSCHECK_COLUMNS
 from analysis.bayes.crosscheck import crosscheck
 from analysis.bayes.models import DEFAULT_MODELS, Model
-from analysis.bayes.sampling import fit
+from analysis.bayes.sampling import fit, prepare
 from analysis.bayes.summaries import (
     exceedance_rows,
     exchangeability_rows,
@@ -64,8 +64,19 @@ def closed_form_idata(spec: Model, units: Units, mcmc: MCMC) -> tuple[az.Inferen
     return idata, post
 
 
-def fit_model(spec: Model, units: Units, out_dir: Path | None, mcmc: MCMC, checksums: dict, tag: str | None = None):
-    """Fit one model (closed form exactly, the others by NUTS); returns (idata, exact summaries, diagnostics)."""
+def fit_model(
+    spec: Model,
+    units: Units,
+    out_dir: Path | None,
+    mcmc: MCMC,
+    checksums: dict,
+    tag: str | None = None,
+    reuse: tuple[Path, ...] = (),
+):
+    """Fit one model (closed form exactly, the others by NUTS); returns (idata, exact summaries, diagnostics).
+
+    ``reuse``: directories of stored fits; one with the same cache key is copied instead of refitted.
+    """
     name = tag or spec.name
     if spec.closed_form:
         idata, exact = closed_form_idata(spec, units, mcmc)
@@ -78,7 +89,7 @@ def fit_model(spec: Model, units: Units, out_dir: Path | None, mcmc: MCMC, check
             )
         return idata, exact, None
     out = None if out_dir is None else Path(out_dir) / f"{name}.nc"
-    idata, diag = fit(spec, units, out, mcmc, SETTINGS.gates, checksums)
+    idata, diag = fit(spec, units, out, mcmc, SETTINGS.gates, checksums, reuse=reuse)
     return idata, None, diag
 
 
@@ -93,6 +104,7 @@ def run(
     units = index_units(index_path)
     checksums = {str(index_path): sha256(index_path)}
     est, exc, diags, ppc, hyper, exch, checks, lodo = [], [], [], [], [], [], [], []
+    prepare([(spec, units) for spec in models.values()], mcmc)
     for spec in models.values():
         idata, exact, diag = fit_model(spec, units, out_dir, mcmc, checksums)
         est += model_rows(spec, units, idata, exact)

@@ -99,13 +99,52 @@ class Model:
         out.update({k: v for k, v in self.settings().items() if v is not None})
         return out
 
+    # -- the compiled sampler: numbers as data -----------------------------------
+    def hyperparameters(self) -> dict[str, float]:
+        """Every number of the priors and settings that the PyMC graph takes as data (``pm.Data``), by name.
+
+        ``<parameter>_<i>`` is the i-th parameter of that parameter's prior; subclasses add settings (the
+        EXNEX weight).  Two instances that differ only here share one compiled sampler
+        (:mod:`analysis.bayes.sampling`).
+        """
+        return {f"{key}_{i}": float(v) for key, prior in self.priors.items() for i, v in enumerate(prior.params)}
+
+    def structure(self) -> tuple:
+        """What the compiled graph depends on besides the number of units: the kind and each prior's family."""
+        return (self.kind, tuple(sorted((k, p.dist) for k, p in self.priors.items())))
+
+    def _prior_rv(self, key: str, **kw):
+        """The prior of ``key`` as a PyMC variable whose parameters are ``pm.Data`` named ``<key>_<i>``."""
+        import pymc as pm
+
+        prior = self.priors[key]
+        args = [pm.Data(f"{key}_{i}", float(v)) for i, v in enumerate(prior.params)]
+        if prior.dist == "Normal":
+            return pm.Normal(key, mu=args[0], sigma=args[1], **kw)
+        if prior.dist == "HalfNormal":
+            return pm.HalfNormal(key, sigma=args[0], **kw)
+        if prior.dist == "HalfCauchy":
+            return pm.HalfCauchy(key, beta=args[0], **kw)
+        return pm.Beta(key, alpha=args[0], beta=args[1], **kw)
+
+    @staticmethod
+    def _counts(units: Units):
+        """The data as ``pm.Data`` (``events``, ``trials``), so that one compiled graph serves any data of its shape."""
+        import pymc as pm
+
+        return (
+            pm.Data("events", np.asarray(units.events, dtype="int64"), dims="unit"),
+            pm.Data("trials", np.asarray(units.n, dtype="int64"), dims="unit"),
+        )
+
     # -- what subclasses implement -----------------------------------------------
     def free_parameters(self) -> list[str]:
         """The sampled parameters whose diagnostics are gated."""
         return []
 
     def build(self, units: Units):
-        """The PyMC model for ``units`` (MCMC models)."""
+        """The PyMC model for ``units`` (MCMC models); hyperparameters and counts enter as ``pm.Data``
+        (:meth:`hyperparameters`, :meth:`_counts`)."""
         raise NotImplementedError(f"model {self.name!r} ({self.kind}) has a closed form and is not sampled")
 
     def add_draws(self, idata, units: Units, rng: np.random.Generator) -> None:

@@ -57,20 +57,26 @@ class Exnex(Hierarchical):
             self.priors["mu"], self.priors["tau"], self.priors["nex"].params, self.exnex_weight, name=self.name
         )
 
+    def hyperparameters(self) -> dict[str, float]:
+        return {**super().hyperparameters(), "exnex_weight": float(self.exnex_weight)}
+
     def build(self, units: Units):
         import pymc as pm
         import pytensor.tensor as pt
 
-        y, n = np.asarray(units.events), np.asarray(units.n)
         with pm.Model(coords={"unit": list(units.labels)}) as model:
+            y, n = self._counts(units)
             _, _, theta_ex = self._exchangeable(units)
-            loc, scale = self.priors["nex"].params
+            loc, scale = (
+                pm.Data("nex_0", float(self.priors["nex"].params[0])),
+                pm.Data("nex_1", float(self.priors["nex"].params[1])),
+            )
             u = pm.Normal("u", 0.0, 1.0, dims="unit")
             theta_nex = pm.Deterministic("theta_nex", loc + scale * u, dims="unit")
-            w = float(self.exnex_weight)
+            w = pm.Data("exnex_weight", float(self.exnex_weight))
             ll_ex = pm.logp(pm.Binomial.dist(n=n, logit_p=theta_ex), y)
             ll_nex = pm.logp(pm.Binomial.dist(n=n, logit_p=theta_nex), y)
-            a, b = np.log(w) + ll_ex, np.log1p(-w) + ll_nex
+            a, b = pt.log(w) + ll_ex, pt.log1p(-w) + ll_nex
             pm.Potential("y", pt.logaddexp(a, b).sum())
             pm.Deterministic("pi_ex", pt.sigmoid(a - b), dims="unit")
         return model

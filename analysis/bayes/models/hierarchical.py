@@ -42,8 +42,8 @@ class Hierarchical(Model):
     def _exchangeable(self, units: Units):
         import pymc as pm
 
-        mu = self.priors["mu"].pymc("mu")
-        tau = self.priors["tau"].pymc("tau")
+        mu = self._prior_rv("mu")
+        tau = self._prior_rv("tau")
         z = pm.Normal("z", 0.0, 1.0, dims="unit")
         return mu, tau, pm.Deterministic("theta_ex", mu + tau * z, dims="unit")
 
@@ -51,8 +51,9 @@ class Hierarchical(Model):
         import pymc as pm
 
         with pm.Model(coords={"unit": list(units.labels)}) as model:
+            events, trials = self._counts(units)
             _, _, theta = self._exchangeable(units)
-            pm.Binomial("y", n=np.asarray(units.n), logit_p=theta, observed=np.asarray(units.events), dims="unit")
+            pm.Binomial("y", n=trials, logit_p=theta, observed=events, dims="unit")
         return model
 
     def add_draws(self, idata, units: Units, rng: np.random.Generator) -> None:

@@ -1,0 +1,94 @@
+"""How long each step of the build took: ``results/timings/<step>.json``, read back by :func:`build_times`.
+
+The Makefile runs every analysis step as ``python -m analysis.timing STEP -- COMMAND ...``: the command
+runs as a child process; its wall-clock time, start and end (Unix seconds), peak resident memory (MB, of
+the largest process in it) and exit status are written atomically to ``results/timings/STEP.json``, and
+its exit status is passed on.  Standard library only (a base module), so that any stage may read it.
+
+These files record *when and how fast* a build ran, not what it computed: a comparison of two builds
+should skip ``results/timings/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: the step names of ``make paper``, in pipeline order (others may be recorded too)
+STEPS = ("frequentist", "bayes", "sensitivity", "priors", "combine", "provenance", "figures", "report", "render")
+
+
+def record(step: str, command: list[str], results_dir: Path | str = "results") -> int:
+    """Run ``command``, write ``results_dir/timings/<step>.json``; return the command's exit status."""
+    start = time.time()
+    t0 = time.perf_counter()
+    status = subprocess.call(command)
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: kilobytes
+    out = Path(results_dir) / "timings"
+    out.mkdir(parents=True, exist_ok=True)
+    rec = {
+        "step": step,
+        "seconds": round(seconds, 3),
+        "start": round(start, 3),
+        "end": round(start + seconds, 3),
+        "peak_rss_mb": round(peak_mb, 1),
+        "status": status,
+        "command": command,
+    }
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{step}.", suffix=".json")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(rec, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, out / f"{step}.json")
+    return status
+
+
+def build_times(results_dir: Path | str = "results") -> dict:
+    """The recorded step times of the last build.
+
+    Returns ``{"steps": {step: seconds}, "sum_seconds": total of the step times, "wall_seconds": first
+    start to last end (less than the sum when steps ran in parallel), "peak_rss_mb": largest process,
+    "steps_detail": {step: the full record}}``; ``{}`` when nothing was recorded.  Steps appear in
+    pipeline order (:data:`STEPS`), then any others by start time.
+    """
+    folder = Path(results_dir) / "timings"
+    recs = {}
+    for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            rec = json.loads(f.read_text())
+            recs[rec["step"]] = rec
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    if not recs:
+        return {}
+    order = [s for s in STEPS if s in recs] + sorted(set(recs) - set(STEPS), key=lambda s: recs[s]["start"])
+    return {
+        "steps": {s: recs[s]["seconds"] for s in order},
+        "sum_seconds": round(sum(r["seconds"] for r in recs.values()), 3),
+        "wall_seconds": round(max(r["end"] for r in recs.values()) - min(r["start"] for r in recs.values()), 3),
+        "peak_rss_mb": max(r.get("peak_rss_mb", 0.0) for r in recs.values()),
+        "steps_detail": {s: recs[s] for s in order},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    results_dir = "results"
+    if argv[:1] == ["--results"]:
+        results_dir, argv = argv[1], argv[2:]
+    if len(argv) < 3 or argv[1] != "--":
+        print("usage: python -m analysis.timing [--results DIR] STEP -- COMMAND ...", file=sys.stderr)
+        return 2
+    return record(argv[0], argv[2:], results_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

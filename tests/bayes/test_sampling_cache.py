@@ -1,0 +1,119 @@
+"""The fit cache: keyed by everything that determines a fit (code included); unreadable files are refitted."""
+
+import json
+
+import arviz as az
+import numpy as np
+import pytest
+
+from analysis.bayes import sampling
+from analysis.bayes.models import DEFAULT_MODELS
+from analysis.bayes.units import Units
+from analysis.settings import MCMC
+
+UNITS = Units(("SLE", "IIM", "SSc"), (8, 3, 4), (8, 3, 4))
+MC = MCMC(draws=500, tune=500, chains=2, cores=1, seed=3)
+SPEC = DEFAULT_MODELS["hierarchical"]
+
+
+@pytest.fixture
+def fake_sampler(monkeypatch):
+    """Replace NUTS by independent Normal draws (gate-passing), counting the calls."""
+    calls = []
+
+    def fake(spec, units, mcmc):
+        calls.append(spec.name)
+        rng = np.random.default_rng(len(calls))
+        c, d, k = mcmc.chains, mcmc.draws, len(units.labels)
+        idata = az.from_dict(
+            posterior={
+                "mu": rng.normal(2, 1, (c, d)),
+                "tau": np.abs(rng.normal(0, 1, (c, d))),
+                "z": rng.normal(size=(c, d, k)),
+                "theta_ex": rng.normal(2, 1, (c, d, k)),
+            },
+            sample_stats={"diverging": np.zeros((c, d), bool)},
+            coords={"unit": list(units.labels)},
+            dims={"z": ["unit"], "theta_ex": ["unit"]},
+        )
+        spec.add_draws(idata, units, np.random.default_rng([mcmc.seed, 1]))
+        idata.attrs["sampling_seconds"] = 0.0
+        return idata
+
+    monkeypatch.setattr(sampling, "sample", fake)
+    return calls
+
+
+def test_code_change_refits(tmp_path, fake_sampler, monkeypatch):
+    out = tmp_path / "hierarchical.nc"
+    sampling.fit(SPEC, UNITS, out, MC)
+    sampling.fit(SPEC, UNITS, out, MC)
+    assert len(fake_sampler) == 1, "an unchanged fit must be read back"
+    # editing a model file changes the code hash: the stored fit must not be read back
+    monkeypatch.setattr(sampling, "code_hash", lambda: "0" * 64)
+    sampling.fit(SPEC, UNITS, out, MC)
+    assert len(fake_sampler) == 2, "refit after a code change"
+    assert json.loads(out.with_suffix(".json").read_text())["code"] == "0" * 64
+
+
+def test_code_hash_covers_bayes_and_settings():
+    from analysis.settings import ROOT
+
+    files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "analysis/bayes").rglob("*.py")}
+    assert "analysis/bayes/models/hierarchical.py" in files
+    assert sampling.CODE_FILES == ("analysis/bayes", "analysis/settings.py")
+    assert len(sampling.code_hash()) == 64
+
+
+def test_truncated_netcdf_is_refitted_with_a_warning(tmp_path, fake_sampler):
+    out = tmp_path / "hierarchical.nc"
+    sampling.fit(SPEC, UNITS, out, MC)
+    data = out.read_bytes()
+    out.write_bytes(data[: len(data) // 2])
+    with pytest.warns(sampling.CacheWarning, match="unreadable"):
+        idata, _ = sampling.fit(SPEC, UNITS, out, MC)
+    assert len(fake_sampler) == 2
+    assert az.from_netcdf(out).posterior["mu"].shape == (MC.chains, MC.draws)
+
+
+def test_corrupt_sidecar_is_refitted_with_a_warning(tmp_path, fake_sampler):
+    out = tmp_path / "hierarchical.nc"
+    sampling.fit(SPEC, UNITS, out, MC)
+    out.with_suffix(".json").write_text('{"cache_key": ')
+    with pytest.warns(sampling.CacheWarning):
+        sampling.fit(SPEC, UNITS, out, MC)
+    assert len(fake_sampler) == 2
+
+
+def test_fit_with_the_same_key_elsewhere_is_reused(tmp_path, fake_sampler):
+    main = tmp_path / "bayes"
+    first, _ = sampling.fit(SPEC, UNITS, main / "hierarchical.nc", MC)
+    again, _ = sampling.fit(SPEC, UNITS, main / "sensitivity" / "default.nc", MC, reuse=(main,))
+    assert len(fake_sampler) == 1
+    np.testing.assert_array_equal(first.posterior["mu"].values, again.posterior["mu"].values)
+    assert (main / "sensitivity" / "default.json").is_file()
+    # other priors: another key, a new fit
+    sampling.fit(SPEC.with_priors(), Units(("A", "B"), (1, 2), (3, 4)), main / "other.nc", MC, reuse=(main,))
+    assert len(fake_sampler) == 2
+
+
+def test_padding():
+    assert sampling.padded_size(3, 8) == 8
+    assert sampling.padded_size(8, 8) == 8
+    assert sampling.padded_size(9, 8) == 16
+    assert sampling.padded_size(3, 0) == 3
+
+
+def test_compiled_sampler_serves_other_hyperparameters_and_data():
+    """One compiled program per kind: another prior and other data give other draws, the same seed the same ones."""
+    small = MCMC(draws=200, tune=200, chains=2, cores=1, seed=5)
+    a = sampling.sample(SPEC, UNITS, small)
+    n_programs = len(sampling._PROGRAMS)
+    b = sampling.sample(
+        SPEC.with_priors(mu=DEFAULT_MODELS["exnex"].priors["nex"]), Units(("A", "B"), (0, 1), (4, 4)), small
+    )
+    c = sampling.sample(SPEC, UNITS, small)
+    assert len(sampling._PROGRAMS) == n_programs, "no new program for other hyperparameters or data"
+    np.testing.assert_array_equal(a.posterior["mu"].values, c.posterior["mu"].values)
+    assert float(b.posterior["mu"].mean()) < float(a.posterior["mu"].mean())
+    assert list(b.posterior["p"].coords["unit"].values) == ["A", "B"]
