@@ -50,7 +50,9 @@ MCSE_OF = {
     "probability": "mcse",
 }
 NOT_COMPARED = ("mcse", "ess", "r_hat", "sampling_seconds")
-SKIP_JSON_KEYS = {"em_fits", "diagnostics", "spec", "aic", "loglik"}
+#: Monte Carlo diagnostics, and mixture components (an EM fit is not identifiable component by component:
+#: the same distribution can have other weights and shapes, so its summaries are compared instead)
+SKIP_JSON_KEYS = {"em_fits", "diagnostics", "spec", "aic", "loglik", "components"}
 
 
 @dataclass
@@ -60,6 +62,8 @@ class FileReport:
     exact: int = 0
     monte_carlo: int = 0
     mismatches: list[str] = field(default_factory=list)
+    informational: int = 0
+    max_informational: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -91,7 +95,7 @@ def compare_csv(ref_path: Path, new_path: Path, name: str) -> FileReport:
             if c in ref.columns
         )
         for c in ref.columns:
-            if c in numeric:
+            if c in numeric or c.startswith(NOT_COMPARED):
                 continue
             if str(r[c]) != str(n[c]) and not (pd.isna(r[c]) and pd.isna(n[c])):
                 rep.mismatches.append(f"row {i + 2} ({label}), {c}: {r[c]!r} vs {n[c]!r}")
@@ -115,18 +119,27 @@ def compare_csv(ref_path: Path, new_path: Path, name: str) -> FileReport:
     return rep
 
 
-def _map_tolerance(record: dict) -> float | None:
-    """Relative tolerance for quantities derived from a MAP prior's draws; ``None`` for an exact prior."""
-    diags = record.get("diagnostics")
-    if not diags:
-        return None
-    ess = min(float(d["ess_bulk"]) for d in diags)
-    return Z * math.sqrt(2.0 / ess)
+MAP = "map"  # marker: a quantity derived from a MAP prior's MCMC draws
 
 
-def _walk(ref, new, where: str, tol: float | None, rep: FileReport) -> None:
+def _is_map(record: dict) -> bool:
+    return bool(record.get("diagnostics"))
+
+
+def _map_mean_tolerance(record: dict) -> float:
+    """Absolute tolerance of a MAP prior's mean: 4 sqrt(2) x its Monte Carlo SE (sd / sqrt(ESS))."""
+    ess = min(float(d["ess_bulk"]) for d in record["diagnostics"])
+    sd = float(record.get("map_summary", record["summary"]).get("sd", record["summary"]["sd"]))
+    return Z * math.sqrt(2.0) * sd / math.sqrt(ess)
+
+
+def _walk(ref, new, where: str, tol, rep: FileReport) -> None:
+    """Compare recursively; ``tol`` is None (exact), a number (absolute) or MAP (informational)."""
     if isinstance(ref, dict):
         if not isinstance(new, dict) or set(ref) != set(new):
+            if tol == MAP:  # e.g. an EM fit with another number of components
+                rep.informational += 1
+                return
             rep.mismatches.append(
                 f"{where}: keys {sorted(ref) if isinstance(ref, dict) else ref} vs "
                 f"{sorted(new) if isinstance(new, dict) else new}"
@@ -138,30 +151,39 @@ def _walk(ref, new, where: str, tol: float | None, rep: FileReport) -> None:
             _walk(ref[k], new[k], f"{where}.{k}", tol, rep)
     elif isinstance(ref, list):
         if not isinstance(new, list) or len(ref) != len(new):
+            if tol == MAP:
+                rep.informational += 1
+                return
             rep.mismatches.append(f"{where}: list of {len(ref)} vs {len(new) if isinstance(new, list) else new!r}")
             return
         for i, (a, b) in enumerate(zip(ref, new)):
             _walk(a, b, f"{where}[{i}]", tol, rep)
     elif isinstance(ref, bool) or ref is None or isinstance(ref, str):
-        if ref != new:
+        if ref != new and tol != MAP:
             rep.mismatches.append(f"{where}: {ref!r} vs {new!r}")
     elif isinstance(ref, int | float):
         rep.compared += 1
         if not isinstance(new, int | float) or isinstance(new, bool):
             rep.mismatches.append(f"{where}: {ref!r} vs {new!r}")
             return
+        if tol == MAP:
+            rep.informational += 1
+            rel = abs(float(new) - float(ref)) / max(abs(float(ref)), 1e-12)
+            rep.max_informational = max(rep.max_informational, rel)
+            return
         if tol is None:
             rep.exact += 1
             ok = _close(float(ref), float(new), EXACT_TOL)
+            what = f"exact ({EXACT_TOL:g})"
         else:
             rep.monte_carlo += 1
-            ok = _close(float(ref), float(new), tol, relative=True)
+            ok = abs(float(new) - float(ref)) <= tol
+            what = f"within {tol:.2g} (4 sqrt(2) Monte Carlo SE of the MAP mean)"
         if not ok:
-            what = f"exact ({EXACT_TOL:g})" if tol is None else f"relative {tol:.2g} (MAP Monte Carlo error)"
             rep.mismatches.append(f"{where}: {ref!r} vs {new!r}, expected {what}")
 
 
-def compare_json(ref_path: Path, new_path: Path, name: str, map_tol: dict[str, float | None]) -> FileReport:
+def compare_json(ref_path: Path, new_path: Path, name: str, map_priors: set[str]) -> FileReport:
     rep = FileReport(name)
     ref, new = json.loads(ref_path.read_text()), json.loads(new_path.read_text())
     if name.endswith("priors.json"):
@@ -170,7 +192,16 @@ def compare_json(ref_path: Path, new_path: Path, name: str, map_tol: dict[str, f
             rep.mismatches.append(f"priors: {sorted(ref_p)} vs {sorted(new_p)}")
             return rep
         for k in ref_p:
-            _walk(ref_p[k], new_p[k], f"priors.{k}", map_tol.get(k), rep)
+            if k not in map_priors:
+                _walk(ref_p[k], new_p[k], f"priors.{k}", None, rep)
+                continue
+            for key in ("map_summary", "summary"):  # the MAP mean is gated by its Monte Carlo error
+                if key in ref_p[k]:
+                    tol = _map_mean_tolerance(ref_p[k])
+                    _walk(ref_p[k][key]["mean"], new_p[k][key]["mean"], f"priors.{k}.{key}.mean", tol, rep)
+            rest = {kk: v for kk, v in ref_p[k].items() if kk not in ("map_summary", "summary")}
+            rest_new = {kk: v for kk, v in new_p[k].items() if kk not in ("map_summary", "summary")}
+            _walk(rest, rest_new, f"priors.{k}", MAP, rep)
         return rep
     if set(ref) != set(new):
         rep.mismatches.append(f"designs: {sorted(ref)} vs {sorted(new)}")
@@ -178,22 +209,27 @@ def compare_json(ref_path: Path, new_path: Path, name: str, map_tol: dict[str, f
     for dname, d in ref.items():
         refs = [d.get(k) for k in ("prior", "prior_treatment", "prior_control", "design_prior") if d.get(k)]
         for pname in d.get("priors", {}):
-            entry_tol = map_tol.get(pname)
-            _walk(d["priors"][pname], new[dname]["priors"][pname], f"{dname}.priors.{pname}", entry_tol, rep)
-        tols = [t for t in (map_tol.get(r) for r in refs) if t is not None]
+            depends = {pname, d.get("design_prior")} & map_priors
+            _walk(
+                d["priors"][pname],
+                new[dname]["priors"][pname],
+                f"{dname}.priors.{pname}",
+                MAP if depends else None,
+                rep,
+            )
         rest_ref = {k: v for k, v in d.items() if k != "priors"}
         rest_new = {k: v for k, v in new[dname].items() if k != "priors"}
-        _walk(rest_ref, rest_new, dname, max(tols) if tols else None, rep)
+        _walk(rest_ref, rest_new, dname, MAP if set(refs) & map_priors else None, rep)
     return rep
 
 
 def compare_to_reference(reference: Path, results: Path) -> list[FileReport]:
     reference, results = Path(reference), Path(results)
     reports = []
-    map_tol: dict[str, float | None] = {}
+    map_priors: set[str] = set()
     ref_priors = reference / "priors/priors.json"
     if ref_priors.is_file():
-        map_tol = {k: _map_tolerance(v) for k, v in json.loads(ref_priors.read_text())["priors"].items()}
+        map_priors = {k for k, v in json.loads(ref_priors.read_text())["priors"].items() if _is_map(v)}
     for name in REFERENCE_FILES:
         ref, new = reference / name, results / name
         if not ref.is_file() or not new.is_file():
@@ -204,16 +240,17 @@ def compare_to_reference(reference: Path, results: Path) -> list[FileReport]:
         if name.endswith(".csv"):
             reports.append(compare_csv(ref, new, name))
         else:
-            reports.append(compare_json(ref, new, name, map_tol))
+            reports.append(compare_json(ref, new, name, map_priors))
     return reports
 
 
 def format_reports(reports: list[FileReport], max_shown: int = 5) -> tuple[str, bool]:
     width = max(len(r.path) for r in reports)
-    lines = [f"{'file':<{width}}  {'numbers':>7}  {'exact':>6}  {'Monte Carlo':>11}  result"]
+    lines = [f"{'file':<{width}}  {'numbers':>7}  {'exact':>6}  {'Monte Carlo':>11}  {'MAP-derived':>11}  result"]
     for r in reports:
         status = "match" if r.ok else f"MISMATCH ({len(r.mismatches)})"
-        lines.append(f"{r.path:<{width}}  {r.compared:>7}  {r.exact:>6}  {r.monte_carlo:>11}  {status}")
+        info = f"{r.informational} (max rel. {r.max_informational:.2g})" if r.informational else "0"
+        lines.append(f"{r.path:<{width}}  {r.compared:>7}  {r.exact:>6}  {r.monte_carlo:>11}  {info:>11}  {status}")
         lines += [f"    {m}" for m in r.mismatches[:max_shown]]
         if len(r.mismatches) > max_shown:
             lines.append(f"    ... and {len(r.mismatches) - max_shown} more")

@@ -82,6 +82,7 @@ def model_rows(
                 "n": m,
                 "events": x,
                 "estimate": s["estimate"],
+                "mcse": s["mcse"],
                 "lower": np.nan,
                 "upper": np.nan,
                 "interval": "",

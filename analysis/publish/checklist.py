@@ -80,7 +80,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "3B",
         "Posterior summary of every parameter of interest",
-        "posterior means with 95% equal-tailed intervals [tbl-bayes], [fig-bayes]; mu and tau [tbl-hyperparameters], [fig-hyperparameters]",
+        "posterior means with 95% equal-tailed intervals [tbl-bayes], [fig-bayes]; mu and tau [tbl-hyperparameters], @fig-hyperparameters",
     ),
     (
         "3C",
@@ -102,7 +102,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "5A",
         "Sensitivity to the prior",
-        "{{< var bayes.sens.n_scenarios >}} prior and data scenarios; IIM posterior mean {{< var bayes.sens.IIM.min_estimate >}} to {{< var bayes.sens.IIM.max_estimate >}} @tbl-sensitivity, [fig-sensitivity]",
+        "{{< var bayes.sens.n_scenarios >}} prior and data scenarios; IIM posterior mean {{< var bayes.sens.IIM.min_estimate >}} to {{< var bayes.sens.IIM.max_estimate >}} @tbl-sensitivity, @fig-sensitivity",
     ),
     (
         "5B",

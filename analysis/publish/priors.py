@@ -68,7 +68,6 @@ def design_table(designs: dict) -> str:
             if at:
                 row[f"Stop early (p = {float(p0):.2f})"] = prop(at[p0]["futility_stop"], 3)
                 row[f"Expected N (p = {float(p0):.2f})"] = f"{at[p0]['expected_n']:.1f}"
-                row[f"Stop early (p = {float(p1):.2f})"] = prop(at[p1]["futility_stop"], 3)
             rows.append(row)
     interim = next((d for d in designs.values() if d["type"] == "one-sample" and "interim_n" in d), None)
     extra = (
@@ -134,7 +133,6 @@ def design_calibration_table(designs: dict) -> str:
                     "Success boundary": f"{r['boundary']}/{d['n']}",
                     "Type I error": prop(r["type1"], 3),
                     f"Power (p = {r['p1']:.2f})": prop(r["power"], 3),
-                    "Stop early (p0)": prop(r.get("stop_null"), 3),
                     "Expected N (p0)": f"{r['expected_n_null']:.1f}" if "expected_n_null" in r else "n/a",
                 }
             )

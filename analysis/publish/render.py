@@ -206,6 +206,7 @@ def check_outputs(out_dir: Path, name: str = "index") -> None:
 def supplement_numbers(out_dir: Path) -> dict[str, str]:
     """Label -> 'Table S1' as the rendered supplement (HTML) numbers it."""
     html = (out_dir / "supplement.html").read_text(encoding="utf-8")
+    html = re.sub(r'src="data:[^"]*"', 'src=""', html)  # embedded images would push captions out of reach
     found = {}
     for m in re.finditer(r'id="((?:tbl|fig)-[\w-]+)"', html):
         after = re.sub(r"<[^>]+>", "", html[m.end() : m.end() + 3000])
