@@ -51,6 +51,7 @@ class MAPResult:
     fits: list[dict] = field(default_factory=list)
     diagnostics: object = None
     tau_draws: np.ndarray | None = None
+    mu_draws: np.ndarray | None = None
 
     def summary(self) -> dict:
         q = np.quantile(self.draws, [0.025, 0.5, 0.975])
@@ -61,7 +62,17 @@ class MAPResult:
             "q50": float(q[1]),
             "q975": float(q[2]),
             "tau_median": float(np.median(self.tau_draws)) if self.tau_draws is not None else None,
+            **self._hyper("tau", self.tau_draws),
+            **self._hyper("mu", self.mu_draws),
         }
+
+    @staticmethod
+    def _hyper(name: str, draws) -> dict:
+        """Median and 95% interval of a hyperparameter of the MAP model (the Bayesian meta-analysis)."""
+        if draws is None:
+            return {}
+        q = np.quantile(draws, [0.025, 0.5, 0.975])
+        return {f"{name}_q025": float(q[0]), f"{name}_q50": float(q[1]), f"{name}_q975": float(q[2])}
 
 
 def gmap(
@@ -80,7 +91,8 @@ def gmap(
     idata, diag = fit(spec, units, None, mcmc, gates)
     draws = idata.posterior["p_new"].values.ravel()
     mixture, fits = automixfit(draws, max_components)
-    return MAPResult(units, spec, draws, mixture, fits, diag, idata.posterior["tau"].values.ravel())
+    post = idata.posterior
+    return MAPResult(units, spec, draws, mixture, fits, diag, post["tau"].values.ravel(), post["mu"].values.ravel())
 
 
 def _sample_map(kind: str, y, scale_or_exposure, mu: Prior, tau: Prior, mcmc: MCMC, gates: Gates, seed_offset=2):

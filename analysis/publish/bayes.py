@@ -27,6 +27,30 @@ def _cri(r) -> str:
     return f"{prop(r.estimate)} ({ci(r.lower, r.upper)})"
 
 
+def _mean_median_cri(r) -> str:
+    median = r["median"] if "median" in r.index else float("nan")  # a row (Series): .median is a method
+    med = "" if pd.isna(median) else f" [{prop(median)}]"
+    return f"{prop(r.estimate)}{med} ({ci(r.lower, r.upper)})"
+
+
+def probability(p: float, mcse: float = 0.0, digits: int = 3) -> str:
+    """A posterior probability as printed: '>0.999' or '<0.001' where the digits would claim more than the
+    Monte Carlo draws can show (no draw on the other side, or a Monte Carlo SE above the last digit)."""
+    unit = 10.0**-digits
+    if p > 1 - unit and (round(p, digits) >= 1.0 or mcse >= unit / 2):
+        return f">{1 - unit:.{digits}f}"
+    if p < unit and (round(p, digits) <= 0.0 or mcse >= unit / 2):
+        return f"<{unit:.{digits}f}"
+    return prop(p, digits)
+
+
+def max_mcse(est: pd.DataFrame) -> str:
+    """The largest Monte Carlo SE of the reported posterior means and limits (for captions)."""
+    b = est[(est["analysis"] == "bayes")]
+    cols = [c for c in ("mcse", "mcse_lower", "mcse_upper", "mcse_median") if c in b.columns]
+    return "n/a" if not cols else f"{float(b[cols].max().max()):.3f}"
+
+
 def bayes_table(est: pd.DataFrame) -> str:
     b = est[est["analysis"] == "bayes"]
     rows = []
@@ -34,12 +58,16 @@ def bayes_table(est: pd.DataFrame) -> str:
         row = {"Disease": group_name(g)}
         for m, lab in bayes_methods(b["method"]).items():
             sub = b[(b["method"] == m) & (b["group"] == g)]
-            row[lab] = _cri(sub.iloc[0]) if len(sub) else "not defined"
+            row[lab] = _mean_median_cri(sub.iloc[0]) if len(sub) else "not defined"
         rows.append(row)
     return md_table(
         pd.DataFrame(rows),
-        "Posterior mean (95% equal-tailed credible interval) of the response "
-        "probability per disease, and predictive probability for a new disease, under each model.",
+        "Posterior mean [median] (95% equal-tailed credible interval) of the response "
+        "probability per disease, and predictive probability for a new disease, under each model "
+        "(independent and pooled: exact Beta posteriors; hierarchical and EXNEX: MCMC, largest Monte Carlo "
+        f"standard error of any reported mean, median or limit {max_mcse(est)}). The exact "
+        "Clopper-Pearson intervals reported with the observed rates are confidence intervals, not these posterior "
+        "intervals.",
         "tbl-bayes",
         "lrrrr",
     )
@@ -48,12 +76,16 @@ def bayes_table(est: pd.DataFrame) -> str:
 def exceedance_table(exc: pd.DataFrame, model: str = "hierarchical") -> str:
     e = exc[exc["model"] == model]
     wide = e.pivot(index="benchmark", columns="group", values="probability")
+    se = e.pivot(index="benchmark", columns="group", values="mcse") if "mcse" in e else wide * 0
     cols = groups_with_new(wide.columns)
     out = pd.DataFrame({"Benchmark rate": [prop(b) for b in wide.index]})
     for g in cols:
-        out[group_name(g)] = [prop(p, 3) for p in wide[g]]
+        out[group_name(g)] = [probability(p, m) for p, m in zip(wide[g], se[g])]
     return md_table(
-        out, f"Posterior probability that the response rate exceeds each benchmark ({model} model).", "tbl-exceedance"
+        out,
+        f"Posterior probability that the response rate exceeds each benchmark ({model} model, MCMC). '>0.999': "
+        "the draws cannot resolve the probability further.",
+        "tbl-exceedance",
     )
 
 
@@ -117,12 +149,14 @@ def bayes_variables(
         }
     v["exceed"] = {}
     for r in exc.itertuples(index=False):
-        v["exceed"].setdefault(r.model, {}).setdefault(r.group, {})[f"b{round(100 * r.benchmark):02d}"] = prop(
-            r.probability, 3
+        v["exceed"].setdefault(r.model, {}).setdefault(r.group, {})[f"b{round(100 * r.benchmark):02d}"] = probability(
+            r.probability, getattr(r, "mcse", 0.0)
         )
     v["high_benchmark"] = prop(max(SETTINGS.benchmarks.grid), 1)
     top = exc[(exc["model"] == "hierarchical") & (exc["benchmark"] == max(SETTINGS.benchmarks.grid))]
-    v["exceed_high"] = {r.group: prop(r.probability, 3) for r in top.itertuples(index=False)}
+    v["exceed_high"] = {
+        r.group: probability(r.probability, getattr(r, "mcse", 0.0)) for r in top.itertuples(index=False)
+    }
     v["priors"] = {name: {k: repr(p) for k, p in spec.priors.items()} for name, spec in DEFAULT_MODELS.items()}
     all_diag = diag
     v["diag"] = {

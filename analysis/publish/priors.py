@@ -180,6 +180,18 @@ def priors_variables(priors: dict, designs: dict) -> dict:
             v["tail_threshold"] = "0.99"  # the key elir_above_0.99 of priors.json
             v["map"][name]["elir_above_099_mixture"] = ess_text(p["elir_above_0.99"]["mixture"])
             v["map"][name]["p_above_099"] = prop(p["exact_summary"]["p_above_0.99"], 3)
+        ms = p.get("map_summary", {})
+        if "mu_q50" in ms:  # the MAP model as a Bayesian random-effects meta-analysis
+            from scipy.special import expit
+
+            v["map"][name]["meta"] = {
+                "rate": prop(expit(ms["mu_q50"])),
+                "rate_lower": prop(expit(ms["mu_q025"])),
+                "rate_upper": prop(expit(ms["mu_q975"])),
+                "tau": prop(ms["tau_q50"]),
+                "tau_lower": prop(ms["tau_q025"]),
+                "tau_upper": prop(ms["tau_q975"]),
+            }
         if "robust" in p:  # robustify() appends the vague component last
             vague = p["mixture"]["components"][-1]
             v["map"][name]["robust_component"] = f"Beta({vague['a']:g}, {vague['b']:g})"

@@ -32,6 +32,12 @@ class Section:
     variables: tuple[str, Callable[[Results], dict]] | None = None
 
 
+def _build_times(r: Results) -> dict:
+    from analysis.timing import build_times
+
+    return build_times(r.root)
+
+
 def _efficacy(r: Results) -> pd.DataFrame:
     est = r.estimates
     return est[est["analysis"].isin(["frequentist", "bayes"])]
@@ -129,7 +135,7 @@ SECTIONS: tuple[Section, ...] = (
         figures={"basket": lambda r, p: figures.basket(r.basket_oc, p)},
         variables=("basket", lambda r: basket.basket_variables(r.basket_oc, r.basket_design)),
     ),
-    Section("colophon", tables={"colophon": lambda r: colophon.colophon(r.provenance)}),
+    Section("colophon", tables={"colophon": lambda r: colophon.colophon(r.provenance, _build_times(r))}),
 )
 
 

@@ -190,3 +190,20 @@ def test_make_reruns_only_what_changed(root, built):
     assert "analysis frequentist" in code and "analysis bayes --out" not in code
     nothing = dry()
     assert "analysis" not in nothing, nothing
+
+
+@pytest.mark.parametrize(
+    ("p", "mcse", "text"),
+    [
+        (1.0, 0.0, ">0.999"),
+        (0.9996, 0.0001, ">0.999"),
+        (0.9993, 0.0008, ">0.999"),
+        (0.9993, 0.0001, "0.999"),
+        (0.0, 0.0, "<0.001"),
+        (0.5, 0.01, "0.500"),
+    ],
+)
+def test_probabilities_do_not_claim_more_digits_than_the_draws(p, mcse, text):
+    from analysis.publish.bayes import probability
+
+    assert probability(p, mcse) == text
