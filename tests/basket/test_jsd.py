@@ -6,8 +6,6 @@ n = 24, lambda = 0.99, epsilon = 2, natural log.  They are given to 7 significan
 checked there with tolerance 1e-6; we use 1e-6 as well.
 """
 
-import time
-
 import numpy as np
 import pytest
 from scipy import stats
@@ -39,8 +37,6 @@ def test_exact_type_one_error_matches_baskexact(tau, rej, fwer):
     inds = [Indication(f"B{i}", 24, 0.2, 0.5, 0.99) for i in range(3)]
     m = Method("jsd", "jsd", {"prior": (1, 1), "epsilon": 2.0, "tau": tau})
     d = Design("fujikawa", inds, [m], [Scenario("null", (0.2, 0.2, 0.2))])
-    t0 = time.perf_counter()
-    rows = exact_oc(d, m)
-    assert time.perf_counter() - t0 < 1.0  # 25^3 outcomes in under a second
+    rows = exact_oc(d, m)  # 25^3 outcomes; its time is reported by `make bench` (analysis.basket.bench)
     np.testing.assert_allclose([r["go"] for r in rows[:3]], [rej] * 3, atol=1e-7)
     assert rows[3]["fwer"] == pytest.approx(fwer, abs=1e-7)
