@@ -52,13 +52,13 @@ def _mcmc(args: argparse.Namespace):
 def _models(args: argparse.Namespace):
     from dataclasses import replace
 
-    from analysis.bayes.models import DEFAULT_MODELS, PriorError
+    from analysis.bayes.models import DEFAULT_MODELS, REGISTRY, PriorError
     from analysis.bayes.prior import Prior
 
     names = args.model or list(DEFAULT_MODELS)
-    unknown = [m for m in names if m not in DEFAULT_MODELS]
+    unknown = [m for m in names if m not in REGISTRY]
     if unknown:
-        raise UsageError(f"--model: unknown model(s) {unknown}; expected some of {list(DEFAULT_MODELS)}")
+        raise UsageError(f"--model: unknown model(s) {unknown}; expected some of {list(REGISTRY)}")
     overrides = {}
     for item in args.prior or []:
         key, _, value = item.partition("=")
@@ -70,7 +70,7 @@ def _models(args: argparse.Namespace):
             raise UsageError(f"--prior {item!r}: {err}") from err
     models = {}
     for name in names:
-        spec = DEFAULT_MODELS[name]
+        spec = DEFAULT_MODELS.get(name) or REGISTRY[name]()
         mine = {k: v for k, v in overrides.items() if k in spec.parameters}
         try:
             models[name] = spec.with_priors(**mine) if mine else spec

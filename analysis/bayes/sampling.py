@@ -237,7 +237,10 @@ def _sample_compiled(spec: Model, units: Units, mcmc: MCMC) -> az.InferenceData:
         if name.endswith("__"):
             continue  # the unconstrained (transformed) values
         arr = np.asarray(arr)
-        posterior[name] = arr[..., :k] if "unit" in dims[name] else arr
+        if "unit" in dims[name]:  # drop the padding units, on whichever axis 'unit' is (after chain, draw)
+            axis = 2 + list(dims[name]).index("unit")
+            arr = np.take(arr, np.arange(k), axis=axis)
+        posterior[name] = arr
     sample_stats = {n: np.asarray(a) for n, a in zip(_STATS, stats)}
     sample_stats["tree_depth"] = np.floor(np.log2(sample_stats["n_steps"])).astype(int) + 1
     return az.from_dict(

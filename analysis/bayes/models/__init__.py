@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from analysis.bayes.models.base import Model, PriorError
 from analysis.bayes.models.exnex import Exnex
+from analysis.bayes.models.exnex2 import Exnex2
 from analysis.bayes.models.hierarchical import Hierarchical
 from analysis.bayes.models.independent import Independent
 from analysis.bayes.models.pooled import Pooled
@@ -19,10 +20,12 @@ REGISTRY: dict[str, type[Model]] = {
     "pooled": Pooled,
     "hierarchical": Hierarchical,
     "exnex": Exnex,
+    "exnex2": Exnex2,
 }
 
-#: the models of the paper, with their default priors, in the order of every table
-DEFAULT_MODELS: dict[str, Model] = {kind: cls() for kind, cls in REGISTRY.items()}
+#: the models of the paper (those with ``in_paper``), with their default priors, in the order of every table;
+#: every registered model can be fitted from the command line
+DEFAULT_MODELS: dict[str, Model] = {kind: cls() for kind, cls in REGISTRY.items() if cls.in_paper}
 
 
 def register(cls: type[Model]) -> type[Model]:
@@ -30,7 +33,8 @@ def register(cls: type[Model]) -> type[Model]:
     if not cls.kind or not cls.label:
         raise ValueError(f"{cls.__name__} must declare a kind and a label")
     REGISTRY[cls.kind] = cls
-    DEFAULT_MODELS[cls.kind] = cls()
+    if cls.in_paper:
+        DEFAULT_MODELS[cls.kind] = cls()
     return cls
 
 
@@ -61,6 +65,7 @@ __all__ = [
     "DEFAULT_MODELS",
     "REGISTRY",
     "Exnex",
+    "Exnex2",
     "Hierarchical",
     "Independent",
     "Model",

@@ -53,6 +53,8 @@ class Model:
     pooling: ClassVar[float] = 0.5
     #: whether the model defines the rate of a new, exchangeable group
     predicts_new_group: ClassVar[bool] = False
+    #: part of the paper's model set (DEFAULT_MODELS); any registered model can be fitted from the CLI
+    in_paper: ClassVar[bool] = True
 
     def __post_init__(self):
         if not self.name:
