@@ -93,14 +93,19 @@ class Prior:
             return stats.halfcauchy.logpdf(x, scale=self.params[0])
         return stats.beta.logpdf(x, *self.params)
 
-    def pymc(self, name: str, **kw):
-        """This prior as a PyMC random variable inside the current model context."""
+    def pymc(self, name: str, params=None, **kw):
+        """This prior as a PyMC random variable inside the current model context.
+
+        ``params`` replaces the numbers by tensors of the same order (for example ``pm.Data``, so that one
+        compiled graph serves other priors of the same family).
+        """
         import pymc as pm
 
+        p = self.params if params is None else params
         if self.dist == "Normal":
-            return pm.Normal(name, mu=self.params[0], sigma=self.params[1], **kw)
+            return pm.Normal(name, mu=p[0], sigma=p[1], **kw)
         if self.dist == "HalfNormal":
-            return pm.HalfNormal(name, sigma=self.params[0], **kw)
+            return pm.HalfNormal(name, sigma=p[0], **kw)
         if self.dist == "HalfCauchy":
-            return pm.HalfCauchy(name, beta=self.params[0], **kw)
-        return pm.Beta(name, alpha=self.params[0], beta=self.params[1], **kw)
+            return pm.HalfCauchy(name, beta=p[0], **kw)
+        return pm.Beta(name, alpha=p[0], beta=p[1], **kw)

@@ -251,6 +251,24 @@ def _sample_compiled(spec: Model, units: Units, mcmc: MCMC) -> az.InferenceData:
     )
 
 
+def run_nuts(model, mcmc: MCMC) -> az.InferenceData:
+    """``pm.sample`` of a PyMC model with the MCMC settings (any sampler PyMC dispatches to)."""
+    import pymc as pm
+
+    with model:
+        return pm.sample(
+            draws=mcmc.draws,
+            tune=mcmc.tune,
+            chains=mcmc.chains,
+            cores=mcmc.cores,
+            target_accept=mcmc.target_accept,
+            random_seed=mcmc.seed,
+            nuts_sampler=mcmc.sampler,
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
+
+
 def sample(spec: Model, units: Units, mcmc: MCMC = SETTINGS.mcmc) -> az.InferenceData:
     """Run NUTS for ``spec``; add draws of each unit's rate and of a new unit's rate."""
     if spec.closed_form:
@@ -259,20 +277,7 @@ def sample(spec: Model, units: Units, mcmc: MCMC = SETTINGS.mcmc) -> az.Inferenc
     if mcmc.sampler == "numpyro":
         idata = _sample_compiled(spec, units, mcmc)
     else:
-        import pymc as pm
-
-        with spec.build(units):
-            idata = pm.sample(
-                draws=mcmc.draws,
-                tune=mcmc.tune,
-                chains=mcmc.chains,
-                cores=mcmc.cores,
-                target_accept=mcmc.target_accept,
-                random_seed=mcmc.seed,
-                nuts_sampler=mcmc.sampler,
-                progressbar=False,
-                compute_convergence_checks=False,
-            )
+        idata = run_nuts(spec.build(units), mcmc)
     elapsed = time.perf_counter() - t0
     spec.add_draws(idata, units, np.random.default_rng([mcmc.seed, 1]))
     idata.attrs.update(

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data.schema import Column, DataError, _check_schema, _check_unique, _read_rows
+from analysis.data.schema import Column, DataError, _check_schema, _check_unique, _read_rows, load_table
 from analysis.settings import DATA_RAW
 
 CHARACTERISTICS = DATA_RAW / "study_characteristics.csv"
@@ -158,15 +158,6 @@ def validate_characteristics(path: Path | str) -> list[str]:
 def load_characteristics(path: Path | str = CHARACTERISTICS) -> pd.DataFrame:
     """The study characteristics, one row per fact: the validated, parsed rows (raises :class:`DataError`)."""
     path = Path(path)
-    try:
-        errors, parsed = read_characteristics(path)
-    except UnicodeDecodeError as err:
-        raise DataError(path, [f"not a UTF-8 text file: {err.reason} at byte {err.start}"]) from err
-    except OSError as err:
-        raise DataError(path, [f"cannot read the file: {err.strerror or err}"]) from err
-    if errors:
-        raise DataError(path, errors)
-    columns = [c.name for c in CHARACTERISTICS_SCHEMA]
-    df = pd.DataFrame([{c: rec[c] for c in columns} for rec in parsed], columns=columns)
+    df = load_table(path, read_characteristics, CHARACTERISTICS_SCHEMA)
     df.attrs["path"] = str(path)  # for error messages of later stages
     return df

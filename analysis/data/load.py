@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.data.schema import COHORT_SCHEMA, INDEX_SCHEMA, Column, DataError, read_cohorts, read_index
+from analysis.data.schema import COHORT_SCHEMA, INDEX_SCHEMA, load_table, read_cohorts, read_index
 from analysis.settings import COHORTS, ENDPOINTS, GROUP_ORDER, INDEX_STUDY, TOTAL
 
 
@@ -19,30 +19,14 @@ def group_order(labels: Iterable[str]) -> tuple[str, ...]:
     return tuple(known + [g for g in seen if g not in GROUP_ORDER])
 
 
-def _load(
-    path: Path, reader: Callable[[Path], tuple[list[str], list[dict]]], schema: tuple[Column, ...]
-) -> pd.DataFrame:
-    path = Path(path)
-    try:
-        errors, parsed = reader(path)
-    except UnicodeDecodeError as err:
-        raise DataError(path, [f"not a UTF-8 text file: {err.reason} at byte {err.start}"]) from err
-    except OSError as err:
-        raise DataError(path, [f"cannot read the file: {err.strerror or err}"]) from err
-    if errors:
-        raise DataError(path, errors)
-    columns = [c.name for c in schema]
-    return pd.DataFrame([{c: rec[c] for c in columns} for rec in parsed], columns=columns)
-
-
 def load_index(path: Path | str = INDEX_STUDY) -> pd.DataFrame:
     """The index study's counts, one row per (group, endpoint): the validated, parsed rows."""
-    return _load(Path(path), read_index, INDEX_SCHEMA)
+    return load_table(Path(path), read_index, INDEX_SCHEMA)
 
 
 def load_cohorts(path: Path | str = COHORTS) -> pd.DataFrame:
     """Published cohorts, one row per (study, disease, endpoint): the validated, parsed rows."""
-    return _load(Path(path), read_cohorts, COHORT_SCHEMA)
+    return load_table(Path(path), read_cohorts, COHORT_SCHEMA)
 
 
 def endpoint_counts(index: pd.DataFrame) -> pd.DataFrame:

@@ -261,3 +261,20 @@ def validate(path: Path | str) -> list[str]:
         return [f"not a readable CSV file: {err}"]
     except OSError as err:
         return [f"cannot read the file: {err.strerror or err}"]
+
+
+def load_table(path: Path, reader: Callable[[Path], tuple[list[str], list[dict]]], schema: tuple[Column, ...]):
+    """The validated, parsed rows of ``path`` as a DataFrame in schema order; :class:`DataError` lists every problem."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        errors, parsed = reader(path)
+    except UnicodeDecodeError as err:
+        raise DataError(path, [f"not a UTF-8 text file: {err.reason} at byte {err.start}"]) from err
+    except OSError as err:
+        raise DataError(path, [f"cannot read the file: {err.strerror or err}"]) from err
+    if errors:
+        raise DataError(path, errors)
+    columns = [c.name for c in schema]
+    return pd.DataFrame([{c: rec[c] for c in columns} for rec in parsed], columns=columns)

@@ -71,54 +71,38 @@ def interval_table(counts: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """
     rows = []
     for rec in counts.itertuples(index=False):
-        est = rec.events / rec.n
+        base = dict(
+            analysis="frequentist",
+            endpoint=rec.endpoint,
+            group=rec.group,
+            n=rec.n,
+            events=rec.events,
+            estimate=rec.events / rec.n,
+            level=level,
+        )
         for method in METHODS:
             lo, hi = interval(rec.events, rec.n, method, level)
-            rows.append(
-                dict(
-                    analysis="frequentist",
-                    method=method,
-                    endpoint=rec.endpoint,
-                    group=rec.group,
-                    n=rec.n,
-                    events=rec.events,
-                    estimate=est,
-                    lower=lo,
-                    upper=hi,
-                    level=level,
-                    interval="two-sided",
-                )
-            )
+            rows.append({**base, "method": method, "lower": lo, "upper": hi, "interval": "two-sided"})
         if rec.events > 0:
+            lo = lower_bound(rec.events, rec.n, level)
             rows.append(
-                dict(
-                    analysis="frequentist",
-                    method="clopper-pearson-lower",
-                    endpoint=rec.endpoint,
-                    group=rec.group,
-                    n=rec.n,
-                    events=rec.events,
-                    estimate=est,
-                    lower=lower_bound(rec.events, rec.n, level),
-                    upper=1.0,
-                    level=level,
-                    interval="one-sided lower bound",
-                )
+                {
+                    **base,
+                    "method": "clopper-pearson-lower",
+                    "lower": lo,
+                    "upper": 1.0,
+                    "interval": "one-sided lower bound",
+                }
             )
         if rec.events == 0:
+            hi = upper_bound(rec.events, rec.n, level)
             rows.append(
-                dict(
-                    analysis="frequentist",
-                    method="clopper-pearson-upper",
-                    endpoint=rec.endpoint,
-                    group=rec.group,
-                    n=rec.n,
-                    events=rec.events,
-                    estimate=est,
-                    lower=0.0,
-                    upper=upper_bound(rec.events, rec.n, level),
-                    level=level,
-                    interval="one-sided upper bound",
-                )
+                {
+                    **base,
+                    "method": "clopper-pearson-upper",
+                    "lower": 0.0,
+                    "upper": hi,
+                    "interval": "one-sided upper bound",
+                }
             )
     return pd.DataFrame(rows)

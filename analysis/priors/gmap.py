@@ -31,7 +31,7 @@ import pymc as pm
 
 from analysis.bayes.models import Hierarchical
 from analysis.bayes.prior import Prior
-from analysis.bayes.sampling import check_gates, diagnostics, fit
+from analysis.bayes.sampling import check_gates, diagnostics, fit, run_nuts
 from analysis.bayes.units import Units
 from analysis.priors.mixfit import automixfit
 from analysis.priors.mixture import Mixture
@@ -99,26 +99,16 @@ def _sample_map(kind: str, y, scale_or_exposure, mu: Prior, tau: Prior, mcmc: MC
     y = np.asarray(y, float)
     aux = np.asarray(scale_or_exposure, float)
     spec = Hierarchical(name=f"map-{kind}", priors={"mu": mu, "tau": tau})
-    with pm.Model(coords={"unit": [f"s{i}" for i in range(len(y))]}):
-        m = pm.Normal("mu", mu=mu.params[0], sigma=mu.params[1])
-        t = pm.HalfNormal("tau", sigma=tau.params[0])
+    # the priors as given (a HalfCauchy tau stays HalfCauchy); the model is checked like every other fit
+    with pm.Model(coords={"unit": [f"s{i}" for i in range(len(y))]}) as model:
+        m, t = mu.pymc("mu"), tau.pymc("tau")
         z = pm.Normal("z", 0.0, 1.0, dims="unit")
         theta = m + t * z
         if kind == "normal":
             pm.Normal("y", mu=theta, sigma=aux, observed=y, dims="unit")
         else:
             pm.Poisson("y", mu=aux * pm.math.exp(theta), observed=y, dims="unit")
-        idata = pm.sample(
-            draws=mcmc.draws,
-            tune=mcmc.tune,
-            chains=mcmc.chains,
-            cores=mcmc.cores,
-            target_accept=mcmc.target_accept,
-            random_seed=mcmc.seed,
-            nuts_sampler=mcmc.sampler,
-            progressbar=False,
-            compute_convergence_checks=False,
-        )
+    idata = run_nuts(model, mcmc)
     diag = diagnostics(idata, spec)
     check_gates(diag, gates)
     post = idata.posterior

@@ -120,14 +120,7 @@ class Model:
         import pymc as pm
 
         prior = self.priors[key]
-        args = [pm.Data(f"{key}_{i}", float(v)) for i, v in enumerate(prior.params)]
-        if prior.dist == "Normal":
-            return pm.Normal(key, mu=args[0], sigma=args[1], **kw)
-        if prior.dist == "HalfNormal":
-            return pm.HalfNormal(key, sigma=args[0], **kw)
-        if prior.dist == "HalfCauchy":
-            return pm.HalfCauchy(key, beta=args[0], **kw)
-        return pm.Beta(key, alpha=args[0], beta=args[1], **kw)
+        return prior.pymc(key, params=[pm.Data(f"{key}_{i}", float(v)) for i, v in enumerate(prior.params)], **kw)
 
     @staticmethod
     def _counts(units: Units):
