@@ -63,7 +63,7 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) && $(UV) --version | grep -q ' $(UV_VERSION)' || \
 	  $(PY) -m pip install --quiet --disable-pip-version-check --upgrade --target $(VENV)/.uv "uv==$(UV_VERSION)"
-	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
+	$(UV) pip sync --quiet --python $(PY) --require-hashes --compile-bytecode requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 

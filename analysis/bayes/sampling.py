@@ -20,10 +20,14 @@ Units are padded with empty units (``n = 0``: no likelihood; their ``z`` and
 multiple of ``MCMC.pad_units``, so that the index study (3 diseases), a
 disease left out (2), the MAP priors' study sets (2 to 4) and the external
 cohorts (8) share one compiled sampler per model kind.  When
-``ANALYSIS_JAX_CACHE`` names a directory, compiled programs are kept there (JAX's
-persistent compilation cache): ``make`` gives each build a fresh one, removed
-afterwards, so that the steps of one build compile each program once.  A
-cached program is the same program and gives the same draws.  ``pymc`` and ``nutpie`` go through ``pm.sample``, compiling per fit.
+``ANALYSIS_JAX_CACHE`` names a directory, programs are kept there: the traced
+sampler, serialised with :mod:`jax.export` under ``programs/`` (keyed by the
+program key, the code hash and the package versions), and the compiled one
+(JAX's persistent compilation cache).  ``make`` gives each build a fresh
+directory, removed afterwards, so that the steps of one build trace and
+compile each program once: a later step reads the serialised program (tens
+of milliseconds instead of seconds of tracing) and loads its compiled code.
+A cached program is the same program and gives the same draws.  ``pymc`` and ``nutpie`` go through ``pm.sample``, compiling per fit.
 
 Seeds (scheme 2, from the compiled sampler on; scheme 1 was ``pm.sample``'s).
 For a fit with seed ``s`` (``MCMC.seed``) and ``C`` chains: chain ``c`` runs
@@ -134,14 +138,21 @@ def _program_key(spec: Model, size: int, mcmc: MCMC) -> tuple:
 
 
 def _lower(spec: Model, size: int, mcmc: MCMC):
-    """Trace and lower the sampler for ``spec``'s structure, ``size`` units and ``mcmc`` (not yet compiled)."""
+    """Trace and lower the sampler for ``spec``'s structure, ``size`` units and ``mcmc`` (not yet compiled).
+
+    With a build cache (``ANALYSIS_JAX_CACHE``) the traced program is read from it when an earlier step
+    stored it, and stored otherwise.
+    """
+    stored = _stored_program(spec, size, mcmc)
+    loaded = _load_program(stored)
+    if loaded is not None:
+        return loaded
     import jax
     import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", True)
     _enable_compile_cache()
     from numpyro.infer.hmc import hmc
-    from pymc.sampling.jax import get_jaxified_graph
     from pytensor.graph.replace import clone_replace
 
     template = spec.build(Units(tuple(f"u{i}" for i in range(size)), (0,) * size, (1,) * size))
@@ -183,8 +194,94 @@ def _lower(spec: Model, size: int, mcmc: MCMC):
         [jnp.zeros((mcmc.chains, *shape)) for shape in shapes],
         [jnp.asarray(values[name]) for name in names],
     )
-    lowered = jax.jit(jax.vmap(chain, in_axes=(0, 0, None))).lower(*args)
-    return lowered, (names, shapes, post_names, dims)
+    meta = (names, shapes, post_names, dims)
+    jitted = jax.jit(jax.vmap(chain, in_axes=(0, 0, None)))
+    if stored is None:
+        return jitted.lower(*args), meta
+    from jax import export
+
+    _store_program(stored, export.export(jitted)(*args), meta)
+    return _load_program(stored)  # the same program every later step lowers (one compiled-cache entry)
+
+
+def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
+    """Where the build's JAX cache keeps the serialised sampler for this program (``None``: no cache)."""
+    root = os.environ.get("ANALYSIS_JAX_CACHE", "")
+    if not root:
+        return None
+    payload = json.dumps([repr(_program_key(spec, size, mcmc)), code_hash(), package_versions()], sort_keys=True)
+    return Path(root) / "programs" / (hashlib.sha256(payload.encode()).hexdigest() + ".jaxexport")
+
+
+def _store_program(path: Path, exported, meta: tuple) -> None:
+    names, shapes, post_names, dims = meta
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps({"names": names, "shapes": shapes, "post_names": post_names, "dims": dims}))
+    with atomic_path(path) as tmp:  # written last: its presence means both files are complete
+        tmp.write_bytes(exported.serialize())
+
+
+def _load_program(path: Path | None):
+    """The serialised sampler at ``path``, lowered (``None`` when absent or unreadable)."""
+    if path is None or not path.is_file():
+        return None
+    import jax
+    from jax import export
+
+    try:
+        exported = export.deserialize(bytearray(path.read_bytes()))
+        m = json.loads(path.with_suffix(".json").read_text())
+    except Exception as err:  # noqa: BLE001 - an unreadable stored program is traced again, never a crash
+        warnings.warn(
+            f"stored sampler {path} is unreadable ({type(err).__name__}: {err}); tracing it again", CacheWarning, 2
+        )
+        return None
+    jax.config.update("jax_enable_x64", True)
+    _enable_compile_cache()
+    shapes = [tuple(sh) for sh in m["shapes"]]
+    dims = {k: tuple(v) for k, v in m["dims"].items()}
+    args = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), exported.in_avals)
+    call_args, call_kwargs = jax.tree.unflatten(exported.in_tree, args)
+    lowered = jax.jit(exported.call).lower(*call_args, **call_kwargs)
+    return lowered, (m["names"], shapes, m["post_names"], dims)
+
+
+def _register_checks_passthrough() -> None:
+    """Parameter checks pass values through under JAX (as ``pymc.sampling.jax`` registers them): JAX cannot
+    assert on traced values, and the priors' parameters are validated before sampling (:mod:`analysis.bayes.prior`)."""
+    from pymc.logprob.utils import CheckParameterValue
+    from pytensor.link.jax.dispatch import jax_funcify
+    from pytensor.raise_op import Assert
+
+    def passthrough(op, **kwargs):
+        return lambda value, *conditions: value
+
+    jax_funcify.register(Assert)(passthrough)
+    jax_funcify.register(CheckParameterValue)(passthrough)
+
+
+def get_jaxified_graph(inputs: list, outputs: list):
+    """A PyTensor graph as a JAX function, rewritten as PyMC's JAX samplers do (``pymc.sampling.jax``).
+
+    Not imported from there: importing ``pymc.sampling.jax`` rewrites ``XLA_FLAGS`` (and drops flags of ours), so
+    the steps of a build would compile under different flags and not share compiled programs.  The graphs here have
+    data and hyperparameters are inputs; the remaining shared variables (dimension lengths) become constants.
+    """
+    import pytensor.tensor as pt
+    from pytensor.compile.mode import JAX
+    from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.graph.replace import clone_replace
+    from pytensor.graph.traversal import graph_inputs
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    _register_checks_passthrough()
+    shared = [v for v in graph_inputs(outputs) if isinstance(v, SharedVariable)]
+    constants = {v: pt.constant(v.get_value(borrow=True), name=v.name) for v in shared}
+    fgraph = FunctionGraph(inputs=inputs, outputs=clone_replace(outputs, replace=constants), clone=True)
+    JAX.optimizer.rewrite(fgraph)
+    return jax_funcify(fgraph)
 
 
 def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC) -> None:

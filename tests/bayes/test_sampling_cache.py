@@ -117,3 +117,52 @@ def test_compiled_sampler_serves_other_hyperparameters_and_data():
     np.testing.assert_array_equal(a.posterior["mu"].values, c.posterior["mu"].values)
     assert float(b.posterior["mu"].mean()) < float(a.posterior["mu"].mean())
     assert list(b.posterior["p"].coords["unit"].values) == ["A", "B"]
+
+
+def _draws_in_new_process(tmp_path, cache, name):
+    """Sample SPEC in a fresh Python process (no program in memory) with ``cache`` as the build's JAX cache."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / f"{name}.npy"
+    code = (
+        "import numpy as np; from analysis.bayes import sampling; from analysis.bayes.models import DEFAULT_MODELS; "
+        "from analysis.bayes.units import Units; from analysis.settings import MCMC; "
+        "i = sampling.sample(DEFAULT_MODELS['hierarchical'], Units(('SLE','IIM','SSc'),(8,3,4),(8,3,4)), "
+        "MCMC(draws=200, tune=200, chains=2, cores=1, seed=5)); "
+        f"np.save({str(out)!r}, i.posterior['mu'].values)"
+    )
+    env = (
+        {**os.environ, "ANALYSIS_JAX_CACHE": str(cache)}
+        if cache
+        else {k: v for k, v in os.environ.items() if k != "ANALYSIS_JAX_CACHE"}
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
+    return np.load(out)
+
+
+def test_stored_program_gives_the_draws_of_a_fresh_trace(tmp_path):
+    """A later step of a build reads the traced sampler the first one stored: same program, same draws."""
+    cache = tmp_path / "jax"
+    traced = _draws_in_new_process(tmp_path, None, "traced")
+    first = _draws_in_new_process(tmp_path, cache, "first")  # traces, stores under programs/
+    stored = sorted((cache / "programs").glob("*.jaxexport"))
+    assert len(stored) == 1 and stored[0].with_suffix(".json").is_file()
+    later = _draws_in_new_process(tmp_path, cache, "later")  # reads the stored program
+    np.testing.assert_array_equal(first, traced)
+    np.testing.assert_array_equal(later, traced)
+
+
+def test_unreadable_stored_program_is_traced_again_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
+    small = MCMC(draws=50, tune=50, chains=1, cores=1, seed=1)
+    path = sampling._stored_program(SPEC, 8, small)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a program")
+    with pytest.warns(sampling.CacheWarning, match="unreadable.*tracing it again"):
+        lowered, meta = sampling._lower(SPEC, 8, small)
+    assert meta[0] == [*SPEC.hyperparameters(), "events", "trials"]
+    from jax import export
+
+    export.deserialize(bytearray(path.read_bytes()))  # the unreadable file was replaced by the traced program
