@@ -135,17 +135,18 @@ def map_exact(
     taus = (np.arange(n_tau) + 0.5) * 8 * t0 / n_tau
     e, we = np.polynomial.hermite_e.hermegauss(n_gh)
     we = we / np.sqrt(2 * np.pi)
-    coef = gammaln(n + 1) - gammaln(events + 1) - gammaln(n - events + 1)
     log_mu_prior = mu.logpdf(x)
-    logs = []
-    for t in taus:
+    # studies with the same counts share their likelihood: each distinct (events, n) is integrated once
+    counts, mult = np.unique(np.column_stack([events, n]), axis=0, return_counts=True)
+    y, m = counts[:, 0, None, None], counts[:, 1, None, None]
+    c = (gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1))
+    log_tau_prior = tau.logpdf(taus)
+    logs = np.empty((n_tau, x.size))
+    for i, t in enumerate(taus):
         theta = x[:, None] + t * e[None, :]
-        ll = np.zeros_like(x)
-        for y_d, n_d, c_d in zip(events, n, coef):
-            lik = np.exp(c_d + y_d * log_expit(theta) + (n_d - y_d) * log_expit(-theta))
-            ll += np.log(lik @ we)
-        logs.append(log_mu_prior + ll + float(tau.logpdf(np.array([t]))[0]))
-    logs = np.array(logs)  # (tau, mu)
+        lp = log_expit(theta)  # log p; log(1 - p) = log p - theta
+        lik = np.exp(c + y * lp + (m - y) * (lp - theta)) @ we  # (distinct studies, x)
+        logs[i] = log_mu_prior + mult @ np.log(lik) + log_tau_prior[i]
     post = np.exp(logs - logs.max())
     g = np.zeros_like(x)
     for row, t in zip(post, taus):
