@@ -125,7 +125,7 @@ paper: $(STAMP) ## build the manuscript (HTML and PDF) from the data, setting up
 
 test: $(STAMP) ## run the test suite (builds the paper first if it is out of date)
 	$(MAKE) --no-print-directory paper
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" -n $(JOBS)
 
 test-slow: $(STAMP) ## slow calibration tests (simulation-based calibration)
 	$(PY) -m pytest -m slow

@@ -119,39 +119,34 @@ def test_compiled_sampler_serves_other_hyperparameters_and_data():
     assert list(b.posterior["p"].coords["unit"].values) == ["A", "B"]
 
 
-def _draws_in_new_process(tmp_path, cache, name):
-    """Sample SPEC in a fresh Python process (no program in memory) with ``cache`` as the build's JAX cache."""
-    import os
+SMALL = MCMC(draws=200, tune=200, chains=2, cores=1, seed=5)
+
+
+def test_stored_program_gives_the_draws_of_a_fresh_trace(tmp_path, monkeypatch):
+    """A later step of a build (another process) reads the sampler the first step traced and stored, and loads its
+    compiled code from the build's JAX cache: same program, same draws, no compilation of its own."""
     import subprocess
     import sys
 
-    out = tmp_path / f"{name}.npy"
+    traced = sampling.sample(SPEC, UNITS, SMALL).posterior["mu"].values  # no build cache: traced in memory
+    monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
+    monkeypatch.setattr(sampling, "_PROGRAMS", {})
+    first = sampling.sample(SPEC, UNITS, SMALL).posterior["mu"].values  # traces, stores under programs/
+    stored = sorted((tmp_path / "programs").glob("*.jaxexport"))
+    assert len(stored) == 1 and stored[0].with_suffix(".json").is_file()
+    compiled = {p.name for p in tmp_path.glob("jit_call-*")}
+    assert compiled, "the compiled sampler is in the build's JAX cache"
     code = (
         "import numpy as np; from analysis.bayes import sampling; from analysis.bayes.models import DEFAULT_MODELS; "
         "from analysis.bayes.units import Units; from analysis.settings import MCMC; "
         "i = sampling.sample(DEFAULT_MODELS['hierarchical'], Units(('SLE','IIM','SSc'),(8,3,4),(8,3,4)), "
         "MCMC(draws=200, tune=200, chains=2, cores=1, seed=5)); "
-        f"np.save({str(out)!r}, i.posterior['mu'].values)"
+        f"np.save({str(tmp_path / 'later.npy')!r}, i.posterior['mu'].values)"
     )
-    env = (
-        {**os.environ, "ANALYSIS_JAX_CACHE": str(cache)}
-        if cache
-        else {k: v for k, v in os.environ.items() if k != "ANALYSIS_JAX_CACHE"}
-    )
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
-    return np.load(out)
-
-
-def test_stored_program_gives_the_draws_of_a_fresh_trace(tmp_path):
-    """A later step of a build reads the traced sampler the first one stored: same program, same draws."""
-    cache = tmp_path / "jax"
-    traced = _draws_in_new_process(tmp_path, None, "traced")
-    first = _draws_in_new_process(tmp_path, cache, "first")  # traces, stores under programs/
-    stored = sorted((cache / "programs").glob("*.jaxexport"))
-    assert len(stored) == 1 and stored[0].with_suffix(".json").is_file()
-    later = _draws_in_new_process(tmp_path, cache, "later")  # reads the stored program
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     np.testing.assert_array_equal(first, traced)
-    np.testing.assert_array_equal(later, traced)
+    np.testing.assert_array_equal(np.load(tmp_path / "later.npy"), traced)
+    assert {p.name for p in tmp_path.glob("jit_call-*")} == compiled, "the later process compiled nothing new"
 
 
 def test_unreadable_stored_program_is_traced_again_with_a_warning(tmp_path, monkeypatch):
