@@ -75,15 +75,21 @@ lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml with uv (hash
 $(FREQ) &: $(STAMP) $(DATA) $(CORE) $(FREQ_CODE)
 	$(call TIME,frequentist) $(RUN) frequentist --out results/frequentist
 
-$(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE)
+# the MCMC steps' samplers, traced and compiled first into the build's JAX cache (one program per model kind); the
+# Bayesian, sensitivity and priors steps then read them instead of tracing them again (order only: the programs
+# change no number, and a step whose program is missing traces it itself)
+SAMPLERS := results/samplers.json
+$(SAMPLERS): $(STAMP) $(DATA) config/follow_up.toml $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py
+	$(call TIME,samplers) $(RUN) samplers --out $@
+
+$(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE) | $(SAMPLERS)
 	$(call TIME,bayes) $(RUN) bayes --out results/bayes
 
-# after the main fits (order only): the sensitivity step reuses them by cache key, and both MCMC steps
-# load the samplers the Bayesian step compiled from the build's JAX cache instead of compiling them again
-$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py | $(BAYES)
+# after the main fits (order only): the sensitivity step reuses them by cache key
+$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py | $(BAYES) $(SAMPLERS)
 	$(call TIME,sensitivity) $(RUN) sensitivity --out results/bayes
 
-$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py | $(BAYES)
+$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py | $(SAMPLERS)
 	$(call TIME,priors) $(RUN) priors config/follow_up.toml --out results/priors
 
 $(BASKET) &: $(STAMP) config/basket.toml $(CORE) $(BAYES_CODE) $(wildcard analysis/basket/*.py)

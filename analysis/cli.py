@@ -151,6 +151,33 @@ def cmd_combine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_samplers(args: argparse.Namespace) -> int:
+    import os
+
+    from analysis.bayes.models import DEFAULT_MODELS
+    from analysis.bayes.sampling import prepare
+    from analysis.bayes.sensitivity import SCENARIOS_BAYES, scenario_units
+    from analysis.bayes.units import index_units
+    from analysis.io import write_json
+
+    mcmc = _mcmc(args)
+    units = index_units(args.index)
+    fits = [(spec, units) for spec in DEFAULT_MODELS.values()]
+    fits += [(s.spec(), scenario_units(s, args.index, args.cohorts)) for s in SCENARIOS_BAYES]
+    cache = os.environ.get("ANALYSIS_JAX_CACHE", "")
+    if not cache:
+        print("note: ANALYSIS_JAX_CACHE is not set, so the samplers compiled here are not kept for later steps")
+    records = prepare(fits, mcmc)
+    for r in records:
+        print(
+            f"{r['structure']} ({r['units']} units): {r['source']}, lowered in {r['lower_s']:.1f} s, "
+            f"compiled in {r['compile_s']:.1f} s"
+        )
+    write_json(args.out, {"cache": bool(cache), "sampler": mcmc.sampler, "programs": records})
+    print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_provenance(args: argparse.Namespace) -> int:
     from analysis.data.characteristics import CHARACTERISTICS
     from analysis.io import write_json
@@ -325,6 +352,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("inputs", nargs="+", type=Path)
     c.add_argument("--out", type=Path, default=RESULTS / "estimates.csv")
     c.set_defaults(func=cmd_combine)
+
+    sm = sub.add_parser(
+        "samplers",
+        help="trace and compile the MCMC samplers of the paper's fits into the build's JAX cache (ANALYSIS_JAX_CACHE)",
+    )
+    data_args(sm)
+    mcmc_args(sm)
+    sm.add_argument("--out", type=Path, default=RESULTS / "samplers.json")
+    sm.set_defaults(func=cmd_samplers)
 
     pv = sub.add_parser("provenance", help="write results/provenance.json")
     data_args(pv)

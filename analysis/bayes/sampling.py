@@ -284,22 +284,40 @@ def get_jaxified_graph(inputs: list, outputs: list):
     return jax_funcify(fgraph)
 
 
-def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC) -> None:
-    """Compile the samplers that ``fits`` need, at most once each, two at a time (XLA compiles outside the GIL)."""
+def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC) -> list[dict]:
+    """Compile the samplers that ``fits`` need, at most once each, two at a time (XLA compiles outside the GIL).
+
+    Returns one record per program: its model kind and prior families, padded size, whether it was traced or read
+    from the build's JAX cache (``source``), and the seconds spent lowering and compiling it.
+    """
     if mcmc.sampler != "numpyro":
-        return
-    todo = {}
+        return []
+    todo, records = {}, []
     for spec, units in fits:
         if spec.closed_form:
             continue
         size = padded_size(len(units.labels), mcmc.pad_units)
         key = _program_key(spec, size, mcmc)
-        if key not in _PROGRAMS and key not in todo:
-            todo[key] = _lower(spec, size, mcmc)  # tracing holds the GIL: one after another
+        if key in _PROGRAMS or key in todo:
+            continue
+        stored = _stored_program(spec, size, mcmc)
+        source = "stored" if stored is not None and stored.is_file() else "traced"
+        t0 = time.perf_counter()
+        todo[key] = _lower(spec, size, mcmc)  # tracing holds the GIL: one after another
+        records.append(
+            {"structure": repr(spec.structure()), "units": size, "source": source, "lower_s": time.perf_counter() - t0}
+        )
+
+    def compile_timed(lowered):
+        t0 = time.perf_counter()
+        return lowered[0].compile(), time.perf_counter() - t0
+
     with ThreadPoolExecutor(max(1, mcmc.cores)) as pool:
-        compiled = dict(zip(todo, pool.map(lambda lowered: lowered[0].compile(), todo.values())))
-    for key, (_, meta) in todo.items():
-        _PROGRAMS[key] = (compiled[key], *meta)
+        compiled = dict(zip(todo, pool.map(compile_timed, todo.values())))
+    for rec, (key, (_, meta)) in zip(records, todo.items()):
+        _PROGRAMS[key] = (compiled[key][0], *meta)
+        rec["compile_s"] = compiled[key][1]
+    return records
 
 
 def _program(spec: Model, size: int, mcmc: MCMC):

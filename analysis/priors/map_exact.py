@@ -139,7 +139,7 @@ def map_exact(
     # studies with the same counts share their likelihood: each distinct (events, n) is integrated once
     counts, mult = np.unique(np.column_stack([events, n]), axis=0, return_counts=True)
     y, m = counts[:, 0, None, None], counts[:, 1, None, None]
-    c = (gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1))
+    c = gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1)
     log_tau_prior = tau.logpdf(taus)
     logs = np.empty((n_tau, x.size))
     for i, t in enumerate(taus):
