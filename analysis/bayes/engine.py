@@ -27,10 +27,11 @@ Integration.
    ``C(n, y) Q(y, n - y)``, its conditional mean ``Q(y + 1, n - y) / Q(y,
    n - y)``, and tail probabilities integrate over ``t > logit(x)``.
 2. Outer, per exchangeable component, over ``(mu, tau)``: ``mu`` on a
-   uniform grid over ``m +- 9 s`` (trapezoid rule, spectrally accurate for
-   the smooth, rapidly decaying integrand; spacing ``1.6 / sqrt(N)`` with
+   uniform grid over ``m +- 8 s`` (trapezoid rule, spectrally accurate for
+   the smooth, rapidly decaying integrand; spacing ``2.4 / sqrt(N)`` with
    ``N`` the total sample size, finer than the narrowest possible
-   posterior of ``mu``), ``tau`` by Gauss-Legendre in ``log tau`` between
+   posterior of ``mu``, halved at the ``tau`` nodes below the spacing,
+   where tail probabilities are nearly steps in ``mu``), ``tau`` by Gauss-Legendre in ``log tau`` between
    the prior's ``1e-12`` quantile (at least 1e-3) and its ``1 - 1e-9``
    quantile (at most 1e3), weighted by the prior density times ``tau``;
    the prior mass below and above the grid is lumped at its ends (the
@@ -415,11 +416,6 @@ class Grid:
 def make_grid(comp: Component, n_total: int, resolution: float = 1.0) -> Grid:
     m, s = comp.mu.params
     h_mu = min(0.25 * s, 2.4 / math.sqrt(max(n_total, 1))) / resolution
-    n_mu = int(math.ceil(16 * s / h_mu)) + 1
-    mu = np.linspace(m - 8 * s, m + 8 * s, n_mu)
-    w_mu = np.full(n_mu, mu[1] - mu[0])
-    w_mu[[0, -1]] /= 2
-    lw_mu = np.log(w_mu) + comp.mu.logpdf(mu)
 
     tp = comp.tau
     t_lo = max(float(tp.ppf(1e-12)), 1e-3)
@@ -445,10 +441,24 @@ def make_grid(comp: Component, n_total: int, resolution: float = 1.0) -> Grid:
     wt[-1] += float(tp.sf(t_hi))
     with np.errstate(divide="ignore"):
         lw_t = np.log(wt)
-    M, T = np.meshgrid(mu, tau, indexing="ij")
-    LW = lw_mu[:, None] + lw_t[None, :]
-    keep = LW.ravel() > LW.max() - 60  # prior weight below e^-60 of the largest cannot matter
-    return Grid(M.ravel()[keep], T.ravel()[keep], LW.ravel()[keep])
+    # mu: a uniform trapezoid grid per tau node.  Where tau is small against the spacing, a group's tail
+    # probability P(theta > c | mu, tau) is nearly a step in mu (width ~tau), which the trapezoid rule integrates
+    # only to O(h); those rows get a spacing down to a quarter (h = min(h_mu, max(tau, h_mu / 4))).  Measured on
+    # EXNEX (4 groups of 12-24, thresholds 0.1 to 0.9): tails within 4e-5 of a 3x finer grid, against 1.8e-4 with
+    # one spacing (and with half the spacing), for 2.6x the grid points.
+    M, T, LW = [], [], []
+    for t, lwt in zip(tau, lw_t):
+        h = min(h_mu, max(t, h_mu / 4))
+        n_mu = int(math.ceil(16 * s / h)) + 1
+        mu = np.linspace(m - 8 * s, m + 8 * s, n_mu)
+        w_mu = np.full(n_mu, mu[1] - mu[0])
+        w_mu[[0, -1]] /= 2
+        M.append(mu)
+        T.append(np.full(n_mu, t))
+        LW.append(np.log(w_mu) + comp.mu.logpdf(mu) + lwt)
+    M, T, LW = (np.concatenate(v) for v in (M, T, LW))
+    keep = LW > LW.max() - 60  # prior weight below e^-60 of the largest cannot matter
+    return Grid(M[keep], T[keep], LW[keep])
 
 
 # -- tables -----------------------------------------------------------------------------------------------------------
