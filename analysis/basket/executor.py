@@ -64,7 +64,11 @@ class Executor:
             return out
         if self.kind == "processes":
             out = [None] * n
-            with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            # a forked child of a process running JAX's threads can deadlock: start workers from a clean server then
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("forkserver" if "jax" in sys.modules else None)
+            with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
                 futs = {pool.submit(_call, t): i for i, t in enumerate(tasks)}
                 for done, f in enumerate(as_completed(futs), 1):
                     out[futs[f]] = f.result()

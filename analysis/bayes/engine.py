@@ -466,13 +466,17 @@ def make_grid(comp: Component, n_total: int, resolution: float = 1.0) -> Grid:
 
 @dataclass
 class GroupTable:
-    """For a group of size n on one component's grid, per count y = 0..n (rows) and grid point (columns)."""
+    """For a group of size n on one component's grid, per count y = 0..n (rows) and grid point (columns).
+
+    ``ys``: the counts whose rows are computed (all by default; a one-off posterior computes only its own, the
+    other rows are NaN)."""
 
     n: int
     loglik: np.ndarray  # log P(y | mu, tau)
     m1: np.ndarray  # E[p | y, mu, tau]
     m2: np.ndarray  # E[p^2 | y, mu, tau]
     tails: dict = field(default_factory=dict)  # x -> P(p > x | y, mu, tau)
+    ys: np.ndarray | None = None
 
 
 def _chunked_log_q(a, b, mu, tau, lower=None, nodes=12, max_elems=200_000):
@@ -485,29 +489,46 @@ def _chunked_log_q(a, b, mu, tau, lower=None, nodes=12, max_elems=200_000):
     return out
 
 
-def group_table(n: int, grid: Grid, nodes: int = 12, thresholds=()) -> GroupTable:
-    y = np.arange(n + 1, dtype=float)
+def _rows(n: int, ys, values: np.ndarray) -> np.ndarray:
+    """``values`` (one row per count in ``ys``) as an (n + 1)-row table, NaN in the rows not computed."""
+    if values.shape[0] == n + 1:
+        return values
+    out = np.full((n + 1, values.shape[1]), np.nan)
+    out[ys] = values
+    return out
+
+
+def group_table(n: int, grid: Grid, nodes: int = 12, thresholds=(), ys=None) -> GroupTable:
+    ys = np.arange(n + 1) if ys is None else np.unique(np.asarray(ys, int))
+    y = ys.astype(float)
+    m = y.size
     # rows: (y, n-y), (y+1, n-y), (y+2, n-y)
     a = np.concatenate([y, y + 1, y + 2])
     b = np.concatenate([n - y, n - y, n - y])
     lq = _chunked_log_q(a, b, grid.mu, grid.tau, None, nodes)
-    l0, l1, l2 = lq[: n + 1], lq[n + 1 : 2 * (n + 1)], lq[2 * (n + 1) :]
-    tab = GroupTable(n, log_binom(y, n)[:, None] + l0, np.exp(l1 - l0), np.exp(l2 - l0))
+    l0, l1, l2 = lq[:m], lq[m : 2 * m], lq[2 * m :]
+    tab = GroupTable(
+        n,
+        _rows(n, ys, log_binom(y, n)[:, None] + l0),
+        _rows(n, ys, np.exp(l1 - l0)),
+        _rows(n, ys, np.exp(l2 - l0)),
+        ys=ys,
+    )
     for x in thresholds:
-        add_tail(tab, x, grid, nodes, l0)
+        add_tail(tab, x, grid, nodes)
     return tab
 
 
-def add_tail(tab: GroupTable, x: float, grid: Grid, nodes: int = 12, l0=None) -> None:
+def add_tail(tab: GroupTable, x: float, grid: Grid, nodes: int = 12) -> None:
     x = float(x)
     if x in tab.tails:
         return
     n = tab.n
-    y = np.arange(n + 1, dtype=float)
-    if l0 is None:
-        l0 = tab.loglik - log_binom(y, n)[:, None]
+    ys = np.arange(n + 1) if tab.ys is None else tab.ys
+    y = ys.astype(float)
+    l0 = tab.loglik[ys] - log_binom(y, n)[:, None]
     lt = _chunked_log_q(y, n - y, grid.mu, grid.tau, logit(x), nodes)
-    tab.tails[x] = np.minimum(np.exp(lt - l0), 1.0)
+    tab.tails[x] = _rows(n, ys, np.minimum(np.exp(lt - l0), 1.0))
 
 
 # -- the engine -------------------------------------------------------------------------------------------------------
@@ -570,8 +591,18 @@ class Engine:
     Grids and per-size tables are cached on the engine.
     """
 
-    def __init__(self, model: Model, n_total: int | None = None, resolution: float = 1.0, nodes: int | None = None):
+    def __init__(
+        self,
+        model: Model,
+        n_total: int | None = None,
+        resolution: float = 1.0,
+        nodes: int | None = None,
+        counts: dict[int, set[int]] | None = None,
+    ):
+        """``counts``: restrict the tables to these counts per group size (``{n: {y, ...}}``), for an engine that
+        serves one data vector (:func:`posterior`); other data then raise ``ValueError``."""
         self.model = model
+        self.counts = None if counts is None else {int(k): {int(v) for v in vs} for k, vs in counts.items()}
         self.resolution = float(resolution)
         self.nodes = nodes or int(round(12 * max(1.0, resolution)))
         self._n_total = n_total
@@ -591,7 +622,8 @@ class Engine:
     def table(self, n: int, j: int = 0, thresholds=()) -> GroupTable:
         key = (int(n), j)
         if key not in self._tables:
-            self._tables[key] = group_table(int(n), self.grids()[j], self.nodes)
+            ys = None if self.counts is None else sorted(self.counts[int(n)])
+            self._tables[key] = group_table(int(n), self.grids()[j], self.nodes, ys=ys)
         tab = self._tables[key]
         for x in thresholds:
             add_tail(tab, x, self.grids()[j], self.nodes)
@@ -615,6 +647,10 @@ class Engine:
             raise ValueError("y and n must be 1-D of the same, non-zero length")
         if np.any(y != np.round(y)) or np.any(n != np.round(n)) or np.any(y < 0) or np.any(y > n) or np.any(n < 1):
             raise ValueError(f"need whole numbers 0 <= y <= n and n >= 1, got y={y.tolist()}, n={n.tolist()}")
+        if self.counts is not None and any(int(b) not in self.counts.get(int(a), ()) for a, b in zip(n, y)):
+            raise ValueError(
+                f"this engine's tables hold only the counts {self.counts}; got y={y.tolist()}, n={n.tolist()}"
+            )
         return y.astype(int), n.astype(int)
 
     # single posterior
@@ -837,8 +873,11 @@ class Engine:
 
 
 def posterior(model: Model, y, n, resolution: float = 1.0) -> Posterior:
-    """One-off posterior (builds a fresh :class:`Engine`)."""
-    return Engine(model, int(np.sum(n)), resolution).posterior(y, n)
+    """One-off posterior (builds a fresh :class:`Engine` whose tables hold only these counts)."""
+    counts: dict[int, set[int]] = {}
+    for a, b in zip(np.ravel(n), np.ravel(y)):
+        counts.setdefault(int(a), set()).add(int(b))
+    return Engine(model, int(np.sum(n)), resolution, counts=counts).posterior(y, n)
 
 
 # -- MCMC cross-check -------------------------------------------------------------------------------------------------

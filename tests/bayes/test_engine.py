@@ -225,3 +225,20 @@ def test_batch_equals_single_posteriors():
 def test_bad_data_rejected():
     with pytest.raises(ValueError, match="0 <= y <= n"):
         Engine(HIER).posterior([5, 30], [24, 24])
+
+
+def test_one_off_posterior_tabulates_only_its_counts_and_equals_the_full_engine():
+    """:func:`posterior` builds tables for the observed counts only; every summary equals the full tables'."""
+    from analysis.bayes.engine import posterior
+
+    y, n = [3, 12, 0], [24, 24, 12]
+    full = Engine(EXNEX, 60).posterior(y, n)
+    one = posterior(EXNEX, y, n)
+    assert one._engine.table(24).ys.tolist() == [3, 12]
+    np.testing.assert_array_equal(one.mean, full.mean)
+    np.testing.assert_array_equal(one.sd, full.sd)
+    np.testing.assert_array_equal(one.prob_above(0.3), full.prob_above(0.3))
+    np.testing.assert_array_equal(one.quantile([0.025, 0.975]), full.quantile([0.025, 0.975]))
+    assert one.new_mean == full.new_mean
+    with pytest.raises(ValueError, match="hold only the counts"):
+        one._engine.posterior([4, 12, 0], n)
