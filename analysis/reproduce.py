@@ -36,6 +36,8 @@ REFERENCE_FILES = (
     "bayes/exceedance.csv",
     "bayes/prior_predictive.csv",
     "bayes/sensitivity.csv",
+    "bayes/lodo.csv",
+    "basket/oc.csv",
     "priors/priors.json",
     "priors/designs.json",
 )
