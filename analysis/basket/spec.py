@@ -8,13 +8,15 @@ Schema (every key is checked; unknown keys are errors with a suggestion)::
     [[indication]]           name, n (int >= 1), p0 and target (0 < p0 < target < 1), c (0 < c < 1);
                              optional min_mean (0..1), interim_n (1 <= interim_n < n),
                              futility (0..1) and efficacy (0..1) (need interim_n)
-    [method.NAME]            type = "independent" | "hierarchical" | "exnex" | "jsd"
+    [method.NAME]            type = "independent" | "hierarchical" | "exnex" | "jsd" | "mem"
                              (default: NAME when it is one of these) and its settings:
                              independent:  prior = [a, b] or [[w, a, b], ...] (a Beta mixture, e.g. a MAP prior)
                              hierarchical: mu = "Normal(m, s)", tau = "HalfNormal(s)" | "HalfCauchy(s)" |
                                            "HalfStudentT(nu, s)" | "Uniform(0, b)" | "LogNormal(m, s)"
                              exnex:        mu, tau as above, nex = "Normal(m, s)", w (0 < w <= 1)
                              jsd:          prior = [a, b], epsilon (> 0), tau (0 <= tau < 1), logbase ("e" or 2)
+                             mem:          prior = [a, b], inclusion (0..1, the prior probability that two
+                                           indications are exchangeable; default 0.5)
     [scenarios]              generate = any of "null" (all at p0), "target" (all at target),
                              "single" (each indication alone at target)
     [[scenario]]             name, p = [one rate per indication]
@@ -43,6 +45,7 @@ METHOD_KEYS = {
     "hierarchical": {"type", "mu", "tau"},
     "exnex": {"type", "mu", "tau", "nex", "w"},
     "jsd": {"type", "prior", "epsilon", "tau", "logbase"},
+    "mem": {"type", "prior", "inclusion"},
 }
 GENERATE = ("null", "target", "single")
 
@@ -122,6 +125,9 @@ def _method(name: str, table: dict, where: str) -> Method:
         if base not in ("e", 2):
             raise DesignError(f"{where}, key 'logbase': must be \"e\" or 2, got {base!r}")
         p["logbase"] = math.e if base == "e" else 2.0
+    elif kind == "mem":
+        p["prior"] = _prior_ab(table.get("prior", [1, 1]), where)
+        p["inclusion"] = _get(table, "inclusion", where, float, 0.5, lo=0, hi=1)
     else:
         p["mu"] = _dist(table, "mu", where, "Normal(0, 1.5)")
         p["tau"] = _dist(table, "tau", where, "HalfNormal(1)")

@@ -13,6 +13,7 @@ METHOD_NAMES = {
     "hierarchical": "Hierarchical",
     "exnex": "EXNEX",
     "jsd": "JSD-weighted (Fujikawa)",
+    "mem": "MEM (Kaizer, Hobbs)",
 }
 
 

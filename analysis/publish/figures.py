@@ -379,6 +379,5 @@ def basket(oc: pd.DataFrame, path: Path) -> None:
     axes[0].invert_yaxis()
     fig.supxlabel("Probability of a go decision (x: true rate at the null, so type I error)", fontsize=FONT)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(methods), frameon=False, bbox_to_anchor=(0.5, -0.02))
-    fig.subplots_adjust(bottom=0.22)
+    fig.legend(handles, labels, loc="outside upper center", ncol=min(len(methods), 5), frameon=False)
     _save(fig, path)

@@ -20,7 +20,7 @@ BASE = {
 def test_config_file_loads(root):
     d = load(root / "config" / "basket.toml")
     assert [i.name for i in d.indications] == ["SLE", "IIM", "SSc"]
-    assert [m.kind for m in d.methods] == ["independent", "hierarchical", "exnex", "jsd"]
+    assert [m.kind for m in d.methods] == ["independent", "hierarchical", "exnex", "jsd", "mem"]
     assert "all null" in [s.name for s in d.scenarios] and "only SSc active" in [s.name for s in d.scenarios]
 
 
