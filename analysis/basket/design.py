@@ -263,47 +263,79 @@ def jsd_posterior(y, n, prior=(1.0, 1.0), epsilon=2.0, tau=0.5, logbase=math.e, 
     return a, b
 
 
-def mem_posterior(y, n, prior=(1.0, 1.0), inclusion: float = 0.5, p0=None):
-    """Multisource exchangeability model (MEM), source-specific: posterior summaries of each indication's rate.
+def mem_posterior(y, n, prior=(1.0, 1.0), inclusion: float = 0.5, p0=None, structure: str = "symmetric"):
+    """Multisource exchangeability model (MEM): posterior summaries of each indication's rate.
 
-    Kaizer, Koopmeiners and Hobbs (2018), Biostatistics 19:169-184; the basket-trial use of Hobbs and Landin
-    (2018), Statistics in Medicine 37:3557-3572.  For indication ``k`` each other indication ``j`` is
-    exchangeable with it (``S_kj = 1``: the same rate) or not (its own rate), a priori independently with
-    probability ``inclusion``; rates have a Beta(a, b) prior.  Given a configuration ``S`` the data marginal is
-    closed form (Beta-binomial), so the posterior of ``p_k`` is a mixture over the ``2^(K-1)`` configurations of
-    ``Beta(a + y_k + sum_S y_j, b + n_k - y_k + sum_S (n_j - y_j))`` with weights proportional to
-    ``prior(S) B(a + y_k + sum_S y_j, ...) / B(a, b) * prod_{j not in S} B(a + y_j, b + n_j - y_j) / B(a, b)``
-    (binomial coefficients cancel).  ``inclusion = 0`` is independent Beta(a, b) priors; ``1`` pools completely.
-    This is the source-specific MEM (each indication's own configuration), not the symmetric exchangeability
-    matrix of Hobbs and Landin's ``basket`` package.
+    Kaizer, Koopmeiners and Hobbs (2018), Biostatistics 19:169-184; for basket trials Hobbs and Landin (2018),
+    Statistics in Medicine 37:3557-3572, as in their R package ``basket`` (``mem_exact``).  Two indications are
+    exchangeable (the same rate) or not, a priori with probability ``inclusion``; rates have a Beta(a, b) prior.
+
+    ``structure="symmetric"`` (the ``basket`` package): a configuration is a symmetric exchangeability matrix
+    ``M`` over all ``K (K - 1) / 2`` pairs, with prior ``prod inclusion^M_ij (1 - inclusion)^(1 - M_ij)`` and
+    marginal ``prod_i [B(a + M_i . y, b + M_i . (n - y)) / B(a, b) * prod_{j: M_ij = 0} B(a + y_j, b + n_j - y_j) /
+    B(a, b)]`` (binomial coefficients cancel); indication ``i``'s posterior is the mixture over configurations of
+    ``Beta(a + M_i . y, b + M_i . (n - y))``.  ``structure="source"``: each indication has its own configuration
+    of the ``K - 1`` others (Kaizer et al.'s source-specific MEM), ``2^(K-1)`` terms.  ``inclusion = 0`` is
+    independent Beta(a, b) priors, ``1`` complete pooling, under either.
 
     ``y``, ``n``: (B, K).  Returns ``mean``, ``m2``, ``p_above`` (``P(p_k > p0_k)``, when ``p0`` is given) and
-    ``p_ex`` (B, K, K): the posterior probability that ``j`` is exchangeable with ``k`` (1 on the diagonal).
+    ``p_ex`` (B, K, K): the posterior exchangeability probabilities (1 on the diagonal).
     """
     y, n = np.atleast_2d(y).astype(float), np.atleast_2d(n).astype(float)
     a, b = float(prior[0]), float(prior[1])
     if not 0.0 <= inclusion <= 1.0:
         raise ValueError(f"MEM: inclusion probability must be in [0, 1], got {inclusion}")
+    if structure not in ("symmetric", "source"):
+        raise ValueError(f"MEM: structure must be 'symmetric' or 'source', got {structure!r}")
     B, K = y.shape
-    S = np.array(np.meshgrid(*[[0, 1]] * (K - 1), indexing="ij")).reshape(K - 1, -1).T  # (2^(K-1), K-1)
-    with np.errstate(divide="ignore"):  # inclusion 0 or 1: the configurations it excludes get log prior -inf
-        log_prior = np.log(np.where(S == 1, inclusion, 1.0 - inclusion)).sum(1)
+    if structure == "symmetric" and K > 6:
+        raise ValueError(f"MEM: the symmetric model enumerates 2^(K(K-1)/2) configurations; K = {K} is too many")
     own = betaln(a + y, b + n - y) - betaln(a, b)  # (B, K): each indication alone
+    if structure == "source":
+        S = np.array(np.meshgrid(*[[0, 1]] * (K - 1), indexing="ij")).reshape(K - 1, -1).T  # (C, K-1)
+        rows_of = {}  # indication k's configurations, as rows over all K indications
+        for k in range(K):
+            others = [j for j in range(K) if j != k]
+            Mk = np.zeros((S.shape[0], K))
+            Mk[:, others] = S
+            Mk[:, k] = 1.0
+            rows_of[k] = Mk
+    else:
+        pairs = [(i, j) for i in range(K) for j in range(i + 1, K)]
+        E = np.array(np.meshgrid(*[[0, 1]] * len(pairs), indexing="ij")).reshape(len(pairs), -1).T
+        M = np.repeat(np.eye(K)[None], E.shape[0], 0)
+        for p, (i, j) in enumerate(pairs):
+            M[:, i, j] = M[:, j, i] = E[:, p]
+        rows_of = {k: M[:, k, :] for k in range(K)}
+    with np.errstate(divide="ignore"):  # inclusion 0 or 1: the configurations it excludes get log prior -inf
+        log_in, log_out = np.log(inclusion), np.log1p(-inclusion)
     out = {key: np.empty((B, K)) for key in ("mean", "m2", "p_above")}
     out["p_ex"] = np.empty((B, K, K))
+
+    def row_terms(R):  # R (C, K): one row of the configurations -> shape parameters and log marginal (B, C)
+        A = a + y @ R.T
+        Bb = b + (n - y) @ R.T
+        lm = betaln(A, Bb) - betaln(a, b) + own @ (1 - R).T
+        return A, Bb, lm
+
+    terms = {k: row_terms(rows_of[k]) for k in range(K)}
+    if structure == "symmetric":
+        lp = np.where(E == 1, log_in, log_out).sum(1)
+        lw_all = lp[None, :] + sum(terms[k][2] for k in range(K))
+        w_all = np.exp(lw_all - logsumexp(lw_all, axis=1, keepdims=True))
     for k in range(K):
-        others = [j for j in range(K) if j != k]
-        yo, no = y[:, others], n[:, others]
-        A = a + y[:, k, None] + yo @ S.T  # (B, C)
-        Bb = b + (n[:, k, None] - y[:, k, None]) + (no - yo) @ S.T
-        lw = log_prior[None, :] + betaln(A, Bb) - betaln(a, b) + own[:, others] @ (1 - S).T
-        w = np.exp(lw - logsumexp(lw, axis=1, keepdims=True))
+        A, Bb, lm = terms[k]
+        if structure == "symmetric":
+            w = w_all
+        else:
+            Sk = np.delete(rows_of[k], k, axis=1)
+            lw = np.where(Sk == 1, log_in, log_out).sum(1)[None, :] + lm
+            w = np.exp(lw - logsumexp(lw, axis=1, keepdims=True))
         out["mean"][:, k] = (w * A / (A + Bb)).sum(1)
         out["m2"][:, k] = (w * A * (A + 1) / ((A + Bb) * (A + Bb + 1))).sum(1)
         if p0 is not None:
             out["p_above"][:, k] = (w * stats.beta.sf(np.asarray(p0, float)[k], A, Bb)).sum(1)
-        out["p_ex"][:, k, others] = w @ S
-        out["p_ex"][:, k, k] = 1.0
+        out["p_ex"][:, k, :] = w @ rows_of[k]
     if p0 is None:
         del out["p_above"]
     return out
@@ -361,7 +393,9 @@ def analyze(design: Design, method: Method, n: np.ndarray, y: np.ndarray, jsd_ta
         return {"mean": a / (a + b), "m2": a * (a + 1) / ((a + b) * (a + b + 1)), "p_above": stats.beta.sf(p0, a, b)}
     if method.kind == "mem":
         prm = method.params
-        res = mem_posterior(y, n, tuple(prm.get("prior", (1.0, 1.0))), prm.get("inclusion", 0.5), p0)
+        res = mem_posterior(
+            y, n, tuple(prm.get("prior", (1.0, 1.0))), prm.get("inclusion", 0.5), p0, prm.get("structure", "symmetric")
+        )
         return {k: res[k] for k in ("mean", "m2", "p_above")}
     if method.kind in ("hierarchical", "exnex"):
         eng = method_engine(method, int(sum(i.n for i in design.indications)))

@@ -16,7 +16,8 @@ Schema (every key is checked; unknown keys are errors with a suggestion)::
                              exnex:        mu, tau as above, nex = "Normal(m, s)", w (0 < w <= 1)
                              jsd:          prior = [a, b], epsilon (> 0), tau (0 <= tau < 1), logbase ("e" or 2)
                              mem:          prior = [a, b], inclusion (0..1, the prior probability that two
-                                           indications are exchangeable; default 0.5)
+                                           indications are exchangeable; default 0.5), structure
+                                           ("symmetric", Hobbs and Landin's basket package, or "source")
     [scenarios]              generate = any of "null" (all at p0), "target" (all at target),
                              "single" (each indication alone at target)
     [[scenario]]             name, p = [one rate per indication]
@@ -45,7 +46,7 @@ METHOD_KEYS = {
     "hierarchical": {"type", "mu", "tau"},
     "exnex": {"type", "mu", "tau", "nex", "w"},
     "jsd": {"type", "prior", "epsilon", "tau", "logbase"},
-    "mem": {"type", "prior", "inclusion"},
+    "mem": {"type", "prior", "inclusion", "structure"},
 }
 GENERATE = ("null", "target", "single")
 
@@ -128,6 +129,9 @@ def _method(name: str, table: dict, where: str) -> Method:
     elif kind == "mem":
         p["prior"] = _prior_ab(table.get("prior", [1, 1]), where)
         p["inclusion"] = _get(table, "inclusion", where, float, 0.5, lo=0, hi=1)
+        p["structure"] = table.get("structure", "symmetric")
+        if p["structure"] not in ("symmetric", "source"):
+            raise DesignError(f'{where}, key \'structure\': must be "symmetric" or "source", got {p["structure"]!r}')
     else:
         p["mu"] = _dist(table, "mu", where, "Normal(0, 1.5)")
         p["tau"] = _dist(table, "tau", where, "HalfNormal(1)")
