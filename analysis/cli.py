@@ -156,14 +156,14 @@ def cmd_samplers(args: argparse.Namespace) -> int:
 
     from analysis.bayes.models import DEFAULT_MODELS
     from analysis.bayes.sampling import prepare
-    from analysis.bayes.sensitivity import SCENARIOS_BAYES, scenario_units
+    from analysis.bayes.sensitivity import scenario_fits
     from analysis.bayes.units import index_units
     from analysis.io import write_json
 
     mcmc = _mcmc(args)
     units = index_units(args.index)
     fits = [(spec, units) for spec in DEFAULT_MODELS.values()]
-    fits += [(s.spec(), scenario_units(s, args.index, args.cohorts)) for s in SCENARIOS_BAYES]
+    fits += scenario_fits(args.index, args.cohorts)
     cache = os.environ.get("ANALYSIS_JAX_CACHE", "")
     if not cache:
         print("note: ANALYSIS_JAX_CACHE is not set, so the samplers compiled here are not kept for later steps")

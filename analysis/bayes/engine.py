@@ -30,8 +30,8 @@ Integration.
    uniform grid over ``m +- 8 s`` (trapezoid rule, spectrally accurate for
    the smooth, rapidly decaying integrand; spacing ``2.4 / sqrt(N)`` with
    ``N`` the total sample size, finer than the narrowest possible
-   posterior of ``mu``, halved at the ``tau`` nodes below the spacing,
-   where tail probabilities are nearly steps in ``mu``), ``tau`` by Gauss-Legendre in ``log tau`` between
+   posterior of ``mu``, down to a quarter at the ``tau`` nodes below the
+   spacing, where tail probabilities are nearly steps in ``mu``), ``tau`` by Gauss-Legendre in ``log tau`` between
    the prior's ``1e-12`` quantile (at least 1e-3) and its ``1 - 1e-9``
    quantile (at most 1e3), weighted by the prior density times ``tau``;
    the prior mass below and above the grid is lumped at its ends (the

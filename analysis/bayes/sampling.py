@@ -265,7 +265,7 @@ def get_jaxified_graph(inputs: list, outputs: list):
     """A PyTensor graph as a JAX function, rewritten as PyMC's JAX samplers do (``pymc.sampling.jax``).
 
     Not imported from there: importing ``pymc.sampling.jax`` rewrites ``XLA_FLAGS`` (and drops flags of ours), so
-    the steps of a build would compile under different flags and not share compiled programs.  The graphs here have
+    the steps of a build would compile under different flags and not share compiled programs.  In the graphs here
     data and hyperparameters are inputs; the remaining shared variables (dimension lengths) become constants.
     """
     import pytensor.tensor as pt

@@ -92,6 +92,13 @@ def scenario_units(s: Scenario, index_path: Path, cohorts_path: Path) -> Units:
     )
 
 
+def scenario_fits(
+    index_path: Path = INDEX_STUDY, cohorts_path: Path = COHORTS, scenarios: tuple[Scenario, ...] = SCENARIOS_BAYES
+) -> list[tuple[Model, Units]]:
+    """Each scenario's model and data (read once), for the fits and for compiling their samplers beforehand."""
+    return [(s.spec(), scenario_units(s, index_path, cohorts_path)) for s in scenarios]
+
+
 def run(
     index_path: Path = INDEX_STUDY,
     cohorts_path: Path = COHORTS,
@@ -102,13 +109,12 @@ def run(
     out_dir = Path(out_dir)
     checksums = {str(p): sha256(p) for p in (index_path, cohorts_path)}
     rows, diags = [], []
-    prepare([(s.spec(), scenario_units(s, index_path, cohorts_path)) for s in scenarios], mcmc)
-    for s in scenarios:
-        spec = s.spec()
-        units = scenario_units(s, index_path, cohorts_path)
+    fits = scenario_fits(index_path, cohorts_path, scenarios)
+    prepare(fits, mcmc)
+    index_groups = set(index_units(index_path).labels)
+    for s, (spec, units) in zip(scenarios, fits):
         idata, _, diag = fit_model(spec, units, out_dir / "sensitivity", mcmc, checksums, tag=s.name, reuse=(out_dir,))
         diags.append(diag)
-        index_groups = set(index_units(index_path).labels)
         for g in [d for d in units.labels if d in index_groups] + [NEW_GROUP]:
             draws = idata.posterior["p_new"] if g == NEW_GROUP else idata.posterior["p"].sel(unit=g)
             rows.append(
