@@ -371,10 +371,34 @@ def method_engine(method: Method, n_total: int) -> Engine:
         p = method.params
         if method.kind == "hierarchical":
             model = Model.hierarchical(p["mu"], p["tau"], name=method.name)
+        elif "component" in p:  # several exchangeable components: weights per indication and component
+            comps = [(c["mu"], c["tau"]) for c in p["component"]]
+            K = len(next((c["w"] for c in p["component"] if isinstance(c["w"], tuple)), (0,)))
+            if K > 1:
+                w = np.array([c["w"] if isinstance(c["w"], tuple) else (c["w"],) * K for c in p["component"]]).T
+            else:
+                w = np.array([c["w"] for c in p["component"]])
+            model = Model(tuple(comps), weights=w, nex=_nex(p["nex"]), name=method.name)
         else:
-            model = Model.exnex(p["mu"], p["tau"], p["nex"], p.get("w", 0.5), name=method.name)
+            model = Model.exnex(p["mu"], p["tau"], _nex(p["nex"]), _weights(p.get("w", 0.5)), name=method.name)
         _ENGINES[key] = Engine(model, n_total)
     return _ENGINES[key]
+
+
+def _nex(v):
+    """One (m, s) pair, or one per indication (a K x 2 array)."""
+    return np.asarray(v, float)
+
+
+def _weights(v):
+    """One exchangeability weight, or one per indication (a K x 1 array: one component)."""
+    w = np.asarray(v, float)
+    return w[:, None] if w.ndim == 1 else w
+
+
+def single_component(method: Method) -> bool:
+    """Hierarchical, or EXNEX with one exchangeable component (the exact OC contract per indication)."""
+    return method.kind == "hierarchical" or (method.kind == "exnex" and "component" not in method.params)
 
 
 def analyze(design: Design, method: Method, n: np.ndarray, y: np.ndarray, jsd_table=None) -> dict:
@@ -496,7 +520,7 @@ def exact_oc(design: Design, method: Method, scenarios=None) -> list[dict]:
     n = np.stack([states[k].n[idx[:, k]] for k in range(design.K)], 1)
     y = np.stack([states[k].y[idx[:, k]] for k in range(design.K)], 1)
     flags = np.stack([states[k].flag[idx[:, k]] for k in range(design.K)], 1)
-    if method.kind in ("hierarchical", "exnex"):
+    if single_component(method):
         summ = engine_product_summaries(design, method, states)
     else:
         summ = analyze(design, method, n, y, _jsd_table(design, method, states))

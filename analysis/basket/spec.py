@@ -13,7 +13,12 @@ Schema (every key is checked; unknown keys are errors with a suggestion)::
                              independent:  prior = [a, b] or [[w, a, b], ...] (a Beta mixture, e.g. a MAP prior)
                              hierarchical: mu = "Normal(m, s)", tau = "HalfNormal(s)" | "HalfCauchy(s)" |
                                            "HalfStudentT(nu, s)" | "Uniform(0, b)" | "LogNormal(m, s)"
-                             exnex:        mu, tau as above, nex = "Normal(m, s)", w (0 < w <= 1)
+                             exnex:        mu, tau as above and w (0 < w <= 1, the prior probability of
+                                           exchangeability), or several exchangeable components:
+                                           component = [{mu, tau, w}, ...] (Neuenschwander et al. 2016,
+                                           section 2.2; the weights of an indication sum to at most 1);
+                                           nex = "Normal(m, s)" (the non-exchangeable prior); every w and
+                                           nex may instead be a list with one entry per indication
                              jsd:          prior = [a, b], epsilon (> 0), tau (0 <= tau < 1), logbase ("e" or 2)
                              mem:          prior = [a, b], inclusion (0..1, the prior probability that two
                                            indications are exchangeable; default 0.5), structure
@@ -44,7 +49,7 @@ IND_KEYS = {"name", "n", "p0", "target", "c", "min_mean", "interim_n", "futility
 METHOD_KEYS = {
     "independent": {"type", "prior"},
     "hierarchical": {"type", "mu", "tau"},
-    "exnex": {"type", "mu", "tau", "nex", "w"},
+    "exnex": {"type", "mu", "tau", "nex", "w", "component"},
     "jsd": {"type", "prior", "epsilon", "tau", "logbase"},
     "mem": {"type", "prior", "inclusion", "structure"},
 }
@@ -106,7 +111,77 @@ def _dist(table, key, where, default):
         raise DesignError(f"{where}, key '{key}': {err}") from err
 
 
-def _method(name: str, table: dict, where: str) -> Method:
+def _per_indication(v, key: str, where: str, K: int, read):
+    """``read(v)`` for one value, or a tuple of ``read(x)`` for a list of one value per indication."""
+    if isinstance(v, list):
+        if len(v) != K:
+            raise DesignError(f"{where}, key '{key}': expected one value or {K} (one per indication), got {len(v)}")
+        return tuple(read(x) for x in v)
+    return read(v)
+
+
+def _weight(v, key: str, where: str):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+        raise DesignError(f"{where}, key '{key}': {v!r} must be a number in (0, 1]")
+    return float(v)
+
+
+def _exnex(table: dict, where: str, K: int) -> dict:
+    """EXNEX settings: one exchangeable component (mu, tau, w) or several (component = [...]); nex; per-indication
+    weights and nex priors."""
+
+    def nex_of(text):
+        d = _dist({"nex": text}, "nex", where, None)
+        if d.name != "Normal":
+            raise DesignError(f"{where}, key 'nex': must be Normal(m, s), got {d}")
+        return d.params
+
+    p: dict = {"nex": _per_indication(table.get("nex", "Normal(0, 2)"), "nex", where, K, nex_of)}
+    comps = table.get("component")
+    if comps is None:
+        p["mu"] = _dist(table, "mu", where, "Normal(0, 1.5)")
+        p["tau"] = _dist(table, "tau", where, "HalfNormal(1)")
+        try:
+            Component(p["mu"], p["tau"])
+        except ValueError as err:
+            raise DesignError(f"{where}: {err}") from err
+        p["w"] = _per_indication(table.get("w", 0.5), "w", where, K, lambda x: _weight(x, "w", where))
+        return p
+    if any(k in table for k in ("mu", "tau", "w")):
+        raise DesignError(f"{where}: give either mu, tau and w (one component) or 'component' tables, not both")
+    if not isinstance(comps, list) or not comps or not all(isinstance(c, dict) for c in comps):
+        raise DesignError(f"{where}, key 'component': expected a list of tables {{mu, tau, w}}, got {comps!r}")
+    out, weights = [], []
+    for j, c in enumerate(comps, start=1):
+        wc = f"{where}, component #{j}"
+        _unknown(c, {"mu", "tau", "w"}, wc)
+        if "w" not in c:
+            raise DesignError(f"{wc}: missing key 'w' (its prior weight)")
+        mu, tau = _dist(c, "mu", wc, "Normal(0, 1.5)"), _dist(c, "tau", wc, "HalfNormal(1)")
+        try:
+            Component(mu, tau)
+        except ValueError as err:
+            raise DesignError(f"{wc}: {err}") from err
+
+        def w_of(x, wc=wc):
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x <= 1:
+                raise DesignError(f"{wc}, key 'w': {x!r} must be a number in [0, 1]")
+            return float(x)
+
+        w = _per_indication(c["w"], "w", wc, K, w_of)
+        out.append({"mu": repr(mu), "tau": repr(tau), "w": w})
+        weights.append(w if isinstance(w, tuple) else (w,) * K)
+    totals = [sum(col) for col in zip(*weights)]
+    if any(t > 1 + 1e-12 for t in totals) or any(t <= 0 for t in totals):
+        raise DesignError(
+            f"{where}, key 'component': the weights of each indication must sum to a number in (0, 1], "
+            f"got {[round(t, 6) for t in totals]}"
+        )
+    p["component"] = tuple(out)
+    return p
+
+
+def _method(name: str, table: dict, where: str, K: int = 1) -> Method:
     if not isinstance(table, dict):
         raise DesignError(f"{where}: expected a table")
     kind = table.get("type", name)
@@ -132,6 +207,8 @@ def _method(name: str, table: dict, where: str) -> Method:
         p["structure"] = table.get("structure", "symmetric")
         if p["structure"] not in ("symmetric", "source"):
             raise DesignError(f'{where}, key \'structure\': must be "symmetric" or "source", got {p["structure"]!r}')
+    elif kind == "exnex":
+        p = _exnex(table, where, K)
     else:
         p["mu"] = _dist(table, "mu", where, "Normal(0, 1.5)")
         p["tau"] = _dist(table, "tau", where, "HalfNormal(1)")
@@ -139,12 +216,6 @@ def _method(name: str, table: dict, where: str) -> Method:
             Component(p["mu"], p["tau"])
         except ValueError as err:
             raise DesignError(f"{where}: {err}") from err
-        if kind == "exnex":
-            nex = _dist(table, "nex", where, "Normal(0, 2)")
-            if nex.name != "Normal":
-                raise DesignError(f"{where}, key 'nex': must be Normal(m, s), got {nex}")
-            p["nex"] = nex.params
-            p["w"] = _get(table, "w", where, float, 0.5, lo=0, hi=1, lo_open=True)
     return Method(name, kind, p)
 
 
@@ -190,7 +261,7 @@ def parse(spec: dict, where: str = "design file") -> Design:
     mt = spec.get("method")
     if not isinstance(mt, dict) or not mt:
         raise DesignError(f"{where}: need at least one [method.NAME] table")
-    methods = [_method(k, v, f"{where}, [method.{k}]") for k, v in mt.items()]
+    methods = [_method(k, v, f"{where}, [method.{k}]", len(inds)) for k, v in mt.items()]
     scen = []
     gen = spec.get("scenarios", {})
     _unknown(gen, {"generate"}, f"{where}, [scenarios]")

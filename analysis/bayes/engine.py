@@ -39,10 +39,12 @@ Integration.
    Gauss-Legendre order, for refinement checks.
 3. Components: with one exchangeable component the groups are
    conditionally independent given ``(mu, tau)``, so the posterior is a
-   product over groups on the 2-D grid.  With two, the product of
-   per-group sums is expanded over the subsets ``S`` of groups assigned to
-   component 2; each term factorises into one integral per component, so
-   the cost is ``2^K`` grid passes instead of a 4-D grid.
+   product over groups on the 2-D grid.  With ``J >= 2``, the product of
+   per-group sums is expanded over the assignments of groups to
+   components; each term factorises into one integral per component over
+   the subset of groups it holds (:func:`mixture_weights`), so the cost is
+   ``2^K`` grid passes per component (and ``3^K`` scalar products for
+   ``J >= 3``) instead of a ``2J``-dimensional grid.
 
 Tabulation.  For a fixed design the marginal likelihood, conditional
 moments and tail probabilities of every possible count ``y = 0..n`` are
@@ -220,8 +222,8 @@ class Model:
 
     def __post_init__(self):
         comps = tuple(c if isinstance(c, Component) else Component(*c) for c in self.components)
-        if not 1 <= len(comps) <= 2:
-            raise ValueError(f"{self.name}: 1 or 2 exchangeable components are supported, got {len(comps)}")
+        if len(comps) < 1:
+            raise ValueError(f"{self.name}: need at least one exchangeable component")
         object.__setattr__(self, "components", comps)
         if self.nex is None and self.weights is not None and np.any(np.asarray(self.weights, float) < 1):
             raise ValueError(f"{self.name}: exchangeability weights below 1 need a non-exchangeable prior (nex)")
@@ -246,7 +248,7 @@ class Model:
         """K x J exchangeability weights."""
         if self.weights is None:
             if self.J != 1:
-                raise ValueError(f"{self.name}: two components need explicit weights")
+                raise ValueError(f"{self.name}: several components need explicit weights")
             return np.ones((K, 1))
         w = np.asarray(self.weights, float)
         if w.ndim == 0:
@@ -531,6 +533,89 @@ def add_tail(tab: GroupTable, x: float, grid: Grid, nodes: int = 12) -> None:
     tab.tails[x] = _rows(n, ys, np.minimum(np.exp(lt - l0), 1.0))
 
 
+# -- several exchangeable components -----------------------------------------------------------------------------
+
+
+def _submask_pairs(K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (S, T) with T a subset of S, sorted by S (3^K pairs), and where each S starts: for subset convolutions."""
+    S = np.arange(1 << K)
+    members = (S[:, None] >> np.arange(K)) & 1  # (2^K, K)
+    pairs_S, pairs_T = [], []
+    for s in S:
+        bits = np.flatnonzero(members[s])
+        sub = (((np.arange(1 << bits.size)[:, None] >> np.arange(bits.size)) & 1) << bits).sum(1)
+        pairs_S.append(np.full(sub.size, s))
+        pairs_T.append(sub)
+    ps, pt = np.concatenate(pairs_S), np.concatenate(pairs_T)
+    starts = np.concatenate([[0], np.cumsum([2 ** members[s].sum() for s in S])[:-1]])
+    return ps, pt, starts
+
+
+def _subset_convolution(f: np.ndarray, g: np.ndarray, pairs) -> np.ndarray:
+    """``h(S) = sum over T subset of S of f(T) g(S \\ T)`` for every subset S (last axis), batched over axis 0."""
+    ps, pt, starts = pairs
+    return np.add.reduceat(f[:, pt] * g[:, ps ^ pt], starts, axis=1)
+
+
+def mixture_weights(L: list[np.ndarray], C: np.ndarray, grids: list[Grid]) -> dict:
+    """Posterior weights of an EXNEX model with J >= 1 exchangeable components, for a batch of data vectors.
+
+    ``L[j]`` (b, K, G_j): ``log w_kj + log P(y_k | grid point of component j)``; ``C`` (b, K): ``log w_k,nex +
+    log P(y_k | nex)`` (``-inf`` without NEX).  Given every component's hyper-parameters the groups are
+    independent, so the posterior is ``prod_j p_j(g_j) prod_k (sum_j w_kj L_kj(g_j) + c_k)``.  Expanding the product
+    over the assignments of groups to components, each term factorises into one integral per component over the
+    subset of groups it holds: ``f_j(S) = int p_j prod_{k in S} w_kj L_kj``.  NEX is folded into component 1's
+    factor (``w_k1 L_k1 + c_k``, as it needs no integral), and the evidence is the subset convolution of
+    ``f_1 .. f_J`` at the full set: ``2^K`` grid passes per component and ``3^K`` products for ``J >= 3``.
+
+    Returns ``omega`` (per component, (b, K, G_j): the posterior weight of "group k in component j at grid point
+    g"), ``nex`` (b, K), ``hyper`` (per component, (b, G_j): the posterior over its grid) and ``lz`` (b,: the log
+    evidence).
+    """
+    J = len(L)
+    b, K = C.shape
+    nS, full = 1 << K, (1 << K) - 1
+    A0 = np.logaddexp(L[0], C[:, :, None])  # component 1 or NEX
+    scale = np.maximum(A0.max(2), np.max([Lj.max(2) for Lj in L[1:]], axis=0)) if J > 1 else A0.max(2)  # (b, K)
+    E = [np.exp(A0 - scale[:, :, None])] + [np.exp(Lj - scale[:, :, None]) for Lj in L[1:]]
+    p = [np.exp(g.logw - g.logw.max()) for g in grids]
+    prods, f = [], []
+    for j in range(J):
+        pr = np.empty((b, nS, grids[j].size))
+        pr[:, 0] = 1.0
+        for S in range(1, nS):
+            low = (S & -S).bit_length() - 1
+            pr[:, S] = pr[:, S & (S - 1)] * E[j][:, low]
+        prods.append(pr)
+        f.append(pr @ p[j])  # (b, nS)
+    # R_j(U): the other components' subset convolution (how the groups in U can be spread over them)
+    pairs = _submask_pairs(K) if J > 2 else None
+    R = []
+    for j in range(J):
+        others = [f[i] for i in range(J) if i != j]
+        r = others[0]
+        for o in others[1:]:
+            r = _subset_convolution(r, o, pairs)
+        R.append(r)
+    comp = full ^ np.arange(nS)
+    Z = np.einsum("bs,bs->b", f[0], R[0][:, comp])
+    hyper = [p[j] * np.einsum("bs,bsg->bg", R[j][:, comp], prods[j]) / Z[:, None] for j in range(J)]
+    omega = [np.empty((b, K, g.size)) for g in grids]
+    nex = np.zeros((b, K))
+    for k in range(K):
+        bit = 1 << k
+        S_wo = np.array([S for S in range(nS) if not S & bit])
+        rest = full ^ bit ^ S_wo  # the groups other than k not in S
+        for j in range(J):
+            own = np.exp(L[j][:, k] - scale[:, k, None])  # group k in component j proper (not NEX)
+            omega[j][:, k] = p[j] * own * np.einsum("bs,bsg->bg", R[j][:, rest], prods[j][:, S_wo]) / Z[:, None]
+        with np.errstate(invalid="ignore"):
+            cn = np.exp(C[:, k] - scale[:, k])
+        nex[:, k] = np.where(np.isfinite(C[:, k]), cn * np.einsum("bs,bs->b", f[0][:, S_wo], R[0][:, rest]) / Z, 0.0)
+    lz = np.log(Z) + scale.sum(1) + sum(g.logw.max() for g in grids)
+    return {"omega": omega, "nex": nex, "hyper": hyper, "lz": lz}
+
+
 # -- the engine -------------------------------------------------------------------------------------------------------
 
 
@@ -686,7 +771,12 @@ class Engine:
             hyper_w = [post]
             nex_mass = np.array([1 - om[0].sum() for om in omega])
         else:
-            omega, nex_mass, hyper_w, lz = self._two_components(ll, lnex, lw, lwn, grids, K)
+            C = (lwn + lnex) if lnex is not None else np.full(K, -np.inf)
+            mw = mixture_weights(
+                [np.stack([lw[k, j] + ll[k][j] for k in range(K)])[None] for j in range(J)], C[None], grids
+            )
+            omega = [[mw["omega"][j][0, k] for j in range(J)] for k in range(K)]
+            nex_mass, hyper_w, lz = mw["nex"][0], [h[0] for h in mw["hyper"]], float(mw["lz"][0])
         state = {"y": y, "n": n, "omega": omega, "nex_mass": nex_mass, "nex": nex, "hyper_w": hyper_w, "K": K}
         mean = np.empty(K)
         m2 = np.empty(K)
@@ -723,55 +813,6 @@ class Engine:
             state,
         )
         return res
-
-    def _two_components(self, ll, lnex, lw, lwn, grids, K):
-        """Sum over the 2^K assignments of groups to component 2 (the rest: component 1 or NEX)."""
-        g1, g2 = grids
-        # A_k(g1) = w_k1 L_k(g1) + w_k,nex N_k  (component 1 or NEX);  B_k(g2) = w_k2 L_k(g2)
-        # scale every factor by its max to keep products in range; track the log scale.
-        A = np.stack([lw[k, 0] + ll[k][0] for k in range(K)])
-        B = np.stack([lw[k, 1] + ll[k][1] for k in range(K)])
-        C = (lwn + lnex) if lnex is not None else np.full(K, -np.inf)
-        AC = np.logaddexp(A, C[:, None])
-        # one scale per group for both factors, so that every term of the expansion has the same scale
-        sA = np.maximum(AC.max(1), B.max(1))
-        eA = np.exp(AC - sA[:, None])
-        eB = np.exp(B - sA[:, None])
-        p1 = np.exp(g1.logw - g1.logw.max())
-        p2 = np.exp(g2.logw - g2.logw.max())
-        nS = 1 << K
-        prodA = np.empty((nS, g1.size))
-        prodB = np.empty((nS, g2.size))
-        prodA[0] = 1.0
-        prodB[0] = 1.0
-        for S in range(1, nS):
-            low = (S & -S).bit_length() - 1
-            prodA[S] = prodA[S & (S - 1)] * eA[low]
-            prodB[S] = prodB[S & (S - 1)] * eB[low]
-        alpha = prodA @ p1  # alpha[T] = int prod_{k in T} A'_k dP1 (scaled)
-        beta = prodB @ p2
-        full = nS - 1
-        comp = np.array([full ^ S for S in range(nS)])
-        Z = float(np.sum(beta * alpha[comp]))
-        omega = []
-        nex_mass = np.empty(K)
-        hyper1 = p1 * (beta @ prodA[comp]) / Z
-        hyper2 = p2 * (alpha[comp] @ prodB) / Z
-        for k in range(K):
-            bit = 1 << k
-            S_wo = np.array([S for S in range(nS) if not S & bit])
-            rest = full ^ bit
-            T = rest ^ S_wo  # groups in comp1/NEX other than k
-            # k in component 1
-            fa = np.exp(A[k] - sA[k])  # w_k1 L_k / scale
-            om1 = p1 * fa * (beta[S_wo] @ prodA[T]) / Z
-            om2 = p2 * eB[k] * (alpha[T] @ prodB[S_wo]) / Z
-            om_nex = math.exp(C[k] - sA[k]) * float(beta[S_wo] @ alpha[T]) / Z if np.isfinite(C[k]) else 0.0
-            omega.append([om1, om2])
-            nex_mass[k] = om_nex
-        # log evidence (up to the prior-weight scale constants)
-        lz = math.log(Z) + float(sA.sum()) + g1.logw.max() + g2.logw.max()
-        return omega, nex_mass, [hyper1, hyper2], lz
 
     def _moments_k(self, state, k):
         y, n = state["y"], state["n"]
@@ -819,17 +860,17 @@ class Engine:
         """Posterior summaries for many data vectors (rows of ``Y``) with fixed group sizes ``n``.
 
         Returns arrays of shape (B, K): ``mean``, ``m2`` (second moment),
-        ``p_above`` (P(p_k > thresholds_k)) and ``p_ex``.  One exchangeable
-        component only (the design engine's case).
+        ``p_above`` (P(p_k > thresholds_k)) and ``p_ex`` (the posterior
+        probability of exchangeability, summed over the components).
         """
-        if self.model.J != 1:
-            raise ValueError("batch() supports one exchangeable component; use posterior() for two")
         Y = np.atleast_2d(np.asarray(Y, int))
         n = np.asarray(n, int)
         B, K = Y.shape
         if n.shape != (K,):
             raise ValueError(f"n must have one entry per group ({K})")
         thr = np.broadcast_to(np.asarray(thresholds, float), (K,))
+        if self.model.J > 1:
+            return self._batch_components(Y, n, thr)
         g = self.grids(int(n.sum()))[0]
         W = self.model.group_weights(K)[:, 0]
         nex = self.model.group_nex(K)
@@ -869,6 +910,44 @@ class Engine:
                 out["m2"][i : i + chunk, k] = m2
                 out["p_above"][i : i + chunk, k] = np.clip(pa, 0, 1)
                 out["p_ex"][i : i + chunk, k] = pex
+        return out
+
+    def _batch_components(self, Y, n, thr, budget: int = 4_000_000) -> dict:
+        """:meth:`batch` with several exchangeable components (:func:`mixture_weights`, in chunks of bounded size)."""
+        B, K = Y.shape
+        J = self.model.J
+        grids = self.grids(int(n.sum()))
+        W = self.model.group_weights(K)
+        nex = self.model.group_nex(K)
+        tabs = [[self.table(n[k], j, [thr[k]]) for k in range(K)] for j in range(J)]
+        ntabs = [self.nex_table(n[k], *nex[k], [thr[k]]) for k in range(K)] if self.model.is_exnex else None
+        with np.errstate(divide="ignore"):
+            lw, lwn = np.log(W), np.log(np.clip(1 - W.sum(1), 0, 1))
+        out = {key: np.zeros((B, K)) for key in ("mean", "m2", "p_above", "p_ex")}
+        chunk = max(1, budget // ((1 << K) * sum(g.size for g in grids)))
+        for i in range(0, B, chunk):
+            Yc = Y[i : i + chunk]
+            L = [np.stack([lw[k, j] + tabs[j][k].loglik[Yc[:, k]] for k in range(K)], 1) for j in range(J)]
+            if ntabs is None:
+                C = np.full(Yc.shape, -np.inf)
+            else:
+                C = np.stack([lwn[k] + ntabs[k].loglik[Yc[:, k], 0] for k in range(K)], 1)
+            mw = mixture_weights(L, C, grids)
+            sl = slice(i, i + chunk)
+            for k in range(K):
+                yk = Yc[:, k]
+                for j in range(J):
+                    om, tab = mw["omega"][j][:, k], tabs[j][k]
+                    out["mean"][sl, k] += np.einsum("bg,bg->b", om, tab.m1[yk])
+                    out["m2"][sl, k] += np.einsum("bg,bg->b", om, tab.m2[yk])
+                    out["p_above"][sl, k] += np.einsum("bg,bg->b", om, tab.tails[float(thr[k])][yk])
+                    out["p_ex"][sl, k] += om.sum(1)
+                if ntabs is not None:
+                    nt, rest = ntabs[k], mw["nex"][:, k]
+                    out["mean"][sl, k] += rest * nt.m1[yk, 0]
+                    out["m2"][sl, k] += rest * nt.m2[yk, 0]
+                    out["p_above"][sl, k] += rest * nt.tails[float(thr[k])][yk, 0]
+        out["p_above"] = np.clip(out["p_above"], 0, 1)
         return out
 
 

@@ -1,12 +1,14 @@
 """The deterministic posterior engine: inner integrals, grid refinement, brute force, two components."""
 
+import math
+
 import numpy as np
 import pytest
 from scipy import integrate, stats
 from scipy.special import expit
 
 import analysis.bayes.engine as E
-from analysis.bayes.engine import Dist, Engine, Model, as_dist, log_q
+from analysis.bayes.engine import Dist, Engine, Model, as_dist, log_q, posterior
 
 
 def _quad_q(a, b, mu, tau, lower=-np.inf):
@@ -242,3 +244,78 @@ def test_one_off_posterior_tabulates_only_its_counts_and_equals_the_full_engine(
     assert one.new_mean == full.new_mean
     with pytest.raises(ValueError, match="hold only the counts"):
         one._engine.posterior([4, 12, 0], n)
+
+
+def test_three_components_equal_direct_six_dimensional_grid():
+    # J = 3: the subset convolution of the three components' integrals equals the direct sum over the product of
+    # their (mu, tau) grids (coarse grids, so that the 6-D product fits in memory; the identity is exact on any grid)
+    m3 = Model(
+        (
+            ("Normal(-1.5, 1)", "HalfNormal(0.5)"),
+            ("Normal(0, 1)", "HalfNormal(0.5)"),
+            ("Normal(1.5, 1)", "HalfNormal(0.5)"),
+        ),
+        weights=[[0.3, 0.3, 0.3], [0.5, 0.2, 0.2], [0.1, 0.3, 0.5]],
+        nex=[(0, 2), (0, 2), (-1, 1.5)],
+        name="three",
+    )
+    y, n = np.array([2, 9, 14]), np.array([12, 16, 20])
+    eng = Engine(m3, 48, resolution=0.1)
+    post = eng.posterior(y, n)
+    grids = eng.grids()
+    W = m3.group_weights(3)
+    nex = m3.group_nex(3)
+    L = [[np.exp(eng.table(n[k], j).loglik[y[k]]) for j in range(3)] for k in range(3)]
+    M = [[eng.table(n[k], j).m1[y[k]] for j in range(3)] for k in range(3)]
+    Ln = [np.exp(eng.nex_table(n[k], *nex[k]).loglik[y[k], 0]) for k in range(3)]
+    Mn = [eng.nex_table(n[k], *nex[k]).m1[y[k], 0] for k in range(3)]
+    shapes = [(-1, 1, 1), (1, -1, 1), (1, 1, -1)]
+    p = [np.exp(g.logw).reshape(s) for g, s in zip(grids, shapes)]
+    fac, num = [], []
+    for k in range(3):
+        terms = [W[k, j] * L[k][j].reshape(shapes[j]) for j in range(3)]
+        rest = (1 - W[k].sum()) * Ln[k]
+        fac.append(sum(terms) + rest)
+        num.append(sum(t * M[k][j].reshape(shapes[j]) for j, t in enumerate(terms)) + rest * Mn[k])
+    joint = p[0] * p[1] * p[2] * fac[0] * fac[1] * fac[2]
+    Z = joint.sum()
+    for k in range(3):
+        assert post.mean[k] == pytest.approx((joint / fac[k] * num[k]).sum() / Z, rel=1e-9)
+        for j in range(3):
+            exj = (joint / fac[k] * W[k, j] * L[k][j].reshape(shapes[j])).sum() / Z
+            assert post.p_ex[k, j] == pytest.approx(exj, rel=1e-9)
+    assert post.log_evidence == pytest.approx(math.log(Z), abs=1e-9)
+
+
+def test_a_component_of_weight_zero_changes_nothing():
+    two = Model((("Normal(-1, 1)", "HalfNormal(0.5)"), ("Normal(1, 1)", "HalfNormal(0.5)")), [0.4, 0.4], (0, 2))
+    three = Model(
+        (("Normal(-1, 1)", "HalfNormal(0.5)"), ("Normal(1, 1)", "HalfNormal(0.5)"), ("Normal(0, 3)", "HalfNormal(2)")),
+        [0.4, 0.4, 0.0],
+        (0, 2),
+    )
+    y, n = [1, 7, 12, 3], [12, 12, 14, 6]
+    a, b = posterior(two, y, n), posterior(three, y, n)
+    np.testing.assert_allclose(b.mean, a.mean, rtol=1e-12)
+    np.testing.assert_allclose(b.p_ex[:, :2], a.p_ex, rtol=1e-12)
+    np.testing.assert_allclose(b.prob_above(0.3), a.prob_above(0.3), rtol=1e-10)
+    assert b.p_ex[:, 2].max() == 0
+
+
+def test_batch_with_two_components_equals_single_posteriors():
+    m2 = Model(
+        (("Normal(-2.197, 3.18)", "HalfNormal(1)"), ("Normal(-0.847, 1.94)", "HalfNormal(1)")),
+        weights=[0.25, 0.25],
+        nex=(-1.386, 2.5),
+        name="two",
+    )
+    n = [20, 20, 10, 10]
+    eng = Engine(m2, 60, resolution=0.5)  # a coarser grid: the identity holds on any grid
+    Y = np.array([[0, 2, 1, 5], [2, 2, 3, 3], [20, 0, 10, 0]])
+    b = eng.batch(Y, n, [0.1, 0.1, 0.1, 0.1])
+    for i, y in enumerate(Y):
+        p = eng.posterior(y, n)
+        np.testing.assert_allclose(b["mean"][i], p.mean, rtol=1e-10)
+        np.testing.assert_allclose(b["m2"][i], p.sd**2 + p.mean**2, rtol=1e-9)
+        np.testing.assert_allclose(b["p_ex"][i], p.p_ex.sum(1), rtol=1e-10)
+        np.testing.assert_allclose(b["p_above"][i], p.prob_above(0.1), atol=1e-9)
