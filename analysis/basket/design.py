@@ -29,6 +29,7 @@ joint end states, or Monte Carlo averages over sampled ones.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -396,11 +397,6 @@ def _weights(v):
     return w[:, None] if w.ndim == 1 else w
 
 
-def single_component(method: Method) -> bool:
-    """Hierarchical, or EXNEX with one exchangeable component (the exact OC contract per indication)."""
-    return method.kind == "hierarchical" or (method.kind == "exnex" and "component" not in method.params)
-
-
 def analyze(design: Design, method: Method, n: np.ndarray, y: np.ndarray, jsd_table=None) -> dict:
     """Posterior mean, second moment and P(p_k > p0_k) for data rows (B, K)."""
     n, y = np.atleast_2d(n).astype(int), np.atleast_2d(y).astype(int)
@@ -520,7 +516,7 @@ def exact_oc(design: Design, method: Method, scenarios=None) -> list[dict]:
     n = np.stack([states[k].n[idx[:, k]] for k in range(design.K)], 1)
     y = np.stack([states[k].y[idx[:, k]] for k in range(design.K)], 1)
     flags = np.stack([states[k].flag[idx[:, k]] for k in range(design.K)], 1)
-    if single_component(method):
+    if method.kind in ("hierarchical", "exnex"):
         summ = engine_product_summaries(design, method, states)
     else:
         summ = analyze(design, method, n, y, _jsd_table(design, method, states))
@@ -552,51 +548,84 @@ def _contract(Fs: list[np.ndarray], max_elems: float = 4e6) -> np.ndarray:
 
 
 def engine_product_summaries(design: Design, method: Method, states: list[States]) -> dict:
-    """Posterior summaries of every joint end state at once (hierarchical / one-component EXNEX).
+    """Posterior summaries of every joint end state at once (hierarchical and EXNEX, any number of components).
 
-    Given (mu, tau) the indications are independent, so each posterior
-    quantity over the product of the indications' end states is a sum over
-    the grid of products of per-indication factors: a tensor contraction,
-    done with matrix products instead of one posterior per outcome.
+    Given the components' hyper-parameters the indications are independent,
+    so with one exchangeable component each posterior quantity over the
+    product of the indications' end states is a sum over the grid of
+    products of per-indication factors: a tensor contraction, done with
+    matrix products instead of one posterior per outcome.  With ``J``
+    components the product of per-indication sums is expanded over the
+    ``J^K`` assignments of indications to components (NEX folded into the
+    first, as in :func:`analysis.bayes.engine.mixture_weights`); each term
+    is an outer product of one contraction per component over the
+    indications it holds, and each contraction is computed once.
     """
     eng = method_engine(method, int(sum(i.n for i in design.indications)))
-    grid = eng.grids()[0]
-    K = design.K
+    grids = eng.grids()
+    K, J = design.K, eng.model.J
     model = eng.model
-    W = model.group_weights(K)[:, 0]
+    W = model.group_weights(K)
     nex = model.group_nex(K)
-    prior = np.exp(grid.logw - grid.logw.max())
-    F, N = [], []  # factors and numerators {quantity: (S, G)}
+    w_nex = np.clip(1 - W.sum(1), 0, 1)
+    priors = [np.exp(g.logw - g.logw.max()) for g in grids]
+    sizes = [len(st) for st in states]
+    quantities = ("m1", "m2", "tail")
+    F = [[None] * K for _ in range(J)]  # F[j][k]: {quantity: (states of k, grid of j)}, "L" the factor itself
     for k, st in enumerate(states):
         thr = float(design.p0[k])
-        rows = {q: [] for q in ("L", "m1", "m2", "tail")}
-        for nn, yy in zip(st.n, st.y):
-            tab = eng.table(int(nn), 0, [thr])
-            lex = np.exp(tab.loglik[yy])
-            parts = {"m1": tab.m1[yy], "m2": tab.m2[yy], "tail": tab.tails[thr][yy]}
-            if model.is_exnex:
-                nt = eng.nex_table(int(nn), *nex[k], [thr])
-                ln = math.exp(nt.loglik[yy, 0])
-                rows["L"].append(W[k] * lex + (1 - W[k]) * ln)
-                for q, v in parts.items():
-                    nv = {"m1": nt.m1, "m2": nt.m2, "tail": nt.tails[thr]}[q][yy, 0]
-                    rows[q].append(W[k] * lex * v + (1 - W[k]) * ln * nv)
+        for j in range(J):
+            rows = {q: [] for q in ("L", *quantities)}
+            for nn, yy in zip(st.n, st.y):
+                tab = eng.table(int(nn), j, [thr])
+                lex = W[k, j] * np.exp(tab.loglik[yy]) if model.is_exnex else np.exp(tab.loglik[yy])
+                parts = {"m1": tab.m1[yy], "m2": tab.m2[yy], "tail": tab.tails[thr][yy]}
+                if model.is_exnex and j == 0:  # the first component's factor also holds NEX
+                    nt = eng.nex_table(int(nn), *nex[k], [thr])
+                    ln = w_nex[k] * math.exp(nt.loglik[yy, 0])
+                    rows["L"].append(lex + ln)
+                    for q, v in parts.items():
+                        nv = {"m1": nt.m1, "m2": nt.m2, "tail": nt.tails[thr]}[q][yy, 0]
+                        rows[q].append(lex * v + ln * nv)
+                else:
+                    rows["L"].append(lex)
+                    for q, v in parts.items():
+                        rows[q].append(lex * v)
+            F[j][k] = {q: np.array(v) for q, v in rows.items()}
+
+    cache: dict = {}
+
+    def alpha(j: int, S: tuple[int, ...], swap: tuple[int, str] | None = None) -> np.ndarray:
+        """Component j's integral of its indications' factors, over the joint states of S (one axis per k in S,
+        size 1 elsewhere); ``swap = (i, q)`` puts quantity q's numerator in place of indication i's factor."""
+        key = (j, S, swap)
+        if key not in cache:
+            if not S:
+                cache[key] = np.full([1] * K, priors[j].sum())
             else:
-                rows["L"].append(lex)
-                for q, v in parts.items():
-                    rows[q].append(lex * v)
-        arr = {q: np.array(v) for q, v in rows.items()}
-        if k == 0:
-            arr = {q: v * prior for q, v in arr.items()}
-        F.append(arr["L"])
-        N.append(arr)
-    Z = _contract(F)
+                Fs = [F[j][k][swap[1]] if swap is not None and k == swap[0] else F[j][k]["L"] for k in S]
+                Fs[0] = Fs[0] * priors[j]
+                shape = [sizes[k] if k in S else 1 for k in range(K)]
+                cache[key] = _contract(Fs).reshape(shape)
+        return cache[key]
+
+    Z = np.zeros(sizes)
+    num = {(i, q): np.zeros(sizes) for i in range(K) for q in quantities}
+    for assign in itertools.product(range(J), repeat=K):
+        subsets = [tuple(k for k in range(K) if assign[k] == j) for j in range(J)]
+        base = [alpha(j, S) for j, S in enumerate(subsets)]
+        Z += math.prod(base) if J > 1 else base[0]
+        for i in range(K):
+            j = assign[i]
+            others = [b for jj, b in enumerate(base) if jj != j]
+            for q in quantities:
+                a = alpha(j, subsets[j], (i, q))
+                num[(i, q)] += math.prod(others, start=a) if others else a
+    Z = Z.ravel()
     out = {q: np.empty((Z.size, K)) for q in ("mean", "m2", "p_above")}
-    for k in range(K):
+    for i in range(K):
         for q, name in (("m1", "mean"), ("m2", "m2"), ("tail", "p_above")):
-            Fs = list(F)
-            Fs[k] = N[k][q]
-            out[name][:, k] = _contract(Fs) / Z
+            out[name][:, i] = num[(i, q)].ravel() / Z
     out["p_above"] = np.clip(out["p_above"], 0, 1)
     return out
 
