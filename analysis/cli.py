@@ -68,16 +68,43 @@ def _models(args: argparse.Namespace):
             overrides[key.strip()] = Prior.parse(value)
         except ValueError as err:
             raise UsageError(f"--prior {item!r}: {err}") from err
+    weight, group_weights = None, {}
+    for group, w in args.exnex_weight or []:
+        if group is None:
+            weight = w
+        else:
+            group_weights[group] = w
+    group_nex = {}
+    for item in args.nex_prior or []:
+        group, sep, value = item.partition("=")
+        if not sep or not group:
+            raise UsageError(f"--nex-prior {item!r}: expected GROUP=Normal(m, s)")
+        try:
+            prior = Prior.parse(value)
+        except ValueError as err:
+            raise UsageError(f"--nex-prior {item!r}: {err}") from err
+        if prior.dist != "Normal":
+            raise UsageError(f"--nex-prior {item!r}: the non-exchangeable prior must be Normal(m, s)")
+        group_nex[group] = tuple(prior.params)
     models = {}
     for name in names:
         spec = DEFAULT_MODELS.get(name) or REGISTRY[name]()
         mine = {k: v for k, v in overrides.items() if k in spec.parameters}
         try:
             models[name] = spec.with_priors(**mine) if mine else spec
-            if args.exnex_weight is not None and "exnex_weight" in spec.settings():
-                models[name] = replace(models[name], exnex_weight=args.exnex_weight)
+            if weight is not None and "exnex_weight" in spec.settings():
+                models[name] = replace(models[name], exnex_weight=weight)
+            if group_weights and "exnex_weight" in spec.settings():
+                models[name] = replace(models[name], group_weights=group_weights)
+            if group_nex and "group_nex" in spec.settings():
+                models[name] = replace(models[name], group_nex=group_nex)
         except (PriorError, ValueError) as err:
             raise UsageError(str(err)) from err
+    takes = [m for m in models.values() if "group_nex" in m.settings()]
+    if (group_weights or group_nex) and not takes:
+        raise UsageError(f"--exnex-weight GROUP=W and --nex-prior apply to EXNEX models; none of {names} is one")
+    if (weight is not None or group_weights) and not any("exnex_weight" in m.settings() for m in models.values()):
+        raise UsageError(f"--exnex-weight applies to the 'exnex' model; none of {names} is one")
     used = {k for m in models.values() for k in m.parameters}
     if set(overrides) - used:
         raise UsageError(f"--prior names {sorted(set(overrides) - used)} match no parameter of {names}")
@@ -254,6 +281,14 @@ SEED = _number(int, 0, 2**32 - 1)
 PROBABILITY = _number(float, 0.0, 1.0, open_low=True, open_high=True)
 
 
+def GROUP_PROBABILITY(text: str) -> tuple[str | None, float]:
+    """``W`` (every group) or ``GROUP=W`` (one group), W in (0, 1)."""
+    group, sep, value = text.rpartition("=")
+    if sep and not group.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected W or GROUP=W")
+    return (group.strip() if sep else None), PROBABILITY(value)
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from analysis.reproduce import compare_to_reference, format_reports, update_reference
 
@@ -318,7 +353,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a prior, e.g. tau=HalfNormal(0.5) or mu='Normal(0, 2)' (repeatable)",
     )
     b.add_argument(
-        "--exnex-weight", type=PROBABILITY, dest="exnex_weight", help="prior probability of exchangeability, in (0, 1)"
+        "--exnex-weight",
+        action="append",
+        type=GROUP_PROBABILITY,
+        dest="exnex_weight",
+        metavar="[GROUP=]W",
+        help="prior probability of exchangeability, in (0, 1): for every group, or GROUP=W for one (repeatable)",
+    )
+    b.add_argument(
+        "--nex-prior",
+        action="append",
+        dest="nex_prior",
+        metavar="GROUP=DIST",
+        help="a group's own non-exchangeable prior for the EXNEX models, e.g. SSc='Normal(-1, 2)' (repeatable)",
     )
     b.add_argument("--out", type=Path, default=RESULTS / "bayes")
     b.set_defaults(func=cmd_bayes)

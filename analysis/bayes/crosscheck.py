@@ -25,7 +25,7 @@ def crosscheck(spec: Model, units: Units, idata: az.InferenceData, k_mcse: float
 
     Models without a deterministic counterpart (closed-form ones) give an empty table.
     """
-    model = spec.engine_model()
+    model = spec.engine_model(list(units.labels))
     if model is None:
         return pd.DataFrame(columns=COLUMNS)
     post = posterior(model, list(units.events), list(units.n))

@@ -155,8 +155,9 @@ def _lower(spec: Model, size: int, mcmc: MCMC):
     from numpyro.infer.hmc import hmc
     from pytensor.graph.replace import clone_replace
 
-    template = spec.build(Units(tuple(f"u{i}" for i in range(size)), (0,) * size, (1,) * size))
-    names = [*spec.hyperparameters(), "events", "trials"]
+    labels = tuple(f"u{i}" for i in range(size))
+    template = spec.build(Units(labels, (0,) * size, (1,) * size))
+    names = [*spec.hyperparameters(), *spec.unit_hyperparameters(labels), "events", "trials"]
     shared = [template[name] for name in names]
     inputs = [v.type() for v in shared]
     outputs = clone_replace([template.logp(), *template.unobserved_value_vars], replace=dict(zip(shared, inputs)))
@@ -188,7 +189,12 @@ def _lower(spec: Model, size: int, mcmc: MCMC):
     point = template.initial_point()
     shapes = [point[v.name].shape for v in template.value_vars]
     dims = {name: tuple(template.named_vars_to_dims.get(name, ())) for name in post_names}
-    values = {**spec.hyperparameters(), "events": np.zeros(size, "int64"), "trials": np.zeros(size, "int64")}
+    values = {
+        **spec.hyperparameters(),
+        **spec.unit_hyperparameters(labels),
+        "events": np.zeros(size, "int64"),
+        "trials": np.zeros(size, "int64"),
+    }
     args = (
         jax.random.split(jax.random.PRNGKey(0), mcmc.chains),
         [jnp.zeros((mcmc.chains, *shape)) for shape in shapes],
@@ -338,7 +344,10 @@ def _sample_compiled(spec: Model, units: Units, mcmc: MCMC) -> az.InferenceData:
     run, names, shapes, post_names, dims = _program(spec, size, mcmc)
     pad = np.zeros(size - k, dtype="int64")
     counts = {"events": np.concatenate([units.events, pad]), "trials": np.concatenate([units.n, pad])}
-    values = {**spec.hyperparameters(), **counts}
+    # per-unit hyperparameters: the padding units (no data) repeat the last unit's values
+    hyper = spec.unit_hyperparameters(units.labels)
+    per_unit = {name: np.pad(v, (0, size - k), mode="edge") for name, v in hyper.items()}
+    values = {**spec.hyperparameters(), **per_unit, **counts}
     data = [jnp.asarray(values[name]) for name in names]
     rng = np.random.default_rng([mcmc.seed, 3])
     z0 = [np.empty((mcmc.chains, *shape)) for shape in shapes]

@@ -102,6 +102,15 @@ def run(
     models = models or DEFAULT_MODELS
     out_dir = Path(out_dir)
     units = index_units(index_path)
+    for spec in models.values():
+        unknown = sorted(spec.groups_named() - set(units.labels))
+        if unknown:
+            from analysis.errors import UsageError
+
+            raise UsageError(
+                f"model {spec.name!r}: per-group settings name {unknown}, which {index_path} does not have "
+                f"(its groups: {list(units.labels)})"
+            )
     checksums = {str(index_path): sha256(index_path)}
     est, exc, diags, ppc, hyper, exch, checks, lodo = [], [], [], [], [], [], [], []
     prepare([(spec, units) for spec in models.values()], mcmc)

@@ -13,6 +13,8 @@ the others from their posterior draws.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import arviz as az
 import numpy as np
 from scipy import stats
@@ -230,10 +232,12 @@ def exchangeability_rows(spec: Model, units: Units, idata: az.InferenceData) -> 
     if "pi_ex" not in idata.posterior:
         return []
     rows = []
-    weight = spec.settings().get("exnex_weight")
-    for g in units.labels:
+    weights = spec.unit_weights(units.labels)
+    for g, weight in zip(units.labels, weights):
         s = summarise_draws(idata.posterior["pi_ex"].sel(unit=g))
-        rows.append(dict(model=spec.name, group=g, prior=weight, posterior=s["estimate"], mcse=s["mcse"], ess=s["ess"]))
+        rows.append(
+            dict(model=spec.name, group=g, prior=float(weight), posterior=s["estimate"], mcse=s["mcse"], ess=s["ess"])
+        )
     return rows
 
 
@@ -252,8 +256,7 @@ def lodo_rows(spec: Model, units: Units, grid: int = 400) -> list[dict]:
 
     from analysis.bayes.engine import posterior
 
-    model = spec.engine_model()
-    if model is None or len(units.labels) < 2:
+    if spec.engine_model() is None or len(units.labels) < 2:
         return []
     z = np.linspace(-12, 12, grid + 1)
     p_edges = expit(z)
@@ -261,6 +264,10 @@ def lodo_rows(spec: Model, units: Units, grid: int = 400) -> list[dict]:
     rows = []
     for d, (g, x, m) in enumerate(zip(units.labels, units.events, units.n)):
         keep = [i for i in range(len(units.labels)) if i != d]
+        model = spec.engine_model([units.labels[i] for i in keep])
+        if model.is_exnex:  # the held-out group is predicted with its own weights and NEX prior
+            own_w = np.atleast_2d(spec.unit_weights([g]))[0]
+            model = replace(model, new_weights=own_w, new_nex=tuple(spec.unit_nex([g])[0]))
         post = posterior(model, [units.events[i] for i in keep], [units.n[i] for i in keep])
         cdf = np.array([1.0 - post.new_prob_above(float(p)) for p in p_edges])
         mass = np.clip(np.diff(cdf), 0, None)

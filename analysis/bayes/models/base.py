@@ -98,7 +98,7 @@ class Model:
 
     def describe(self) -> dict:
         out = {"name": self.name, "kind": self.kind, "priors": {k: repr(v) for k, v in self.priors.items()}}
-        out.update({k: v for k, v in self.settings().items() if v is not None})
+        out.update({k: v for k, v in self.settings().items() if v is not None and v != ()})
         return out
 
     # -- the compiled sampler: numbers as data -----------------------------------
@@ -110,6 +110,14 @@ class Model:
         (:mod:`analysis.bayes.sampling`).
         """
         return {f"{key}_{i}": float(v) for key, prior in self.priors.items() for i, v in enumerate(prior.params)}
+
+    def unit_hyperparameters(self, labels) -> dict[str, np.ndarray]:
+        """Per-group numbers the graph takes as data (one value per unit, for example EXNEX weights by group)."""
+        return {}
+
+    def groups_named(self) -> set[str]:
+        """The group labels that per-group settings name (checked against the data before fitting)."""
+        return set()
 
     def structure(self) -> tuple:
         """What the compiled graph depends on besides the number of units: the kind and each prior's family."""
@@ -150,8 +158,10 @@ class Model:
         """Exact posterior summaries per unit (closed-form models), else ``None``."""
         return None
 
-    def engine_model(self):
-        """The model for the deterministic posterior engine (:mod:`analysis.bayes.engine`), or ``None``."""
+    def engine_model(self, labels=None):
+        """The model for the deterministic posterior engine (:mod:`analysis.bayes.engine`), or ``None``.
+
+        ``labels``: the groups, in data order, for models with per-group settings."""
         return None
 
     def exact_draws(self, exact: dict[str, dict], units: Units, size: int, rng: np.random.Generator) -> np.ndarray:

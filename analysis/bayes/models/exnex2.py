@@ -10,11 +10,14 @@ indicator is summed out of the likelihood; each group's posterior
 probability of each component is a deterministic (``pi``), and draws of the
 group's rate pick the component from its full conditional with a seeded
 generator.  Not part of the paper's model set (``in_paper = False``): fit it
-with ``python -m analysis bayes --model exnex2``.
+with ``python -m analysis bayes --model exnex2``.  Per group, as in
+:class:`~analysis.bayes.models.exnex.Exnex`: ``group_weights`` rows
+``(label, w1, w2)`` and ``group_nex`` rows ``(label, m, s)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -23,6 +26,7 @@ import xarray as xr
 from scipy.special import expit
 
 from analysis.bayes.models.base import Model
+from analysis.bayes.models.exnex import check_nex, per_group
 from analysis.bayes.prior import Prior
 from analysis.bayes.units import Units
 
@@ -31,6 +35,10 @@ from analysis.bayes.units import Units
 class Exnex2(Model):
     weight1: float = 0.4
     weight2: float = 0.4
+    #: (label, w1, w2) rows (or a mapping label -> (w1, w2)): a group's own component weights
+    group_weights: tuple = ()
+    #: (label, m, s) rows (or a mapping label -> (m, s)): a group's own NEX prior Normal(m, s)
+    group_nex: tuple = ()
 
     kind: ClassVar[str] = "exnex2"
     label: ClassVar[str] = "EXNEX, two components"
@@ -61,6 +69,31 @@ class Exnex2(Model):
         if not (0 < w1 < 1 and 0 < w2 < 1 and w1 + w2 < 1):
             raise ValueError(f"model {self.name!r}: need weights w1, w2 > 0 with w1 + w2 < 1, got {w1}, {w2}")
 
+        def check_w(label, v):
+            if not (0 < v[0] < 1 and 0 < v[1] < 1 and v[0] + v[1] < 1):
+                raise ValueError(f"model {self.name!r}, group {label!r}: need w1, w2 > 0 with w1 + w2 < 1, got {v}")
+
+        object.__setattr__(self, "group_weights", per_group(self.name, self.group_weights, 2, check_w))
+        object.__setattr__(self, "group_nex", per_group(self.name, self.group_nex, 2, check_nex(self.name)))
+
+    def unit_weights(self, labels: Sequence[str]) -> np.ndarray:
+        """(groups, 2): each group's weights of components 1 and 2."""
+        own = {r[0]: r[1:] for r in self.group_weights}
+        default = (float(self.weight1), float(self.weight2))
+        return np.array([own.get(g, default) for g in labels], dtype=float).reshape(len(labels), 2)
+
+    def unit_nex(self, labels: Sequence[str]) -> np.ndarray:
+        own = {r[0]: r[1:] for r in self.group_nex}
+        default = tuple(float(v) for v in self.priors["nex"].params)
+        return np.array([own.get(g, default) for g in labels], dtype=float).reshape(len(labels), 2)
+
+    def unit_hyperparameters(self, labels: Sequence[str]) -> dict[str, np.ndarray]:
+        w, nex = self.unit_weights(labels), self.unit_nex(labels)
+        return {"weight1": w[:, 0], "weight2": w[:, 1], "nex_0": nex[:, 0], "nex_1": nex[:, 1]}
+
+    def groups_named(self) -> set[str]:
+        return {r[0] for r in (*self.group_weights, *self.group_nex)}
+
     @property
     def weights(self) -> tuple[float, float, float]:
         return (float(self.weight1), float(self.weight2), 1.0 - float(self.weight1) - float(self.weight2))
@@ -69,16 +102,23 @@ class Exnex2(Model):
         return ["mu", "tau", "mu2", "tau2", "z", "z2", "u"]
 
     def hyperparameters(self) -> dict[str, float]:
-        return {**super().hyperparameters(), "weight1": float(self.weight1), "weight2": float(self.weight2)}
+        """Scalars: the components' prior parameters (the weights and NEX priors are per unit)."""
+        return {k: v for k, v in super().hyperparameters().items() if not k.startswith("nex_")}
 
-    def engine_model(self):
+    def engine_model(self, labels: Sequence[str] | None = None):
         from analysis.bayes import engine
 
         comps = (
             engine.Component(self.priors["mu"], self.priors["tau"]),
             engine.Component(self.priors["mu2"], self.priors["tau2"]),
         )
-        return engine.Model(comps, weights=self.weights[:2], nex=self.priors["nex"].params, name=self.name)
+        if labels is None:
+            w, nex = self.weights[:2], self.priors["nex"].params
+        else:
+            w, nex = self.unit_weights(labels), self.unit_nex(labels)
+        return engine.Model(
+            comps, weights=w, nex=nex, name=self.name, new_weights=self.weights[:2], new_nex=self.priors["nex"].params
+        )
 
     def build(self, units: Units):
         import pymc as pm
@@ -91,16 +131,14 @@ class Exnex2(Model):
             z = pm.Normal("z", 0.0, 1.0, dims="unit")
             z2 = pm.Normal("z2", 0.0, 1.0, dims="unit")
             u = pm.Normal("u", 0.0, 1.0, dims="unit")
-            loc, scale = (
-                pm.Data("nex_0", float(self.priors["nex"].params[0])),
-                pm.Data("nex_1", float(self.priors["nex"].params[1])),
-            )
+            hyper = self.unit_hyperparameters(units.labels)
+            loc, scale = (pm.Data(k, hyper[k], dims="unit") for k in ("nex_0", "nex_1"))
             thetas = [
                 pm.Deterministic("theta_ex", mu + tau * z, dims="unit"),
                 pm.Deterministic("theta_ex2", mu2 + tau2 * z2, dims="unit"),
                 pm.Deterministic("theta_nex", loc + scale * u, dims="unit"),
             ]
-            w1, w2 = pm.Data("weight1", float(self.weight1)), pm.Data("weight2", float(self.weight2))
+            w1, w2 = (pm.Data(k, hyper[k], dims="unit") for k in ("weight1", "weight2"))
             logw = [pt.log(w1), pt.log(w2), pt.log1p(-w1 - w2)]
             terms = pt.stack(
                 [lw + pm.logp(pm.Binomial.dist(n=n, logit_p=t), y) for lw, t in zip(logw, thetas)], axis=-1

@@ -34,7 +34,7 @@ class Hierarchical(Model):
     def free_parameters(self) -> list[str]:
         return ["mu", "tau", "z"]
 
-    def engine_model(self):
+    def engine_model(self, labels=None):
         from analysis.bayes import engine
 
         return engine.Model.hierarchical(self.priors["mu"], self.priors["tau"], name=self.name)
