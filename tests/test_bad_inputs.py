@@ -233,7 +233,7 @@ OPTION_CASES = {
     "exnex weight of no group": (
         ["bayes", "--model", "exnex", "--exnex-weight", "Lupus=0.5"],
         2,
-        r"per-group settings name \['Lupus'\], which .*index_study.csv does not have \(its groups: \['SLE'",
+        r"index_study.csv: 1 error.*per-group settings name \['Lupus'\], not groups of this file \(\['SLE'",
     ),
     "nex prior not normal": (["bayes", "--nex-prior", "SSc=HalfNormal(1)"], 2, r"must be Normal\(m, s\)"),
     "nex prior without group": (["bayes", "--nex-prior", "Normal(0, 1)"], 2, r"expected GROUP=Normal"),

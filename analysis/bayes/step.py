@@ -42,6 +42,7 @@ from analysis.bayes.summaries import (
     prior_predictive_rows,
 )
 from analysis.bayes.units import Units, index_units
+from analysis.data.schema import DataError
 from analysis.io import atomic_path, write_csv, write_json
 from analysis.provenance import sha256
 from analysis.settings import INDEX_STUDY, LEVEL, MCMC, SETTINGS
@@ -105,11 +106,11 @@ def run(
     for spec in models.values():
         unknown = sorted(spec.groups_named() - set(units.labels))
         if unknown:
-            from analysis.errors import UsageError
-
-            raise UsageError(
-                f"model {spec.name!r}: per-group settings name {unknown}, which {index_path} does not have "
-                f"(its groups: {list(units.labels)})"
+            raise DataError(
+                index_path,
+                [
+                    f"model {spec.name!r}: per-group settings name {unknown}, not groups of this file ({list(units.labels)})"
+                ],
             )
     checksums = {str(index_path): sha256(index_path)}
     est, exc, diags, ppc, hyper, exch, checks, lodo = [], [], [], [], [], [], [], []
