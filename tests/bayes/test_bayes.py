@@ -229,7 +229,7 @@ def test_two_component_exnex_is_registered_but_not_in_the_paper():
     assert spec.weights == pytest.approx((0.4, 0.4, 0.2))
     d = spec.prior_predictive(20000, np.random.default_rng(1))
     assert 0.0 < d.min() and d.max() < 1.0 and 0.3 < d.mean() < 0.7
-    with pytest.raises(ValueError, match="w1 \\+ w2 < 1"):
+    with pytest.raises(ValueError, match=r"w1, w2, ... > 0 with w1 \+ w2 \+ ... < 1, got \(0.6, 0.5\)"):
         REGISTRY["exnex2"](weight1=0.6, weight2=0.5)
     with pytest.raises(PriorError, match="'tau2'.*positive"):
         spec.with_priors(tau2=Prior("Normal", (0, 1)))
@@ -278,7 +278,7 @@ def test_per_group_exnex_weights_and_nex_priors_enter_the_graph_as_unit_data():
     ]:
         with pytest.raises(ValueError, match=message):
             REGISTRY["exnex"](**bad)
-    with pytest.raises(ValueError, match="w1, w2 > 0 with w1 \\+ w2 < 1"):
+    with pytest.raises(ValueError, match=r"group .A.: need weights w1, w2, ... > 0"):
         REGISTRY["exnex2"](group_weights={"A": (0.6, 0.6)})
 
 
@@ -295,3 +295,35 @@ def test_per_group_exnex_mcmc_agrees_with_the_engine():
     assert (table["z"] < 4).all()
     pi = idata.posterior["pi_ex"].mean(("chain", "draw"))
     assert float(pi.sel(unit="A")) > 0.8 and float(pi.sel(unit="B")) < 0.3
+
+
+def test_exnex_with_three_components_declares_its_parameters():
+    from analysis.bayes.models import REGISTRY, PriorError
+
+    spec = REGISTRY["exnex2"](component_weights=(0.3, 0.3, 0.2))
+    assert spec.J == 3 and spec.weights == pytest.approx((0.3, 0.3, 0.2, 0.2))
+    assert {"mu3", "tau3"} <= set(spec.parameters) and spec.priors["tau3"] == Prior("HalfNormal", (0.5,))
+    assert spec.free_parameters() == ["mu", "tau", "mu2", "tau2", "mu3", "tau3", "z", "z2", "z3", "u"]
+    assert spec.with_priors(mu3=Prior("Normal", (0, 1))).priors["mu3"] == Prior("Normal", (0, 1))
+    with pytest.raises(PriorError, match="has no parameter.*'mu4'"):
+        spec.with_priors(mu4=Prior("Normal", (0, 1)))
+    with pytest.raises(ValueError, match=r"w1 \+ w2 \+ ... < 1"):
+        REGISTRY["exnex2"](component_weights=(0.5, 0.3, 0.3))
+    assert spec.engine_model().J == 3 and spec.structure() != REGISTRY["exnex2"]().structure()
+    d = spec.prior_predictive(20000, np.random.default_rng(1))
+    assert 0.0 < d.min() and d.max() < 1.0
+
+
+@pytest.mark.slow
+def test_three_component_exnex_mcmc_agrees_with_the_engine():
+    """J = 3 exchangeable components: PyMC (indicator summed out) and the engine's subset convolution agree."""
+    from analysis.bayes.crosscheck import crosscheck
+    from analysis.bayes.models import REGISTRY
+
+    units = Units(("A", "B", "C", "D", "E"), (9, 8, 5, 1, 2), (10, 10, 10, 10, 10))
+    spec = REGISTRY["exnex2"](component_weights=(0.3, 0.3, 0.3)).with_priors(
+        mu=Prior("Normal", (1.5, 1)), mu2=Prior("Normal", (0, 1)), mu3=Prior("Normal", (-1.5, 1))
+    )
+    idata, _ = fit(spec, units, None, MCMC(draws=2000, tune=1500, chains=4, cores=1, seed=5))
+    table = crosscheck(spec, units, idata)
+    assert (table["z"] < 4).all()
