@@ -107,15 +107,16 @@ class Design:
 
 
 def _jsonable(d: dict) -> dict:
-    out = {}
-    for k, v in d.items():
+    def conv(v):
         if hasattr(v, "to_dict"):
-            out[k] = v.to_dict()
-        elif isinstance(v, tuple):
-            out[k] = list(v)
-        else:
-            out[k] = v if isinstance(v, (int, float, str, list, bool, type(None))) else repr(v)
-    return out
+            return v.to_dict()
+        if isinstance(v, (tuple, list)):
+            return [conv(x) for x in v]
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        return v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)
+
+    return {k: conv(v) for k, v in d.items()}
 
 
 # -- end states of one indication -------------------------------------------------------------------------------------
@@ -402,7 +403,11 @@ def analyze(design: Design, method: Method, n: np.ndarray, y: np.ndarray, jsd_ta
     n, y = np.atleast_2d(n).astype(int), np.atleast_2d(y).astype(int)
     p0 = design.p0
     if method.kind == "independent":
-        mean, m2, pa = beta_mixture_summary(method.params.get("prior", (1.0, 1.0)), y, n, p0[None, :])
+        if "priors" in method.params:  # one prior per indication (MAP priors)
+            parts = [beta_mixture_summary(pr, y[:, k], n[:, k], p0[k]) for k, pr in enumerate(method.params["priors"])]
+            mean, m2, pa = (np.stack([part[i] for part in parts], 1) for i in range(3))
+        else:
+            mean, m2, pa = beta_mixture_summary(method.params.get("prior", (1.0, 1.0)), y, n, p0[None, :])
         return {"mean": mean, "m2": m2, "p_above": pa}
     if method.kind == "jsd":
         prm = method.params

@@ -10,7 +10,11 @@ Schema (every key is checked; unknown keys are errors with a suggestion)::
                              futility (0..1) and efficacy (0..1) (need interim_n)
     [method.NAME]            type = "independent" | "hierarchical" | "exnex" | "jsd" | "mem"
                              (default: NAME when it is one of these) and its settings:
-                             independent:  prior = [a, b] or [[w, a, b], ...] (a Beta mixture, e.g. a MAP prior)
+                             independent:  prior = [a, b] or [[w, a, b], ...] (a Beta mixture, e.g. a MAP prior),
+                                           or map = {file = "results/priors/priors.json", names = "NAME" or
+                                           [one per indication], robust = true}: the priors step's (robust)
+                                           MAP priors by name (file relative to the working directory or to
+                                           the design file)
                              hierarchical: mu = "Normal(m, s)", tau = "HalfNormal(s)" | "HalfCauchy(s)" |
                                            "HalfStudentT(nu, s)" | "Uniform(0, b)" | "LogNormal(m, s)"
                              exnex:        mu, tau as above and w (0 < w <= 1, the prior probability of
@@ -47,7 +51,7 @@ TOP = {"design", "indication", "method", "scenarios", "scenario"}
 DESIGN_KEYS = {"name", "seed", "oc", "n_sim", "chunk", "max_outcomes", "interim_prior"}
 IND_KEYS = {"name", "n", "p0", "target", "c", "min_mean", "interim_n", "futility", "efficacy"}
 METHOD_KEYS = {
-    "independent": {"type", "prior"},
+    "independent": {"type", "prior", "map"},
     "hierarchical": {"type", "mu", "tau"},
     "exnex": {"type", "mu", "tau", "nex", "w", "component"},
     "jsd": {"type", "prior", "epsilon", "tau", "logbase"},
@@ -181,7 +185,53 @@ def _exnex(table: dict, where: str, K: int) -> dict:
     return p
 
 
-def _method(name: str, table: dict, where: str, K: int = 1) -> Method:
+def _map_priors(v, where: str, K: int, base: Path | None) -> dict:
+    """MAP priors by name from a priors step's ``priors.json``: ``{"map": {...}, "priors": (one per indication)}``."""
+    import json
+
+    from analysis.priors.mixture import Mixture
+
+    w = f"{where}, key 'map'"
+    if not isinstance(v, dict):
+        raise DesignError(f"{w}: expected a table {{file = ..., names = ..., robust = true}}, got {v!r}")
+    _unknown(v, {"file", "names", "robust"}, w)
+    file, names, robust = v.get("file"), v.get("names"), v.get("robust", True)
+    if not isinstance(file, str) or not file:
+        raise DesignError(f"{w}: 'file' must name a priors.json written by `python -m analysis priors`")
+    if not isinstance(robust, bool):
+        raise DesignError(f"{w}: 'robust' must be true (the robust mixture) or false (the MAP mixture alone)")
+    names = _per_indication(names, "names", w, K, lambda x: x)
+    listed = list(names) if isinstance(names, tuple) else [names]
+    if not all(isinstance(x, str) and x for x in listed):
+        raise DesignError(f"{w}: 'names' must be a prior's name or a list of {K} names, got {names!r}")
+    candidates = [Path(file)] + ([base / file] if base is not None and not Path(file).is_absolute() else [])
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        tried = " or ".join(str(c) for c in candidates)
+        raise DesignError(f"{w}: no file {tried}; run `make paper` (or `python -m analysis priors`) first")
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))["priors"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DesignError(f"{w}: {path} is not a priors.json of the priors step ({type(err).__name__}: {err})") from err
+    key = "mixture" if robust else "informative_mixture"
+    priors = []
+    for name in listed:
+        if name not in stored:
+            close = difflib.get_close_matches(name, sorted(stored), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; it has {', '.join(sorted(stored))}"
+            raise DesignError(f"{w}: {path} has no prior '{name}'{hint}")
+        try:
+            mix = Mixture.from_dict(stored[name][key])
+        except (KeyError, TypeError, ValueError) as err:
+            raise DesignError(f"{w}: prior '{name}' in {path} has no readable '{key}' ({err})") from err
+        if mix.family != "beta":
+            raise DesignError(f"{w}: prior '{name}' in {path} is a {mix.family} mixture; a rate needs a Beta one")
+        priors.append(mix)
+    priors = priors * K if len(priors) == 1 else priors
+    return {"map": {"file": str(path), "names": listed, "robust": robust}, "priors": tuple(priors)}
+
+
+def _method(name: str, table: dict, where: str, K: int = 1, base: Path | None = None) -> Method:
     if not isinstance(table, dict):
         raise DesignError(f"{where}: expected a table")
     kind = table.get("type", name)
@@ -192,7 +242,12 @@ def _method(name: str, table: dict, where: str, K: int = 1) -> Method:
     _unknown(table, METHOD_KEYS[kind], where)
     p: dict = {}
     if kind == "independent":
-        p["prior"] = _mixture(table.get("prior", [1, 1]), where)
+        if "map" in table:
+            if "prior" in table:
+                raise DesignError(f"{where}: give either 'prior' or 'map', not both")
+            p.update(_map_priors(table["map"], where, K, base))
+        else:
+            p["prior"] = _mixture(table.get("prior", [1, 1]), where)
     elif kind == "jsd":
         p["prior"] = _prior_ab(table.get("prior", [1, 1]), where)
         p["epsilon"] = _get(table, "epsilon", where, float, 2.0, lo=0, lo_open=True)
@@ -219,7 +274,8 @@ def _method(name: str, table: dict, where: str, K: int = 1) -> Method:
     return Method(name, kind, p)
 
 
-def parse(spec: dict, where: str = "design file") -> Design:
+def parse(spec: dict, where: str = "design file", base: Path | None = None) -> Design:
+    """A checked :class:`Design` from a TOML table; ``base``: the design file's folder (for relative paths)."""
     _unknown(spec, TOP, where)
     d = spec.get("design", {})
     _unknown(d, DESIGN_KEYS, f"{where}, [design]")
@@ -261,7 +317,7 @@ def parse(spec: dict, where: str = "design file") -> Design:
     mt = spec.get("method")
     if not isinstance(mt, dict) or not mt:
         raise DesignError(f"{where}: need at least one [method.NAME] table")
-    methods = [_method(k, v, f"{where}, [method.{k}]", len(inds)) for k, v in mt.items()]
+    methods = [_method(k, v, f"{where}, [method.{k}]", len(inds), base) for k, v in mt.items()]
     scen = []
     gen = spec.get("scenarios", {})
     _unknown(gen, {"generate"}, f"{where}, [scenarios]")
@@ -317,4 +373,4 @@ def load(path: Path | str) -> Design:
         raise DesignError(f"{path}: file not found") from err
     except tomllib.TOMLDecodeError as err:
         raise DesignError(f"{path}: not valid TOML: {err}") from err
-    return parse(spec, str(path))
+    return parse(spec, str(path), path.parent)
