@@ -72,13 +72,18 @@ def _models(args: argparse.Namespace):
     for group, w in args.exnex_weight or []:
         if group is None:
             weight = w
+        elif group in group_weights:
+            raise UsageError(f"--exnex-weight: group {group!r} is given twice")
         else:
             group_weights[group] = w
     group_nex = {}
     for item in args.nex_prior or []:
         group, sep, value = item.partition("=")
+        group = group.strip()
         if not sep or not group:
             raise UsageError(f"--nex-prior {item!r}: expected GROUP=Normal(m, s)")
+        if group in group_nex:
+            raise UsageError(f"--nex-prior: group {group!r} is given twice")
         try:
             prior = Prior.parse(value)
         except ValueError as err:
@@ -86,6 +91,12 @@ def _models(args: argparse.Namespace):
         if prior.dist != "Normal":
             raise UsageError(f"--nex-prior {item!r}: the non-exchangeable prior must be Normal(m, s)")
         group_nex[group] = tuple(prior.params)
+    several = [n for n in names if "component_weights" in REGISTRY[n]().settings()]
+    if (weight is not None or group_weights) and several:
+        raise UsageError(
+            f"--exnex-weight sets the one weight of 'exnex'; {several} has a weight per component "
+            "(set them in Python: Exnex2(weight1=..., weight2=..., group_weights=...))"
+        )
     models = {}
     for name in names:
         spec = DEFAULT_MODELS.get(name) or REGISTRY[name]()

@@ -235,6 +235,16 @@ OPTION_CASES = {
         2,
         r"index_study.csv: 1 error.*per-group settings name \['Lupus'\], not groups of this file \(\['SLE'",
     ),
+    "exnex group weight twice": (
+        ["bayes", "--exnex-weight", "SSc=0.2", "--exnex-weight", "SSc=0.3"],
+        2,
+        r"group 'SSc' is given twice",
+    ),
+    "exnex weight for several components": (
+        ["bayes", "--model", "exnex2", "--exnex-weight", "0.3"],
+        2,
+        r"\['exnex2'\] has a weight per component",
+    ),
     "nex prior not normal": (["bayes", "--nex-prior", "SSc=HalfNormal(1)"], 2, r"must be Normal\(m, s\)"),
     "nex prior without group": (["bayes", "--nex-prior", "Normal(0, 1)"], 2, r"expected GROUP=Normal"),
     "nex prior, no exnex model": (

@@ -375,8 +375,9 @@ def method_engine(method: Method, n_total: int) -> Engine:
             model = Model.hierarchical(p["mu"], p["tau"], name=method.name)
         elif "component" in p:  # several exchangeable components: weights per indication and component
             comps = [(c["mu"], c["tau"]) for c in p["component"]]
-            K = len(next((c["w"] for c in p["component"] if isinstance(c["w"], tuple)), (0,)))
-            if K > 1:
+            per_indication = next((c["w"] for c in p["component"] if isinstance(c["w"], tuple)), None)
+            if per_indication is not None:  # K x J (K = 1 included)
+                K = len(per_indication)
                 w = np.array([c["w"] if isinstance(c["w"], tuple) else (c["w"],) * K for c in p["component"]]).T
             else:
                 w = np.array([c["w"] for c in p["component"]])

@@ -81,6 +81,30 @@ def test_exact_contraction_equals_one_posterior_per_outcome(J):
     slow = analyze(design, method, n, y)
     for key in ("mean", "m2", "p_above"):
         np.testing.assert_allclose(fast[key], slow[key], rtol=1e-9, atol=1e-12, err_msg=key)
+    # the weights reach the engine as indications x components, as written
+    from analysis.basket.design import method_engine
+
+    expected = [[0.3, 0.3, 0.1], [0.4, 0.3, 0.2], [0.2, 0.3, 0.4]]
+    np.testing.assert_allclose(method_engine(method, 18).model.group_weights(3), np.array(expected)[:, :J])
+
+
+@pytest.mark.parametrize("second", [[0.4], 0.4], ids=["list", "number"])
+def test_one_indication_with_per_indication_component_weights(second):
+    """K = 1: a list of one weight is per indication, alone or beside a plain number."""
+    from analysis.basket.design import method_engine
+
+    spec = _spec({}, K=1)
+    spec["method"]["m"] = {
+        "type": "exnex",
+        "component": [
+            {"mu": "Normal(-1, 1)", "tau": "HalfNormal(0.5)", "w": [0.3]},
+            {"mu": "Normal(1, 1)", "tau": "HalfNormal(0.5)", "w": second},
+        ],
+    }
+    design = parse(spec)
+    np.testing.assert_allclose(method_engine(design.methods[0], 6).model.group_weights(1), [[0.3, 0.4]])
+    rows = exact_oc(design, design.methods[0])
+    assert 0 < rows[0]["go"] < 1
 
 
 def test_per_indication_weights_and_nex_reach_the_engine():

@@ -319,3 +319,19 @@ def test_batch_with_two_components_equals_single_posteriors():
         np.testing.assert_allclose(b["m2"][i], p.sd**2 + p.mean**2, rtol=1e-9)
         np.testing.assert_allclose(b["p_ex"][i], p.p_ex.sum(1), rtol=1e-10)
         np.testing.assert_allclose(b["p_above"][i], p.prob_above(0.1), atol=1e-9)
+
+
+def test_mode_search_does_not_bounce_far_from_the_prior_mean():
+    """0 of 400 responders with mu = 3.84, tau = 0.19: plain bracketed Newton bounced between the bracket's ends
+    for 200 iterations and returned a point far from the mode (log_q 0.5 too small, NaN posterior means)."""
+    a, b, mu, tau = 0.0, 400.0, 3.84, 0.18820893
+    mode, _ = E._mode(np.array([a]), np.array([b]), np.array([mu]), np.array([tau]))
+    grad = a * expit(-mode) - b * expit(mode) - (mode - mu) / tau**2
+    assert abs(grad[0]) < 1e-6
+    # reference: the integral in log space about the true mode (scipy's adaptive quadrature)
+    f = lambda t: np.exp(b * np.log(expit(-t)) + stats.norm.logpdf(t, mu, tau) - (-453.0))  # noqa: E731
+    ref = np.log(integrate.quad(f, -3, 2, epsabs=0, epsrel=1e-12, points=[mode[0]])[0]) - 453.0
+    assert log_q(a, b, mu, tau) == pytest.approx(ref, abs=1e-6)
+    y = np.array([0, 200, 400] * 3)
+    post = posterior(Model.exnex("Normal(-1, 1)", "HalfNormal(0.1)", (0, 2), 0.9), y, np.full(9, 400))
+    assert np.isfinite(post.mean).all() and post.mean[0] < 0.01 < 0.99 < post.mean[2]

@@ -121,6 +121,8 @@ class Exnex(Hierarchical):
         from analysis.bayes import engine
 
         if labels is None:
+            if self.groups_named():
+                raise ValueError(f"model {self.name!r} has per-group settings: give the groups' labels")
             w, nex = self.exnex_weight, self.priors["nex"].params
         else:
             w, nex = self.unit_weights(labels)[:, None], self.unit_nex(labels)

@@ -149,6 +149,8 @@ class Exnex2(Model):
 
         comps = tuple(engine.Component(self.priors[_names(j)[0]], self.priors[_names(j)[1]]) for j in range(self.J))
         if labels is None:
+            if self.groups_named():
+                raise ValueError(f"model {self.name!r} has per-group settings: give the groups' labels")
             w, nex = self.weights[:-1], self.priors["nex"].params
         else:
             w, nex = self.unit_weights(labels), self.unit_nex(labels)
