@@ -354,9 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bayes", help="fit the Bayesian models (all, or --model NAME ...) with optional prior overrides")
     data_args(b)
     mcmc_args(b)
-    from analysis.bayes.models import REGISTRY
-
-    b.add_argument("--model", action="append", choices=list(REGISTRY), help="a registered model (repeatable)")
+    # the registry is checked when the models are built (importing it here would cost every verb a second)
+    b.add_argument(
+        "--model", action="append", metavar="KIND", help="a registered model, e.g. hierarchical or exnex (repeatable)"
+    )
     b.add_argument(
         "--prior",
         action="append",

@@ -254,7 +254,11 @@ OPTION_CASES = {
     ),
     "target accept one": (["bayes", "--target-accept", "1"], 2, r"--target-accept: '1' is out of range"),
     "unknown sampler": (["bayes", "--sampler", "stan"], 2, r"--sampler: invalid choice: 'stan'"),
-    "unknown model": (["bayes", "--model", "bart"], 2, r"--model: invalid choice: 'bart'"),
+    "unknown model": (
+        ["bayes", "--model", "bart"],
+        2,
+        r"--model: unknown model\(s\) \['bart'\]; expected some of \['independent', 'pooled', 'hierarchical'",
+    ),
     "unknown distribution": (["bayes", "--prior", "tau=Cauchy(1)"], 2, r"unknown prior distribution 'Cauchy'"),
     "Normal prior on a rate": (
         ["bayes", "--prior", "p=Normal(2, 3)"],
