@@ -403,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("spec", type=Path, help="design file (see config/basket.toml)")
     dg.add_argument("--out", type=Path, default=RESULTS / "basket")
     dg.add_argument("--scheduler", help="Dask scheduler address (default: local processes)")
-    dg.add_argument("--workers", type=int, help="local worker processes (default 2; 1 = in this process)")
+    dg.add_argument("--workers", type=POSITIVE_INT, help="local worker processes (default 2; 1 = in this process)")
     dg.add_argument("--no-figures", action="store_true", dest="no_figures")
     dg.set_defaults(func=cmd_design)
 

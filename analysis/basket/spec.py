@@ -88,9 +88,10 @@ def _get(table, key, where, kind, default=..., lo=None, hi=None, lo_open=False, 
     return v
 
 
-def _prior_ab(v, where):
-    if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in v)):
-        raise DesignError(f"{where}, key 'prior': expected [a, b] with a, b > 0, got {v!r}")
+def _prior_ab(v, where, key: str = "prior"):
+    ok = isinstance(v, list) and len(v) == 2
+    if not (ok and all(isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in v)):
+        raise DesignError(f"{where}, key '{key}': expected [a, b] with a, b > 0, got {v!r}")
     return (float(v[0]), float(v[1]))
 
 
@@ -103,6 +104,16 @@ def _mixture(v, where):
         return BetaMixture([tuple(c) for c in v])
     except (TypeError, ValueError) as err:
         raise DesignError(f"{where}, key 'prior': {err}") from err
+
+
+def _component(mu, tau, where: str) -> None:
+    """An exchangeable component the engine can integrate (a tau prior with mass above 1e-3, ...)."""
+    from analysis.bayes.engine import make_grid
+
+    try:
+        make_grid(Component(mu, tau), 100)
+    except ValueError as err:
+        raise DesignError(f"{where}: {err}") from err
 
 
 def _dist(table, key, where, default):
@@ -145,10 +156,7 @@ def _exnex(table: dict, where: str, K: int) -> dict:
     if comps is None:
         p["mu"] = _dist(table, "mu", where, "Normal(0, 1.5)")
         p["tau"] = _dist(table, "tau", where, "HalfNormal(1)")
-        try:
-            Component(p["mu"], p["tau"])
-        except ValueError as err:
-            raise DesignError(f"{where}: {err}") from err
+        _component(p["mu"], p["tau"], where)
         p["w"] = _per_indication(table.get("w", 0.5), "w", where, K, lambda x: _weight(x, "w", where))
         return p
     if any(k in table for k in ("mu", "tau", "w")):
@@ -162,10 +170,7 @@ def _exnex(table: dict, where: str, K: int) -> dict:
         if "w" not in c:
             raise DesignError(f"{wc}: missing key 'w' (its prior weight)")
         mu, tau = _dist(c, "mu", wc, "Normal(0, 1.5)"), _dist(c, "tau", wc, "HalfNormal(1)")
-        try:
-            Component(mu, tau)
-        except ValueError as err:
-            raise DesignError(f"{wc}: {err}") from err
+        _component(mu, tau, wc)
 
         def w_of(x, wc=wc):
             if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x <= 1:
@@ -267,10 +272,7 @@ def _method(name: str, table: dict, where: str, K: int = 1, base: Path | None = 
     else:
         p["mu"] = _dist(table, "mu", where, "Normal(0, 1.5)")
         p["tau"] = _dist(table, "tau", where, "HalfNormal(1)")
-        try:
-            Component(p["mu"], p["tau"])
-        except ValueError as err:
-            raise DesignError(f"{where}: {err}") from err
+        _component(p["mu"], p["tau"], where)
     return Method(name, kind, p)
 
 
@@ -310,6 +312,8 @@ def parse(spec: dict, where: str = "design file", base: Path | None = None) -> D
             raise DesignError(f"{w}: 'futility' and 'efficacy' need 'interim_n'")
         if n1 is not None and fut is None and eff is None:
             raise DesignError(f"{w}: 'interim_n' needs 'futility' and/or 'efficacy'")
+        if fut is not None and eff is not None and not eff > fut:
+            raise DesignError(f"{w}, key 'efficacy': {eff} must be above futility = {fut}")
         inds.append(Indication(nm, n, p0, target, c, mm, n1, fut, eff))
     names = [i.name for i in inds]
     if len(set(names)) != len(names):
@@ -321,6 +325,10 @@ def parse(spec: dict, where: str = "design file", base: Path | None = None) -> D
     scen = []
     gen = spec.get("scenarios", {})
     _unknown(gen, {"generate"}, f"{where}, [scenarios]")
+    if not isinstance(gen.get("generate", []), list):
+        raise DesignError(
+            f"{where}, [scenarios], key 'generate': expected a list such as [\"null\"], got {gen['generate']!r}"
+        )
     for g in gen.get("generate", []):
         if g not in GENERATE:
             close = difflib.get_close_matches(str(g), GENERATE, n=1)
@@ -361,7 +369,7 @@ def parse(spec: dict, where: str = "design file", base: Path | None = None) -> D
         n_sim=_get(d, "n_sim", wd, int, 10_000, lo=100),
         chunk=_get(d, "chunk", wd, int, 2_000, lo=10),
         max_outcomes=_get(d, "max_outcomes", wd, int, 200_000, lo=1),
-        interim_prior=_prior_ab(ip, wd),
+        interim_prior=_prior_ab(ip, wd, "interim_prior"),
     )
 
 

@@ -106,10 +106,19 @@ def run(
     for spec in models.values():
         unknown = sorted(spec.groups_named() - set(units.labels))
         if unknown:
+            import difflib
+
+            lower = {g.lower(): g for g in units.labels}
+            hints = [
+                f"'{u}': did you mean '{m[0]}'?"
+                for u in unknown
+                if (m := [lower[u.lower()]] if u.lower() in lower else difflib.get_close_matches(u, units.labels, 1))
+            ]
             raise DataError(
                 index_path,
                 [
-                    f"model {spec.name!r}: per-group settings name {unknown}, not groups of this file ({list(units.labels)})"
+                    f"model {spec.name!r}: per-group settings name {unknown}, not groups of this file "
+                    f"({list(units.labels)})" + (f"; {' '.join(hints)}" if hints else "")
                 ],
             )
     checksums = {str(index_path): sha256(index_path)}

@@ -256,7 +256,7 @@ def lodo_rows(spec: Model, units: Units, grid: int = 400) -> list[dict]:
 
     from analysis.bayes.engine import posterior
 
-    if spec.engine_model() is None or len(units.labels) < 2:
+    if spec.engine_model(list(units.labels)) is None or len(units.labels) < 2:
         return []
     z = np.linspace(-12, 12, grid + 1)
     p_edges = expit(z)

@@ -36,6 +36,18 @@ def test_config_file_loads(root):
         ({"method": {"hierarchical": {"tau": "Normal(0, 1)"}}}, "tau prior"),
         ({"scenarios": {"generate": ["nul"]}}, "did you mean 'null'"),
         ({"design": {"name": "../x"}}, "path separators"),
+        (
+            {
+                "indication": [
+                    {"name": "A", "n": 10, "p0": 0.3, "target": 0.6, "c": 0.9}
+                    | {"interim_n": 3, "futility": 0.1, "efficacy": 0.05}
+                ]
+            },
+            "key 'efficacy': 0.05 must be above futility = 0.1",
+        ),
+        ({"method": {"hierarchical": {"tau": "HalfNormal(1e-6)"}}}, r"\[method.hierarchical\]: tau prior .* no mass"),
+        ({"scenarios": {"generate": "null"}}, "key 'generate': expected a list"),
+        ({"design": {"interim_prior": [0, 1]}}, "key 'interim_prior': expected \\[a, b\\]"),
     ],
 )
 def test_bad_design_files_name_the_key(patch, message):

@@ -327,3 +327,22 @@ def test_three_component_exnex_mcmc_agrees_with_the_engine():
     idata, _ = fit(spec, units, None, MCMC(draws=2000, tune=1500, chains=4, cores=1, seed=5))
     table = crosscheck(spec, units, idata)
     assert (table["z"] < 4).all()
+
+
+def test_cli_fits_exnex_with_per_group_settings_end_to_end(tmp_path):
+    """The per-group flags through every table of the Bayesian step (a careless-user run found the leave-one-out
+    check asking the model for its engine without the groups' labels)."""
+    out = tmp_path / "pg"
+    res = subprocess.run(
+        [sys.executable, "-m", "analysis", "bayes", "--model", "exnex", "--exnex-weight", "SSc=0.3"]
+        + ["--nex-prior", "IIM=Normal(0, 1.5)", "--fast", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    exch = pd.read_csv(out / "exchangeability.csv").set_index("group")
+    assert exch.loc["SSc", "prior"] == 0.3 and exch.loc["SLE", "prior"] == 0.5
+    side = json.loads((out / "exnex.json").read_text())
+    assert side["model"]["group_weights"] == [["SSc", 0.3]] and side["model"]["group_nex"] == [["IIM", 0.0, 1.5]]
+    lodo = pd.read_csv(out / "lodo.csv")
+    assert set(lodo["group"]) == {"SLE", "IIM", "SSc"}
