@@ -584,7 +584,7 @@ def engine_product_summaries(design: Design, method: Method, states: list[States
             rows = {q: [] for q in ("L", *quantities)}
             for nn, yy in zip(st.n, st.y):
                 tab = eng.table(int(nn), j, [thr])
-                lex = W[k, j] * np.exp(tab.loglik[yy]) if model.is_exnex else np.exp(tab.loglik[yy])
+                lex = W[k, j] * np.exp(tab.loglik[yy])  # W = 1 for the hierarchical model
                 parts = {"m1": tab.m1[yy], "m2": tab.m2[yy], "tail": tab.tails[thr][yy]}
                 if model.is_exnex and j == 0:  # the first component's factor also holds NEX
                     nt = eng.nex_table(int(nn), *nex[k], [thr])

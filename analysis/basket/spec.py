@@ -135,9 +135,10 @@ def _per_indication(v, key: str, where: str, K: int, read):
     return read(v)
 
 
-def _weight(v, key: str, where: str):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
-        raise DesignError(f"{where}, key '{key}': {v!r} must be a number in (0, 1]")
+def _weight(v, key: str, where: str, zero: bool = False):
+    """A prior weight in (0, 1], or in [0, 1] with ``zero`` (a component may be off for an indication)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v <= 1 and (zero or v > 0)):
+        raise DesignError(f"{where}, key '{key}': {v!r} must be a number in {'[' if zero else '('}0, 1]")
     return float(v)
 
 
@@ -171,13 +172,7 @@ def _exnex(table: dict, where: str, K: int) -> dict:
             raise DesignError(f"{wc}: missing key 'w' (its prior weight)")
         mu, tau = _dist(c, "mu", wc, "Normal(0, 1.5)"), _dist(c, "tau", wc, "HalfNormal(1)")
         _component(mu, tau, wc)
-
-        def w_of(x, wc=wc):
-            if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x <= 1:
-                raise DesignError(f"{wc}, key 'w': {x!r} must be a number in [0, 1]")
-            return float(x)
-
-        w = _per_indication(c["w"], "w", wc, K, w_of)
+        w = _per_indication(c["w"], "w", wc, K, lambda x, wc=wc: _weight(x, "w", wc, zero=True))
         out.append({"mu": repr(mu), "tau": repr(tau), "w": w})
         weights.append(w if isinstance(w, tuple) else (w,) * K)
     totals = [sum(col) for col in zip(*weights)]

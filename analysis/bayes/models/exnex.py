@@ -60,8 +60,34 @@ def check_nex(name: str):
     return check
 
 
+class PerGroupNex:
+    """What the EXNEX models share about per-group settings: the NEX prior per unit, the groups named, and the
+    engine's weights and NEX priors (``prior_weights``: the components' prior weights of a group not named)."""
+
+    def unit_nex(self, labels: Sequence[str]) -> np.ndarray:
+        """Each group's NEX prior (m, s), one row per group."""
+        own = {r[0]: r[1:] for r in self.group_nex}
+        default = tuple(float(v) for v in self.priors["nex"].params)
+        return np.array([own.get(g, default) for g in labels], dtype=float).reshape(len(labels), 2)
+
+    def groups_named(self) -> set[str]:
+        return {r[0] for r in (*self.group_weights, *self.group_nex)}
+
+    def hyperparameters(self) -> dict[str, float]:
+        """Scalars: the prior parameters of mu and tau (the weights and NEX priors are per unit)."""
+        return {k: v for k, v in super().hyperparameters().items() if not k.startswith("nex_")}
+
+    def _engine_weights_nex(self, labels: Sequence[str] | None):
+        """The engine model's weights and NEX priors: per group (labels given) or the model's own."""
+        if labels is None:
+            if self.groups_named():
+                raise ValueError(f"model {self.name!r} has per-group settings: give the groups' labels")
+            return self.prior_weights, self.priors["nex"].params
+        return np.asarray(self.unit_weights(labels), float).reshape(len(labels), -1), self.unit_nex(labels)
+
+
 @dataclass(frozen=True)
-class Exnex(Hierarchical):
+class Exnex(PerGroupNex, Hierarchical):
     exnex_weight: float = 0.5
     #: (label, weight) rows (or a mapping): a group's own prior probability of exchangeability
     group_weights: tuple = ()
@@ -96,23 +122,18 @@ class Exnex(Hierarchical):
         object.__setattr__(self, "group_weights", per_group(self.name, self.group_weights, 1, check_w))
         object.__setattr__(self, "group_nex", per_group(self.name, self.group_nex, 2, check_nex(self.name)))
 
+    @property
+    def prior_weights(self) -> tuple[float]:
+        return (float(self.exnex_weight),)
+
     def unit_weights(self, labels: Sequence[str]) -> np.ndarray:
         """Each group's prior probability of exchangeability."""
         own = {r[0]: r[1] for r in self.group_weights}
         return np.array([own.get(g, float(self.exnex_weight)) for g in labels])
 
-    def unit_nex(self, labels: Sequence[str]) -> np.ndarray:
-        """Each group's NEX prior (m, s), one row per group."""
-        own = {r[0]: r[1:] for r in self.group_nex}
-        default = tuple(float(v) for v in self.priors["nex"].params)
-        return np.array([own.get(g, default) for g in labels], dtype=float).reshape(len(labels), 2)
-
     def unit_hyperparameters(self, labels: Sequence[str]) -> dict[str, np.ndarray]:
         nex = self.unit_nex(labels)
         return {"exnex_weight": self.unit_weights(labels), "nex_0": nex[:, 0], "nex_1": nex[:, 1]}
-
-    def groups_named(self) -> set[str]:
-        return {r[0] for r in (*self.group_weights, *self.group_nex)}
 
     def free_parameters(self) -> list[str]:
         return ["mu", "tau", "z", "u"]
@@ -120,25 +141,16 @@ class Exnex(Hierarchical):
     def engine_model(self, labels: Sequence[str] | None = None):
         from analysis.bayes import engine
 
-        if labels is None:
-            if self.groups_named():
-                raise ValueError(f"model {self.name!r} has per-group settings: give the groups' labels")
-            w, nex = self.exnex_weight, self.priors["nex"].params
-        else:
-            w, nex = self.unit_weights(labels)[:, None], self.unit_nex(labels)
+        w, nex = self._engine_weights_nex(labels)
         return engine.Model.exnex(
             self.priors["mu"],
             self.priors["tau"],
             nex,
             w,
             name=self.name,
-            new_weights=[float(self.exnex_weight)],
+            new_weights=self.prior_weights,
             new_nex=self.priors["nex"].params,
         )
-
-    def hyperparameters(self) -> dict[str, float]:
-        """Scalars: mu's and tau's prior parameters (the weights and NEX priors are per unit)."""
-        return {k: v for k, v in super().hyperparameters().items() if not k.startswith("nex_")}
 
     def build(self, units: Units):
         import pymc as pm

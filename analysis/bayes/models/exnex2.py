@@ -31,7 +31,7 @@ import xarray as xr
 from scipy.special import expit
 
 from analysis.bayes.models.base import Model
-from analysis.bayes.models.exnex import check_nex, per_group
+from analysis.bayes.models.exnex import PerGroupNex, check_nex, per_group
 from analysis.bayes.prior import Prior
 from analysis.bayes.units import Units
 
@@ -46,7 +46,7 @@ def _names(j: int) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class Exnex2(Model):
+class Exnex2(PerGroupNex, Model):
     weight1: float = 0.4
     weight2: float = 0.4
     #: the weights of J >= 2 components (replaces weight1 and weight2 when given)
@@ -118,44 +118,30 @@ class Exnex2(Model):
         w = self.component_weights or (float(self.weight1), float(self.weight2))
         return (*w, 1.0 - sum(w))
 
+    @property
+    def prior_weights(self) -> tuple[float, ...]:
+        return self.weights[:-1]
+
     def unit_weights(self, labels: Sequence[str]) -> np.ndarray:
         """(groups, J): each group's component weights."""
         own = {r[0]: r[1:] for r in self.group_weights}
-        default = self.weights[:-1]
-        return np.array([own.get(g, default) for g in labels], dtype=float).reshape(len(labels), self.J)
-
-    def unit_nex(self, labels: Sequence[str]) -> np.ndarray:
-        own = {r[0]: r[1:] for r in self.group_nex}
-        default = tuple(float(v) for v in self.priors["nex"].params)
-        return np.array([own.get(g, default) for g in labels], dtype=float).reshape(len(labels), 2)
+        return np.array([own.get(g, self.prior_weights) for g in labels], dtype=float).reshape(len(labels), self.J)
 
     def unit_hyperparameters(self, labels: Sequence[str]) -> dict[str, np.ndarray]:
         w, nex = self.unit_weights(labels), self.unit_nex(labels)
         return {**{f"weight{j + 1}": w[:, j] for j in range(self.J)}, "nex_0": nex[:, 0], "nex_1": nex[:, 1]}
 
-    def groups_named(self) -> set[str]:
-        return {r[0] for r in (*self.group_weights, *self.group_nex)}
-
     def free_parameters(self) -> list[str]:
         hyper = [name for j in range(self.J) for name in _names(j)]
         return [*hyper, "z", *(f"z{j + 1}" for j in range(1, self.J)), "u"]
-
-    def hyperparameters(self) -> dict[str, float]:
-        """Scalars: the components' prior parameters (the weights and NEX priors are per unit)."""
-        return {k: v for k, v in super().hyperparameters().items() if not k.startswith("nex_")}
 
     def engine_model(self, labels: Sequence[str] | None = None):
         from analysis.bayes import engine
 
         comps = tuple(engine.Component(self.priors[_names(j)[0]], self.priors[_names(j)[1]]) for j in range(self.J))
-        if labels is None:
-            if self.groups_named():
-                raise ValueError(f"model {self.name!r} has per-group settings: give the groups' labels")
-            w, nex = self.weights[:-1], self.priors["nex"].params
-        else:
-            w, nex = self.unit_weights(labels), self.unit_nex(labels)
+        w, nex = self._engine_weights_nex(labels)
         return engine.Model(
-            comps, weights=w, nex=nex, name=self.name, new_weights=self.weights[:-1], new_nex=self.priors["nex"].params
+            comps, weights=w, nex=nex, name=self.name, new_weights=self.prior_weights, new_nex=self.priors["nex"].params
         )
 
     def build(self, units: Units):
