@@ -149,6 +149,8 @@ def bench_pipeline(jobs: int = 2) -> dict:
         "wall_seconds": wall,
         "steps_seconds": steps,
         "sum_of_steps_seconds": times.get("sum_seconds"),
+        "cpu_seconds": times.get("cpu_seconds"),
+        "steps_cpu_seconds": {k: v.get("cpu_seconds") for k, v in times.get("steps_detail", {}).items()},
         "peak_rss_mb": max(peak_mb, times.get("peak_rss_mb", 0.0)),
         "peak_rss_note": "largest single process of the build (steps run two at a time)",
         "vs_before": ratios,

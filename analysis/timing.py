@@ -1,8 +1,9 @@
 """How long each step of the build took: ``results/timings/<step>.json``, read back by :func:`build_times`.
 
 The Makefile runs every analysis step as ``python -m analysis.timing STEP -- COMMAND ...``: the command
-runs as a child process; its wall-clock time, start and end (Unix seconds), peak resident memory (MB, of
-the largest process in it) and exit status are written atomically to ``results/timings/STEP.json``, and
+runs as a child process; its wall-clock time, start and end (Unix seconds), CPU time (user plus system
+seconds of the command and its children: on a shared machine a steadier measure of work than wall time),
+peak resident memory (MB, of the largest process in it) and exit status are written atomically to ``results/timings/STEP.json``, and
 its exit status is passed on.  Standard library only (a base module), so that any stage may read it.
 
 These files record *when and how fast* a build ran, not what it computed: a comparison of two builds
@@ -28,9 +29,11 @@ def record(step: str, command: list[str], results_dir: Path | str = "results") -
     """Run ``command``, write ``results_dir/timings/<step>.json``; return the command's exit status."""
     start = time.time()
     t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # totals over the children waited for so far
     status = subprocess.call(command)
     seconds = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: kilobytes
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = usage.ru_maxrss / 1024  # Linux: kilobytes
     out = Path(results_dir) / "timings"
     out.mkdir(parents=True, exist_ok=True)
     rec = {
@@ -38,6 +41,7 @@ def record(step: str, command: list[str], results_dir: Path | str = "results") -
         "seconds": round(seconds, 3),
         "start": round(start, 3),
         "end": round(start + seconds, 3),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime, 3),
         "peak_rss_mb": round(peak_mb, 1),
         "status": status,
         "command": command,
@@ -55,7 +59,8 @@ def build_times(results_dir: Path | str = "results") -> dict:
     """The recorded step times of the last build.
 
     Returns ``{"steps": {step: seconds}, "sum_seconds": total of the step times, "wall_seconds": first
-    start to last end (less than the sum when steps ran in parallel), "peak_rss_mb": largest process,
+    start to last end (less than the sum when steps ran in parallel), "cpu_seconds": total CPU time of the steps
+    (``None`` when a record predates it), "peak_rss_mb": largest process,
     "steps_detail": {step: the full record}}``; ``{}`` when nothing was recorded.  Steps appear in
     pipeline order (:data:`STEPS`), then any others by start time.
     """
@@ -74,6 +79,11 @@ def build_times(results_dir: Path | str = "results") -> dict:
         "steps": {s: recs[s]["seconds"] for s in order},
         "sum_seconds": round(sum(r["seconds"] for r in recs.values()), 3),
         "wall_seconds": round(max(r["end"] for r in recs.values()) - min(r["start"] for r in recs.values()), 3),
+        "cpu_seconds": (
+            round(sum(r["cpu_seconds"] for r in recs.values()), 3)
+            if all("cpu_seconds" in r for r in recs.values())
+            else None
+        ),
         "peak_rss_mb": max(r.get("peak_rss_mb", 0.0) for r in recs.values()),
         "steps_detail": {s: recs[s] for s in order},
     }

@@ -20,13 +20,14 @@ Units are padded with empty units (``n = 0``: no likelihood; their ``z`` and
 multiple of ``MCMC.pad_units``, so that the index study (3 diseases), a
 disease left out (2), the MAP priors' study sets (2 to 4) and the external
 cohorts (8) share one compiled sampler per model kind.  When
-``ANALYSIS_JAX_CACHE`` names a directory, programs are kept there: the traced
-sampler, serialised with :mod:`jax.export` under ``programs/`` (keyed by the
-program key, the code hash and the package versions), and the compiled one
-(JAX's persistent compilation cache).  ``make`` gives each build a fresh
-directory, removed afterwards, so that the steps of one build trace and
-compile each program once: a later step reads the serialised program (tens
-of milliseconds instead of seconds of tracing) and loads its compiled code.
+``ANALYSIS_JAX_CACHE`` names a directory, compiled samplers are kept there
+under ``programs/``: the XLA executable serialised with
+:mod:`jax.experimental.serialize_executable`, keyed by the program key, the
+code hash, the package versions, the XLA flags and the machine's
+architecture.  ``make`` gives each build a fresh directory, removed
+afterwards, so that the steps of one build trace and compile each program
+once (the ``samplers`` step, first): a later step loads the executable
+(tens of milliseconds instead of seconds of tracing and compiling).
 A cached program is the same program and gives the same draws.  ``pymc`` and ``nutpie`` go through ``pm.sample``, compiling per fit.
 
 Seeds (scheme 2, from the compiled sampler on; scheme 1 was ``pm.sample``'s).
@@ -54,6 +55,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import shutil
 import time
 import warnings
@@ -115,17 +117,9 @@ def cache_key(spec: Model, units: Units, mcmc: MCMC) -> str:
 
 # -- the compiled sampler -----------------------------------------------------------------------------
 _PROGRAMS: dict = {}
+#: the layout of a stored program (part of its key: a stored program of another layout is never read)
+_PROGRAM_FORMAT = "xla-executable-1"
 _STATS = ("diverging", "n_steps", "acceptance_rate", "energy", "step_size", "lp")
-
-
-def _enable_compile_cache() -> None:
-    import jax
-
-    path = os.environ.get("ANALYSIS_JAX_CACHE", "")
-    if path:
-        jax.config.update("jax_compilation_cache_dir", path)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def padded_size(k: int, multiple: int) -> int:
@@ -137,21 +131,16 @@ def _program_key(spec: Model, size: int, mcmc: MCMC) -> tuple:
     return (spec.structure(), size, mcmc.tune, mcmc.draws, mcmc.chains, mcmc.target_accept)
 
 
-def _lower(spec: Model, size: int, mcmc: MCMC):
+def _trace(spec: Model, size: int, mcmc: MCMC):
     """Trace and lower the sampler for ``spec``'s structure, ``size`` units and ``mcmc`` (not yet compiled).
 
-    With a build cache (``ANALYSIS_JAX_CACHE``) the traced program is read from it when an earlier step
-    stored it, and stored otherwise.
+    Returns the lowered program and its metadata: the names of its data arguments, the shapes of the parameters,
+    the names and dimensions of its outputs.
     """
-    stored = _stored_program(spec, size, mcmc)
-    loaded = _load_program(stored)
-    if loaded is not None:
-        return loaded
     import jax
     import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", True)
-    _enable_compile_cache()
     from numpyro.infer.hmc import hmc
     from pytensor.graph.replace import clone_replace
 
@@ -200,57 +189,83 @@ def _lower(spec: Model, size: int, mcmc: MCMC):
         [jnp.zeros((mcmc.chains, *shape)) for shape in shapes],
         [jnp.asarray(values[name]) for name in names],
     )
-    meta = (names, shapes, post_names, dims)
     jitted = jax.jit(jax.vmap(chain, in_axes=(0, 0, None)))
-    if stored is None:
-        return jitted.lower(*args), meta
-    from jax import export
-
-    _store_program(stored, export.export(jitted)(*args), meta)
-    return _load_program(stored)  # the same program every later step lowers (one compiled-cache entry)
+    return jitted.lower(*args), (names, shapes, post_names, dims)
 
 
 def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
-    """Where the build's JAX cache keeps the serialised sampler for this program (``None``: no cache)."""
+    """Where the build's JAX cache keeps the compiled sampler for this program (``None``: no cache).
+
+    The key holds everything the compiled code depends on: the program key, the code hash, the package versions
+    (JAX and jaxlib among them), the XLA flags and the machine's architecture.
+    """
     root = os.environ.get("ANALYSIS_JAX_CACHE", "")
     if not root:
         return None
-    payload = json.dumps([repr(_program_key(spec, size, mcmc)), code_hash(), package_versions()], sort_keys=True)
-    return Path(root) / "programs" / (hashlib.sha256(payload.encode()).hexdigest() + ".jaxexport")
+    payload = json.dumps(
+        [
+            repr(_program_key(spec, size, mcmc)),
+            code_hash(),
+            package_versions(),
+            os.environ.get("XLA_FLAGS", ""),
+            platform.machine(),
+            _PROGRAM_FORMAT,
+        ],
+        sort_keys=True,
+    )
+    return Path(root) / "programs" / (hashlib.sha256(payload.encode()).hexdigest() + ".xla")
 
 
-def _store_program(path: Path, exported, meta: tuple) -> None:
+def _store_program(path: Path, compiled, meta: tuple) -> None:
+    """Serialise a compiled sampler (XLA executable, argument and result trees) with its metadata."""
+    import pickle
+
+    from jax.experimental.serialize_executable import serialize
+
     names, shapes, post_names, dims = meta
+    executable, in_tree, out_tree = serialize(compiled)
+    payload = pickle.dumps(
+        {
+            "executable": executable,
+            "in_tree": in_tree,
+            "out_tree": out_tree,
+            "names": names,
+            "shapes": shapes,
+            "post_names": post_names,
+            "dims": dims,
+        }
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps({"names": names, "shapes": shapes, "post_names": post_names, "dims": dims}))
-    with atomic_path(path) as tmp:  # written last: its presence means both files are complete
-        tmp.write_bytes(exported.serialize())
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(payload)
 
 
 def _load_program(path: Path | None):
-    """The serialised sampler at ``path``, lowered (``None`` when absent or unreadable)."""
+    """The compiled sampler stored at ``path`` and its metadata (``None`` when absent or unreadable).
+
+    The file is the build's own (a directory that ``make`` creates for one build, or one that the user names):
+    it is unpickled, so it must never come from elsewhere.
+    """
     if path is None or not path.is_file():
         return None
+    import pickle
+
     import jax
-    from jax import export
+
+    jax.config.update("jax_enable_x64", True)
+    from jax.experimental.serialize_executable import deserialize_and_load
 
     try:
-        exported = export.deserialize(bytearray(path.read_bytes()))
-        m = json.loads(path.with_suffix(".json").read_text())
+        m = pickle.loads(path.read_bytes())
+        compiled = deserialize_and_load(m["executable"], m["in_tree"], m["out_tree"])
     except Exception as err:  # noqa: BLE001 - an unreadable stored program is traced again, never a crash
         warnings.warn(
             f"stored sampler {path} is unreadable ({type(err).__name__}: {err}); tracing it again", CacheWarning, 2
         )
         return None
-    jax.config.update("jax_enable_x64", True)
-    _enable_compile_cache()
     shapes = [tuple(sh) for sh in m["shapes"]]
     dims = {k: tuple(v) for k, v in m["dims"].items()}
-    args = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), exported.in_avals)
-    call_args, call_kwargs = jax.tree.unflatten(exported.in_tree, args)
-    lowered = jax.jit(exported.call).lower(*call_args, **call_kwargs)
-    return lowered, (m["names"], shapes, m["post_names"], dims)
+    return compiled, (list(m["names"]), shapes, list(m["post_names"]), dims)
 
 
 def _register_checks_passthrough() -> None:
@@ -293,45 +308,61 @@ def get_jaxified_graph(inputs: list, outputs: list):
 def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC) -> list[dict]:
     """Compile the samplers that ``fits`` need, at most once each, two at a time (XLA compiles outside the GIL).
 
-    Returns one record per program: its model kind and prior families, padded size, whether it was traced or read
-    from the build's JAX cache (``source``), and the seconds spent lowering and compiling it.
+    With a build cache (``ANALYSIS_JAX_CACHE``) a program stored by an earlier step is loaded, and a program
+    compiled here is stored.  Returns one record per program: its model kind and prior families, padded size,
+    whether it was traced or read from the build's cache (``source``), and the seconds spent tracing (or
+    loading) and compiling it.
     """
     if mcmc.sampler != "numpyro":
         return []
-    todo, records = {}, []
-    for spec, units in fits:
-        if spec.closed_form:
-            continue
-        size = padded_size(len(units.labels), mcmc.pad_units)
-        key = _program_key(spec, size, mcmc)
-        if key in _PROGRAMS or key in todo:
-            continue
-        stored = _stored_program(spec, size, mcmc)
-        source = "stored" if stored is not None and stored.is_file() else "traced"
-        t0 = time.perf_counter()
-        todo[key] = _lower(spec, size, mcmc)  # tracing holds the GIL: one after another
-        records.append(
-            {"structure": repr(spec.structure()), "units": size, "source": source, "lower_s": time.perf_counter() - t0}
-        )
 
     def compile_timed(lowered):
         t0 = time.perf_counter()
-        return lowered[0].compile(), time.perf_counter() - t0
+        return lowered.compile(), time.perf_counter() - t0
 
+    records, pending = [], {}
+    # tracing holds the GIL, so programs are traced one after another; each is compiled on a thread (XLA releases
+    # the GIL) while the next is traced
     with ThreadPoolExecutor(max(1, mcmc.cores)) as pool:
-        compiled = dict(zip(todo, pool.map(compile_timed, todo.values())))
-    for rec, (key, (_, meta)) in zip(records, todo.items()):
-        _PROGRAMS[key] = (compiled[key][0], *meta)
-        rec["compile_s"] = compiled[key][1]
+        for spec, units in fits:
+            if spec.closed_form:
+                continue
+            size = padded_size(len(units.labels), mcmc.pad_units)
+            key = _program_key(spec, size, mcmc)
+            if key in _PROGRAMS or key in pending:
+                continue
+            t0 = time.perf_counter()
+            stored = _stored_program(spec, size, mcmc)
+            loaded = _load_program(stored)
+            record = {"structure": repr(spec.structure()), "units": size}
+            if loaded is not None:
+                _PROGRAMS[key] = (loaded[0], *loaded[1])
+                records.append({**record, "source": "stored", "lower_s": time.perf_counter() - t0, "compile_s": 0.0})
+                continue
+            lowered, meta = _trace(spec, size, mcmc)
+            records.append({**record, "source": "traced", "lower_s": time.perf_counter() - t0})
+            pending[key] = (records[-1], stored, meta, pool.submit(compile_timed, lowered))
+        for key, (record, stored, meta, future) in pending.items():
+            program, record["compile_s"] = future.result()
+            if stored is not None:
+                _store_program(stored, program, meta)
+            _PROGRAMS[key] = (program, *meta)
     return records
 
 
 def _program(spec: Model, size: int, mcmc: MCMC):
-    """The compiled sampler for ``spec``'s structure, ``size`` units and ``mcmc``; compiled once per process."""
+    """The compiled sampler for ``spec``'s structure, ``size`` units and ``mcmc``: once per process, loaded from
+    the build's cache when an earlier step stored it (and stored there otherwise)."""
     key = _program_key(spec, size, mcmc)
     if key not in _PROGRAMS:
-        lowered, meta = _lower(spec, size, mcmc)
-        _PROGRAMS[key] = (lowered.compile(), *meta)
+        stored = _stored_program(spec, size, mcmc)
+        loaded = _load_program(stored)
+        if loaded is None:
+            lowered, meta = _trace(spec, size, mcmc)
+            loaded = (lowered.compile(), meta)
+            if stored is not None:
+                _store_program(stored, *loaded)
+        _PROGRAMS[key] = (loaded[0], *loaded[1])
     return _PROGRAMS[key]
 
 

@@ -123,41 +123,66 @@ SMALL = MCMC(draws=200, tune=200, chains=2, cores=1, seed=5)
 
 
 def test_stored_program_gives_the_draws_of_a_fresh_trace(tmp_path, monkeypatch):
-    """A later step of a build (another process) reads the sampler the first step traced and stored, and loads its
-    compiled code from the build's JAX cache: same program, same draws, no compilation of its own."""
+    """A later step of a build (another process) loads the compiled sampler the first step stored: same program,
+    same draws, no tracing or compilation of its own."""
     import subprocess
     import sys
 
     traced = sampling.sample(SPEC, UNITS, SMALL).posterior["mu"].values  # no build cache: traced in memory
     monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
     monkeypatch.setattr(sampling, "_PROGRAMS", {})
-    first = sampling.sample(SPEC, UNITS, SMALL).posterior["mu"].values  # traces, stores under programs/
-    stored = sorted((tmp_path / "programs").glob("*.jaxexport"))
-    assert len(stored) == 1 and stored[0].with_suffix(".json").is_file()
-    compiled = {p.name for p in tmp_path.glob("jit_call-*")}
-    assert compiled, "the compiled sampler is in the build's JAX cache"
+    first = sampling.sample(SPEC, UNITS, SMALL).posterior["mu"].values  # traces, compiles, stores under programs/
+    stored = sorted((tmp_path / "programs").glob("*.xla"))
+    assert len(stored) == 1
+    before = stored[0].stat().st_mtime_ns
     code = (
-        "import numpy as np; from analysis.bayes import sampling; from analysis.bayes.models import DEFAULT_MODELS; "
-        "from analysis.bayes.units import Units; from analysis.settings import MCMC; "
-        "i = sampling.sample(DEFAULT_MODELS['hierarchical'], Units(('SLE','IIM','SSc'),(8,3,4),(8,3,4)), "
-        "MCMC(draws=200, tune=200, chains=2, cores=1, seed=5)); "
+        "import json, numpy as np; from analysis.bayes import sampling; from analysis.bayes.models import "
+        "DEFAULT_MODELS; from analysis.bayes.units import Units; from analysis.settings import MCMC; "
+        "spec, mc = DEFAULT_MODELS['hierarchical'], MCMC(draws=200, tune=200, chains=2, cores=1, seed=5); "
+        "units = Units(('SLE','IIM','SSc'),(8,3,4),(8,3,4)); "
+        "print(json.dumps(sampling.prepare([(spec, units)], mc))); "
+        "i = sampling.sample(spec, units, mc); "
         f"np.save({str(tmp_path / 'later.npy')!r}, i.posterior['mu'].values)"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     np.testing.assert_array_equal(first, traced)
     np.testing.assert_array_equal(np.load(tmp_path / "later.npy"), traced)
-    assert {p.name for p in tmp_path.glob("jit_call-*")} == compiled, "the later process compiled nothing new"
+    (record,) = json.loads(out.strip().splitlines()[-1])
+    assert record["source"] == "stored" and record["compile_s"] == 0.0, record
+    assert sorted((tmp_path / "programs").glob("*.xla")) == stored, "the later process stored nothing new"
+    assert stored[0].stat().st_mtime_ns == before
 
 
 def test_unreadable_stored_program_is_traced_again_with_a_warning(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
+    monkeypatch.setattr(sampling, "_PROGRAMS", {})
     small = MCMC(draws=50, tune=50, chains=1, cores=1, seed=1)
     path = sampling._stored_program(SPEC, 8, small)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a program")
     with pytest.warns(sampling.CacheWarning, match="unreadable.*tracing it again"):
-        lowered, meta = sampling._lower(SPEC, 8, small)
-    assert meta[0] == [*SPEC.hyperparameters(), "events", "trials"]
-    from jax import export
+        program = sampling._program(SPEC, 8, small)
+    assert program[1] == [*SPEC.hyperparameters(), "events", "trials"]
+    assert sampling._load_program(path) is not None  # the unreadable file was replaced by the compiled program
 
-    export.deserialize(bytearray(path.read_bytes()))  # the unreadable file was replaced by the traced program
+
+def test_stored_program_key_holds_what_the_compiled_code_depends_on(tmp_path, monkeypatch):
+    """Other settings, XLA flags, architecture or code: another file (a stored executable is never reused for them)."""
+    monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
+    path = sampling._stored_program(SPEC, 8, SMALL)
+    assert path.parent == tmp_path / "programs" and path.suffix == ".xla"
+    assert sampling._stored_program(SPEC, 8, SMALL) == path
+    assert sampling._stored_program(SPEC, 16, SMALL) != path
+    assert sampling._stored_program(DEFAULT_MODELS["exnex"], 8, SMALL) != path
+    assert sampling._stored_program(SPEC, 8, MCMC(draws=201, tune=200, chains=2, cores=1, seed=5)) != path
+    assert sampling._stored_program(SPEC, 8, MCMC(draws=200, tune=200, chains=2, cores=1, seed=6)) == path  # data
+    flags = sampling.os.environ.get("XLA_FLAGS", "")
+    monkeypatch.setenv("XLA_FLAGS", flags + " --xla_cpu_enable_fast_math=true")
+    assert sampling._stored_program(SPEC, 8, SMALL) != path
+    monkeypatch.setenv("XLA_FLAGS", flags)
+    assert sampling._stored_program(SPEC, 8, SMALL) == path
+    monkeypatch.setattr(sampling.platform, "machine", lambda: "riscv64")
+    assert sampling._stored_program(SPEC, 8, SMALL) != path
+    monkeypatch.undo()
+    monkeypatch.setenv("ANALYSIS_JAX_CACHE", "")
+    assert sampling._stored_program(SPEC, 8, SMALL) is None
