@@ -18,6 +18,9 @@ JOBS ?= 2
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
+# compiled MCMC samplers, kept with the environment and shared by every build, step and test (keyed by code, package
+# versions, XLA flags and CPU: a program is traced and compiled only when no earlier run of the same code did)
+export ANALYSIS_JAX_CACHE ?= $(abspath $(VENV))/.analysis-cache
 # uv installs the lock (pinned here; installed with pip into .venv/.uv, outside the environment it syncs)
 UV_VERSION := 0.13.9
 UV := $(VENV)/.uv/bin/uv
@@ -80,9 +83,9 @@ lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml with uv (hash
 $(FREQ) &: $(STAMP) $(DATA) $(CORE) $(FREQ_CODE)
 	$(call TIME,frequentist) $(RUN) frequentist --out results/frequentist
 
-# the MCMC steps' samplers, traced and compiled first into the build's JAX cache (one program per model kind); the
-# Bayesian, sensitivity and priors steps then read them instead of tracing them again (order only: the programs
-# change no number, and a step whose program is missing traces it itself)
+# the MCMC steps' samplers (one program per model kind), traced and compiled first unless an earlier build stored
+# them; the Bayesian, sensitivity and priors steps then load them instead of tracing them again (order only: the
+# programs change no number, and a step whose program is missing traces it itself)
 SAMPLERS := results/samplers.json
 $(SAMPLERS): $(STAMP) $(DATA) config/follow_up.toml $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py
 	$(call TIME,samplers) $(RUN) samplers --out $@
@@ -109,13 +112,8 @@ ALL_CODE := $(wildcard analysis/*.py analysis/*/*.py analysis/*/*/*.py)
 results/provenance.json: $(STAMP) $(DATA) $(CONTEXT_DATA) $(ALL_CODE) $(wildcard config/*.toml)
 	$(call TIME,provenance) $(RUN) provenance --out $@
 
-# a JAX compilation cache for one build (removed after it), shared by its steps; then the targets with -j
-# (`+`: also under make -n, which the sub-make inherits)
-WITH_CACHE := cache=$$(mktemp -d); ANALYSIS_JAX_CACHE=$$cache
-END_CACHE := status=$$?; rm -rf $$cache; exit $$status
-
 results: $(STAMP) ## run every analysis step that is out of date (JOBS=2 in parallel)
-	+@$(WITH_CACHE) $(MAKE) --no-print-directory -j$(JOBS) results-files; $(END_CACHE)
+	+@$(MAKE) --no-print-directory -j$(JOBS) results-files
 
 results-files: results/estimates.csv results/provenance.json $(SENS) $(PRIORS) $(BASKET)
 
@@ -133,7 +131,7 @@ $(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py
 	$(call TIME,render) $(RUN) render --manuscript manuscript
 
 paper: $(STAMP) ## build the manuscript (HTML and PDF) from the data, setting up if needed (JOBS=2 in parallel)
-	+@$(WITH_CACHE) $(MAKE) --no-print-directory -j$(JOBS) $(PAPER); $(END_CACHE)
+	+@$(MAKE) --no-print-directory -j$(JOBS) $(PAPER)
 
 test: $(STAMP) ## run the test suite (builds the paper first if it is out of date)
 	$(MAKE) --no-print-directory paper

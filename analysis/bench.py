@@ -1,9 +1,11 @@
 """Benchmarks (``make bench`` -> ``results/bench.json``); never part of the unit tests.
 
 - Pipeline: a cold ``make paper`` (results absent, environment present) in a temporary copy of the
-  project: wall-clock time, the time of every step (``results/timings``, :mod:`analysis.timing`), the
-  peak resident memory of the largest process, each as a ratio to the times measured before the
-  compiled sampler (issue 11), and the machine's load average while it ran.
+  project: wall-clock time, the wall and CPU time of every step (``results/timings``,
+  :mod:`analysis.timing`), the peak resident memory of the largest process, each as a ratio to the times
+  measured before the compiled sampler (issue 11), and the machine's load average while it ran; once
+  with the compiled samplers that an earlier build of the same code stored (what every rebuild sees), and
+  once without (``without_stored_samplers``: a fresh environment).
 - Samplers: what the pipeline pays, compilation included.  For PyMC's NUTS, nutpie and numpyro (the
   compiled sampler of :mod:`analysis.bayes.sampling`) in one fresh process each: the first fit of the
   default hierarchical model (compilation included) and a second fit with other priors (which the
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -106,34 +107,23 @@ def bench_samplers(fits: int = PIPELINE_FITS) -> list[dict]:
     return rows
 
 
-def bench_pipeline(jobs: int = 2) -> dict:
-    """A cold ``make paper`` in a temporary copy of the project (the environment is this one)."""
+def _build(work: Path, jobs: int, cache: Path) -> dict:
+    """One ``make paper`` in ``work`` with results absent and the compiled samplers in ``cache``."""
     from analysis.timing import build_times
 
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / "project"
-        work.mkdir()
-        for name in _COPY:
-            src = ROOT / name
-            if src.is_dir():
-                shutil.copytree(
-                    src,
-                    work / name,
-                    ignore=shutil.ignore_patterns("__pycache__", "_manuscript", "_build", "figures", "tables"),
-                )
-            else:
-                shutil.copy2(src, work / name)
-        (work / "manuscript" / "_variables.yml").unlink(missing_ok=True)
-        venv = Path(sys.prefix)
-        (work / ".venv").symlink_to(venv)
-        load_before = _load()
-        t0 = time.perf_counter()
-        res = subprocess.run(
-            ["make", "-C", str(work), f"JOBS={jobs}", "STAMP=", "paper"], capture_output=True, text=True, check=False
-        )
-        wall = time.perf_counter() - t0
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        times = build_times(work / "results")
+    subprocess.run(["make", "-C", str(work), "clean"], capture_output=True, check=False)
+    load_before = _load()
+    t0 = time.perf_counter()
+    env = {**os.environ, "ANALYSIS_JAX_CACHE": str(cache)}
+    res = subprocess.run(
+        ["make", "-C", str(work), f"JOBS={jobs}", "STAMP=", "paper"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    times = build_times(work / "results")
     steps = times.get("steps", {})
     ratios = {
         k: {"seconds": steps.get(k, wall if k == "total" else None), "before": list(v)} for k, v in BEFORE.items()
@@ -151,13 +141,38 @@ def bench_pipeline(jobs: int = 2) -> dict:
         "sum_of_steps_seconds": times.get("sum_seconds"),
         "cpu_seconds": times.get("cpu_seconds"),
         "steps_cpu_seconds": {k: v.get("cpu_seconds") for k, v in times.get("steps_detail", {}).items()},
-        "peak_rss_mb": max(peak_mb, times.get("peak_rss_mb", 0.0)),
+        "peak_rss_mb": times.get("peak_rss_mb", 0.0),
         "peak_rss_note": "largest single process of the build (steps run two at a time)",
         "vs_before": ratios,
         "load_average_before": load_before,
         "load_average_after": _load(),
         "cpu_count": os.cpu_count(),
     }
+
+
+def bench_pipeline(jobs: int = 2) -> dict:
+    """Two cold ``make paper`` (results absent, environment present) in a temporary copy of the project: first
+    with no compiled samplers (a fresh environment), then with the ones the first build stored (every later
+    build of the same code)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "project"
+        work.mkdir()
+        for name in _COPY:
+            src = ROOT / name
+            if src.is_dir():
+                shutil.copytree(
+                    src,
+                    work / name,
+                    ignore=shutil.ignore_patterns("__pycache__", "_manuscript", "_build", "figures", "tables"),
+                )
+            else:
+                shutil.copy2(src, work / name)
+        (work / "manuscript" / "_variables.yml").unlink(missing_ok=True)
+        (work / ".venv").symlink_to(Path(sys.prefix))
+        cache = Path(tmp) / "programs"  # empty: nothing compiled yet
+        fresh = _build(work, jobs, cache)
+        stored = _build(work, jobs, cache)
+    return {**stored, "without_stored_samplers": fresh}
 
 
 def run(out: Path = Path("results/bench.json")) -> dict:

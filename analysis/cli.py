@@ -204,7 +204,7 @@ def cmd_samplers(args: argparse.Namespace) -> int:
     fits += scenario_fits(args.index, args.cohorts)
     cache = os.environ.get("ANALYSIS_JAX_CACHE", "")
     if not cache:
-        print("note: ANALYSIS_JAX_CACHE is not set, so the samplers compiled here are not kept for later steps")
+        print("note: ANALYSIS_JAX_CACHE is not set (make sets it), so the samplers compiled here are not kept")
     records = prepare(fits, mcmc)
     for r in records:
         print(
@@ -414,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sm = sub.add_parser(
         "samplers",
-        help="trace and compile the MCMC samplers of the paper's fits into the build's JAX cache (ANALYSIS_JAX_CACHE)",
+        help="trace and compile the MCMC samplers of the paper's fits into the program cache (ANALYSIS_JAX_CACHE)",
     )
     data_args(sm)
     mcmc_args(sm)

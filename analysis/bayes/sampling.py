@@ -23,11 +23,13 @@ cohorts (8) share one compiled sampler per model kind.  When
 ``ANALYSIS_JAX_CACHE`` names a directory, compiled samplers are kept there
 under ``programs/``: the XLA executable serialised with
 :mod:`jax.experimental.serialize_executable`, keyed by the program key, the
-code hash, the package versions, the XLA flags and the machine's
-architecture.  ``make`` gives each build a fresh directory, removed
-afterwards, so that the steps of one build trace and compile each program
-once (the ``samplers`` step, first): a later step loads the executable
-(tens of milliseconds instead of seconds of tracing and compiling).
+code hash, the package versions, the XLA flags, the machine's architecture
+and CPU features.  ``make`` keeps them with the environment
+(``.venv/.analysis-cache``, the 64 most recently used), so that a build traces and
+compiles a program only when no earlier build of the same code did (the
+``samplers`` step, first), and every later step, build and test loads the
+executable (tens of milliseconds instead of seconds of tracing and
+compiling).  The files are unpickled: the directory must be the user's own.
 A cached program is the same program and gives the same draws.  ``pymc`` and ``nutpie`` go through ``pm.sample``, compiling per fit.
 
 Seeds (scheme 2, from the compiled sampler on; scheme 1 was ``pm.sample``'s).
@@ -119,6 +121,21 @@ def cache_key(spec: Model, units: Units, mcmc: MCMC) -> str:
 _PROGRAMS: dict = {}
 #: the layout of a stored program (part of its key: a stored program of another layout is never read)
 _PROGRAM_FORMAT = "xla-executable-1"
+#: stored programs kept in the cache: the most recently used ones (each code change makes new ones)
+KEEP_PROGRAMS = 64
+
+
+def _cpu_features() -> str:
+    """The host CPU's feature flags (hashed): XLA compiles for the CPU it runs on."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return hashlib.sha256(line.encode()).hexdigest()[:16]
+    except OSError:
+        pass
+    return platform.processor()
+
+
 _STATS = ("diverging", "n_steps", "acceptance_rate", "energy", "step_size", "lp")
 
 
@@ -197,7 +214,7 @@ def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
     """Where the build's JAX cache keeps the compiled sampler for this program (``None``: no cache).
 
     The key holds everything the compiled code depends on: the program key, the code hash, the package versions
-    (JAX and jaxlib among them), the XLA flags and the machine's architecture.
+    (JAX and jaxlib among them), the XLA flags, the machine's architecture and CPU features.
     """
     root = os.environ.get("ANALYSIS_JAX_CACHE", "")
     if not root:
@@ -209,6 +226,7 @@ def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
             package_versions(),
             os.environ.get("XLA_FLAGS", ""),
             platform.machine(),
+            _cpu_features(),
             _PROGRAM_FORMAT,
         ],
         sort_keys=True,
@@ -238,13 +256,26 @@ def _store_program(path: Path, compiled, meta: tuple) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         tmp.write_bytes(payload)
+    _prune(path.parent)
+
+
+def _prune(folder: Path, keep: int = KEEP_PROGRAMS) -> None:
+    """Remove all but the ``keep`` most recently used programs (loading one marks it used)."""
+
+    def used(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:  # removed meanwhile by another process
+            return 0.0
+
+    for old in sorted(folder.glob("*.xla"), key=used, reverse=True)[keep:]:
+        old.unlink(missing_ok=True)
 
 
 def _load_program(path: Path | None):
     """The compiled sampler stored at ``path`` and its metadata (``None`` when absent or unreadable).
 
-    The file is the build's own (a directory that ``make`` creates for one build, or one that the user names):
-    it is unpickled, so it must never come from elsewhere.
+    The file is unpickled: the cache directory must be the user's own (``make`` keeps it in ``.venv``).
     """
     if path is None or not path.is_file():
         return None
@@ -263,6 +294,10 @@ def _load_program(path: Path | None):
             f"stored sampler {path} is unreadable ({type(err).__name__}: {err}); tracing it again", CacheWarning, 2
         )
         return None
+    try:
+        os.utime(path)  # most recently used: kept by _prune
+    except OSError:
+        pass
     shapes = [tuple(sh) for sh in m["shapes"]]
     dims = {k: tuple(v) for k, v in m["dims"].items()}
     return compiled, (list(m["names"]), shapes, list(m["post_names"]), dims)

@@ -1,6 +1,7 @@
 """The fit cache: keyed by everything that determines a fit (code included); unreadable files are refitted."""
 
 import json
+import os
 
 import arviz as az
 import numpy as np
@@ -128,13 +129,15 @@ def test_stored_program_gives_the_draws_of_a_fresh_trace(tmp_path, monkeypatch):
     import subprocess
     import sys
 
-    traced = sampling.sample(SPEC, UNITS, SMALL).posterior["mu"].values  # no build cache: traced in memory
+    monkeypatch.delenv("ANALYSIS_JAX_CACHE", raising=False)
+    monkeypatch.setattr(sampling, "_PROGRAMS", {})
+    traced = sampling.sample(SPEC, UNITS, SMALL).posterior["mu"].values  # no cache: traced in memory
     monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
     monkeypatch.setattr(sampling, "_PROGRAMS", {})
     first = sampling.sample(SPEC, UNITS, SMALL).posterior["mu"].values  # traces, compiles, stores under programs/
     stored = sorted((tmp_path / "programs").glob("*.xla"))
     assert len(stored) == 1
-    before = stored[0].stat().st_mtime_ns
+    before = stored[0].stat().st_ino
     code = (
         "import json, numpy as np; from analysis.bayes import sampling; from analysis.bayes.models import "
         "DEFAULT_MODELS; from analysis.bayes.units import Units; from analysis.settings import MCMC; "
@@ -150,7 +153,7 @@ def test_stored_program_gives_the_draws_of_a_fresh_trace(tmp_path, monkeypatch):
     (record,) = json.loads(out.strip().splitlines()[-1])
     assert record["source"] == "stored" and record["compile_s"] == 0.0, record
     assert sorted((tmp_path / "programs").glob("*.xla")) == stored, "the later process stored nothing new"
-    assert stored[0].stat().st_mtime_ns == before
+    assert stored[0].stat().st_ino == before, "not rewritten (an atomic write is a new file)"
 
 
 def test_unreadable_stored_program_is_traced_again_with_a_warning(tmp_path, monkeypatch):
@@ -186,3 +189,14 @@ def test_stored_program_key_holds_what_the_compiled_code_depends_on(tmp_path, mo
     monkeypatch.undo()
     monkeypatch.setenv("ANALYSIS_JAX_CACHE", "")
     assert sampling._stored_program(SPEC, 8, SMALL) is None
+
+
+def test_cache_keeps_the_most_recently_used_programs(tmp_path):
+    folder = tmp_path / "programs"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"{i}.xla").write_bytes(b"x")
+        os.utime(folder / f"{i}.xla", (1000 + i, 1000 + i))
+    os.utime(folder / "0.xla")  # used just now
+    sampling._prune(folder, keep=3)
+    assert sorted(p.name for p in folder.glob("*.xla")) == ["0.xla", "3.xla", "4.xla"]
