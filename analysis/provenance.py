@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import platform
@@ -38,6 +39,12 @@ def sha256(path: Path | str) -> str:
 
 
 def package_versions() -> dict[str, str]:
+    """The versions of Python and of the packages that determine results (a new dict each call)."""
+    return dict(_package_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _package_versions() -> dict[str, str]:  # installed packages do not change while a process runs
     out = {"python": platform.python_version()}
     for name in PACKAGES:
         try:

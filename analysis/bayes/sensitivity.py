@@ -24,7 +24,7 @@ import pandas as pd
 
 from analysis.bayes.models import DEFAULT_MODELS, Model
 from analysis.bayes.prior import Prior
-from analysis.bayes.sampling import prepare
+from analysis.bayes.sampling import cache_key, prepare
 from analysis.bayes.step import fit_model
 from analysis.bayes.summaries import summarise_draws
 from analysis.bayes.units import Units, index_units
@@ -112,8 +112,18 @@ def run(
     fits = scenario_fits(index_path, cohorts_path, scenarios)
     prepare(fits, mcmc)
     index_groups = set(index_units(index_path).labels)
-    for s, (spec, units) in zip(scenarios, fits):
-        idata, _, diag = fit_model(spec, units, out_dir / "sensitivity", mcmc, checksums, tag=s.name, reuse=(out_dir,))
+    # the scenarios that are main models (their fits may be stored by the Bayesian step, which runs beside this one)
+    # are fitted last, so that a main fit stored meanwhile is reused; each fit depends on its own seed only
+    main = {cache_key(m, index_units(index_path), mcmc) for m in DEFAULT_MODELS.values() if not m.closed_form}
+    order = sorted(range(len(fits)), key=lambda i: cache_key(*fits[i], mcmc) in main)
+    fitted = {}
+    for i in order:
+        spec, units = fits[i]
+        fitted[i] = fit_model(
+            spec, units, out_dir / "sensitivity", mcmc, checksums, tag=scenarios[i].name, reuse=(out_dir,)
+        )
+    for i, (s, (spec, units)) in enumerate(zip(scenarios, fits)):
+        idata, _, diag = fitted[i]
         diags.append(diag)
         for g in [d for d in units.labels if d in index_groups] + [NEW_GROUP]:
             draws = idata.posterior["p_new"] if g == NEW_GROUP else idata.posterior["p"].sel(unit=g)

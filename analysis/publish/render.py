@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -135,18 +136,24 @@ def render_document(
     html_args = ["--to", "html5", "--embed-resources"]
     html_args += ["--toc"] if html_opts.get("toc") else []
     html_args += ["--css", str(manuscript / html_opts["css"])] if html_opts.get("css") else []
-    _pandoc([*common, *html_args, "--output", f"{name}.html"], build)
     docx_opts = config.get("format", {}).get("docx", {}) or {}
     docx_args = ["--to", "docx"]
     if docx_opts.get("reference-doc"):
         docx_args += ["--reference-doc", str(manuscript / docx_opts["reference-doc"])]
-    _pandoc([*common, *docx_args, "--output", f"{name}.docx"], build)
     typst_opts = config.get("format", {}).get("typst", {}) or {}
     typst_args = ["--to", "typst", "--metadata-file", f"{name}-typst.yaml"]
     for header in typst_opts.get("include-in-header") or []:
         typst_args += ["--include-in-header", str(manuscript / header)]
     # pandoc's Typst template writes keywords unquoted (invalid Typst); they are shown in the text instead
-    _pandoc([*common, *typst_args, "-M", "keywords=", "--output", f"{name}.typ"], build)
+    typst_args += ["-M", "keywords="]
+    # the three pandoc runs are independent processes: run them at once (the build's last step, cores to spare)
+    with ThreadPoolExecutor(3) as pool:
+        runs = [
+            pool.submit(_pandoc, [*common, *args, "--output", f"{name}.{ext}"], build)
+            for ext, args in (("html", html_args), ("docx", docx_args), ("typ", typst_args))
+        ]
+        for run in runs:
+            run.result()
     outputs = []
     for ext in ("html", "docx"):
         with atomic_path(out_dir / f"{name}.{ext}") as tmp:
@@ -176,10 +183,10 @@ def render_fallback(manuscript: Path = MANUSCRIPT) -> list[Path]:
     if (manuscript / "figures").is_dir():
         shutil.copytree(manuscript / "figures", build / "figures")
     out_dir.mkdir(parents=True, exist_ok=True)
-    outputs = []
     names = documents(manuscript)
-    for name in names:
-        outputs += render_document(manuscript, name, build, out_dir, config, variables)
+    with ThreadPoolExecutor(len(names)) as pool:  # the documents are independent
+        runs = [pool.submit(render_document, manuscript, n, build, out_dir, config, variables) for n in names]
+        outputs = [path for run in runs for path in run.result()]
     for name in names:
         check_outputs(out_dir, name)
     if "supplement" in names:
