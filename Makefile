@@ -76,6 +76,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml with uv (hashes; CPython 3.11)
+	cp requirements.lock requirements.lock.tmp  # uv keeps the pins it finds there unless pyproject.toml rules them out
 	$(UV) pip compile --quiet pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 	  --custom-compile-command "make lock" -o requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock
@@ -149,10 +150,12 @@ bench: results/bench.json ## benchmarks (samplers, pipeline, OC grid) -> results
 results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py analysis/timing.py $(PRIORS_CODE)
 	$(RUN) bench --out $@
 
+# a clean room: a fresh clone, and its own program cache (nothing compiled by earlier builds)
 reproduce: $(STAMP) ## rebuild every result from a clean copy of HEAD and compare with reference/
 	rm -rf build/reproduce
 	git clone --quiet --no-hardlinks . build/reproduce
-	$(MAKE) --no-print-directory -C build/reproduce results VENV=$(abspath $(VENV)) STAMP=
+	$(MAKE) --no-print-directory -C build/reproduce results VENV=$(abspath $(VENV)) STAMP= \
+	  ANALYSIS_JAX_CACHE=$(abspath build/reproduce/.analysis-cache)
 	$(PY) -m analysis reproduce --reference reference --results build/reproduce/results
 
 reference: results ## copy the current results into reference/ (only when a change of numbers is intended)

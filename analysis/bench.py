@@ -79,9 +79,15 @@ def _load() -> list[float]:
 
 def bench_samplers(fits: int = PIPELINE_FITS) -> list[dict]:
     rows = []
+    env = {k: v for k, v in os.environ.items() if k != "ANALYSIS_JAX_CACHE"}  # compilation included: no stored program
     for sampler in SAMPLERS:
         res = subprocess.run(
-            [sys.executable, "-c", _SAMPLER_SCRIPT, sampler], cwd=ROOT, capture_output=True, text=True, check=False
+            [sys.executable, "-c", _SAMPLER_SCRIPT, sampler],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
         )
         line = [x for x in res.stdout.splitlines() if x.startswith("BENCH")]
         if res.returncode or not line:

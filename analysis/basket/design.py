@@ -515,14 +515,22 @@ def _oc_rows(design, method, scenario, P, go, mean, nsize, mcse=None):
     return rows
 
 
-def exact_oc(design: Design, method: Method, scenarios=None) -> list[dict]:
-    """Exact operating characteristics of one method for all (or the given) scenarios."""
+def exact_oc(design: Design, method: Method, scenarios=None, summaries: dict | None = None) -> list[dict]:
+    """Exact operating characteristics of one method for all (or the given) scenarios.
+
+    ``summaries``: the posterior summaries of every joint end state, when the caller has them already
+    (:func:`engine_product_summaries` of ``design_states(design)``, or :func:`analyze`); computed otherwise.
+    """
     states = design_states(design)
     idx = _joint_index(states)
     n = np.stack([states[k].n[idx[:, k]] for k in range(design.K)], 1)
     y = np.stack([states[k].y[idx[:, k]] for k in range(design.K)], 1)
     flags = np.stack([states[k].flag[idx[:, k]] for k in range(design.K)], 1)
-    if method.kind in ("hierarchical", "exnex"):
+    if summaries is not None:
+        summ = summaries
+        if len(summ["mean"]) != len(idx):
+            raise ValueError(f"summaries hold {len(summ['mean'])} end states; the design has {len(idx)}")
+    elif method.kind in ("hierarchical", "exnex"):
         summ = engine_product_summaries(design, method, states)
     else:
         summ = analyze(design, method, n, y, _jsd_table(design, method, states))

@@ -114,13 +114,17 @@ def cache_key(spec: Model, units: Units, mcmc: MCMC) -> str:
         "versions": package_versions(),
         "code": code_hash(),
     }
+    sources = model_sources(spec)
+    if sources:  # a model kind registered outside analysis/bayes
+        payload["model_sources"] = sources
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 # -- the compiled sampler -----------------------------------------------------------------------------
 _PROGRAMS: dict = {}
 #: the layout of a stored program (part of its key: a stored program of another layout is never read)
-_PROGRAM_FORMAT = "xla-executable-1"
+_PROGRAM_FORMAT = "xla-executable-2"
+_MAGIC = b"analysis compiled sampler 2\n"
 #: stored programs kept in the cache: the most recently used ones (each code change makes new ones)
 KEEP_PROGRAMS = 64
 
@@ -210,11 +214,62 @@ def _trace(spec: Model, size: int, mcmc: MCMC):
     return jitted.lower(*args), (names, shapes, post_names, dims)
 
 
-def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
-    """Where the build's JAX cache keeps the compiled sampler for this program (``None``: no cache).
+def model_sources(spec: Model) -> str:
+    """SHA-256 of the source files of ``spec``'s classes outside ``analysis/bayes`` (which :func:`code_hash`
+    covers): a model kind registered elsewhere is part of the keys too; ``""`` when there is none."""
+    import inspect
 
-    The key holds everything the compiled code depends on: the program key, the code hash, the package versions
-    (JAX and jaxlib among them), the XLA flags, the machine's architecture and CPU features.
+    bayes = (ROOT / "analysis" / "bayes").resolve()
+    h, found = hashlib.sha256(), False
+    for cls in type(spec).__mro__:
+        try:
+            f = Path(inspect.getsourcefile(cls)).resolve()
+        except (TypeError, OSError):  # built-in classes
+            continue
+        if bayes in f.parents:
+            continue
+        h.update(str(f).encode() + b"\0" + f.read_bytes() + b"\0")
+        found = True
+    return h.hexdigest() if found else ""
+
+
+def _compile_environment() -> dict:
+    """What else the compiled code depends on: the XLA runtime's and dtypes' versions, JAX's random-number and
+    precision settings, and every ``JAX_*``, ``XLA_*``, ``PYTENSOR*`` and ``NUMPYRO*`` environment variable and
+    PyTensor configuration file (``floatX`` among them)."""
+    import importlib.metadata
+
+    import jax
+
+    versions = {}
+    for name in ("jaxlib", "ml_dtypes"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    env = {k: v for k, v in os.environ.items() if k.startswith(("JAX_", "XLA_", "PYTENSOR", "NUMPYRO"))}
+    rc = [Path(f).expanduser() for f in os.environ.get("PYTENSORRC", "~/.pytensorrc").split(os.pathsep)]
+    config = {
+        name: str(getattr(jax.config, name, None))
+        for name in ("jax_threefry_partitionable", "jax_default_prng_impl", "jax_default_matmul_precision")
+    }
+    return {
+        "versions": versions,
+        "environment": env,
+        "config": config,
+        "pytensorrc": {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in rc if f.is_file()},
+        "machine": platform.machine(),
+        "cpu": _cpu_features(),
+    }
+
+
+def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
+    """Where the program cache (``ANALYSIS_JAX_CACHE``) keeps the compiled sampler for this program (``None``: no
+    cache).
+
+    The key holds everything the compiled code depends on: the program key, the code hash (and the source of a
+    model kind registered outside ``analysis/bayes``), the package versions, and the compile environment
+    (:func:`_compile_environment`: jaxlib, XLA flags, JAX's random-number settings, architecture, CPU features).
     """
     root = os.environ.get("ANALYSIS_JAX_CACHE", "")
     if not root:
@@ -223,10 +278,9 @@ def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
         [
             repr(_program_key(spec, size, mcmc)),
             code_hash(),
+            model_sources(spec),
             package_versions(),
-            os.environ.get("XLA_FLAGS", ""),
-            platform.machine(),
-            _cpu_features(),
+            _compile_environment(),
             _PROGRAM_FORMAT,
         ],
         sort_keys=True,
@@ -235,7 +289,11 @@ def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
 
 
 def _store_program(path: Path, compiled, meta: tuple) -> None:
-    """Serialise a compiled sampler (XLA executable, argument and result trees) with its metadata."""
+    """Serialise a compiled sampler (XLA executable, argument and result trees) with its metadata.
+
+    The file is a header, the SHA-256 of the rest, and the pickled program, written atomically and synced to disk.
+    A cache that cannot be written costs only the saving: a warning, and the fit goes on.
+    """
     import pickle
 
     from jax.experimental.serialize_executable import serialize
@@ -253,10 +311,21 @@ def _store_program(path: Path, compiled, meta: tuple) -> None:
             "dims": dims,
         }
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(payload)
-    _prune(path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(_MAGIC + hashlib.sha256(payload).digest() + payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _prune(path.parent)
+    except OSError as err:
+        warnings.warn(
+            f"the compiled sampler is not kept: cannot write {path} ({type(err).__name__}: {err}); "
+            f"ANALYSIS_JAX_CACHE must name a writable folder (empty or unset: no cache)",
+            CacheWarning,
+            2,
+        )
 
 
 def _prune(folder: Path, keep: int = KEEP_PROGRAMS) -> None:
@@ -268,16 +337,27 @@ def _prune(folder: Path, keep: int = KEEP_PROGRAMS) -> None:
         except OSError:  # removed meanwhile by another process
             return 0.0
 
-    for old in sorted(folder.glob("*.xla"), key=used, reverse=True)[keep:]:
+    # "[!.]*": not the temporary files of writes in progress
+    for old in sorted(folder.glob("[!.]*.xla"), key=used, reverse=True)[keep:]:
         old.unlink(missing_ok=True)
 
 
 def _load_program(path: Path | None):
     """The compiled sampler stored at ``path`` and its metadata (``None`` when absent or unreadable).
 
+    A file whose checksum does not match (damaged on disk) is not loaded: it is traced again and rewritten.
     The file is unpickled: the cache directory must be the user's own (``make`` keeps it in ``.venv``).
     """
-    if path is None or not path.is_file():
+    if path is None:
+        return None
+    try:
+        blob = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as err:
+        warnings.warn(
+            f"stored sampler {path} is unreadable ({type(err).__name__}: {err}); tracing it again", CacheWarning, 2
+        )
         return None
     import pickle
 
@@ -286,8 +366,12 @@ def _load_program(path: Path | None):
     jax.config.update("jax_enable_x64", True)
     from jax.experimental.serialize_executable import deserialize_and_load
 
+    n = len(_MAGIC)
+    payload = blob[n + 32 :]
     try:
-        m = pickle.loads(path.read_bytes())
+        if blob[:n] != _MAGIC or hashlib.sha256(payload).digest() != blob[n : n + 32]:
+            raise ValueError("not a stored sampler of this version, or damaged (checksum mismatch)")
+        m = pickle.loads(payload)
         compiled = deserialize_and_load(m["executable"], m["in_tree"], m["out_tree"])
     except Exception as err:  # noqa: BLE001 - an unreadable stored program is traced again, never a crash
         warnings.warn(
@@ -343,10 +427,10 @@ def get_jaxified_graph(inputs: list, outputs: list):
 def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC) -> list[dict]:
     """Compile the samplers that ``fits`` need, at most once each, two at a time (XLA compiles outside the GIL).
 
-    With a build cache (``ANALYSIS_JAX_CACHE``) a program stored by an earlier step is loaded, and a program
-    compiled here is stored.  Returns one record per program: its model kind and prior families, padded size,
-    whether it was traced or read from the build's cache (``source``), and the seconds spent tracing (or
-    loading) and compiling it.
+    With a program cache (``ANALYSIS_JAX_CACHE``) a program stored by an earlier step or build is loaded, and a
+    program compiled here is stored.  Returns one record per program: its model kind and prior families, padded
+    size, whether it was traced or read from the cache (``source``), and the seconds spent tracing (or loading)
+    and compiling it.
     """
     if mcmc.sampler != "numpyro":
         return []
@@ -387,7 +471,7 @@ def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC) -> list[dict]:
 
 def _program(spec: Model, size: int, mcmc: MCMC):
     """The compiled sampler for ``spec``'s structure, ``size`` units and ``mcmc``: once per process, loaded from
-    the build's cache when an earlier step stored it (and stored there otherwise)."""
+    the program cache when an earlier step or build stored it (and stored there otherwise)."""
     key = _program_key(spec, size, mcmc)
     if key not in _PROGRAMS:
         stored = _stored_program(spec, size, mcmc)

@@ -34,8 +34,9 @@ def test_two_component_exnex_reproduces_published_bias_and_mse(root):
     method = design.methods[0]
     states = design_states(design)
     idx = _joint_index(states)
-    mean = engine_product_summaries(design, method, states)["mean"]
-    rows = exact_oc(design, method)
+    summaries = engine_product_summaries(design, method, states)  # computed once: the tables take most of the time
+    mean = summaries["mean"]
+    rows = exact_oc(design, method, summaries=summaries)
     for sc in design.scenarios:
         lp = sum(states[k].logprob(sc.p[k])[idx[:, k]] for k in range(design.K))
         P = np.exp(lp - lp.max())
@@ -86,6 +87,10 @@ def test_exact_contraction_equals_one_posterior_per_outcome(J):
 
     expected = [[0.3, 0.3, 0.1], [0.4, 0.3, 0.2], [0.2, 0.3, 0.4]]
     np.testing.assert_allclose(method_engine(method, 18).model.group_weights(3), np.array(expected)[:, :J])
+    # exact OC from summaries the caller computed are those exact_oc computes itself
+    assert exact_oc(design, method, summaries=fast) == exact_oc(design, method)
+    with pytest.raises(ValueError, match="summaries hold 7 end states; the design has 343"):
+        exact_oc(design, method, summaries={k: v[:7] for k, v in fast.items()})
 
 
 @pytest.mark.parametrize("second", [[0.4], 0.4], ids=["list", "number"])
