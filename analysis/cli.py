@@ -205,7 +205,7 @@ def cmd_samplers(args: argparse.Namespace) -> int:
     cache = os.environ.get("ANALYSIS_JAX_CACHE", "")
     if not cache:
         print("note: ANALYSIS_JAX_CACHE is not set (make sets it), so the samplers compiled here are not kept")
-    records = prepare(fits, mcmc)
+    records = prepare(fits, mcmc, load=False)  # the later steps load them
     for r in records:
         print(
             f"{r['structure']} ({r['units']} units): {r['source']}, lowered in {r['lower_s']:.1f} s, "

@@ -65,8 +65,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 import pandas as pd
 
@@ -75,6 +75,9 @@ from analysis.bayes.units import Units
 from analysis.io import atomic_path, write_json
 from analysis.provenance import package_versions
 from analysis.settings import MCMC, ROOT, SETTINGS, Gates
+
+if TYPE_CHECKING:
+    import arviz as az
 
 #: the sources whose text is part of every fit's cache key
 CODE_FILES = ("analysis/bayes", "analysis/settings.py")
@@ -342,6 +345,21 @@ def _prune(folder: Path, keep: int = KEEP_PROGRAMS) -> None:
         old.unlink(missing_ok=True)
 
 
+def _payload(blob: bytes) -> bytes | None:
+    """The pickled program in a stored file's bytes; ``None`` unless its header and checksum hold."""
+    n = len(_MAGIC)
+    payload = blob[n + 32 :]
+    return payload if blob[:n] == _MAGIC and hashlib.sha256(payload).digest() == blob[n : n + 32] else None
+
+
+def _intact(path: Path | None) -> bool:
+    """Whether ``path`` holds a stored program of this layout whose checksum holds (not loaded)."""
+    try:
+        return path is not None and _payload(path.read_bytes()) is not None
+    except OSError:
+        return False
+
+
 def _load_program(path: Path | None):
     """The compiled sampler stored at ``path`` and its metadata (``None`` when absent or unreadable).
 
@@ -366,10 +384,9 @@ def _load_program(path: Path | None):
     jax.config.update("jax_enable_x64", True)
     from jax.experimental.serialize_executable import deserialize_and_load
 
-    n = len(_MAGIC)
-    payload = blob[n + 32 :]
     try:
-        if blob[:n] != _MAGIC or hashlib.sha256(payload).digest() != blob[n : n + 32]:
+        payload = _payload(blob)
+        if payload is None:
             raise ValueError("not a stored sampler of this version, or damaged (checksum mismatch)")
         m = pickle.loads(payload)
         compiled = deserialize_and_load(m["executable"], m["in_tree"], m["out_tree"])
@@ -424,13 +441,14 @@ def get_jaxified_graph(inputs: list, outputs: list):
     return jax_funcify(fgraph)
 
 
-def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC) -> list[dict]:
+def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC, load: bool = True) -> list[dict]:
     """Compile the samplers that ``fits`` need, at most once each, two at a time (XLA compiles outside the GIL).
 
     With a program cache (``ANALYSIS_JAX_CACHE``) a program stored by an earlier step or build is loaded, and a
     program compiled here is stored.  Returns one record per program: its model kind and prior families, padded
     size, whether it was traced or read from the cache (``source``), and the seconds spent tracing (or loading)
-    and compiling it.
+    and compiling it.  ``load=False`` (the ``samplers`` step, which only makes sure that the programs are
+    stored): a stored program whose checksum holds is not loaded into this process.
     """
     if mcmc.sampler != "numpyro":
         return []
@@ -452,8 +470,11 @@ def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC) -> list[dict]:
                 continue
             t0 = time.perf_counter()
             stored = _stored_program(spec, size, mcmc)
-            loaded = _load_program(stored)
             record = {"structure": repr(spec.structure()), "units": size}
+            if not load and _intact(stored):
+                records.append({**record, "source": "stored", "lower_s": time.perf_counter() - t0, "compile_s": 0.0})
+                continue
+            loaded = _load_program(stored)
             if loaded is not None:
                 _PROGRAMS[key] = (loaded[0], *loaded[1])
                 records.append({**record, "source": "stored", "lower_s": time.perf_counter() - t0, "compile_s": 0.0})
@@ -517,6 +538,8 @@ def _sample_compiled(spec: Model, units: Units, mcmc: MCMC) -> az.InferenceData:
         posterior[name] = arr
     sample_stats = {n: np.asarray(a) for n, a in zip(_STATS, stats)}
     sample_stats["tree_depth"] = np.floor(np.log2(sample_stats["n_steps"])).astype(int) + 1
+    import arviz as az
+
     return az.from_dict(
         posterior=posterior,
         sample_stats=sample_stats,
@@ -569,6 +592,8 @@ def sample(spec: Model, units: Units, mcmc: MCMC = SETTINGS.mcmc) -> az.Inferenc
 
 def diagnostics(idata: az.InferenceData, spec: Model) -> pd.DataFrame:
     """R-hat, bulk and tail ESS per scalar parameter, and the fit's divergences."""
+    import arviz as az
+
     summ = az.summary(idata, var_names=spec.free_parameters(), kind="diagnostics")
     div = int(idata.sample_stats["diverging"].sum())
     return pd.DataFrame(
@@ -611,6 +636,8 @@ def _read_cached(out: Path, key: str) -> az.InferenceData | None:
     sidecar = out.with_suffix(".json")
     if not (out.is_file() and sidecar.is_file()):
         return None
+    import arviz as az
+
     try:
         if json.loads(sidecar.read_text()).get("cache_key") != key:
             return None

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pymc as pm
 
 from analysis.bayes.models import Hierarchical
 from analysis.bayes.prior import Prior
@@ -96,6 +95,8 @@ def gmap(
 
 
 def _sample_map(kind: str, y, scale_or_exposure, mu: Prior, tau: Prior, mcmc: MCMC, gates: Gates, seed_offset=2):
+    import pymc as pm  # here: the binomial MAP fits use the compiled sampler, which does not need PyMC loaded
+
     y = np.asarray(y, float)
     aux = np.asarray(scale_or_exposure, float)
     spec = Hierarchical(name=f"map-{kind}", priors={"mu": mu, "tau": tau})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pymc as pm
-
 from analysis.priors.mixture import BetaMixture
 
 
@@ -14,6 +12,8 @@ def as_pymc(mix: BetaMixture, name: str, **kwargs):
     Beta components.  Extra keyword arguments (``dims``, ``shape``, ...) are
     passed on.
     """
+    import pymc as pm
+
     comps = mix.components
     if len(comps) == 1:
         _, a, b = comps[0]

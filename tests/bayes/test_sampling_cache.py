@@ -211,8 +211,14 @@ def test_damaged_stored_program_is_not_run(tmp_path, monkeypatch):
     path.write_bytes(bytes(blob))
     with pytest.warns(sampling.CacheWarning, match="checksum mismatch"):
         assert sampling._load_program(path) is None
+    assert not sampling._intact(path)
     blob[int(len(blob) * 0.85)] ^= 0xFF
     path.write_bytes(bytes(blob))
+    assert sampling._intact(path)
+    # the samplers step only checks that the programs are stored: an intact one is neither loaded nor traced
+    monkeypatch.setattr(sampling, "_PROGRAMS", {})
+    (record,) = sampling.prepare([(SPEC, UNITS)], small, load=False)
+    assert record["source"] == "stored" and sampling._PROGRAMS == {}
     assert sampling._load_program(path) is not None
 
 
