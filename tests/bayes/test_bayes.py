@@ -100,7 +100,7 @@ def test_fit_is_reproducible_and_cached(hier_fit, monkeypatch):
 
 
 def test_same_seed_same_draws():
-    small = MCMC(draws=100, tune=100, chains=1, cores=1, seed=11)
+    small = MCMC(draws=50, tune=50, chains=1, cores=1, seed=11)  # the settings of test_sampling_cache: one program
     a = fitmod.sample(DEFAULT_MODELS["hierarchical"], UNITS, small)
     b = fitmod.sample(DEFAULT_MODELS["hierarchical"], UNITS, small)
     assert_allclose(a.posterior["mu"].values, b.posterior["mu"].values)
@@ -127,7 +127,7 @@ def test_gates_fail_loudly_naming_model_and_parameter():
 
 
 def test_too_short_run_fails_the_gate():
-    tiny = MCMC(draws=30, tune=30, chains=2, cores=1, seed=3)
+    tiny = MCMC(draws=50, tune=50, chains=1, cores=1, seed=3)  # 50 draws: ESS far below 400 (one shared program)
     idata = fitmod.sample(DEFAULT_MODELS["hierarchical"], UNITS, tiny)
     with pytest.raises(ConvergenceError, match="ESS"):
         check_gates(diagnostics(idata, DEFAULT_MODELS["hierarchical"]))
