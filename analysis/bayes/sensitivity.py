@@ -25,8 +25,6 @@ import pandas as pd
 from analysis.bayes.models import DEFAULT_MODELS, Model
 from analysis.bayes.prior import Prior
 from analysis.bayes.sampling import cache_key, prepare
-from analysis.bayes.step import fit_model
-from analysis.bayes.summaries import summarise_draws
 from analysis.bayes.units import Units, index_units
 from analysis.data import load_cohorts, load_index
 from analysis.frequentist.meta import SCENARIOS, select
@@ -106,6 +104,9 @@ def run(
     mcmc: MCMC = SETTINGS.mcmc,
     scenarios: tuple[Scenario, ...] = SCENARIOS_BAYES,
 ) -> pd.DataFrame:
+    from analysis.bayes.step import fit_model  # here: the samplers step imports this module for scenario_fits only
+    from analysis.bayes.summaries import summarise_draws
+
     out_dir = Path(out_dir)
     checksums = {str(p): sha256(p) for p in (index_path, cohorts_path)}
     rows, diags = [], []
