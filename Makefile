@@ -94,8 +94,8 @@ $(SAMPLERS): $(STAMP) $(DATA) config/follow_up.toml $(CORE) $(BAYES_CODE) analys
 $(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE) | $(SAMPLERS)
 	$(call TIME,bayes) $(RUN) bayes --out results/bayes
 
-# beside the main fits, not after them: the two main-model scenarios are fitted again here (same cache key, same
-# draws) unless the Bayesian step has stored them already, which costs less than waiting for it on two cores
+# beside the main fits, not after them: the two main-model scenarios are fitted last, so that the Bayesian step's
+# fits stored meanwhile are reused (same cache key, same draws), and fitted here only when they are not stored yet
 $(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py | $(SAMPLERS)
 	$(call TIME,sensitivity) $(RUN) sensitivity --out results/bayes
 

@@ -190,10 +190,9 @@ def cmd_combine(args: argparse.Namespace) -> int:
 
 
 def cmd_samplers(args: argparse.Namespace) -> int:
-    import os
 
     from analysis.bayes.models import DEFAULT_MODELS
-    from analysis.bayes.sampling import prepare
+    from analysis.bayes.sampling import prepare, program_cache
     from analysis.bayes.sensitivity import scenario_fits
     from analysis.bayes.units import index_units
     from analysis.io import write_json
@@ -202,8 +201,8 @@ def cmd_samplers(args: argparse.Namespace) -> int:
     units = index_units(args.index)
     fits = [(spec, units) for spec in DEFAULT_MODELS.values()]
     fits += scenario_fits(args.index, args.cohorts)
-    cache = os.environ.get("ANALYSIS_JAX_CACHE", "")
-    if not cache:
+    cache = program_cache()
+    if cache is None:
         print("note: ANALYSIS_JAX_CACHE is not set (make sets it), so the samplers compiled here are not kept")
     records = prepare(fits, mcmc, load=False)  # the later steps load them
     for r in records:
@@ -211,7 +210,7 @@ def cmd_samplers(args: argparse.Namespace) -> int:
             f"{r['structure']} ({r['units']} units): {r['source']}, lowered in {r['lower_s']:.1f} s, "
             f"compiled in {r['compile_s']:.1f} s"
         )
-    write_json(args.out, {"cache": bool(cache), "sampler": mcmc.sampler, "programs": records})
+    write_json(args.out, {"cache": cache is not None, "sampler": mcmc.sampler, "programs": records})
     print(f"wrote {args.out}")
     return 0
 

@@ -3,9 +3,9 @@
 The Makefile runs every analysis step as ``python -m analysis.timing STEP -- COMMAND ...``: the command
 runs as a child process; its wall-clock time, start and end (Unix seconds), CPU time (user plus system
 seconds of the command and the children it waited for: on a shared machine a steadier measure of work than
-wall time; workers started by a ``forkserver`` are the server's children and are not counted),
-peak resident memory (MB, of the largest process in it) and exit status are written atomically to ``results/timings/STEP.json``, and
-its exit status is passed on.  Standard library only (a base module), so that any stage may read it.
+wall time; workers started by a ``forkserver`` are the server's children and are not counted), peak
+resident memory (MB, of the largest process in it) and exit status are written atomically to
+``results/timings/STEP.json``, and its exit status is passed on.  Standard library only (a base module), so that any stage may read it.
 
 These files record *when and how fast* a build ran, not what it computed: a comparison of two builds
 should skip ``results/timings/``.

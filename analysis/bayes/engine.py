@@ -306,16 +306,12 @@ def _gl(n: int) -> tuple[np.ndarray, np.ndarray]:
     return _GL_CACHE[n]
 
 
-def _log_expit(t):
-    """log(expit(t)), stable, and several times faster than scipy.special.log_expit."""
-    return np.minimum(t, 0) - np.log1p(np.exp(-np.abs(t)))
-
-
 def _log_h(t, a, b, mu, tau):
     """``(a + b) log expit(t) - b t - ((t - mu) / tau)^2 / 2`` (log expit(-t) = log expit(t) - t).
 
-    The operations of :func:`_log_expit` and this formula, in the same order, in place: one temporary besides
-    the result (about twice as fast on the engine's large arrays, the same numbers bit for bit).
+    ``log expit(t) = min(t, 0) - log1p(exp(-|t|))``: stable, and several times faster than
+    ``scipy.special.log_expit``.  Computed in place, one temporary besides the result: about twice as fast as
+    the same operations with a temporary each, on the engine's large arrays, and the same numbers bit for bit.
     """
     t = np.asarray(t, float)
     shape = np.broadcast_shapes(t.shape, np.shape(a), np.shape(b), np.shape(mu), np.shape(tau))

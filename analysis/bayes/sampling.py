@@ -125,6 +125,7 @@ def cache_key(spec: Model, units: Units, mcmc: MCMC) -> str:
 
 # -- the compiled sampler -----------------------------------------------------------------------------
 _PROGRAMS: dict = {}
+_STATS = ("diverging", "n_steps", "acceptance_rate", "energy", "step_size", "lp")
 #: the layout of a stored program (part of its key: a stored program of another layout is never read)
 _PROGRAM_FORMAT = "xla-executable-2"
 _MAGIC = b"analysis compiled sampler 2\n"
@@ -141,9 +142,6 @@ def _cpu_features() -> str:
     except OSError:
         pass
     return platform.processor()
-
-
-_STATS = ("diverging", "n_steps", "acceptance_rate", "energy", "step_size", "lp")
 
 
 def padded_size(k: int, multiple: int) -> int:
@@ -266,6 +264,12 @@ def _compile_environment() -> dict:
     }
 
 
+def program_cache() -> Path | None:
+    """The program cache folder named by ``ANALYSIS_JAX_CACHE``; ``None`` when it is unset, empty or blank."""
+    root = os.environ.get("ANALYSIS_JAX_CACHE", "").strip()
+    return Path(root).expanduser() if root else None
+
+
 def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
     """Where the program cache (``ANALYSIS_JAX_CACHE``) keeps the compiled sampler for this program (``None``: no
     cache).
@@ -274,8 +278,8 @@ def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
     model kind registered outside ``analysis/bayes``), the package versions, and the compile environment
     (:func:`_compile_environment`: jaxlib, XLA flags, JAX's random-number settings, architecture, CPU features).
     """
-    root = os.environ.get("ANALYSIS_JAX_CACHE", "")
-    if not root:
+    root = program_cache()
+    if root is None:
         return None
     payload = json.dumps(
         [
@@ -288,7 +292,7 @@ def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
         ],
         sort_keys=True,
     )
-    return Path(root) / "programs" / (hashlib.sha256(payload.encode()).hexdigest() + ".xla")
+    return root / "programs" / (hashlib.sha256(payload.encode()).hexdigest() + ".xla")
 
 
 def _store_program(path: Path, compiled, meta: tuple) -> None:
@@ -368,15 +372,6 @@ def _load_program(path: Path | None):
     """
     if path is None:
         return None
-    try:
-        blob = path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as err:
-        warnings.warn(
-            f"stored sampler {path} is unreadable ({type(err).__name__}: {err}); tracing it again", CacheWarning, 2
-        )
-        return None
     import pickle
 
     import jax
@@ -385,11 +380,13 @@ def _load_program(path: Path | None):
     from jax.experimental.serialize_executable import deserialize_and_load
 
     try:
-        payload = _payload(blob)
+        payload = _payload(path.read_bytes())
         if payload is None:
             raise ValueError("not a stored sampler of this version, or damaged (checksum mismatch)")
         m = pickle.loads(payload)
         compiled = deserialize_and_load(m["executable"], m["in_tree"], m["out_tree"])
+    except (FileNotFoundError, NotADirectoryError):  # not stored (yet)
+        return None
     except Exception as err:  # noqa: BLE001 - an unreadable stored program is traced again, never a crash
         warnings.warn(
             f"stored sampler {path} is unreadable ({type(err).__name__}: {err}); tracing it again", CacheWarning, 2
@@ -471,12 +468,7 @@ def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC, load: bool = True) 
             t0 = time.perf_counter()
             stored = _stored_program(spec, size, mcmc)
             record = {"structure": repr(spec.structure()), "units": size}
-            if not load and _intact(stored):
-                records.append({**record, "source": "stored", "lower_s": time.perf_counter() - t0, "compile_s": 0.0})
-                continue
-            loaded = _load_program(stored)
-            if loaded is not None:
-                _PROGRAMS[key] = (loaded[0], *loaded[1])
+            if _intact(stored) if not load else _load_into(key, stored):
                 records.append({**record, "source": "stored", "lower_s": time.perf_counter() - t0, "compile_s": 0.0})
                 continue
             lowered, meta = _trace(spec, size, mcmc)
@@ -484,10 +476,23 @@ def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC, load: bool = True) 
             pending[key] = (records[-1], stored, meta, pool.submit(compile_timed, lowered))
         for key, (record, stored, meta, future) in pending.items():
             program, record["compile_s"] = future.result()
-            if stored is not None:
-                _store_program(stored, program, meta)
-            _PROGRAMS[key] = (program, *meta)
+            _keep(key, stored, program, meta)
     return records
+
+
+def _keep(key: tuple, stored: Path | None, program, meta: tuple) -> None:
+    """Hold a compiled program for this process, and store it in the cache (when there is one)."""
+    if stored is not None:
+        _store_program(stored, program, meta)
+    _PROGRAMS[key] = (program, *meta)
+
+
+def _load_into(key: tuple, stored: Path | None) -> bool:
+    """Load the program stored at ``stored`` for this process; whether there was one to load."""
+    loaded = _load_program(stored)
+    if loaded is not None:
+        _PROGRAMS[key] = (loaded[0], *loaded[1])
+    return loaded is not None
 
 
 def _program(spec: Model, size: int, mcmc: MCMC):
@@ -496,13 +501,9 @@ def _program(spec: Model, size: int, mcmc: MCMC):
     key = _program_key(spec, size, mcmc)
     if key not in _PROGRAMS:
         stored = _stored_program(spec, size, mcmc)
-        loaded = _load_program(stored)
-        if loaded is None:
+        if not _load_into(key, stored):
             lowered, meta = _trace(spec, size, mcmc)
-            loaded = (lowered.compile(), meta)
-            if stored is not None:
-                _store_program(stored, *loaded)
-        _PROGRAMS[key] = (loaded[0], *loaded[1])
+            _keep(key, stored, lowered.compile(), meta)
     return _PROGRAMS[key]
 
 

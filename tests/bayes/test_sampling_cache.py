@@ -183,8 +183,11 @@ def test_stored_program_key_holds_what_the_compiled_code_depends_on(tmp_path, mo
     monkeypatch.setattr(sampling.platform, "machine", lambda: "riscv64")
     assert sampling._stored_program(SPEC, 8, SMALL) != path
     monkeypatch.undo()
-    monkeypatch.setenv("ANALYSIS_JAX_CACHE", "")
-    assert sampling._stored_program(SPEC, 8, SMALL) is None
+    for unset in ("", "  "):  # empty or blank: no cache (not a folder named by spaces)
+        monkeypatch.setenv("ANALYSIS_JAX_CACHE", unset)
+        assert sampling._stored_program(SPEC, 8, SMALL) is None
+    monkeypatch.setenv("ANALYSIS_JAX_CACHE", f" {tmp_path} ")
+    assert sampling._stored_program(SPEC, 8, SMALL) == path
 
 
 def test_cache_keeps_the_most_recently_used_programs(tmp_path):
