@@ -305,7 +305,9 @@ def prior_predictive(table: pd.DataFrame, path: Path) -> None:
 
 
 def hyperparameters(hyper: pd.DataFrame, posteriors: dict, path: Path) -> None:
-    """Prior density against posterior draws of mu and tau (one row per model with a hierarchy)."""
+    """Prior density against posterior draws of mu and tau (one row per model with a hierarchy).
+
+    ``posteriors``: per model, its posterior draws by parameter (:meth:`Results.posterior`)."""
     from analysis.bayes.prior import Prior
 
     models = [m for m in dict.fromkeys(hyper["model"]) if m in posteriors]
@@ -316,7 +318,7 @@ def hyperparameters(hyper: pd.DataFrame, posteriors: dict, path: Path) -> None:
         for j, param in enumerate(params):
             ax = axes[i, j]
             pr = hyper[(hyper["model"] == model) & (hyper["parameter"] == param) & (hyper["source"] == "prior")]
-            draws = posteriors[model].posterior[param].values.ravel()
+            draws = posteriors[model][param].values.ravel()
             lo, hi = (-6.0, 8.0) if param == "mu" else (0.0, 5.0)
             ax.hist(draws, bins=80, range=(lo, hi), density=True, color=colors[0], alpha=0.55, label="posterior draws")
             title = f"{registry.label(model)}: {param}"

@@ -335,7 +335,8 @@ def test_cli_fits_exnex_with_per_group_settings_end_to_end(tmp_path):
     out = tmp_path / "pg"
     res = subprocess.run(
         [sys.executable, "-m", "analysis", "bayes", "--model", "exnex", "--exnex-weight", "SSc=0.3"]
-        + ["--nex-prior", "IIM=Normal(0, 1.5)", "--fast", "--out", str(out)],
+        # the quick preset with TEST_MCMC's lengths: the program test_exnex_flags_a_discordant_disease compiles
+        + ["--nex-prior", "IIM=Normal(0, 1.5)", "--fast", "--draws", "1000", "--tune", "1000", "--out", str(out)],
         capture_output=True,
         text=True,
     )
@@ -344,5 +345,7 @@ def test_cli_fits_exnex_with_per_group_settings_end_to_end(tmp_path):
     assert exch.loc["SSc", "prior"] == 0.3 and exch.loc["SLE", "prior"] == 0.5
     side = json.loads((out / "exnex.json").read_text())
     assert side["model"]["group_weights"] == [["SSc", 0.3]] and side["model"]["group_nex"] == [["IIM", 0.0, 1.5]]
+    mc = side["mcmc"]
+    assert (mc["chains"], mc["draws"], mc["tune"]) == (2, 1000, 1000)  # the preset, then the flags
     lodo = pd.read_csv(out / "lodo.csv")
     assert set(lodo["group"]) == {"SLE", "IIM", "SSc"}

@@ -107,7 +107,7 @@ def test_padding():
 
 def test_compiled_sampler_serves_other_hyperparameters_and_data():
     """One compiled program per kind: another prior and other data give other draws, the same seed the same ones."""
-    small = MCMC(draws=200, tune=200, chains=2, cores=1, seed=5)
+    small = MCMC(draws=50, tune=50, chains=1, cores=1, seed=5)  # the program of test_same_seed_same_draws
     a = sampling.sample(SPEC, UNITS, small)
     n_programs = len(sampling._PROGRAMS)
     b = sampling.sample(
@@ -220,7 +220,8 @@ def test_damaged_stored_program_is_not_run(tmp_path, monkeypatch):
     assert sampling._intact(path)
     # the samplers step only checks that the programs are stored: an intact one is neither loaded nor traced
     monkeypatch.setattr(sampling, "_PROGRAMS", {})
-    (record,) = sampling.prepare([(SPEC, UNITS)], small, load=False)
+    other = Units(("A", "B"), (1, 2), (5, 5))  # another fit of the same program: checked and recorded once
+    (record,) = sampling.prepare([(SPEC, UNITS), (SPEC, other)], small, load=False)
     assert record["source"] == "stored" and sampling._PROGRAMS == {}
     assert sampling._load_program(path) is not None
 
