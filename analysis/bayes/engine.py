@@ -66,6 +66,7 @@ from scipy.special import expit, gammaln, logit, logsumexp
 
 DROP = 40.0  # integrate each side of the mode until the log integrand has dropped by this much
 PANELS = (0.0, 0.125, 0.25, 0.5, 1.0)  # panel ends on each side, as fractions of the extent from the mode
+BLOCK = 4096  # log_q's elements per pass (its temporaries, 12 nodes x 8 bytes each, fit in a core's cache)
 
 # -- priors -----------------------------------------------------------------------------------------------------------
 
@@ -406,6 +407,18 @@ def log_q(a, b, mu, tau, lower=None, nodes: int = 12):
     a, b, mu, tau = (np.asarray(v, float) for v in (a, b, mu, tau))
     shape = np.broadcast_shapes(a.shape, b.shape, mu.shape, tau.shape, () if lower is None else np.shape(lower))
     a, b, mu, tau = (np.broadcast_to(v, shape).ravel() for v in (a, b, mu, tau))
+    t0 = None if lower is None else np.broadcast_to(np.asarray(lower, float), shape).ravel()
+    out = np.empty(a.size)
+    # in blocks whose temporaries stay in the CPU cache: every step is elementwise, so the numbers are the same
+    # bit for bit as in one pass over the whole array, in about half the time on the engine's tables
+    for i in range(0, a.size, BLOCK):
+        part = slice(i, i + BLOCK)
+        out[part] = _log_q(a[part], b[part], mu[part], tau[part], None if t0 is None else t0[part], nodes)
+    return out.reshape(shape)
+
+
+def _log_q(a, b, mu, tau, t0, nodes: int) -> np.ndarray:
+    """:func:`log_q` of flat arrays of equal length (``t0``: the lower limits, or None)."""
     mode, scale = _mode(a, b, mu, tau)
     lh0 = _log_h(mode, a, b, mu, tau)
     r = _extent(a, b, mu, tau, mode, lh0, scale, +1)
@@ -413,7 +426,6 @@ def log_q(a, b, mu, tau, lower=None, nodes: int = 12):
     # composite rule: panels at geometric distances from the mode on each side, so that a steep binomial
     # factor far from the mode (large tau) falls inside a short panel
     cuts = np.array(PANELS)
-    t0 = None if lower is None else np.broadcast_to(np.asarray(lower, float), shape).ravel()
     total = np.zeros_like(mode)
     for side, ext in ((-1, l_), (+1, r)):
         pts = mode[:, None] + side * ext[:, None] * cuts[None, :]  # from the mode outwards
@@ -425,8 +437,7 @@ def log_q(a, b, mu, tau, lower=None, nodes: int = 12):
                 right = np.maximum(right, left)
             total += _panel(a, b, mu, tau, lh0, left, right, nodes)
     with np.errstate(divide="ignore"):
-        out = lh0 + np.log(total) - np.log(np.sqrt(2 * np.pi) * tau)
-    return out.reshape(shape)
+        return lh0 + np.log(total) - np.log(np.sqrt(2 * np.pi) * tau)
 
 
 def log_binom(y, n):

@@ -32,18 +32,26 @@ def posterior_means(spec: Model, events, n, n_mu: int = 401, n_tau: int = 400, n
     tau = (np.arange(n_tau) + 0.5) * tau_max / n_tau
     x, wgh = np.polynomial.hermite_e.hermegauss(n_gh)  # weight exp(-x^2 / 2)
     wgh = wgh / np.sqrt(2 * np.pi)
-    theta = mu[:, None, None] + tau[None, :, None] * x[None, None, :]  # (mu, tau, node)
-    lp_theta = expit(theta)
     log_binom_coef = gammaln(n + 1) - gammaln(events + 1) - gammaln(n - events + 1)
     log_joint = mu_prior.logpdf(mu)[:, None] + tau_prior.logpdf(tau)[None, :]
-    inner_like, inner_p = [], []
-    for y_d, n_d, c_d in zip(events, n, log_binom_coef):
-        lik = np.exp(c_d + y_d * log_expit(theta) + (n_d - y_d) * log_expit(-theta))  # (mu, tau, node)
-        like_d = lik @ wgh
-        inner_like.append(like_d)
-        inner_p.append((lik * lp_theta) @ wgh / like_d)
-    log_post = log_joint + np.sum(np.log(inner_like), axis=0)
+    # per unit, on the (mu, tau) grid: the inner integral (likelihood) and the conditional mean of its rate; the
+    # grid is swept a few mu rows at a time (a fine grid's (mu, tau, node) array would take gigabytes)
+    like = np.empty((events.size, n_mu, n_tau))
+    cond_p = np.empty((events.size, n_mu, n_tau))
+    p_new_cond = np.empty((n_mu, n_tau))
+    rows = max(1, 2**18 // (n_tau * n_gh))
+    for i in range(0, n_mu, rows):
+        block = slice(i, i + rows)
+        theta = mu[block, None, None] + tau[None, :, None] * x[None, None, :]  # (mu, tau, node)
+        lp_theta = expit(theta)
+        log_p, log_q = log_expit(theta), log_expit(-theta)
+        p_new_cond[block] = lp_theta @ wgh
+        for d, (y_d, n_d, c_d) in enumerate(zip(events, n, log_binom_coef)):
+            lik = np.exp(c_d + y_d * log_p + (n_d - y_d) * log_q)  # (mu, tau, node)
+            like[d, block] = lik @ wgh
+            cond_p[d, block] = (lik * lp_theta) @ wgh / like[d, block]
+    log_post = log_joint + np.sum(np.log(like), axis=0)
     w = np.exp(log_post - logsumexp(log_post))
-    means = [float(np.sum(w * ip)) for ip in inner_p]
-    p_new = float(np.sum(w * (lp_theta @ wgh)))
+    means = [float(np.sum(w * ip)) for ip in cond_p]
+    p_new = float(np.sum(w * p_new_cond))
     return {"p": means, "p_new": p_new, "mu": float(np.sum(w * mu[:, None])), "tau": float(np.sum(w * tau[None, :]))}
