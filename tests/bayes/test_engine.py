@@ -59,6 +59,28 @@ def test_inner_integral_against_fine_composite_rule():
     assert np.max(np.abs(np.expm1(v - ref))) < 1e-5
 
 
+def test_log_q_in_blocks_gives_the_numbers_of_one_pass():
+    """log_q works through long inputs in cache-sized blocks: the numbers of one pass over the whole array, bit for
+    bit (BLAS on one thread, as under make), also when the last block would hold one element (a review found a
+    one-row matrix-vector product 1 ulp apart from the same row in a longer one: no such block is made)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")  # PyMC's dependency
+
+    rng = np.random.default_rng(3)
+    with threadpoolctl.threadpool_limits(1, "blas"):
+        # the review's case: equal inputs, so one pass gives equal values everywhere
+        a, b, mu, tau = 8.0, 9.0, 10.379473536883435, 12.859857470069676
+        for size in (E.BLOCK + 1, 2 * E.BLOCK + 1):
+            v = log_q(np.full(size, a), b, mu, tau)
+            assert np.array_equal(v, E._log_q(*np.broadcast_arrays(np.full(size, a), b, mu, tau), None, 12))
+            assert (v == v[0]).all(), np.flatnonzero(v != v[0])
+        for n in (E.BLOCK - 1, E.BLOCK + 1, 2 * E.BLOCK + 5):
+            a, b = rng.integers(0, 40, (2, n)).astype(float)
+            mu, tau, lower = rng.uniform(-8, 8, n), np.exp(rng.uniform(-4, 3, n)), rng.uniform(-3, 3, n)
+            for low in (None, lower):
+                blocked, one_pass = log_q(a, b, mu, tau, low), E._log_q(a, b, mu, tau, low, 12)
+                assert np.array_equal(blocked, one_pass), (n, np.flatnonzero(blocked != one_pass))
+
+
 def test_priors_parse_and_validate():
     assert as_dist("HalfNormal(1)") == Dist("HalfNormal", (1,))
     assert as_dist(("Normal", (0, 1.5))) == Dist("Normal", (0, 1.5))
