@@ -44,10 +44,10 @@ def posterior_means(spec: Model, events, n, n_mu: int = 401, n_tau: int = 400, n
         block = slice(i, i + rows)
         theta = mu[block, None, None] + tau[None, :, None] * x[None, None, :]  # (mu, tau, node)
         lp_theta = expit(theta)
-        log_p, log_q = log_expit(theta), log_expit(-theta)
+        log_p, log_1mp = log_expit(theta), log_expit(-theta)
         p_new_cond[block] = lp_theta @ wgh
         for d, (y_d, n_d, c_d) in enumerate(zip(events, n, log_binom_coef)):
-            lik = np.exp(c_d + y_d * log_p + (n_d - y_d) * log_q)  # (mu, tau, node)
+            lik = np.exp(c_d + y_d * log_p + (n_d - y_d) * log_1mp)  # (mu, tau, node)
             like[d, block] = lik @ wgh
             cond_p[d, block] = (lik * lp_theta) @ wgh / like[d, block]
     log_post = log_joint + np.sum(np.log(like), axis=0)

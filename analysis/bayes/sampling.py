@@ -454,7 +454,7 @@ def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC, load: bool = True) 
         t0 = time.perf_counter()
         return lowered.compile(), time.perf_counter() - t0
 
-    records, pending, checked = [], {}, set()
+    records, pending, seen = [], {}, set()
     # tracing holds the GIL, so programs are traced one after another; each is compiled on a thread (XLA releases
     # the GIL) while the next is traced
     with ThreadPoolExecutor(max(1, mcmc.cores)) as pool:
@@ -463,13 +463,13 @@ def prepare(fits: Iterable[tuple[Model, Units]], mcmc: MCMC, load: bool = True) 
                 continue
             size = padded_size(len(units.labels), mcmc.pad_units)
             key = _program_key(spec, size, mcmc)
-            if key in _PROGRAMS or key in pending or key in checked:
+            if key in _PROGRAMS or key in seen:  # each program once (without load, a stored one is not held)
                 continue
+            seen.add(key)
             t0 = time.perf_counter()
             stored = _stored_program(spec, size, mcmc)
             record = {"structure": repr(spec.structure()), "units": size}
             if _intact(stored) if not load else _load_into(key, stored):
-                checked.add(key)  # without load, not in _PROGRAMS: checked once all the same
                 records.append({**record, "source": "stored", "lower_s": time.perf_counter() - t0, "compile_s": 0.0})
                 continue
             lowered, meta = _trace(spec, size, mcmc)
