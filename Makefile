@@ -31,7 +31,8 @@ CONTEXT_DATA := data/raw/study_characteristics.csv
 CORE := analysis/__init__.py analysis/settings.py analysis/io.py analysis/cli.py analysis/provenance.py \
         $(wildcard analysis/data/*.py)
 FREQ_CODE := $(wildcard analysis/frequentist/*.py)
-BAYES_CODE := $(filter-out analysis/bayes/sensitivity.py,$(wildcard analysis/bayes/*.py analysis/bayes/models/*.py))
+# every module of the stage, its subpackages included (models/, engine/, sampling/)
+BAYES_CODE := $(filter-out analysis/bayes/sensitivity.py,$(wildcard analysis/bayes/*.py analysis/bayes/*/*.py))
 PRIORS_CODE := $(wildcard analysis/priors/*.py)
 BASKET := results/basket/oc.csv results/basket/design.json
 PRIORS := results/priors/priors.json results/priors/designs.json results/priors/map-priors.png \
