@@ -206,7 +206,7 @@ def test_priors_are_checked_against_the_parameter_support():
         DEFAULT_MODELS["independent"].with_priors(p=Prior("Normal", (2, 3)))
     with pytest.raises(PriorError, match=r"parameter 'tau'.*needs a prior on positive values"):
         DEFAULT_MODELS["hierarchical"].with_priors(tau=Prior("Normal", (0, 1)))
-    with pytest.raises(PriorError, match=r"parameter 'mu'.*use one of \['Normal'\]"):
+    with pytest.raises(PriorError, match=r"parameter 'mu'.*use one of \['Normal', 'Uniform'\]"):
         DEFAULT_MODELS["exnex"].with_priors(mu=Prior("Beta", (1, 1)))
     with pytest.raises(ValueError, match="finite"):
         Prior("Normal", (0, float("nan")))

@@ -175,15 +175,8 @@ def prior_predictive_rows(specs: dict[str, Model]) -> list[dict]:
 
 
 def _prior_summary(prior) -> dict:
-    """Mean, sd and quantiles of a prior, exactly (scipy)."""
-    from scipy import stats as st
-
-    dist = {
-        "Normal": lambda p: st.norm(*p),
-        "HalfNormal": lambda p: st.halfnorm(scale=p[0]),
-        "HalfCauchy": lambda p: st.halfcauchy(scale=p[0]),
-        "Beta": lambda p: st.beta(*p),
-    }[prior.dist](prior.params)
+    """Mean, sd and quantiles of a prior, exactly (its scipy distribution, :attr:`Prior.frozen`)."""
+    dist = prior.frozen
     q = dist.ppf([0.025, 0.5, 0.975])
     mean, sd = dist.mean(), dist.std()
     return {"mean": float(mean), "sd": float(sd), "q025": q[0], "q50": q[1], "q975": q[2]}

@@ -84,7 +84,7 @@ def test_log_q_in_blocks_gives_the_numbers_of_one_pass():
 def test_priors_parse_and_validate():
     assert as_dist("HalfNormal(1)") == Dist("HalfNormal", (1,))
     assert as_dist(("Normal", (0, 1.5))) == Dist("Normal", (0, 1.5))
-    with pytest.raises(ValueError, match="unknown distribution"):
+    with pytest.raises(ValueError, match=r"unknown prior distribution 'Gamma'; expected one of \['Normal'"):
         as_dist("Gamma(2, 1)")
     with pytest.raises(ValueError, match="tau prior"):
         Model.hierarchical("Normal(0, 1)", "Normal(0, 1)")

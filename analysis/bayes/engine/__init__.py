@@ -1,8 +1,9 @@
 """Deterministic posteriors of hierarchical and EXNEX models for K binomial groups.
 
 No MCMC: every posterior summary is an integral, computed by quadrature.
-This package imports numpy and scipy only (no project imports outside itself), so
-that it can move to any stage package unchanged.
+This package imports numpy, scipy and :mod:`analysis.bayes.prior` only (the one distribution type:
+``Dist`` and ``as_dist`` here are :class:`~analysis.bayes.prior.Prior` and
+:func:`~analysis.bayes.prior.as_prior`), so that it can move with that module unchanged.
 
 Model.  Group ``k`` has ``y_k`` responders of ``n_k``; its logit is
 ``theta_k``.  In the hierarchical model ``theta_k ~ Normal(mu, tau)`` with
@@ -52,7 +53,7 @@ tabulated on the grid once (:meth:`Engine.table`); a posterior for a new
 data vector is then a few vector operations (:meth:`Engine.batch` does
 thousands at once).
 
-Modules, one role each: :mod:`~.dist` (univariate priors), :mod:`~.model` (components and models),
+Modules, one role each: :mod:`~.model` (components and models),
 :mod:`~.integral` (the inner integral), :mod:`~.grid` (the hyper-parameter grid), :mod:`~.tables`
 (per-count tables), :mod:`~.components` (several exchangeable components), :mod:`~.core` (the engine
 and its posteriors), :mod:`~.mcmc` (the MCMC cross-check).
@@ -60,12 +61,13 @@ and its posteriors), :mod:`~.mcmc` (the MCMC cross-check).
 
 from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.core import Engine, Posterior, posterior
-from analysis.bayes.engine.dist import Dist, as_dist
 from analysis.bayes.engine.grid import Grid, make_grid
 from analysis.bayes.engine.integral import BLOCK, DROP, PANELS, log_binom, log_q
 from analysis.bayes.engine.mcmc import MCMCMismatch, compare_mcmc
 from analysis.bayes.engine.model import Component, Model
 from analysis.bayes.engine.tables import GroupTable, add_tail, group_table
+from analysis.bayes.prior import Prior as Dist
+from analysis.bayes.prior import as_prior as as_dist
 
 __all__ = [
     "BLOCK",

@@ -6,19 +6,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.bayes.engine.dist import Dist, as_dist
+from analysis.bayes.prior import Prior, as_prior
 
 
 @dataclass(frozen=True)
 class Component:
     """An exchangeable component: ``theta ~ Normal(mu, tau)``, ``mu ~ Normal(m, s)``, ``tau ~`` a positive prior."""
 
-    mu: Dist
-    tau: Dist
+    mu: Prior
+    tau: Prior
 
     def __post_init__(self):
-        object.__setattr__(self, "mu", as_dist(self.mu))
-        object.__setattr__(self, "tau", as_dist(self.tau))
+        object.__setattr__(self, "mu", as_prior(self.mu))
+        object.__setattr__(self, "tau", as_prior(self.tau))
         if self.mu.name != "Normal":
             raise ValueError(f"mu prior must be Normal(m, s), got {self.mu}")
         if not self.tau.is_positive:
@@ -32,7 +32,10 @@ class Model:
     ``weights``: exchangeability weights, a scalar (J = 1, all groups), a
     length-J sequence (all groups) or a K x J nested sequence; the rest of
     each group's probability goes to its non-exchangeable ``Normal(m, s)``
-    (``nex``: one ``(m, s)`` pair for all groups or one per group).
+    (``nex``: one prior for all groups or one per group, each a
+    :class:`~analysis.bayes.prior.Prior`, its spelling ``"Normal(m, s)"`` or
+    the pair ``(m, s)``, as ``mu`` and ``tau`` of a :class:`Component`;
+    stored as ``(m, s)`` pairs).
     ``new_weights``: the weights of a new group (default: the mean of the
     groups' weights) and ``new_nex`` its non-exchangeable prior (default:
     the first group's).
@@ -50,6 +53,13 @@ class Model:
         if len(comps) < 1:
             raise ValueError(f"{self.name}: need at least one exchangeable component")
         object.__setattr__(self, "components", comps)
+        if self.nex is not None:
+            object.__setattr__(self, "nex", _nex_priors(self.nex, f"{self.name}: nex"))
+        if self.new_nex is not None:
+            new = _nex_prior(self.new_nex, f"{self.name}: new_nex")
+            if new is None:
+                raise ValueError(f"{self.name}: new_nex must be one Normal(m, s), got {self.new_nex!r}")
+            object.__setattr__(self, "new_nex", new)
         if self.nex is None and self.weights is not None:
             w = np.asarray(self.weights, float)
             totals = w if w.ndim == 0 else w.sum(-1)  # per group (K x J) or for all groups (J)
@@ -115,5 +125,36 @@ class Model:
             if self.new_weights is None
             else np.atleast_1d(np.asarray(self.new_weights, float))
         )
-        nex = tuple(self.group_nex(K)[0]) if self.new_nex is None else tuple(float(v) for v in self.new_nex)
+        nex = tuple(self.group_nex(K)[0]) if self.new_nex is None else self.new_nex
         return w, nex
+
+
+def _nex_prior(v, what: str) -> tuple[float, float] | None:
+    """``(m, s)`` of one non-exchangeable ``Normal(m, s)`` (a Prior, its spelling, ``("Normal", (m, s))`` or the
+    pair itself); ``None`` when ``v`` is not one prior (a sequence of one per group)."""
+    if isinstance(v, tuple | list) and len(v) == 2 and isinstance(v[0], str) and "(" not in v[0]:
+        v = as_prior(v)
+    if isinstance(v, str | Prior):
+        p = as_prior(v)
+        if p.dist != "Normal":
+            raise ValueError(f"{what} must be Normal(m, s), got {p}")
+        return p.params
+    try:
+        a = np.asarray(v, float)
+    except (TypeError, ValueError):
+        return None
+    return (float(a[0]), float(a[1])) if a.shape == (2,) else None
+
+
+def _nex_priors(v, what: str) -> tuple:
+    """One ``(m, s)`` pair for every group, or a tuple of one pair per group (see :func:`_nex_prior`)."""
+    one = _nex_prior(v, what)
+    if one is not None:
+        return one
+    try:
+        per_group = tuple(_nex_prior(x, what) for x in v)
+    except TypeError as err:
+        raise ValueError(f"{what}: expected Normal(m, s), (m, s), or one of these per group; got {v!r}") from err
+    if not per_group or any(x is None for x in per_group):
+        raise ValueError(f"{what}: expected Normal(m, s), (m, s), or one of these per group; got {v!r}")
+    return per_group
