@@ -8,6 +8,7 @@ from analysis.io import write_text
 from analysis.publish.format import write_yaml
 from analysis.publish.results import Results
 from analysis.publish.sections import SECTIONS
+from analysis.publish.shortcodes import markdown_literal
 
 
 def build_figures(results: Path, out: Path) -> list[Path]:
@@ -30,5 +31,6 @@ def build_report(results: Path, manuscript: Path) -> list[Path]:
     variables = {key: make(r) for key, make in (s.variables for s in SECTIONS if s.variables)}
     for path, text in outputs.items():
         write_text(path, text)
-    write_yaml(manuscript / "_variables.yml", variables)
+    # Quarto reads each value as Markdown: escaped, '>0.999' prints as such instead of as a block quote
+    write_yaml(manuscript / "_variables.yml", markdown_literal(variables))
     return [*outputs, manuscript / "_variables.yml"]
