@@ -91,6 +91,7 @@ class Design:
     chunk: int = 2_000
     max_outcomes: int = 200_000
     interim_prior: tuple[float, float] = (1.0, 1.0)
+    calibration: object = None  # analysis.basket.calibrate.Calibration, or None
 
     @property
     def K(self) -> int:
@@ -115,7 +116,7 @@ class Design:
                 for m in self.methods
             ],
             "scenarios": [{"name": s.name, "p": list(s.p)} for s in self.scenarios],
-        }
+        } | ({"calibration": vars(self.calibration)} if self.calibration is not None else {})
 
 
 def _jsonable(d: dict) -> dict:
@@ -220,9 +221,12 @@ def analyze(design: Design, method: Method, n: np.ndarray, y: np.ndarray, prepar
     return method_class(method).analyze(design, method, n, y, prepared)
 
 
-def decide(design: Design, summ: dict, flags: np.ndarray) -> np.ndarray:
-    """Go decisions (B, K) from posterior summaries and end-state flags."""
-    c = np.array([i.c for i in design.indications])
+def decide(design: Design, summ: dict, flags: np.ndarray, thresholds=None) -> np.ndarray:
+    """Go decisions (B, K) from posterior summaries and end-state flags.
+
+    ``thresholds``: one decision threshold per indication in place of the design's ``c`` (calibrated ones).
+    """
+    c = np.array([i.c for i in design.indications]) if thresholds is None else np.asarray(thresholds, float)
     go = summ["p_above"] > c
     mm = np.array([np.nan if i.min_mean is None else i.min_mean for i in design.indications])
     has = ~np.isnan(mm)
@@ -299,12 +303,27 @@ def _oc_rows(design, method, scenario, P, go, mean, nsize, mcse=None):
     return rows
 
 
-def exact_oc(design: Design, method: Method, scenarios=None, summaries: dict | None = None) -> list[dict]:
-    """Exact operating characteristics of one method for all (or the given) scenarios.
+@dataclass
+class ExactSpace:
+    """Every joint end state of a design (one row each, C order over the indications' states) with its data,
+    flags and one method's posterior summaries; the scenario-free part of exact operating characteristics."""
 
-    ``summaries``: the posterior summaries of every joint end state, when the caller has them already
-    (:func:`engine_product_summaries` of ``design_states(design)``, or :func:`analyze`); computed otherwise.
-    """
+    states: list[States]
+    idx: np.ndarray
+    n: np.ndarray
+    y: np.ndarray
+    flags: np.ndarray
+    summ: dict
+
+    def probabilities(self, p) -> np.ndarray:
+        """P(joint end state) under true rates ``p`` (one per indication)."""
+        lp = sum(self.states[k].logprob(p[k])[self.idx[:, k]] for k in range(len(self.states)))
+        P = np.exp(lp)
+        return P / P.sum()
+
+
+def exact_space(design: Design, method: Method, summaries: dict | None = None) -> ExactSpace:
+    """The joint end states of ``design`` and ``method``'s summaries of each (computed unless given)."""
     states = design_states(design)
     idx = _joint_index(states)
     n = np.stack([states[k].n[idx[:, k]] for k in range(design.K)], 1)
@@ -319,12 +338,29 @@ def exact_oc(design: Design, method: Method, scenarios=None, summaries: dict | N
         summ = cls.exact_summaries(design, method, states)
         if summ is None:
             summ = analyze(design, method, n, y, cls.prepare(design, method, states))
-    go = decide(design, summ, flags)
+    return ExactSpace(states, idx, n, y, flags, summ)
+
+
+def exact_oc(
+    design: Design,
+    method: Method,
+    scenarios=None,
+    summaries: dict | None = None,
+    thresholds=None,
+    space: ExactSpace | None = None,
+) -> list[dict]:
+    """Exact operating characteristics of one method for all (or the given) scenarios.
+
+    ``summaries``: the posterior summaries of every joint end state, when the caller has them already
+    (:func:`engine_product_summaries` of ``design_states(design)``, or :func:`analyze`); computed otherwise.
+    ``thresholds``: decision thresholds in place of the design's (one per indication); ``space``: the
+    :class:`ExactSpace` when the caller has it.
+    """
+    sp = space if space is not None else exact_space(design, method, summaries)
+    go = decide(design, sp.summ, sp.flags, thresholds)
     rows = []
     for sc in scenarios or design.scenarios:
-        lp = sum(states[k].logprob(sc.p[k])[idx[:, k]] for k in range(design.K))
-        P = np.exp(lp)
-        rows += _oc_rows(design, method, sc, P / P.sum(), go, summ["mean"], n)
+        rows += _oc_rows(design, method, sc, sp.probabilities(sc.p), go, sp.summ["mean"], sp.n)
     for r in rows:
         r["oc"] = "exact"
     return rows
@@ -342,8 +378,9 @@ def _stable(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-def simulate_chunk(design: Design, method: Method, scenario: Scenario, chunk: int, size: int) -> dict:
-    """Sums over ``size`` simulated trials (one chunk), to be combined by :func:`combine_chunks`."""
+def simulate_chunk(design: Design, method: Method, scenario: Scenario, chunk: int, size: int, thresholds=None) -> dict:
+    """Sums over ``size`` simulated trials (one chunk), to be combined by :func:`combine_chunks`; ``thresholds``
+    in place of the design's (the same trials as with them: the seed does not depend on the thresholds)."""
     rng = np.random.default_rng(seed_for(design, method, scenario, chunk))
     states = design_states(design)
     idx = np.empty((size, design.K), int)
@@ -355,7 +392,7 @@ def simulate_chunk(design: Design, method: Method, scenario: Scenario, chunk: in
     y = np.stack([states[k].y[idx[:, k]] for k in range(design.K)], 1)
     flags = np.stack([states[k].flag[idx[:, k]] for k in range(design.K)], 1)
     summ = analyze(design, method, n, y, method_class(method).prepare(design, method, states))
-    go = decide(design, summ, flags)
+    go = decide(design, summ, flags, thresholds)
     p = np.array(scenario.p)
     null = p <= design.p0
     any_null = go[:, null].any(1) if null.any() else np.zeros(size, bool)

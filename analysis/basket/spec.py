@@ -31,6 +31,11 @@ Schema (every key is checked; unknown keys are errors with a suggestion)::
     [scenarios]              generate = any of "null" (all at p0), "target" (all at target),
                              "single" (each indication alone at target)
     [[scenario]]             name, p = [one rate per indication]
+    [calibration]            alpha (0 < alpha < 1), control ("each": every indication's type I error
+                             under the global null; "partial": its largest over partial nulls; "fwer":
+                             the family-wise error, one common threshold), thresholds ("per-indication"
+                             or "common"), n_sim (trials per null scenario when simulating); see
+                             analysis.basket.calibrate
 """
 
 from __future__ import annotations
@@ -40,10 +45,10 @@ import tomllib
 from pathlib import Path
 
 from analysis.basket import methods as registry
-from analysis.basket.checks import DesignError, get, prior_ab, unknown_keys
+from analysis.basket.checks import DesignError, choice, get, prior_ab, unknown_keys
 from analysis.basket.design import Design, Indication, Method, Scenario
 
-TOP = {"design", "indication", "method", "scenarios", "scenario"}
+TOP = {"design", "indication", "method", "scenarios", "scenario", "calibration"}
 DESIGN_KEYS = {"name", "seed", "oc", "n_sim", "chunk", "max_outcomes", "interim_prior"}
 IND_KEYS = {"name", "n", "p0", "target", "c", "min_mean", "interim_n", "futility", "efficacy"}
 GENERATE = ("null", "target", "single")
@@ -149,7 +154,9 @@ def parse(spec: dict, where: str = "design file", base: Path | None = None) -> D
         raise DesignError(f"{where}: no scenarios (add [scenarios] generate = [...] or [[scenario]] tables)")
     if len({s.name for s in scen}) != len(scen):
         raise DesignError(f"{where}: scenario names must be unique, got {[s.name for s in scen]}")
+    calibration = _calibration(spec.get("calibration"), where, inds, scen)
     return Design(
+        calibration=calibration,
         name=name,
         indications=inds,
         methods=methods,
@@ -161,6 +168,31 @@ def parse(spec: dict, where: str = "design file", base: Path | None = None) -> D
         max_outcomes=get(d, "max_outcomes", wd, int, 200_000, lo=1),
         interim_prior=prior_ab(ip, wd, "interim_prior"),
     )
+
+
+def _calibration(table, where: str, inds, scen):
+    """The ``[calibration]`` table: alpha in (0, 1), control, thresholds, n_sim; needs the global null."""
+    if table is None:
+        return None
+    from analysis.basket.calibrate import CONTROLS, Calibration
+
+    w = f"{where}, [calibration]"
+    if not isinstance(table, dict):
+        raise DesignError(f"{w}: expected a table")
+    unknown_keys(table, {"alpha", "control", "thresholds", "n_sim"}, w)
+    alpha = get(table, "alpha", w, float, lo=0, hi=1, lo_open=True, hi_open=True)
+    control = choice(table, "control", w, CONTROLS, "each")
+    common = choice(table, "thresholds", w, ("per-indication", "common"), "per-indication") == "common"
+    if control == "fwer" and not common and "thresholds" in table:
+        raise DesignError(f"{w}, key 'thresholds': family-wise control calibrates one common threshold")
+    n_sim = get(table, "n_sim", w, int, 20_000, lo=100, hi=10_000_000)
+    null = tuple(i.p0 for i in inds)
+    if not any(all(abs(a - b) < 1e-12 for a, b in zip(s.p, null)) for s in scen):
+        raise DesignError(
+            f"{w}, key 'alpha': calibration needs the global null among the scenarios "
+            f'(add "null" to [scenarios] generate, or a [[scenario]] with p = {list(null)})'
+        )
+    return Calibration(alpha, control, common or control == "fwer", n_sim)
 
 
 def load(path: Path | str) -> Design:
