@@ -52,7 +52,8 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/sensitivity.md manuscript/tables/priors.md manuscript/tables/design.md \
           manuscript/tables/hyperparameters.md manuscript/tables/characteristics.md \
           manuscript/tables/design-sensitivity.md manuscript/tables/design-calibration.md \
-          manuscript/tables/priors-full.md manuscript/tables/basket.md
+          manuscript/tables/priors-full.md manuscript/tables/basket.md \
+          manuscript/tables/basket-methods.md
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
         manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png \
         manuscript/figures/hyperparameters.png manuscript/figures/basket.png
