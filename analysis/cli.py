@@ -274,6 +274,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from analysis.io import write_text
+    from analysis.review.diff import diff, format_html, format_text
+
+    report = diff(args.old, args.new)
+    print(format_text(report, max_results=None if args.all else 20))
+    if args.html:
+        write_text(args.html, format_html(report))
+        print(f"wrote {args.html}")
+    return 1 if report.differs else 0
+
+
 def _number(kind: type, low: float | None = None, high: float | None = None, open_low=False, open_high=False):
     """An argparse type: a finite ``kind`` within bounds, with a message saying what was expected."""
 
@@ -322,6 +334,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         return 0
     text, ok = format_reports(compare_to_reference(args.reference, args.results))
     print(text)
+    if not ok:  # what the differences do to the paper, number by number (python -m analysis diff)
+        from analysis.publish.results import MissingResultError
+        from analysis.review.diff import reproduce_view
+
+        try:
+            print("\nthe paper's numbers, reference -> rebuild:\n" + reproduce_view(args.reference, args.results))
+        except MissingResultError as err:
+            print(f"\n(the paper's numbers are not compared: {err})")
     return 0 if ok else 1
 
 
@@ -467,6 +487,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cp.add_argument("--new", type=Path, action="append", required=True, help="the tree to compare it with (repeatable)")
     cp.set_defaults(func=cmd_compare)
+
+    df = sub.add_parser(
+        "diff",
+        help="every number that differs between two builds, with where the paper shows it (exit 1 if any)",
+    )
+    df.add_argument("old", type=Path, help="a results folder, a built paper (manuscript/) or a project folder")
+    df.add_argument("new", type=Path, help="the build to compare it with")
+    df.add_argument("--html", type=Path, metavar="FILE", help="also write the report as one HTML page")
+    df.add_argument("--all", action="store_true", help="list every differing results number, not 20 per file")
+    df.set_defaults(func=cmd_diff)
 
     rp = sub.add_parser("reproduce", help="compare results with reference/ (exact, or within Monte Carlo error)")
     rp.add_argument("--reference", type=Path, default=RESULTS.parent / "reference")
