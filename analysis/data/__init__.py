@@ -6,7 +6,8 @@ and returns the parsed rows (:mod:`analysis.data.load`).
 
 from analysis.data.characteristics import load_characteristics, validate_characteristics
 from analysis.data.load import endpoint_counts, group_order, load_cohorts, load_index
-from analysis.data.schema import DataError, validate, validate_cohorts, validate_index
+from analysis.data.schema import DataError, validate_cohorts, validate_index
+from analysis.data.validation import validate
 
 __all__ = [
     "DataError",

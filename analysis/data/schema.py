@@ -355,30 +355,6 @@ def validate_cohorts(path: Path) -> list[str]:
     return read_cohorts(path)[0]
 
 
-def _sniff(path: Path) -> Callable[[Path], tuple[list[str], list[dict]]]:
-    header, _ = _read_rows(path)
-    if "fact_id" in header:  # data/raw/study_characteristics.csv
-        from analysis.data.characteristics import read_characteristics  # here: that module imports this one
-
-        return read_characteristics
-    if "n_treated" in header or "disease" in header:
-        return read_cohorts
-    return read_index
-
-
-def validate(path: Path | str) -> list[str]:
-    """Validate any data file of the project; returns every error found."""
-    path = Path(path)
-    try:
-        return _sniff(path)(path)[0]
-    except DataError as err:
-        return err.errors
-    except (UnicodeDecodeError, csv.Error) as err:
-        return [f"not a readable CSV file: {err}"]
-    except OSError as err:
-        return [f"cannot read the file: {err.strerror or err}"]
-
-
 def load_table(path: Path, reader: Callable[[Path], tuple[list[str], list[dict]]], schema: tuple[Column, ...]):
     """The validated, parsed rows of ``path`` as a DataFrame in schema order; :class:`DataError` lists every problem."""
     import pandas as pd
