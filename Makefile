@@ -29,6 +29,7 @@ DATA := data/raw/index_study.csv data/raw/published_cohorts.csv
 CONTEXT_DATA := data/raw/study_characteristics.csv
 # code of each stage: a stage's step reruns when its code or an earlier stage's code changes
 CORE := analysis/__init__.py analysis/settings.py analysis/io.py analysis/cli.py analysis/provenance.py \
+        analysis/logitnormal.py \
         $(wildcard analysis/data/*.py)
 FREQ_CODE := $(wildcard analysis/frequentist/*.py)
 # every module of the stage, its subpackages included (models/, engine/, sampling/)

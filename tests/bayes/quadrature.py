@@ -9,6 +9,9 @@ Gauss-Hermite quadrature,
 so that posterior means of p_d and of a new unit's rate follow by
 summation.  Accurate to ~1e-4 with the default grid for the small counts of
 this study.
+
+It deliberately does not use :func:`analysis.logitnormal.log_q` (the engine's integral): it is the
+independent computation that the engine is checked against.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import expit
 
-import analysis.bayes.engine.integral as E
+import analysis.logitnormal as E
 from analysis.bayes.engine import Dist, Engine, Model, as_dist, log_q, posterior
 
 

@@ -1,7 +1,7 @@
 """Deterministic posteriors of hierarchical and EXNEX models for K binomial groups.
 
 No MCMC: every posterior summary is an integral, computed by quadrature.
-This package imports numpy, scipy and :mod:`analysis.bayes.prior` only (the one distribution type:
+This package imports numpy, scipy, :mod:`analysis.logitnormal` and :mod:`analysis.bayes.prior` only (the one distribution type:
 ``Dist`` and ``as_dist`` here are :class:`~analysis.bayes.prior.Prior` and
 :func:`~analysis.bayes.prior.as_prior`), so that it can move with that module unchanged.
 
@@ -54,7 +54,7 @@ data vector is then a few vector operations (:meth:`Engine.batch` does
 thousands at once).
 
 Modules, one role each: :mod:`~.model` (components and models),
-:mod:`~.integral` (the inner integral), :mod:`~.grid` (the hyper-parameter grid), :mod:`~.tables`
+the inner integral (:mod:`analysis.logitnormal`, shared with every stage), :mod:`~.grid` (the hyper-parameter grid), :mod:`~.tables`
 (per-count tables), :mod:`~.components` (several exchangeable components), :mod:`~.core` (the engine
 and its posteriors), :mod:`~.mcmc` (the MCMC cross-check).
 """
@@ -62,12 +62,12 @@ and its posteriors), :mod:`~.mcmc` (the MCMC cross-check).
 from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.core import Engine, Posterior, posterior
 from analysis.bayes.engine.grid import Grid, make_grid
-from analysis.bayes.engine.integral import BLOCK, DROP, PANELS, log_binom, log_q
 from analysis.bayes.engine.mcmc import MCMCMismatch, compare_mcmc
 from analysis.bayes.engine.model import Component, Model
 from analysis.bayes.engine.tables import GroupTable, add_tail, group_table
 from analysis.bayes.prior import Prior as Dist
 from analysis.bayes.prior import as_prior as as_dist
+from analysis.logitnormal import BLOCK, DROP, PANELS, log_binom, log_q
 
 __all__ = [
     "BLOCK",

@@ -10,9 +10,9 @@ from scipy.special import expit, logit, logsumexp
 
 from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.grid import Grid, make_grid
-from analysis.bayes.engine.integral import _log_h, log_binom, log_q
 from analysis.bayes.engine.model import Model
 from analysis.bayes.engine.tables import GroupTable, add_tail, group_table
+from analysis.logitnormal import _log_h, log_binom, log_q
 
 
 @dataclass

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import logit
 
 from analysis.bayes.engine.grid import Grid
-from analysis.bayes.engine.integral import log_binom, log_q
+from analysis.logitnormal import log_binom, log_q
 
 
 @dataclass
