@@ -94,6 +94,24 @@ def gmap(
     return MAPResult(units, spec, draws, mixture, fits, diag, post["tau"].values.ravel(), post["mu"].values.ravel())
 
 
+#: the MAP models' likelihoods besides the binomial one (which is the registry's Hierarchical model): name ->
+#: ``f(pm, theta, aux, y)`` adding the observed node, ``aux`` being each study's standard error or exposure.  A new
+#: MAP family is one entry here (RBesT's ``gMAP`` families: binomial, gaussian, poisson).
+MAP_LIKELIHOODS = {
+    "normal": lambda pm, theta, se, y: pm.Normal("y", mu=theta, sigma=se, observed=y, dims="unit"),
+    "poisson": lambda pm, theta, exposure, y: pm.Poisson(
+        "y", mu=exposure * pm.math.exp(theta), observed=y, dims="unit"
+    ),
+}
+
+
+def map_likelihood(kind: str):
+    """The likelihood of MAP family ``kind``; an unknown name lists the known ones."""
+    if kind not in MAP_LIKELIHOODS:
+        raise ValueError(f"unknown MAP model family {kind!r}; expected one of {sorted(MAP_LIKELIHOODS)}")
+    return MAP_LIKELIHOODS[kind]
+
+
 def _sample_map(kind: str, y, scale_or_exposure, mu: Prior, tau: Prior, mcmc: MCMC, gates: Gates, seed_offset=2):
     import pymc as pm  # here: the binomial MAP fits use the compiled sampler, which does not need PyMC loaded
 
@@ -105,10 +123,7 @@ def _sample_map(kind: str, y, scale_or_exposure, mu: Prior, tau: Prior, mcmc: MC
         m, t = mu.pymc("mu"), tau.pymc("tau")
         z = pm.Normal("z", 0.0, 1.0, dims="unit")
         theta = m + t * z
-        if kind == "normal":
-            pm.Normal("y", mu=theta, sigma=aux, observed=y, dims="unit")
-        else:
-            pm.Poisson("y", mu=aux * pm.math.exp(theta), observed=y, dims="unit")
+        map_likelihood(kind)(pm, theta, aux, y)
     idata = run_nuts(model, mcmc)
     diag = diagnostics(idata, spec)
     check_gates(diag, gates)
