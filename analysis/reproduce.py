@@ -164,25 +164,30 @@ def _walk(ref, new, where: str, tol, rep: FileReport) -> None:
         if ref != new and tol != MAP:
             rep.mismatches.append(f"{where}: {ref!r} vs {new!r}")
     elif isinstance(ref, int | float):
-        rep.compared += 1
-        if not isinstance(new, int | float) or isinstance(new, bool):
-            rep.mismatches.append(f"{where}: {ref!r} vs {new!r}")
-            return
-        if tol == MAP:
-            rep.informational += 1
-            rel = abs(float(new) - float(ref)) / max(abs(float(ref)), 1e-12)
-            rep.max_informational = max(rep.max_informational, rel)
-            return
-        if tol is None:
-            rep.exact += 1
-            ok = _close(float(ref), float(new), EXACT_TOL)
-            what = f"exact ({EXACT_TOL:g})"
-        else:
-            rep.monte_carlo += 1
-            ok = abs(float(new) - float(ref)) <= tol
-            what = f"within {tol:.2g} (4 sqrt(2) Monte Carlo SE of the MAP mean)"
-        if not ok:
-            rep.mismatches.append(f"{where}: {ref!r} vs {new!r}, expected {what}")
+        _walk_number(ref, new, where, tol, rep)
+
+
+def _walk_number(ref: float, new, where: str, tol, rep: FileReport) -> None:
+    """:func:`_walk` at a number: exact, within ``tol``, or informational (``MAP``)."""
+    rep.compared += 1
+    if not isinstance(new, int | float) or isinstance(new, bool):
+        rep.mismatches.append(f"{where}: {ref!r} vs {new!r}")
+        return
+    if tol == MAP:
+        rep.informational += 1
+        rel = abs(float(new) - float(ref)) / max(abs(float(ref)), 1e-12)
+        rep.max_informational = max(rep.max_informational, rel)
+        return
+    if tol is None:
+        rep.exact += 1
+        ok = _close(float(ref), float(new), EXACT_TOL)
+        what = f"exact ({EXACT_TOL:g})"
+    else:
+        rep.monte_carlo += 1
+        ok = abs(float(new) - float(ref)) <= tol
+        what = f"within {tol:.2g} (4 sqrt(2) Monte Carlo SE of the MAP mean)"
+    if not ok:
+        rep.mismatches.append(f"{where}: {ref!r} vs {new!r}, expected {what}")
 
 
 def compare_json(ref_path: Path, new_path: Path, name: str, map_priors: set[str]) -> FileReport:

@@ -85,7 +85,18 @@ FAMILIES: dict[str, Family] = {}
 
 
 def register_family(family: Family) -> Family:
-    """Add a distribution family; a :class:`Prior` of its name is then accepted everywhere."""
+    """Add a distribution family; a :class:`Prior` of its name is then accepted everywhere.
+
+    Parameters
+    ----------
+    family : Family
+        Its name (an identifier, spelled ``Name(...)``), parameters, support, checks and conversions.
+
+    Returns
+    -------
+    Family
+        The family, registered (so that the call can stand as the one registration line).
+    """
     if not family.name.isidentifier():
         raise ValueError(f"family name {family.name!r} must be an identifier (it is spelled Name(...))")
     FAMILIES[family.name] = family

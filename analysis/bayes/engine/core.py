@@ -383,7 +383,28 @@ class Engine:
 
 
 def posterior(model: Model, y, n, resolution: float = 1.0) -> Posterior:
-    """One-off posterior (builds a fresh :class:`Engine` whose tables hold only these counts)."""
+    """One-off posterior (builds a fresh :class:`Engine` whose tables hold only these counts).
+
+    Parameters
+    ----------
+    model : Model
+        The hierarchical or EXNEX model.
+    y, n : array_like
+        Responders and patients, one entry per group.
+    resolution : float
+        Scales the grid spacings and the Gauss-Legendre orders (refinement checks).
+
+    Returns
+    -------
+    Posterior
+        Means, sds, exchangeability probabilities, the new group's mean, the log evidence; tail probabilities
+        and quantiles on demand.
+
+    References
+    ----------
+    Neuenschwander, Wandel, Roychoudhury and Bailey (2016), Robust exchangeability designs for early phase
+    clinical trials with multiple strata, Pharmaceutical Statistics 15:123-134 (EXNEX).
+    """
     counts: dict[int, set[int]] = {}
     for a, b in zip(np.ravel(n), np.ravel(y)):
         counts.setdefault(int(a), set()).add(int(b))

@@ -66,7 +66,30 @@ def fit(
 ) -> tuple[az.InferenceData, pd.DataFrame]:
     """Sample (or reuse a stored fit with the same cache key), check the gates, save netCDF + sidecar.
 
-    ``reuse``: further directories whose stored fits (by cache key) are copied to ``out`` instead of refitted.
+    Parameters
+    ----------
+    spec : Model
+        The model and its priors.
+    units : Units
+        The binomial units.
+    out : Path, optional
+        Where the netCDF goes (its JSON sidecar beside it); ``None``: nothing is stored or read back.
+    mcmc, gates : MCMC, Gates
+        Sampler settings and convergence gates.
+    data_checksums : dict, optional
+        Recorded in the sidecar.
+    reuse : iterable of Path
+        Further folders whose stored fits (by cache key) are copied to ``out`` instead of refitted.
+
+    Returns
+    -------
+    tuple of (arviz.InferenceData, pandas.DataFrame)
+        The fit and its :func:`~analysis.bayes.sampling.gates.diagnostics`.
+
+    Raises
+    ------
+    ConvergenceError
+        When a gate fails (a stored fit is checked again).
     """
     key = cache_key(spec, units, mcmc)
     if out is not None:

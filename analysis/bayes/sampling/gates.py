@@ -18,7 +18,25 @@ class ConvergenceError(RuntimeError):
 
 
 def diagnostics(idata: az.InferenceData, spec: Model) -> pd.DataFrame:
-    """R-hat, bulk and tail ESS per scalar parameter, and the fit's divergences."""
+    """R-hat, bulk and tail ESS per scalar parameter, and the fit's divergences.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit of ``spec``.
+    spec : Model
+        The model (its free parameters are summarised).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter: ``model``, ``parameter``, ``r_hat``, ``ess_bulk``, ``ess_tail``, ``divergences``.
+
+    References
+    ----------
+    Vehtari, Gelman, Simpson, Carpenter and Buerkner (2021), Rank-normalization, folding, and localization: an
+    improved R-hat for assessing convergence of MCMC, Bayesian Analysis 16:667-718.
+    """
     import arviz as az
 
     summ = az.summary(idata, var_names=spec.free_parameters(), kind="diagnostics")
@@ -36,7 +54,20 @@ def diagnostics(idata: az.InferenceData, spec: Model) -> pd.DataFrame:
 
 
 def check_gates(diag: pd.DataFrame, gates: Gates = SETTINGS.gates) -> None:
-    """Raise :class:`ConvergenceError` listing every parameter that fails a gate."""
+    """Raise :class:`ConvergenceError` listing every parameter that fails a gate.
+
+    Parameters
+    ----------
+    diag : pandas.DataFrame
+        :func:`diagnostics` of a fit.
+    gates : Gates
+        Largest R-hat, smallest bulk and tail ESS, divergences allowed.
+
+    Raises
+    ------
+    ConvergenceError
+        Naming model, parameter, value and bound of every failure.
+    """
     problems = []
     for r in diag.itertuples(index=False):
         if not r.r_hat <= gates.max_r_hat:

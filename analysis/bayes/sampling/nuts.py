@@ -82,7 +82,27 @@ def run_nuts(model, mcmc: MCMC) -> az.InferenceData:
 
 
 def sample(spec: Model, units: Units, mcmc: MCMC = SETTINGS.mcmc) -> az.InferenceData:
-    """Run NUTS for ``spec``; add draws of each unit's rate and of a new unit's rate."""
+    """Run NUTS for ``spec``; add draws of each unit's rate and of a new unit's rate.
+
+    Parameters
+    ----------
+    spec : Model
+        A registered, sampled (not closed-form) model with its priors.
+    units : Units
+        The binomial units (labels, events, trials).
+    mcmc : MCMC
+        Sampler, draws, warm-up, chains and seed (seeds as in :mod:`analysis.bayes.sampling`).
+
+    Returns
+    -------
+    arviz.InferenceData
+        The posterior with ``p`` (each unit's rate) and, where defined, ``p_new``; sample statistics; the model,
+        sampler, seed and priors in its attributes.
+
+    References
+    ----------
+    Hoffman and Gelman (2014), The No-U-Turn sampler, Journal of Machine Learning Research 15:1593-1623.
+    """
     if spec.closed_form:
         raise ValueError(f"model {spec.name!r}: kind {spec.kind!r} is not sampled by MCMC (it is conjugate)")
     t0 = time.perf_counter()
