@@ -114,8 +114,6 @@ def render_document(manuscript: Path, name: str, build: Path, config: dict, vari
     typst_args = ["--to", "typst", "--metadata-file", f"{name}-typst.yaml"]
     for header in typst_opts.get("include-in-header") or []:
         typst_args += ["--include-in-header", str(manuscript / header)]
-    # pandoc's Typst template writes keywords unquoted (invalid Typst); filters/manuscript.lua prints them instead
-    typst_args += ["-M", "keywords="]
     # the three pandoc runs are independent processes: run them at once (the build's last step, cores to spare)
     with ThreadPoolExecutor(3) as pool:
         runs = [
