@@ -84,7 +84,7 @@ def test_all_outputs_exist(root):
 def test_pdf_numbers_tables_and_figures_in_order(pdfs, name, prefix):
     text = "\n".join(p["text"] for p in pdfs[name])
     for kind in ("Table", "Figure"):
-        nums = [int(n) for n in re.findall(rf"^{kind} {prefix}(\d+): ", text, flags=re.M)]
+        nums = [int(n) for n in re.findall(rf"^{kind}[ \u00a0]{prefix}(\d+): ", text, flags=re.M)]
         if kind == "Table" or name == "index":
             assert nums, f"no numbered {kind} captions in {name}.pdf"
         assert nums == list(range(1, len(nums) + 1)), (name, kind, nums)
@@ -93,7 +93,8 @@ def test_pdf_numbers_tables_and_figures_in_order(pdfs, name, prefix):
 @pytest.mark.parametrize("name,prefix", [("index", ""), ("supplement", "S")])
 def test_docx_numbers_tables_and_figures_in_order(docx, name, prefix):
     for kind in ("Table", "Figure"):
-        nums = [int(m.group(1)) for p in docx[name] if (m := re.match(rf"{kind} {prefix}(\d+): ", p))]
+        # Quarto's Word writer puts a non-breaking space before the number ("Table\u00a01:"), pandoc's a space
+        nums = [int(m.group(1)) for p in docx[name] if (m := re.match(rf"{kind}[ \u00a0]{prefix}(\d+): ", p))]
         if kind == "Table" or name == "index":
             assert nums, f"no numbered {kind} captions in {name}.docx"
         assert nums == list(range(1, len(nums) + 1)), (name, kind, nums)
@@ -121,6 +122,15 @@ def test_no_interval_is_split_across_lines_in_the_pdf(root, pdfs, name):
     assert not broken, f"intervals split across lines in {name}.pdf: {sorted(broken)[:10]}"
     dangling = [ln for ln in lines if re.search(r"\d\u2013$", ln) or re.match(r"^\u2013\d", ln)]
     assert not dangling, dangling[:5]
+
+
+def test_reference_page_ranges_stay_on_one_line_in_the_pdf(pdfs):
+    """'1282–91' is never broken after the dash at a line end (filters/numbering.lua boxes ranges in Typst)."""
+    text = "\n".join(p["text"] for p in pdfs["index"])
+    refs = text.split("\nReferences\n")[-1]
+    assert re.search(r"\d\u2013\d", refs), "no page ranges found in the references"
+    broken = [ln for ln in refs.splitlines() if re.search(r"\d\u2013$", ln.rstrip())]
+    assert not broken, broken[:5]
 
 
 @pytest.mark.parametrize("name", DOCS)
