@@ -45,7 +45,7 @@ BAYES := results/bayes/estimates.csv results/bayes/exceedance.csv results/bayes/
          results/bayes/lodo.csv
 SENS := results/bayes/sensitivity.csv results/bayes/sensitivity_diagnostics.csv
 ESTIMATES_IN := results/frequentist/estimates.csv results/bayes/estimates.csv
-MS_SRC := manuscript/index.qmd manuscript/supplement.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/filters/tables.lua manuscript/style.css manuscript/preamble.typ manuscript/the-new-england-journal-of-medicine.csl analysis/publish/checklist.py
+MS_SRC := manuscript/index.qmd manuscript/supplement.qmd manuscript/_quarto.yml manuscript/references.bib $(wildcard manuscript/filters/*.lua) manuscript/style.css manuscript/preamble.typ manuscript/the-new-england-journal-of-medicine.csl analysis/publish/checklist.py
 REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/tables/safety.md \
           manuscript/tables/bounds.md manuscript/tables/meta.md manuscript/tables/colophon.md \
           manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
@@ -142,7 +142,7 @@ manuscript/figures/%.png: results/priors/%.png
 $(REPORT) &: $(DATA) $(CONTEXT_DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(BASKET) $(REPORT_CODE)
 	$(call TIME,report) $(RUN) report --manuscript manuscript
 
-$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py
+$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py analysis/publish/shortcodes.py
 	$(call TIME,render) $(RUN) render --manuscript manuscript
 
 paper: $(STAMP) ## build the manuscript (HTML and PDF) from the data, setting up if needed (JOBS=2 in parallel)
