@@ -28,6 +28,7 @@ STAGES = {
     "analysis.compare": 7,
     "analysis.errors": 7,
     "analysis.reproduce": 7,
+    "analysis.review": 7,
     "analysis.bench": 7,
     "analysis.cli": 8,
     "analysis.__main__": 9,
