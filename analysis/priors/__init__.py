@@ -14,9 +14,12 @@ operating characteristics.  One verb per module:
 - :func:`oc1S`, :func:`oc2S`, :func:`pos1S`, :func:`pos2S`: exact operating characteristics and
   probability of success, as functions of the true parameters / design priors;
 - :func:`oc1S_interim`, :func:`predictive_probability` (``interim.py``): interim futility;
+- :func:`adaptive2S` (``adaptive2S.py``): adaptive two-stage robust-MAP design (Schmidli et al. 2014),
+  stage-2 controls from the interim posterior's ESS, exact OC and expected sample sizes;
 - :func:`as_pymc` (``pymc_prior.py``): a Beta mixture as a prior inside any PyMC model.
 """
 
+from analysis.priors.adaptive2S import Adaptive2S, adaptive2S
 from analysis.priors.decision1S import Decision1S, decision1S, decision1S_boundary
 from analysis.priors.decision2S import Boundary2S, Decision2S, decision2S, decision2S_boundary
 from analysis.priors.ess import ESSError, ess
@@ -33,6 +36,7 @@ from analysis.priors.preddist import conflict, conflict_pvalue, preddist
 from analysis.priors.pymc_prior import as_pymc
 
 __all__ = [
+    "Adaptive2S",
     "BetaMixture",
     "Boundary2S",
     "Decision1S",
@@ -42,6 +46,7 @@ __all__ = [
     "MAPResult",
     "Mixture",
     "NormalMixture",
+    "adaptive2S",
     "as_pymc",
     "automixfit",
     "conflict",

@@ -24,7 +24,10 @@ with lists ``p0`` and ``robust_weight`` and ``delta`` (power at p0 + delta); ``[
 with ``alpha`` (target type I errors) and ``match`` (a prior whose type I error at c is the target),
 see :mod:`analysis.priors.calibrate`)
 or ``two-sample`` (``prior_treatment``, ``prior_control``, ``n_t``, ``n_c``,
-``delta``, ``c``, ``p_c``).  Errors name the file, the table and the field.
+``delta``, ``c``, ``p_c``) or ``adaptive-two-sample`` (Schmidli et al. 2014: ``prior_treatment``,
+``prior_control``, stage-1 controls ``n1``, ``n_target``, ``n_min``, treatment size ``m``, ``c``,
+``delta``, true control rates ``p_c`` and effects ``effect``; :mod:`analysis.priors.adaptive2S`).
+Errors name the file, the table and the field.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import numpy as np
 
 from analysis.bayes.prior import Prior
 from analysis.io import write_json
+from analysis.priors.adaptive2S import adaptive2S
 from analysis.priors.calibrate import calibrate1S
 from analysis.priors.decision1S import decision1S
 from analysis.priors.decision2S import decision2S
@@ -323,6 +327,24 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
             out["sensitivity"] = design_sensitivity(d, priors)
         if "calibration" in d:
             out["calibration"] = design_calibration(d, priors, evaluated)
+    elif d["type"] == "adaptive-two-sample":
+        decision = decision2S(float(d["c"]), float(d.get("delta", 0.0)), lower_tail=False)
+        design = adaptive2S(
+            priors[d["prior_treatment"]]["mixture"],
+            priors[d["prior_control"]]["mixture"],
+            d["n1"],
+            d["n_target"],
+            d["n_min"],
+            d["m"],
+            decision,
+            ess_method=d.get("ess_method", "morita"),
+            s=float(d.get("s", 100.0)),
+            conditional=bool(d.get("conditional", True)),
+        )
+        out.pop("power_rate", None)
+        out["decision"] = repr(decision)
+        out["adaptive"] = design.to_dict()
+        out["oc_table"] = design.table(d["p_c"], d.get("effect", [0.0]))
     else:
         pt, pc = priors[d["prior_treatment"]]["mixture"], priors[d["prior_control"]]["mixture"]
         n_t, n_c, delta, c = int(d["n_t"]), int(d["n_c"]), float(d.get("delta", 0.0)), float(d["c"])
@@ -431,6 +453,14 @@ def format_summary(result: dict) -> str:
                 extra = f", probability of success {e['pos']:.3f}" if "pos" in e else ""
                 lines.append(
                     f"design {name} with prior {prior}: success if >= {e['boundary']} of {d['n']} respond{extra}"
+                )
+        elif d["type"] == "adaptive-two-sample":
+            a = d["adaptive"]
+            lines.append(f"design {name}: stage-2 controls by stage-1 responders 0..{a['n1']}: {a['n2']}")
+            for row in d["oc_table"]:
+                lines.append(
+                    f"  p_c {row['p_c']:g}, effect {row['delta']:g}: P(success) {row['success']:.3f}, "
+                    f"expected controls {row['expected_n_control']:.1f}"
                 )
         elif "boundary" in d:
             lines.append(f"design {name}: boundaries {d['boundary']}")
