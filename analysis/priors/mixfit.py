@@ -441,7 +441,7 @@ def automixfit(
     -------
     (Mixture, list of dict)
         The chosen mixture and a table of fits: ``k``, ``loglik``, ``aic`` (with ``penalty``),
-        ``bic``, ``mixture`` (repr), ``start`` (repr of the start the fit came from), ``start_name``,
+        ``bic``, ``mixture`` (repr), ``components`` ([w, p1, p2] rows), ``start`` (repr of the start the fit came from), ``start_name``,
         ``start_loglik``, ``iterations``, ``converged``, ``chosen``.
     """
     if criterion not in ("aic", "bic"):
@@ -463,6 +463,7 @@ def automixfit(
                 "bic": -2 * fit.loglik + np.log(x.size) * n_par,
                 "penalty": penalty,
                 "mixture": fit.mixture,
+                "components": [list(c) for c in fit.mixture.components],
                 "start": fit.start,
                 "start_name": fit.start_name,
                 "start_loglik": fit.start_loglik,

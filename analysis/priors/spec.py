@@ -44,7 +44,7 @@ from analysis.priors.adaptive2S import adaptive2S
 from analysis.priors.calibrate import calibrate1S
 from analysis.priors.decision1S import decision1S
 from analysis.priors.decision2S import decision2S
-from analysis.priors.ess import METHODS, ess
+from analysis.priors.ess import METHODS, S_DEFAULT, ess
 from analysis.priors.gmap import MAP_PRIORS, gmap, gmap_normal, gmap_poisson
 from analysis.priors.interim import oc1S_interim
 from analysis.priors.map_exact import elir_share_mixture, map_exact
@@ -209,6 +209,23 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
     return rec
 
 
+#: a Beta component with a + b at most this is counted as vague: worth at most one patient more than
+#: the Beta(1, 1) robust component
+VAGUE_AB = 3.0
+
+
+def vague_weights(informative: BetaMixture, robust: BetaMixture, max_ab: float = VAGUE_AB) -> dict:
+    """The weight of vague components (a + b <= ``max_ab``) in the informative mixture and in the
+    robustified one: the mixture fitted to the MAP draws can itself carry a near-uniform component (a
+    tail of the MAP distribution), so the robust prior's effective vague weight can exceed its nominal
+    robust weight."""
+
+    def share(mix: BetaMixture) -> float:
+        return float(sum(w for w, a, b in mix.components if a + b <= max_ab))
+
+    return {"max_ab": max_ab, "informative_weight": share(informative), "effective_weight": share(robust)}
+
+
 def describe_prior(rec: dict) -> dict:
     mix = rec["mixture"]
     q = mix.quantile([0.025, 0.5, 0.975])
@@ -226,6 +243,9 @@ def describe_prior(rec: dict) -> dict:
                 ess_out.setdefault(label, {})[method] = None
                 ess_out.setdefault(f"{label}_notes", {})[method] = str(err)
     out["ess"] = ess_out
+    out["ess_settings"] = {"morita_s": S_DEFAULT, "morita_location": "mode (RBesT mixmode)"}
+    if isinstance(mix, BetaMixture):
+        out["vague"] = vague_weights(rec["informative"], mix)
     if "exact" in rec:  # the ESS of the MAP distribution itself, by quadrature (no MCMC, no mixture fit)
         exact = rec["exact"]
         versions = {"informative": exact}
