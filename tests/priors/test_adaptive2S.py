@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from scipy import stats
 
 from analysis.priors import BetaMixture, adaptive2S, decision2S, ess, oc2S
 from analysis.priors.spec import SpecError, load_spec
@@ -51,16 +52,13 @@ def test_stage_two_size_follows_the_posterior_ess():
         e = ess(MAP["mix50"].posterior(r1, 15), "morita", s=100)
         assert d.n2[r1] == max(40 - round(e), 5)
     assert d.n2[3] < 12 and d.n2[12] == 23
-    assert d.n_distribution(0.2) == pytest.approx(
-        {
-            n: sum(
-                w
-                for r, w in enumerate(np.diff([0, *__import__("scipy").stats.binom.cdf(range(16), 15, 0.2)]))
-                if d.n_total[r] == n
-            )
-            for n in set(d.n_total.tolist())
-        }
-    )
+    # the distribution of the control total: binomial stage-1 probabilities collected by total size
+    pmf = stats.binom.pmf(np.arange(16), 15, 0.2)
+    expected: dict = {}
+    for r1, n in enumerate(d.n_total.tolist()):
+        expected[n] = expected.get(n, 0.0) + pmf[r1]
+    assert d.n_distribution(0.2) == pytest.approx(expected)
+    assert sum(n * p for n, p in expected.items()) == pytest.approx(float(d.expected_n(0.2)))
 
 
 def _simulate(design, p_t, p_c, n_sim, rng):
