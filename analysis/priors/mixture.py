@@ -143,7 +143,11 @@ class Mixture:
             return GammaMixture(
                 [(c["w"], c["a"], c["b"]) for c in d["components"]], likelihood=d.get("likelihood", "poisson")
             )
-        raise ValueError(f"unknown mixture family {fam!r}; expected one of {list(FAMILIES)}")
+        if fam == "mvnormal":
+            from analysis.priors.mixmvnorm import MvNormalMixture
+
+            return MvNormalMixture([(c["w"], c["mean"], c["cov"]) for c in d["components"]], sigma=d.get("sigma"))
+        raise ValueError(f"unknown mixture family {fam!r}; expected one of {list(FAMILIES)} or 'mvnormal'")
 
     # -- summaries ----------------------------------------------------------------------------
     def mean(self) -> float:

@@ -57,15 +57,25 @@ PRODUCT_CLASSES = ("cd19_autologous", "cd19_allogeneic", "dual_cd19_bcma", "bcma
 ENDPOINT_CLASSES = ("remission", "response", "low_activity", "event_free", "weak", "nonstandard")
 
 
+class MvComponent(_Strict):
+    """One component of a multivariate normal mixture prior: weight, mean vector, covariance matrix."""
+
+    w: Annotated[Number, Field(gt=0, le=1)]
+    mean: list[Number] = Field(min_length=1, max_length=20)
+    cov: list[list[Number]] = Field(min_length=1, max_length=20)
+
+
 class PriorSpec(_Strict):
     name: Name
     label: str | None = Field(default=None, min_length=1, max_length=120)
-    family: Literal["beta", "normal", "gamma", "poisson"] = "beta"
+    family: Literal["beta", "normal", "gamma", "poisson", "mvnormal"] = "beta"
     disease: str | None = Field(default=None, min_length=1)
     products: list[Literal[PRODUCT_CLASSES]] | None = Field(default=None, min_length=1)
     endpoint_classes: list[Literal[ENDPOINT_CLASSES]] | None = Field(default=None, min_length=1)
     studies: list[Study] | None = Field(default=None, min_length=1)
     mixture: list[list[Number]] | None = Field(default=None, min_length=1)
+    components: list[MvComponent] | None = Field(default=None, min_length=1)
+    sigma_cov: list[list[Number]] | None = Field(default=None, min_length=1)
     sigma: Annotated[Number, Field(gt=0)] | None = None
     likelihood: Literal["poisson", "exp"] | None = None
     robust_weight: Probability | None = None
@@ -77,6 +87,8 @@ class PriorSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self):
+        if self.family == "mvnormal" or self.components is not None or self.sigma_cov is not None:
+            return self._mvnormal()
         sources = [k for k in ("disease", "studies", "mixture") if getattr(self, k) is not None]
         if len(sources) != 1:
             raise ValueError(f"give exactly one of 'disease', 'studies', 'mixture'; got {sources}")
@@ -108,6 +120,22 @@ class PriorSpec(_Strict):
                 need_support = "real" if key == "mu" else "positive"
                 if prior.support != need_support:
                     raise ValueError(f"{key} = {text!r}: the MAP model's {key} needs a prior on {need_support} values")
+        return self
+
+    def _mvnormal(self):
+        """A multivariate normal mixture prior (RBesT's mixmvnorm): ``components`` only, checked here."""
+        if self.family != "mvnormal":
+            raise ValueError("'components' and 'sigma_cov' are for family = \"mvnormal\"")
+        given = [
+            k
+            for k in ("disease", "studies", "mixture", "sigma", "robust_weight", "robust_mean", "robust_n")
+            if getattr(self, k) is not None
+        ]
+        if self.components is None or given:
+            raise ValueError(f"family 'mvnormal' takes 'components' (and optionally 'sigma_cov') only; got {given}")
+        from analysis.priors.mixmvnorm import MvNormalMixture
+
+        MvNormalMixture([(c.w, c.mean, c.cov) for c in self.components], sigma=self.sigma_cov)
         return self
 
 
@@ -221,6 +249,14 @@ class Spec(_Strict):
                 seen.add(x.name)
         families = {p.name: p.family for p in self.prior}
         for i, d in enumerate(self.design, start=1):
+            for key in ("prior", "design_prior", "prior_treatment", "prior_control"):
+                ref = getattr(d, key, None)
+                if families.get(ref) == "mvnormal":
+                    raise ValueError(
+                        f"[[design]] #{i} {d.name!r}, field '{key}': prior {ref!r} is multivariate normal, a prior "
+                        "for a model (as_pymc), not for a design"
+                    )
+        for i, d in enumerate(self.design, start=1):
             at = f"[[design]] #{i} {d.name!r}"
             grid_range = getattr(d, "grid_range", None)
             if grid_range is not None and not grid_range[0] < grid_range[1]:
@@ -264,6 +300,7 @@ _FIELDS = {
     "two-sample": set(TwoSample.model_fields),
     "adaptive-two-sample": set(AdaptiveTwoSample.model_fields),
     "studies": set(Study.model_fields),
+    "components": set(MvComponent.model_fields),
     "sensitivity": set(Sensitivity.model_fields),
     "calibration": set(Calibration.model_fields),
     "": set(Spec.model_fields),
@@ -288,6 +325,9 @@ def _where(loc: tuple, raw: dict) -> tuple[str, str]:
     if parts and parts[0] == "studies" and len(parts) > 1:
         where += f", study #{parts[1] + 1}"
         table, parts = "studies", parts[2:]
+    if parts and parts[0] == "components" and len(parts) > 1 and isinstance(parts[1], int):
+        where += f", component #{parts[1] + 1}"
+        table, parts = "components", parts[2:]
     if parts and parts[0] in ("sensitivity", "calibration") and len(parts) > 1:
         where += f", [design.{parts[0]}]"
         table, parts = parts[0], parts[1:]

@@ -15,6 +15,9 @@ A TOML file lists ``[[prior]]`` and ``[[design]]`` tables (see
   ``[w, a, b]``, shape and rate, and ``likelihood = "poisson"`` or ``"exp"``) a Normal or Gamma
   mixture; ``family = "normal"`` with ``studies = [{name, m, se}]`` or ``family = "poisson"`` with
   ``studies = [{name, y, exposure}]`` builds a MAP prior for a mean or an event rate;
+- ``family = "mvnormal"`` with ``components = [{w, mean = [...], cov = [[...]]}, ...]`` (and optional
+  ``sigma_cov``): a multivariate normal mixture (RBesT's ``mixmvnorm``), a prior for a model
+  (:func:`analysis.priors.pymc_prior.as_pymc`), not for a design;
 
 optionally robustified (``robust_weight``, ``robust_mean``, ``robust_n``; RBesT's defaults),
 with MAP settings ``mu``, ``tau`` (priors as text) and ``max_components``.
@@ -48,6 +51,7 @@ from analysis.priors.ess import METHODS, S_DEFAULT, ess
 from analysis.priors.gmap import MAP_PRIORS, gmap, gmap_normal, gmap_poisson
 from analysis.priors.interim import oc1S_interim
 from analysis.priors.map_exact import elir_share_mixture, map_exact
+from analysis.priors.mixmvnorm import MvNormalMixture
 from analysis.priors.mixture import BetaMixture, GammaMixture, NormalMixture
 from analysis.priors.oc1S import oc1S
 from analysis.priors.oc2S import oc2S
@@ -117,6 +121,10 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
     """Build one prior; returns a record with the mixture and (for MAP priors) the draws."""
     rec: dict = {"name": p["name"], "label": p.get("label", p["name"])}
     family = p.get("family", "beta")
+    if family == "mvnormal":  # a prior on several parameters at once (checked by the schema)
+        comps = [(c["w"], c["mean"], c["cov"]) for c in p["components"]]
+        rec.update(mixture=MvNormalMixture(comps, sigma=p.get("sigma_cov")), source="given multivariate normal mixture")
+        return rec
     if family not in ("beta", "normal", "gamma", "poisson"):
         raise SpecError(f"prior '{p['name']}', field 'family': {family!r}; expected beta, normal, gamma or poisson")
     if "mixture" in p:
@@ -228,6 +236,12 @@ def vague_weights(informative: BetaMixture, robust: BetaMixture, max_ab: float =
 
 def describe_prior(rec: dict) -> dict:
     mix = rec["mixture"]
+    if isinstance(mix, MvNormalMixture):  # no ESS or quantiles: mean vector and covariance
+        out = {k: v for k, v in rec.items() if k != "mixture"}
+        out.update(
+            family=mix.family, mixture=mix.to_dict(), summary={"mean": mix.mean().tolist(), "cov": mix.cov().tolist()}
+        )
+        return out
     q = mix.quantile([0.025, 0.5, 0.975])
     out = {k: v for k, v in rec.items() if k not in ("mixture", "informative", "draws")}
     out["mixture"] = mix.to_dict()
@@ -452,6 +466,13 @@ def format_summary(result: dict) -> str:
     """The text the CLI prints for a priors run (``run``'s result), one line per prior and design."""
     lines = []
     for name, p in result["priors"].items():
+        if p.get("family") == "mvnormal":
+            s = p["summary"]
+            lines.append(
+                f"prior {name}: multivariate normal mixture of {len(p['mixture']['components'])} components, "
+                f"mean {[round(v, 4) for v in s['mean']]}, sd {[round(c[i] ** 0.5, 4) for i, c in enumerate(s['cov'])]}"
+            )
+            continue
         e = p["ess"]["robust"]
         fmt = ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} undefined" for k, v in e.items())
         s = p["summary"]

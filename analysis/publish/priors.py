@@ -162,6 +162,8 @@ def design_calibration_table(designs: dict) -> str:
 def priors_variables(priors: dict, designs: dict) -> dict:
     v: dict = {"map": {}, "design": {}}
     for name, p in priors["priors"].items():
+        if "ess" not in p:  # a multivariate normal prior has no ESS or rate summaries
+            continue
         s, e = p["summary"], p["ess"]
         v["map"][name] = {
             "mean": prop(s["mean"]),
