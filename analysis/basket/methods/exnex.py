@@ -58,6 +58,7 @@ class Exnex(LogitNormal):
 
     kind: ClassVar[str] = "exnex"
     label: ClassVar[str] = "EXNEX"
+    noun: ClassVar[str] = "EXNEX"
     keys: ClassVar[frozenset[str]] = frozenset({"mu", "tau", "nex", "w", "component", "scale"})
     reference: ClassVar[str] = "Neuenschwander et al. (2016), Pharmaceutical Statistics 15:123-134"
 

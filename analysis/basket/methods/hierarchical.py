@@ -14,6 +14,7 @@ class Hierarchical(LogitNormal):
 
     kind: ClassVar[str] = "hierarchical"
     label: ClassVar[str] = "Hierarchical"
+    noun: ClassVar[str] = "the hierarchical model"
     keys: ClassVar[frozenset[str]] = frozenset({"mu", "tau", "scale"})
     reference: ClassVar[str] = "Berry et al. (2013), Clinical Trials 10:720-734"
 
