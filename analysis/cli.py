@@ -272,6 +272,22 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if report.differs else 0
 
 
+def cmd_map(args: argparse.Namespace) -> int:
+    from analysis.io import write_text
+    from analysis.review.papermap import format_markdown, paper_map, update_readme
+
+    text = format_markdown(paper_map(args.manuscript))
+    if args.out:
+        write_text(args.out, text)
+        print(f"wrote {args.out}")
+    if args.readme:
+        changed = update_readme(args.readme, text)
+        print(f"{'updated' if changed else 'unchanged'}: the paper map in {args.readme}")
+    if not args.out and not args.readme:
+        print(text, end="")
+    return 0
+
+
 def _number(kind: type, low: float | None = None, high: float | None = None, open_low=False, open_high=False):
     """An argparse type: a finite ``kind`` within bounds, with a message saying what was expected."""
 
@@ -471,6 +487,14 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--html", type=Path, metavar="FILE", help="also write the report as one HTML page")
     df.add_argument("--all", action="store_true", help="list every differing results number, not 20 per file")
     df.set_defaults(func=cmd_diff)
+
+    mp = sub.add_parser(
+        "map", help="every table and figure of the paper with the make step, results files and code that made it"
+    )
+    mp.add_argument("--manuscript", type=Path, default=Path("manuscript"), help="the Quarto sources")
+    mp.add_argument("--out", type=Path, metavar="FILE", help="write the Markdown table here instead of printing it")
+    mp.add_argument("--readme", type=Path, metavar="FILE", help="replace the paper-map block of this README")
+    mp.set_defaults(func=cmd_map)
 
     rp = sub.add_parser("reproduce", help="compare results with reference/ (exact, or within Monte Carlo error)")
     rp.add_argument("--reference", type=Path, default=RESULTS.parent / "reference")

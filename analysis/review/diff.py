@@ -30,7 +30,6 @@ import html
 import json
 import math
 import re
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import yaml
 
 from analysis.publish.results import MissingResultError, Results
 from analysis.review.paper import VAR, Paper, flatten, read_paper
+from analysis.review.papermap import results_read
 
 ROOT = Path(__file__).resolve().parents[2]
 MANUSCRIPT = ROOT / "manuscript"
@@ -449,73 +449,6 @@ def results_changes(old: Path, new: Path, overlay: Path | None = None) -> tuple[
     return changes, compared, differing
 
 
-# -- what a figure reads ----------------------------------------------------------------------------------------
-def _code_names(fn, seen: set) -> set[str]:
-    """Every name a function's code (and the module-level helpers it calls) refers to."""
-    names: set[str] = set()
-    stack = [fn.__code__]
-    while stack:
-        code = stack.pop()
-        names |= set(code.co_names)
-        stack += [c for c in code.co_consts if isinstance(c, types.CodeType)]
-    for n in list(names):
-        obj = fn.__globals__.get(n)
-        if isinstance(obj, types.FunctionType) and obj.__module__ == fn.__module__ and obj not in seen:
-            seen.add(obj)
-            names |= _code_names(obj, seen)
-    return names
-
-
-class _Recorder(Results):
-    """Records the results file each attribute reads, without reading any."""
-
-    def __init__(self):
-        super().__init__(Path("."))
-        self.read: list[str] = []
-
-    def path(self, name: str) -> Path:
-        self.read.append(name)
-        raise _Stop
-
-
-class _Stop(Exception):
-    pass
-
-
-def results_read(maker) -> list[str]:
-    """The results files a section's table, figure or variables function reads (from its code).
-
-    Parameters
-    ----------
-    maker : callable
-        A function of a :class:`~analysis.publish.results.Results` (as declared in
-        :mod:`analysis.publish.sections`).
-
-    Returns
-    -------
-    list of str
-        Results file names relative to ``results/``; ``bayes/MODEL.nc`` for posterior draws and
-        ``timings/*.json`` when the function reads the folder's build timings.
-    """
-    names = _code_names(maker, set())
-    files: list[str] = []
-    for attr in sorted(names):
-        member = getattr(Results, attr, None)
-        if attr == "root" and "build_times" in names:
-            files.append("timings/*.json")
-        if attr == "posterior":
-            files.append("bayes/MODEL.nc")
-        if member is None or not hasattr(member, "func") and not isinstance(member, property):
-            continue
-        rec = _Recorder()
-        try:
-            getattr(rec, attr)
-        except _Stop:
-            pass
-        files += rec.read
-    return sorted(dict.fromkeys(files))
-
-
 # -- the diff ---------------------------------------------------------------------------------------------------
 def _render_sentence(text: str, name: str, old: str | None, new: str | None, values: dict[str, str]) -> str:
     def sub(m: re.Match) -> str:
@@ -733,5 +666,4 @@ __all__ = [
     "load_side",
     "reproduce_view",
     "results_changes",
-    "results_read",
 ]
