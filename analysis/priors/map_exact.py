@@ -7,7 +7,7 @@ MCMC and no Beta-mixture approximation:
 
 - the posterior of ``(mu, tau)`` on a grid (a fine uniform grid in ``mu``, a midpoint grid in ``tau``
   up to 8 prior scales), each study's logit integrated out by Gauss-Hermite quadrature as in
-  :mod:`analysis.bayes.quadrature`;
+  ``tests/bayes/quadrature.py``;
 - the density of ``x`` is ``g(x) = sum_tau w(tau) (post(. | tau) * N(0, tau))(x)``, a Gaussian
   smoothing of the conditional posterior of ``mu`` on the same grid;
 - ``p``-scale summaries by the change of variables ``f(p) = g(x) / (p (1 - p))``.

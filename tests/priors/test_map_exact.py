@@ -6,7 +6,7 @@
   tau scale it is a logit-normal, whose ELIR is E[(1 - (x - m)(1 - 2p)) / (s^2 p (1 - p))] - E[1/(p (1 - p))] + 2
   (derived from the logit-normal density), computed here by Gauss-Hermite quadrature;
 - the MAP mean equals the hierarchical model's predictive mean by the independent grid quadrature
-  of analysis.bayes.quadrature.
+  of tests/bayes/quadrature.py.
 """
 
 import numpy as np
@@ -15,10 +15,10 @@ from scipy.special import betaln, expit, log_expit
 
 from analysis.bayes.models import Hierarchical
 from analysis.bayes.prior import Prior
-from analysis.bayes.quadrature import posterior_means
 from analysis.priors.ess import ess
 from analysis.priors.map_exact import ExactMAP, elir_share_mixture, map_exact
 from analysis.priors.mixture import BetaMixture
+from tests.bayes.quadrature import posterior_means
 
 
 @pytest.mark.parametrize("a,b", [(3.0, 5.0), (12.0, 2.5), (2.0, 2.0)])

@@ -219,7 +219,9 @@ def test_checklist_points_only_at_labels_the_paper_defines():
         "---\nt: x\n---\n# Intro {#sec-a}\n## Sub {#sec-b}\n\n: cap {#tbl-x}\n\n![c](f.png){#fig-y}\n"
     )
     assert names == {"sec-a": "section 1", "sec-b": "section 1.1", "tbl-x": "Table 1", "fig-y": "Figure 1"}
-    assert answer("see [tbl-x] and [sec-b]", names) == "see Table 1 and section 1.1"
+    assert answer("see [tbl-x] and [sec-b]", names) == (
+        "see [Table 1](index.html#tbl-x) and [section 1.1](index.html#sec-b)"
+    )
     with pytest.raises(KeyError, match="tbl-nope"):
         answer("[tbl-nope]", names)
 

@@ -1,0 +1,28 @@
+"""Hierarchical borrowing: the indications' logits exchangeable, Normal(mu, tau) (Berry et al. 2013)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from analysis.basket.checks import component, dist
+from analysis.basket.methods.logit_normal import LogitNormal
+
+
+class Hierarchical(LogitNormal):
+    """``logit(p_k) ~ Normal(mu, tau)`` with priors on ``mu`` and ``tau``; Berry et al. (2013), Clinical Trials
+    10:720-734."""
+
+    kind: ClassVar[str] = "hierarchical"
+    label: ClassVar[str] = "Hierarchical"
+    keys: ClassVar[frozenset[str]] = frozenset({"mu", "tau"})
+    reference: ClassVar[str] = "Berry et al. (2013), Clinical Trials 10:720-734"
+
+    @classmethod
+    def parse(cls, table, where, K, base):
+        p = {"mu": dist(table, "mu", where, "Normal(0, 1.5)"), "tau": dist(table, "tau", where, "HalfNormal(1)")}
+        component(p["mu"], p["tau"], where)
+        return p
+
+    @classmethod
+    def describe(cls, params):
+        return f"logit rates ~ Normal(mu, tau); mu ~ {params['mu']}, tau ~ {params['tau']}"
