@@ -310,7 +310,7 @@ def _fstring_matches(node: ast.JoinedStr, file: str) -> bool:
     """Whether an f-string can be the file's name: its fixed parts, beyond the extension, fit it."""
     fixed = [v.value for v in node.values if isinstance(v, ast.Constant)]
     suffix = Path(file).suffix
-    if not any(len(part.replace(suffix, "")) >= 2 for part in fixed):
+    if not fixed or not fixed[-1].endswith(suffix) or not any(len(part.replace(suffix, "")) >= 2 for part in fixed):
         return False
     pattern = "".join(re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in node.values)
     return re.fullmatch(pattern, file) is not None

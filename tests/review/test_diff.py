@@ -10,7 +10,7 @@ import yaml
 
 from analysis.cli import main
 from analysis.review.diff import diff, format_html, format_text
-from analysis.review.paper import VAR, flatten
+from analysis.review.paper import VAR, flatten, read_paper
 
 pytestmark = pytest.mark.pipeline
 
@@ -98,7 +98,8 @@ def test_a_changed_variables_file_lists_every_changed_number_with_its_places(bui
         assert all(f"[{old[name]} -> {value}]" in p for p in c.places), c.places
     where = " / ".join(found["bayes.hierarchical.IIM.estimate"].places)
     assert "index: Abstract" in where and "index: Bayesian estimates" in where
-    assert found["bayes.diag.seed"].places[-1].startswith("supplement: Table S7, row 6C")
+    barg = read_paper(built / "manuscript").item("table", "barg-checklist")
+    assert found["bayes.diag.seed"].places[-1].startswith(f"supplement: {barg.label}, row 6C")
     assert "index: Analysis" in found["bayes.priors.hierarchical.tau"].places[0]
     cells = [c for c in report.changes if c.kind == "cell"]
     assert len(cells) == 1

@@ -69,8 +69,11 @@ def test_a_table_no_rule_writes_is_flagged(root, tmp_path):
     (manuscript / "tables/extra.md").write_text("| a |\n|:-|\n| 1 |\n\n: An extra table. {#tbl-extra}\n")
     qmd = manuscript / "supplement.qmd"
     qmd.write_text(qmd.read_text() + "\n{{< include tables/extra.md >}}\n")
-    extra = [e for e in paper_map(manuscript, root / "Makefile") if e.item.id == "tbl-extra"]
-    assert len(extra) == 1 and extra[0].step == "?" and extra[0].item.label == "Table S8"
+    entries = paper_map(manuscript, root / "Makefile")
+    extra = [e for e in entries if e.item.id == "tbl-extra"]
+    tables = [e for e in entries if e.item.document == "supplement" and e.item.kind == "table"]
+    assert len(extra) == 1 and extra[0].step == "?" and not extra[0].code
+    assert extra[0].item.label == f"Table S{len(tables)}"
 
 
 def test_makefile_rules_expand_the_lists(root):
