@@ -134,16 +134,16 @@ class DiffReport:
         return any(not c.volatile for c in self.changes)
 
 
-class _Overlaid(Results):
-    """Results read from ``overlay`` where it has the file (e.g. ``reference/``), else from ``root``."""
-
-    def __init__(self, root: Path, overlay: Path):
-        super().__init__(root)
-        self.overlay = Path(overlay)
-
-    def path(self, name: str) -> Path:
-        candidate = self.overlay / name
-        return candidate if candidate.is_file() else super().path(name)
+def _overlaid(results: Path, overlay: Path, into: Path) -> Path:
+    """A results folder of links to ``results``' files, ``overlay``'s files in their place where it has them."""
+    for src in (results, overlay):
+        for f in Path(src).rglob("*"):
+            if f.is_file():
+                dest = into / f.relative_to(src)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.unlink(missing_ok=True)
+                dest.symlink_to(f.resolve())
+    return into
 
 
 def _sections():
@@ -152,12 +152,17 @@ def _sections():
     return SECTIONS
 
 
-def _paper_view(r: Results) -> tuple[dict[str, str], dict[str, str]]:
-    """The variables and tables the report step would write from these results."""
+def _paper_view(results: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The variables and tables the report step (:func:`analysis.publish.build.build_report`) writes from these
+    results, computed the same way in memory, without its check that they match the current code: a reviewer
+    compares results of other code."""
+    from analysis.publish.shortcodes import markdown_literal
+
+    r = Results(results)
     sections = _sections()
     tables = {name: make(r) for s in sections for name, make in s.tables.items()}
     variables = {key: make(r) for key, make in (s.variables for s in sections if s.variables)}
-    return flatten(variables), tables
+    return flatten(markdown_literal(variables)), tables
 
 
 def _read_yaml(path: Path) -> dict:
@@ -232,15 +237,16 @@ def load_side(path: Path | str, overlay: Path | None = None) -> Side:
             f"{path}: neither a results folder (no estimates.csv or provenance.json) nor a built paper "
             "(no _variables.yml or manuscript/_variables.yml)"
         )
-    r = Results(path) if overlay is None else _Overlaid(path, overlay)
-    variables, tables = _paper_view(r)
-    figures: dict[str, bytes | None] = {name: None for s in _sections() for name in s.figures}
-    for s in _sections():
-        for name in s.copied:
-            image = r.root / "priors" / f"{name}.png"
-            if overlay is not None and (Path(overlay) / "priors" / f"{name}.png").is_file():
-                image = Path(overlay) / "priors" / f"{name}.png"
-            figures[name] = image.read_bytes() if image.is_file() else None
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="diff-results-") as tmp:
+        source = path if overlay is None else _overlaid(path, Path(overlay), Path(tmp))
+        variables, tables = _paper_view(source)
+        figures: dict[str, bytes | None] = {name: None for s in _sections() for name in s.figures}
+        for s in _sections():
+            for name in s.copied:
+                image = source / "priors" / f"{name}.png"
+                figures[name] = image.read_bytes() if image.is_file() else None
     return Side(path, variables, tables, figures, path, MANUSCRIPT, computed=True)
 
 
