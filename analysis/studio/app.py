@@ -261,6 +261,9 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
             f, spec, design, err = checked()
             if err is not None:
                 return
+            if spec == state.get("last_spec"):
+                return  # the same design again (panels redrawn with the values they had)
+            state["last_spec"] = spec
             state["generation"] += 1
             with reactive.isolate():
                 running = task.status() == "running"
