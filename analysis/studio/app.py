@@ -141,22 +141,20 @@ def _fmt(v) -> str:
 def oc_html(df: pd.DataFrame, version: int) -> str:
     """The OC table as HTML; every cell carries its full value (``data-value``) for tests and the bench."""
     show = oc_display(df)
-    head = "".join(
-        f'<th class="{"txt" if show[c].dtype == object else ""}">{html.escape(c)}</th>' for c in show.columns
-    )
+    cols = list(show.columns)
+    text_cols = {c for c in cols if show[c].dtype == object}
+    head = "".join(f'<th class="{"txt" if c in text_cols else ""}">{html.escape(c)}</th>' for c in cols)
+    key_cols = [c for c in ("thresholds", "scenario", "method", "indication") if c in cols]
     body = []
-    for _, r in show.iterrows():
-        key = "|".join(str(r[c]) for c in ("thresholds", "scenario", "method", "indication") if c in show)
+    for r in show.to_dict("records"):
+        key = html.escape("|".join(str(r[c]) for c in key_cols))
         cls = "any" if r.get("indication") == "(any)" else ""
-        cells = []
-        for c in show.columns:
-            v = r[c]
-            txt = isinstance(v, str) or isinstance(v, bool)
-            cells.append(
-                f'<td class="{"txt" if txt else ""}" data-col="{c}" data-value="{html.escape(repr(v))}">'
-                f"{html.escape(_fmt(v))}</td>"
-            )
-        body.append(f'<tr class="{cls}" data-key="{html.escape(key)}">{"".join(cells)}</tr>')
+        cells = "".join(
+            f'<td class="{"txt" if c in text_cols else ""}" data-col="{c}" data-value="{html.escape(repr(r[c]))}">'
+            f"{html.escape(_fmt(r[c]))}</td>"
+            for c in cols
+        )
+        body.append(f'<tr class="{cls}" data-key="{key}">{cells}</tr>')
     return (
         f'<div class="scroll-x"><table class="oc" id="oc" data-version="{version}">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
@@ -607,6 +605,9 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
         async def figure_task(df, n):
             from analysis.basket.run import figure
 
+            await asyncio.sleep(0.4)  # changes in quick succession: draw only the last table's figure
+            if n != state.get("figure_wanted"):
+                return None  # a newer table came meanwhile: draw that one instead
             path = figure_dir / f"oc-{n}.png"
             await asyncio.to_thread(figure, df, path)
             return path
@@ -614,18 +615,24 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
         @reactive.effect
         def _figure():
             res = results()
-            if res is not None:
-                with reactive.isolate():
-                    figure_task.invoke(res.oc, version())
+            if res is None:
+                return
+            with reactive.isolate():
+                n = version()
+            state["figure_wanted"] = n
+            # drawn after the table has been sent: the figure never delays the table
+            session.on_flushed(lambda: figure_task.invoke(res.oc, n), once=True)
 
         @render.ui
         def oc_figure():
-            if figure_task.status() != "success":
+            if figure_task.status() == "success" and figure_task.result() is not None:
+                state["figure_path"] = figure_task.result()
+            path = state.get("figure_path")
+            if path is None:
                 return ui.p("drawing...")
             import base64
 
-            png = figure_task.result().read_bytes()
-            src = "data:image/png;base64," + base64.b64encode(png).decode()
+            src = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
             return ui.img(src=src, class_="oc-figure", alt="probability of a go per indication", id="oc-figure")
 
         @render.ui
