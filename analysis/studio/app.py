@@ -142,7 +142,7 @@ def oc_html(df: pd.DataFrame, version: int) -> str:
     """The OC table as HTML; every cell carries its full value (``data-value``) for tests and the bench."""
     show = oc_display(df)
     cols = list(show.columns)
-    text_cols = {c for c in cols if show[c].dtype == object}
+    text_cols = {c for c in cols if len(show) and isinstance(show[c].iloc[0], str)}
     head = "".join(f'<th class="{"txt" if c in text_cols else ""}">{html.escape(c)}</th>' for c in cols)
     key_cols = [c for c in ("thresholds", "scenario", "method", "indication") if c in cols]
     body = []
@@ -347,7 +347,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
                             _text(f"ind_n_{i}", "n", v[f"ind_n_{i}"]),
                             _text(f"ind_p0_{i}", "Null rate p0", v[f"ind_p0_{i}"]),
                             _text(f"ind_target_{i}", "Target rate", v[f"ind_target_{i}"]),
-                            col_widths={"sm": (6, 6, 6, 6), "xl": (3, 3, 3, 3)},
+                            col_widths={"xs": (6, 6, 6, 6), "xl": (3, 3, 3, 3)},
                         ),
                         class_="ind-row",
                     )

@@ -145,6 +145,51 @@ def test_bad_input_shows_the_clis_message_beside_the_field_and_keeps_the_results
         assert browser.table_values(page) == before
 
 
+SLOW = """
+[design]
+name = "slow"
+oc = "simulate"
+n_sim = 2000000
+chunk = 500
+
+[[indication]]
+name = "A"
+n = 24
+p0 = 0.3
+target = 0.6
+c = 0.95
+
+[method.independent]
+prior = [1, 1]
+
+[scenarios]
+generate = ["null"]
+"""
+
+
+def test_open_a_design_see_progress_and_cancel(page, tmp_path):
+    """Opening a file checks it as the CLI does (its message for a bad one); a simulated design shows progress
+    and stops on Cancel, keeping the last results."""
+    from selenium.webdriver.common.by import By
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SLOW.replace("n = 24", "n = 0"))
+    page.find_element(By.ID, "open").send_keys(str(bad))
+    browser.wait(page, lambda d: d.find_elements(By.ID, "open-message"), 20, "the open message")
+    assert page.find_element(By.ID, "open-message").text == "bad.toml, indication 'A', key 'n': 0 must be >= 1"
+    before = browser.table_values(page)
+    slow = tmp_path / "slow.toml"
+    slow.write_text(SLOW)
+    page.find_element(By.ID, "open").send_keys(str(slow))
+    browser.wait(page, lambda d: d.find_elements(By.ID, "progress"), 20, "the progress bar")
+    browser.wait(page, lambda d: "chunk" in d.find_element(By.ID, "progress_message").text, 20, "a chunk done")
+    browser.click(page, "#cancel")
+    browser.wait(page, lambda d: d.find_elements(By.ID, "status_text"), 20, "the cancelled note")
+    assert page.find_element(By.ID, "status_text").text == "cancelled: showing the last results"
+    assert browser.table_values(page) == before
+    assert page.find_element(By.ID, "ind_name_0").get_attribute("value") == "A"  # the opened design's fields
+
+
 def test_screenshots_at_1280_and_400_px_have_no_horizontal_scroll(driver, url, tmp_path_factory):
     page = driver
     if not page.current_url.startswith(url):
