@@ -171,6 +171,19 @@ def small_table(df: pd.DataFrame, table_id: str) -> str:
     )
 
 
+def _scenario_rates(text: str, add: str | None) -> str:
+    """Own scenarios with a rate added for a new indication (its null rate), or the last rate removed."""
+    lines = []
+    for line in str(text).splitlines():
+        name, sep, rest = line.partition(":")
+        if sep:
+            rates = [r.strip() for r in rest.split(",") if r.strip()]
+            rates = [*rates, str(add)] if add is not None else rates[:-1]
+            line = f"{name}: {', '.join(rates)}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def make_app(design_file: Path | None = None, priors_file: Path | None = None, designs_file: Path | None = None):
     """The studio app, starting from ``design_file`` (default ``config/basket.toml``).
 
@@ -519,6 +532,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
             v[f"thr_c_{K}"] = v[f"thr_c_{src}"] if src >= 0 else "0.95"
             v[f"prior_map_{K}"] = v.get(f"prior_map_{src}", "vague")
             v["K"] = K + 1
+            v["scen_custom"] = _scenario_rates(v["scen_custom"], v[f"ind_p0_{K}"])
             extras = dict(f.extras)
             extras["indication"] = list(extras.get("indication", []))[:K] + [{}]
             loaded.set(Fields(v, extras))
@@ -531,6 +545,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
                 return
             v = dict(f.values)
             v["K"] = f.K - 1
+            v["scen_custom"] = _scenario_rates(v["scen_custom"], None)
             loaded.set(Fields(v, f.extras))
 
         @reactive.effect

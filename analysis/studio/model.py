@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.basket import methods as registry
@@ -572,16 +573,29 @@ def load_designs(path: Path | None = DESIGNS_FILE) -> dict:
 
 
 def prior_design_tables(designs: dict) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
-    """Per design of the priors step: a title, its settings and its calibrated priors (one row per prior and
-    alpha: threshold, type I error, power)."""
+    """Per design of the priors step (``designs.json``): a title, its settings and its operating
+    characteristics: for a single-arm design its priors calibrated to each alpha (threshold, type I error,
+    power, expected sample sizes), for a two-arm design P(success) at treatment rates 0, 0.1, ..., 1 with the
+    control at ``p_c``."""
+    keys = (
+        "type", "n", "n_t", "n_c", "p0", "p_c", "delta", "c", "interim_n", "futility",
+        "prior", "prior_treatment", "prior_control", "decision",
+    )  # fmt: skip
     out = []
     for name, d in designs.items():
-        kind = d.get("type", "")
-        keys = [k for k in ("type", "n", "n1", "n2", "p0", "c", "interim_n", "futility", "prior", "decision") if k in d]
-        settings = pd.DataFrame({"setting": keys, "value": [str(d[k]) for k in keys]})
-        cal = pd.DataFrame(d.get("calibration", []))
-        keep = [c for c in ("prior", "alpha", "c", "type1", "power", "expected_n_null", "expected_n_alt") if c in cal]
-        out.append((f"{name} ({kind})", settings, cal[keep] if keep else cal))
+        shown = [k for k in keys if k in d]
+        settings = pd.DataFrame({"setting": shown, "value": [str(d[k]) for k in shown]})
+        if "calibration" in d:
+            cal = pd.DataFrame(d["calibration"])
+            cols = ("prior", "alpha", "c", "type1", "power", "expected_n_null", "expected_n_alt")
+            oc = cal[[c for c in cols if c in cal]]
+        elif "oc" in d and "grid" in d:
+            grid, succ = np.asarray(d["grid"], float), np.asarray(d["oc"], float)
+            at = [int(np.argmin(np.abs(grid - x))) for x in np.linspace(0, 1, 11)]
+            oc = pd.DataFrame({"treatment rate": grid[at], "P(success)": succ[at]})
+        else:
+            oc = pd.DataFrame()
+        out.append((f"{name} ({d.get('type', '')})", settings, oc))
     return out
 
 

@@ -197,3 +197,24 @@ def test_calibrated_thresholds_are_the_designers(fields, priors):
     got = res.calibration[res.calibration["method"] == "independent"]["threshold"].to_numpy()
     np.testing.assert_array_equal(got, ref["thresholds"])
     assert (res.calibration["fwer"] <= 0.05).all()
+
+
+def test_the_priors_steps_single_and_two_arm_designs_are_tabulated():
+    """designs.json as the priors step writes it: a single-arm design with calibrated priors (results/priors,
+    when built) and a two-arm design's P(success) over treatment rates (a small one written here)."""
+    from analysis.studio.model import load_designs, prior_design_tables
+
+    two = {
+        "type": "two-sample", "n_t": 20, "n_c": 10, "p_c": 0.2, "delta": 0.0, "c": 0.975,
+        "prior_treatment": "vague", "prior_control": "vague",
+        "grid": [i / 100 for i in range(101)], "oc": [i / 100 for i in range(101)],
+    }  # fmt: skip
+    designs = load_designs(ROOT / "results" / "priors" / "designs.json") | {"trial2": two}
+    tables = {title: (settings, oc) for title, settings, oc in prior_design_tables(designs)}
+    settings, oc = tables["trial2 (two-sample)"]
+    assert dict(zip(settings["setting"], settings["value"]))["n_t"] == "20"
+    np.testing.assert_allclose(oc["P(success)"], np.linspace(0, 1, 11))
+    for title, (_, oc) in tables.items():
+        if "one-sample" in title:
+            assert {"prior", "alpha", "c", "type1", "power"} <= set(oc.columns)
+            assert (oc["type1"] <= oc["alpha"]).all()
