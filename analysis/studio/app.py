@@ -59,6 +59,9 @@ img.oc-figure { max-width: 100%; height: auto; }
 
 JS = """
 $(function () {
+  Shiny.addCustomMessageHandler('progress_visible', function (m) {
+    document.getElementById('progress').style.display = m.show ? '' : 'none';
+  });
   Shiny.addCustomMessageHandler('field_error', function (m) {
     document.querySelectorAll('.field-msg').forEach(function (e) { e.textContent = ''; });
     document.querySelectorAll('.is-invalid').forEach(function (e) { e.classList.remove('is-invalid'); });
@@ -98,6 +101,12 @@ def app_ui():
         ui.output_ui("open_msg"),
     )
     results = ui.div(
+        ui.div(
+            ui.output_ui("progress_bar"),
+            ui.input_action_button("cancel", "Cancel", class_="btn-sm btn-outline-danger"),
+            id="progress",
+            style="display: none",
+        ),
         ui.output_ui("status"),
         ui.card(
             ui.card_header("Operating characteristics"),
@@ -325,26 +334,31 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
 
         @render.ui
         def status():
-            st = task.status()
-            if st == "running":
-                reactive.invalidate_later(0.3)
-                frac, message = state["progress"]
-                pct = int(round(100 * frac))
-                return ui.div(
-                    ui.div(
-                        ui.div(
-                            class_="progress-bar progress-bar-striped progress-bar-animated",
-                            role="progressbar",
-                            style=f"width: {max(pct, 5)}%",
-                        ),
-                        class_="progress",
-                    ),
-                    ui.p(message, id="progress_message"),
-                    ui.input_action_button("cancel", "Cancel", class_="btn-sm btn-outline-danger"),
-                    id="progress",
-                )
             text = note()
             return ui.p(text, id="status_text") if text else ui.div()
+
+        @render.ui
+        def progress_bar():
+            if task.status() != "running":
+                return ui.div()
+            reactive.invalidate_later(0.3)
+            frac, message = state["progress"]
+            pct = int(round(100 * frac))
+            return ui.div(
+                ui.div(
+                    ui.div(
+                        class_="progress-bar progress-bar-striped progress-bar-animated",
+                        role="progressbar",
+                        style=f"width: {max(pct, 5)}%",
+                    ),
+                    class_="progress",
+                ),
+                ui.p(message, id="progress_message"),
+            )
+
+        @reactive.effect
+        async def _show_progress():
+            await session.send_custom_message("progress_visible", {"show": task.status() == "running"})
 
         # -- panels ------------------------------------------------------------------------------------------------
         @render.ui

@@ -98,9 +98,14 @@ def viewport(driver, width: int, height: int) -> None:
 
 
 def wait(driver, condition, timeout: float = 60.0, what: str = "the page"):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition, f"waiting for {what}")
+    # outputs are redrawn while we look (the progress bar several times a second): a stale element is retried
+    ignored = (StaleElementReferenceException,)
+    return WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=ignored).until(
+        condition, f"waiting for {what}"
+    )
 
 
 def table_version(driver) -> int:

@@ -161,7 +161,7 @@ def test_add_and_remove_an_indication(page):
     browser.wait(page, lambda d: d.find_elements(By.ID, "scen_custom"), 20, "the scenarios panel")
     custom = page.find_element(By.ID, "scen_custom").get_attribute("value")
     assert custom == "SLE and IIM active: 0.6, 0.6, 0.2, 0.2"  # the new one at its null rate
-    browser.wait(page, lambda d: d.find_elements(By.ID, "progress"), 30, "the simulation's progress")
+    browser.wait(page, lambda d: d.find_element(By.ID, "progress").is_displayed(), 30, "the simulation's progress")
     browser.click(page, "#remove_indication")
     browser.wait(page, lambda d: not d.find_elements(By.ID, "ind_name_3"), 20, "three indications")
     browser.wait_table(page, v, 60)
@@ -204,11 +204,12 @@ def test_open_a_design_see_progress_and_cancel(page, tmp_path):
     slow = tmp_path / "slow.toml"
     slow.write_text(SLOW)
     page.find_element(By.ID, "open").send_keys(str(slow))
-    browser.wait(page, lambda d: d.find_elements(By.ID, "progress"), 20, "the progress bar")
+    browser.wait(page, lambda d: d.find_element(By.ID, "progress").is_displayed(), 20, "the progress bar")
     browser.wait(page, lambda d: "chunk" in d.find_element(By.ID, "progress_message").text, 20, "a chunk done")
     browser.click(page, "#cancel")
     browser.wait(page, lambda d: d.find_elements(By.ID, "status_text"), 20, "the cancelled note")
     assert page.find_element(By.ID, "status_text").text == "cancelled: showing the last results"
+    browser.wait(page, lambda d: not d.find_element(By.ID, "progress").is_displayed(), 20, "the bar to go")
     assert browser.table_values(page) == before
     assert page.find_element(By.ID, "ind_name_0").get_attribute("value") == "A"  # the opened design's fields
 
