@@ -305,6 +305,18 @@ def _check_priors_resources(spec: Path) -> None:
         print(f"note: {spec}: the designs will take about {total / 60:.0f} minutes (estimated)", file=sys.stderr)
 
 
+def cmd_studio(args: argparse.Namespace) -> int:
+    from analysis.basket.checks import DesignError
+    from analysis.studio.serve import serve
+
+    try:
+        serve(args.port, args.design)
+    except DesignError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_combine(args: argparse.Namespace) -> int:
     from analysis.publish.combine import combine
 
@@ -641,6 +653,13 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("--workers", type=POSITIVE_INT, help="local worker processes (default 2; 1 = in this process)")
     dg.add_argument("--no-figures", action="store_true", dest="no_figures")
     dg.set_defaults(func=cmd_design)
+
+    st = sub.add_parser("studio", help="the design studio: a local web app to design the basket trial interactively")
+    st.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    st.add_argument(
+        "--design", type=Path, metavar="FILE", help="design file to start from (default config/basket.toml)"
+    )
+    st.set_defaults(func=cmd_studio)
 
     c = sub.add_parser("combine", help="concatenate partial estimates files into results/estimates.csv")
     c.add_argument("inputs", nargs="+", type=Path)

@@ -32,6 +32,7 @@ STAGES = {
     "analysis.reproduce": 7,
     "analysis.review": 7,
     "analysis.bench": 7,
+    "analysis.studio": 7,
     "analysis.cli": 8,
     "analysis.__main__": 9,
     "analysis": 9,
