@@ -175,3 +175,27 @@ def test_a_registered_prior_family_reaches_cli_models_engine_and_tables(toy_fami
 def test_an_unknown_family_lists_the_known_ones():
     with pytest.raises(ValueError, match=r"unknown prior distribution 'Exponential'; expected one of \['Normal'"):
         Prior.parse("Exponential(2)")
+
+
+def test_a_registered_prior_family_is_accepted_by_a_basket_design_file(toy_family):
+    """The same toy family in a basket design file: read by the design-file parser, integrated by the engine in
+    the exact operating characteristics; unregistered, the parser refuses it naming method and key."""
+    from analysis.basket.design import exact_oc
+    from analysis.basket.spec import DesignError, parse
+    from analysis.bayes.prior import register_family, unregister_family
+
+    spec = {
+        "design": {"name": "t", "oc": "exact"},
+        "indication": [{"name": f"I{k}", "n": 6, "p0": 0.2, "target": 0.5, "c": 0.8} for k in range(2)],
+        "method": {"m": {"type": "exnex", "mu": "Normal(0, 1.5)", "tau": "Exponential(2)", "nex": "Normal(0, 2)"}},
+        "scenario": [{"name": "mixed", "p": [0.2, 0.5]}],
+    }
+    design = parse(spec)
+    rows = exact_oc(design, design.methods[0])
+    assert all(0 < r["go"] < 1 for r in rows)
+    unregister_family("Exponential")
+    try:
+        with pytest.raises(DesignError, match=r"key 'tau'.*unknown prior distribution 'Exponential'"):
+            parse(spec)
+    finally:
+        register_family(toy_family)
