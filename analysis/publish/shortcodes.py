@@ -52,27 +52,6 @@ def markdown_literal(value):
     return value
 
 
-def markdown_unescaped(value):
-    """The inverse of :func:`markdown_literal`: the values as computed ('\\>0.999' -> '>0.999').
-
-    Parameters
-    ----------
-    value
-        A string, number, bool, or a dict or list of them, as read from ``_variables.yml``.
-
-    Returns
-    -------
-    The same structure with the backslash escapes of :func:`markdown_literal` removed.
-    """
-    if isinstance(value, str):
-        return re.sub(r"\\([\\`*_\[\]<>#|~^$@])", r"\1", value)
-    if isinstance(value, dict):
-        return {k: markdown_unescaped(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [markdown_unescaped(v) for v in value]
-    return value
-
-
 def _lookup(variables: dict, key: str, source: Path):
     node = variables
     for part in key.split("."):

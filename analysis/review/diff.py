@@ -37,7 +37,6 @@ import pandas as pd
 import yaml
 
 from analysis.publish.results import MissingResultError, Results
-from analysis.publish.shortcodes import markdown_unescaped
 from analysis.review.paper import VAR, Paper, flatten, read_paper
 from analysis.review.papermap import results_read
 
@@ -227,8 +226,7 @@ def load_side(path: Path | str, overlay: Path | None = None) -> Side:
         figures = {p.stem: p.read_bytes() for p in sorted((manuscript / "figures").glob("*.png"))}
         return Side(
             path,
-            # the values as computed: the report step writes them Markdown-escaped for Quarto ('\\>0.999')
-            flatten(markdown_unescaped(_read_yaml(manuscript / "_variables.yml"))),
+            flatten(_read_yaml(manuscript / "_variables.yml")),
             tables,
             figures,
             results,

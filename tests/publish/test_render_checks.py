@@ -247,10 +247,3 @@ def test_supplement_numbers_are_those_the_supplement_prints(root):
     written = yaml.safe_load((root / "manuscript/tables/supplement-numbers.yml").read_text())["supplement-numbers"]
     printed = supplement_numbers(root / "manuscript/_manuscript")
     assert printed and all(written[label] == number for label, number in printed.items()), (written, printed)
-
-
-def test_markdown_unescaped_inverts_markdown_literal():
-    from analysis.publish.shortcodes import markdown_unescaped
-
-    values = {"p": ">0.999", "c": ["A_B (3/3)", "x\\y*"], "n": 2.5, "t": True}
-    assert markdown_unescaped(markdown_literal(values)) == values
