@@ -127,6 +127,13 @@ class MvNormalMixture:
             "sigma": None if self.sigma is None else self.sigma.tolist(),
         }
 
+    @staticmethod
+    def from_dict(d: dict) -> MvNormalMixture:
+        """Inverse of :meth:`to_dict` (the ``mixture`` record of an ``mvnormal`` prior in priors.json)."""
+        if d.get("family") != "mvnormal":
+            raise ValueError(f"family: expected 'mvnormal', got {d.get('family')!r}")
+        return MvNormalMixture([(c["w"], c["mean"], c["cov"]) for c in d["components"]], sigma=d.get("sigma"))
+
     # -- summaries -------------------------------------------------------------------------------
     def mean(self) -> np.ndarray:
         return self._w @ self._mu

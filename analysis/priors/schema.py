@@ -106,9 +106,7 @@ class PriorSpec(_Strict):
             if not (row[0] > 0 and row[2] > 0 and (row[1] > 0 or self.family == "normal")):
                 names = "[w, m, s] with w, s > 0" if self.family == "normal" else "[w, a, b] all > 0"
                 raise ValueError(f"'mixture' row {i}: {row} must be {names}")
-        if self.mixture is not None and abs(sum(r[0] for r in self.mixture) - 1) > 1e-6:
-            total = sum(r[0] for r in self.mixture)
-            raise ValueError(f"'mixture': the weights sum to {total:.8g}; they must sum to 1")
+        # weights that do not sum to 1 are refused when the prior is built, naming 'mixture'
         if self.family == "beta" and self.robust_mean is not None and not 0 < self.robust_mean < 1:
             raise ValueError(f"robust_mean {self.robust_mean} must be in (0, 1) for a Beta prior")
         for key in ("mu", "tau"):
