@@ -49,7 +49,23 @@ def _whole(name: str, value, lo: int) -> int:
 
 @dataclass
 class Adaptive2S:
-    """An adaptive two-stage design; call it with true rates ``(p_t, p_c)`` for P(success)."""
+    """An adaptive two-stage design; call it with true rates ``(p_t, p_c)`` for P(success).
+
+    Parameters
+    ----------
+    prior_treatment, prior_control : BetaMixture
+        Priors of the two arms (the control prior usually a robust MAP prior).
+    n1, n_target, n_min, m : int
+        Stage-1 controls, target control information, minimum stage-2 controls, treatment patients.
+    decision : Decision2S
+        The final two-sample decision, treatment first.
+    ess_method : str
+        ESS of the interim posterior (``'morita'``, as RBesT's demo).
+    s : float
+        Morita flattening constant (RBesT's 100).
+    conditional : bool
+        Exact OC given the stage-1 data (``True``) or RBesT demo's weighting of ``oc2S``.
+    """
 
     prior_treatment: BetaMixture
     prior_control: BetaMixture

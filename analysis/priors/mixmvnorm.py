@@ -48,7 +48,16 @@ def _psd_check(cov: np.ndarray, what: str) -> np.ndarray:
 
 
 class MvNormalMixture:
-    """A finite mixture of multivariate normal densities (RBesT's ``mixmvnorm``)."""
+    """A finite mixture of multivariate normal densities (RBesT's ``mixmvnorm``).
+
+    Parameters
+    ----------
+    components : iterable of (w, mean, cov)
+        Weights (positive, summing to 1), mean vectors of one dimension, symmetric positive-definite
+        covariance matrices.
+    sigma : array_like, optional
+        Sampling covariance of one observation (RBesT's reference scale), for ``posterior(ybar, n=...)``.
+    """
 
     family = "mvnormal"
 
@@ -127,6 +136,13 @@ class MvNormalMixture:
             "sigma": None if self.sigma is None else self.sigma.tolist(),
         }
 
+    @staticmethod
+    def from_dict(d: dict) -> MvNormalMixture:
+        """Inverse of :meth:`to_dict` (the ``mixture`` record of an ``mvnormal`` prior in priors.json)."""
+        if d.get("family") != "mvnormal":
+            raise ValueError(f"family: expected 'mvnormal', got {d.get('family')!r}")
+        return MvNormalMixture([(c["w"], c["mean"], c["cov"]) for c in d["components"]], sigma=d.get("sigma"))
+
     # -- summaries -------------------------------------------------------------------------------
     def mean(self) -> np.ndarray:
         return self._w @ self._mu
@@ -189,5 +205,21 @@ class MvNormalMixture:
 
 
 def mixmvnorm(components: Iterable, sigma=None) -> MvNormalMixture:
-    """A multivariate normal mixture ``[(w, mean, cov), ...]`` (RBesT's ``mixmvnorm``); see :class:`MvNormalMixture`."""
+    """A multivariate normal mixture ``[(w, mean, cov), ...]`` (RBesT's ``mixmvnorm``).
+
+    Parameters
+    ----------
+    components : iterable of (w, mean, cov)
+        See :class:`MvNormalMixture`.
+    sigma : array_like, optional
+        Sampling covariance of one observation.
+
+    Returns
+    -------
+    MvNormalMixture
+
+    References
+    ----------
+    RBesT ``R/mixmvnorm.R``.
+    """
     return MvNormalMixture(components, sigma=sigma)

@@ -143,11 +143,10 @@ class Mixture:
             return GammaMixture(
                 [(c["w"], c["a"], c["b"]) for c in d["components"]], likelihood=d.get("likelihood", "poisson")
             )
-        if fam == "mvnormal":
-            from analysis.priors.mixmvnorm import MvNormalMixture
-
-            return MvNormalMixture([(c["w"], c["mean"], c["cov"]) for c in d["components"]], sigma=d.get("sigma"))
-        raise ValueError(f"unknown mixture family {fam!r}; expected one of {list(FAMILIES)} or 'mvnormal'")
+        raise ValueError(
+            f"unknown mixture family {fam!r}; expected one of {list(FAMILIES)} (MvNormalMixture.from_dict reads "
+            "'mvnormal')"
+        )
 
     # -- summaries ----------------------------------------------------------------------------
     def mean(self) -> float:

@@ -60,9 +60,11 @@ ENDPOINT_CLASSES = ("remission", "response", "low_activity", "event_free", "weak
 class MvComponent(_Strict):
     """One component of a multivariate normal mixture prior: weight, mean vector, covariance matrix."""
 
-    w: Annotated[Number, Field(gt=0, le=1)]
-    mean: list[Number] = Field(min_length=1, max_length=20)
-    cov: list[list[Number]] = Field(min_length=1, max_length=20)
+    w: Annotated[Number, Field(gt=0, le=1, description="Weight of the component; the weights sum to 1.")]
+    mean: list[Number] = Field(min_length=1, max_length=20, description="Mean vector of the component.")
+    cov: list[list[Number]] = Field(
+        min_length=1, max_length=20, description="Covariance matrix of the component (symmetric positive definite)."
+    )
 
 
 class PriorSpec(_Strict):
@@ -74,8 +76,16 @@ class PriorSpec(_Strict):
     endpoint_classes: list[Literal[ENDPOINT_CLASSES]] | None = Field(default=None, min_length=1)
     studies: list[Study] | None = Field(default=None, min_length=1)
     mixture: list[list[Number]] | None = Field(default=None, min_length=1)
-    components: list[MvComponent] | None = Field(default=None, min_length=1)
-    sigma_cov: list[list[Number]] | None = Field(default=None, min_length=1)
+    components: list[MvComponent] | None = Field(
+        default=None,
+        min_length=1,
+        description='family = "mvnormal": the components {w, mean, cov} of a multivariate normal mixture.',
+    )
+    sigma_cov: list[list[Number]] | None = Field(
+        default=None,
+        min_length=1,
+        description='family = "mvnormal": sampling covariance of one observation (for the posterior with n).',
+    )
     sigma: Annotated[Number, Field(gt=0)] | None = None
     likelihood: Literal["poisson", "exp"] | None = None
     robust_weight: Probability | None = None
@@ -106,9 +116,7 @@ class PriorSpec(_Strict):
             if not (row[0] > 0 and row[2] > 0 and (row[1] > 0 or self.family == "normal")):
                 names = "[w, m, s] with w, s > 0" if self.family == "normal" else "[w, a, b] all > 0"
                 raise ValueError(f"'mixture' row {i}: {row} must be {names}")
-        if self.mixture is not None and abs(sum(r[0] for r in self.mixture) - 1) > 1e-6:
-            total = sum(r[0] for r in self.mixture)
-            raise ValueError(f"'mixture': the weights sum to {total:.8g}; they must sum to 1")
+        # weights that do not sum to 1 are refused when the prior is built, naming 'mixture'
         if self.family == "beta" and self.robust_mean is not None and not 0 < self.robust_mean < 1:
             raise ValueError(f"robust_mean {self.robust_mean} must be in (0, 1) for a Beta prior")
         for key in ("mu", "tau"):
@@ -203,21 +211,32 @@ class TwoSample(_Strict):
 class AdaptiveTwoSample(_Strict):
     """Adaptive two-stage robust-MAP design (Schmidli et al. 2014; :mod:`analysis.priors.adaptive2S`)."""
 
-    name: Name
-    type: Literal["adaptive-two-sample"]
-    prior_treatment: str
-    prior_control: str
-    n1: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)]
-    n_target: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)]
-    n_min: Annotated[StrictInt, Field(ge=0, le=MAX_N_PER_ARM)]
-    m: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)]
-    c: Probability
-    delta: Annotated[Number, Field(gt=-1, lt=1)] = 0.0
-    p_c: list[Annotated[Number, Field(ge=0, le=1)]] = Field(min_length=1, max_length=101)
-    effect: list[Annotated[Number, Field(gt=-1, lt=1)]] = Field(default=[0.0], min_length=1, max_length=20)
-    ess_method: Literal["morita", "elir", "moment"] = "morita"
-    s: Annotated[Number, Field(gt=0)] = 100.0
-    conditional: bool = True
+    name: Name = Field(description="Name of the design (a safe file name).")
+    type: Literal["adaptive-two-sample"] = Field(description="Adaptive two-stage robust-MAP design.")
+    prior_treatment: str = Field(description="Name of the treatment arm's Beta prior.")
+    prior_control: str = Field(description="Name of the control arm's Beta prior (usually a robust MAP prior).")
+    n1: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM, description="Stage-1 control patients.")]
+    n_target: Annotated[
+        StrictInt,
+        Field(ge=1, le=MAX_N_PER_ARM, description="Target control information: stage 2 adds n_target - round(ESS)."),
+    ]
+    n_min: Annotated[StrictInt, Field(ge=0, le=MAX_N_PER_ARM, description="Minimum stage-2 control patients.")]
+    m: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM, description="Treatment patients (fixed).")]
+    c: Probability = Field(description="Success when P(p_t - p_c > delta | data) > c.")
+    delta: Annotated[Number, Field(gt=-1, lt=1, description="Margin of the success criterion.")] = 0.0
+    p_c: list[Annotated[Number, Field(ge=0, le=1)]] = Field(
+        min_length=1, max_length=101, description="True control rates at which the OC are computed."
+    )
+    effect: list[Annotated[Number, Field(gt=-1, lt=1)]] = Field(
+        default=[0.0], min_length=1, max_length=20, description="True differences p_t - p_c (0: type I error)."
+    )
+    ess_method: Literal["morita", "elir", "moment"] = Field(
+        default="morita", description="ESS of the interim posterior that sets stage 2 (RBesT's demo: morita)."
+    )
+    s: Annotated[Number, Field(gt=0, description="Morita flattening constant (RBesT's 100).")] = 100.0
+    conditional: bool = Field(
+        default=True, description="Exact OC given the stage-1 data (false: RBesT demo's oc2S weighting)."
+    )
 
     @model_validator(mode="after")
     def _sizes(self):

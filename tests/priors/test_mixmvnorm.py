@@ -111,16 +111,15 @@ sigma_cov = [[4.0, 1.0], [1.0, 2.0]]
 
 def test_mvnormal_prior_from_a_spec_file(tmp_path):
     """A multivariate normal mixture prior from a spec file: written to priors.json with its mean and
-    covariance, read back with Mixture.from_dict, usable with as_pymc."""
+    covariance, read back with MvNormalMixture.from_dict, usable with as_pymc."""
     import json
 
-    from analysis.priors.mixture import Mixture
     from analysis.priors.spec import run
 
     (tmp_path / "mv.toml").write_text(MV_SPEC)
     run(tmp_path / "mv.toml", tmp_path / "out")
     rec = json.loads((tmp_path / "out" / "priors.json").read_text())["priors"]["regression"]
-    back = Mixture.from_dict(rec["mixture"])
+    back = MvNormalMixture.from_dict(rec["mixture"])
     assert_allclose(back.mean(), MIX.mean(), rtol=1e-12)
     assert_allclose(rec["summary"]["cov"], MIX.cov(), rtol=1e-12)
     assert_allclose(back.sigma, SIGMA)
