@@ -228,7 +228,7 @@ def check_supplement_references(out_dir: Path) -> None:
     numbers = supplement_numbers(out_dir)
     html = (out_dir / "index.html").read_text(encoding="utf-8")
     for m in re.finditer(r'<a href="supplement\.html#((?:tbl|fig)-[\w-]+)"[^>]*>([^<]*)</a>', html):
-        label, text = m.group(1), m.group(2).replace("\u00a0", " ")
+        label, text = m.group(1), " ".join(m.group(2).replace("\u00a0", " ").split())  # pandoc may wrap inside
         if numbers.get(label) != text:
             raise RenderError(f"the paper calls {label} '{text}', the supplement numbers it {numbers.get(label)!r}")
 

@@ -103,6 +103,11 @@ class Results:
         return self.csv("basket/oc.csv")
 
     @cached_property
+    def basket_calibration(self) -> pd.DataFrame | None:
+        """``calibration.csv`` of the design run (None when the design does not calibrate)."""
+        return self.csv("basket/calibration.csv") if (self.root / "basket/calibration.csv").is_file() else None
+
+    @cached_property
     def basket_design(self) -> dict:
         return self.json("basket/design.json")
 
