@@ -31,7 +31,8 @@ CONTEXT_DATA := data/raw/study_characteristics.csv
 CORE := analysis/__init__.py analysis/settings.py analysis/io.py analysis/cli.py analysis/provenance.py \
         $(wildcard analysis/data/*.py)
 FREQ_CODE := $(wildcard analysis/frequentist/*.py)
-BAYES_CODE := $(filter-out analysis/bayes/sensitivity.py,$(wildcard analysis/bayes/*.py analysis/bayes/models/*.py))
+# every module of the stage, its subpackages included (models/, engine/, sampling/)
+BAYES_CODE := $(filter-out analysis/bayes/sensitivity.py,$(wildcard analysis/bayes/*.py analysis/bayes/*/*.py))
 PRIORS_CODE := $(wildcard analysis/priors/*.py)
 BASKET := results/basket/oc.csv results/basket/calibration.csv results/basket/design.json
 PRIORS := results/priors/priors.json results/priors/designs.json results/priors/map-priors.png \
@@ -44,7 +45,7 @@ BAYES := results/bayes/estimates.csv results/bayes/exceedance.csv results/bayes/
          results/bayes/lodo.csv
 SENS := results/bayes/sensitivity.csv results/bayes/sensitivity_diagnostics.csv
 ESTIMATES_IN := results/frequentist/estimates.csv results/bayes/estimates.csv
-MS_SRC := manuscript/index.qmd manuscript/supplement.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/filters/tables.lua manuscript/style.css manuscript/preamble.typ manuscript/the-new-england-journal-of-medicine.csl analysis/publish/checklist.py
+MS_SRC := manuscript/index.qmd manuscript/supplement.qmd manuscript/_quarto.yml manuscript/references.bib $(wildcard manuscript/filters/*.lua) manuscript/style.css manuscript/preamble.typ manuscript/the-new-england-journal-of-medicine.csl analysis/publish/checklist.py
 REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/tables/safety.md \
           manuscript/tables/bounds.md manuscript/tables/meta.md manuscript/tables/colophon.md \
           manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
@@ -61,7 +62,7 @@ PRIOR_FIGS := manuscript/figures/map-priors.png manuscript/figures/oc-sle_single
         manuscript/figures/prior-posterior-sle_single_arm.png
 PAPER := $(foreach d,index supplement,$(foreach x,html pdf docx,manuscript/_manuscript/$(d).$(x)))
 
-.PHONY: help setup results results-files paper test test-slow lint bench clean lock reproduce reference
+.PHONY: help setup results results-files paper test test-slow lint bench clean lock reproduce reference docs studio
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -83,36 +84,48 @@ lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml with uv (hash
 	  --custom-compile-command "make lock" -o requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock
 
-$(FREQ) &: $(STAMP) $(DATA) $(CORE) $(FREQ_CODE)
+# results copied from another data or code state are newer than the inputs they differ from, so make would see
+# nothing to do and render them: when results/provenance.json disagrees with the current data or code in a way
+# make cannot see, every step is forced (rebuilt, never rendered; the report step refuses such results too)
+ifeq ($(filter-out help lint setup lock clean,$(or $(MAKECMDGOALS),help)),)
+STALE :=
+else
+STALE := $(shell test ! -f results/provenance.json -o ! -x $(PY) || $(PY) -m analysis provenance --check results/provenance.json >&2 || echo FORCE)
+endif
+$(if $(STALE),$(info results/provenance.json does not match the current data or code: rebuilding every step))
+.PHONY: FORCE
+FORCE:
+
+$(FREQ) &: $(STAMP) $(DATA) $(CORE) $(FREQ_CODE) $(STALE)
 	$(call TIME,frequentist) $(RUN) frequentist --out results/frequentist
 
 # the MCMC steps' samplers (one program per model kind), traced and compiled first unless an earlier build stored
 # them; the Bayesian, sensitivity and priors steps then load them instead of tracing them again (order only: the
 # programs change no number, and a step whose program is missing traces it itself)
 SAMPLERS := results/samplers.json
-$(SAMPLERS): $(STAMP) $(DATA) config/follow_up.toml $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py
+$(SAMPLERS): $(STAMP) $(DATA) config/follow_up.toml $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py $(STALE)
 	$(call TIME,samplers) $(RUN) samplers --out $@
 
-$(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE) | $(SAMPLERS)
+$(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE) $(STALE) | $(SAMPLERS)
 	$(call TIME,bayes) $(RUN) bayes --out results/bayes
 
 # beside the main fits, not after them: the two main-model scenarios are fitted last, so that the Bayesian step's
 # fits stored meanwhile are reused (same cache key, same draws), and fitted here only when they are not stored yet
-$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py | $(SAMPLERS)
+$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py $(STALE) | $(SAMPLERS)
 	$(call TIME,sensitivity) $(RUN) sensitivity --out results/bayes
 
-$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py | $(SAMPLERS)
+$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py $(STALE) | $(SAMPLERS)
 	$(call TIME,priors) $(RUN) priors config/follow_up.toml --out results/priors
 
-$(BASKET) &: $(STAMP) config/basket.toml $(CORE) $(BAYES_CODE) $(wildcard analysis/basket/*.py)
+$(BASKET) &: $(STAMP) config/basket.toml $(CORE) $(BAYES_CODE) $(wildcard analysis/basket/*.py) $(STALE)
 	$(call TIME,basket) $(RUN) design config/basket.toml --out results/basket --no-figures --workers 1
 
-results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py
+results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py $(STALE)
 	$(call TIME,combine) $(RUN) combine $(ESTIMATES_IN) --out $@
 
 # the commit, time and code hash of the colophon: rebuilt whenever any analysis code, data or config changes
 ALL_CODE := $(wildcard analysis/*.py analysis/*/*.py analysis/*/*/*.py)
-results/provenance.json: $(STAMP) $(DATA) $(CONTEXT_DATA) $(ALL_CODE) $(wildcard config/*.toml)
+results/provenance.json: $(STAMP) $(DATA) $(CONTEXT_DATA) $(ALL_CODE) $(wildcard config/*.toml) $(STALE)
 	$(call TIME,provenance) $(RUN) provenance --out $@
 
 results: $(STAMP) ## run every analysis step that is out of date (JOBS=2 in parallel)
@@ -130,7 +143,7 @@ manuscript/figures/%.png: results/priors/%.png
 $(REPORT) &: $(DATA) $(CONTEXT_DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(BASKET) $(REPORT_CODE)
 	$(call TIME,report) $(RUN) report --manuscript manuscript
 
-$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py
+$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py analysis/publish/shortcodes.py
 	$(call TIME,render) $(RUN) render --manuscript manuscript
 
 paper: $(STAMP) ## build the manuscript (HTML and PDF) from the data, setting up if needed (JOBS=2 in parallel)
@@ -147,10 +160,19 @@ lint: $(STAMP) ## ruff check and format check
 	$(PY) -m ruff check analysis tests
 	$(PY) -m ruff format --check analysis tests
 
+studio: $(STAMP) ## the design studio: a local web app for the basket design (PORT=N, DESIGN=FILE)
+	$(RUN) studio $(if $(PORT),--port $(PORT)) $(if $(DESIGN),--design $(DESIGN))
+
 bench: results/bench.json ## benchmarks (samplers, pipeline, OC grid) -> results/bench.json
 
-results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py analysis/timing.py $(PRIORS_CODE)
+results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py analysis/timing.py $(PRIORS_CODE) \
+                    $(wildcard analysis/studio/*.py)
 	$(RUN) bench --out $@
+
+docs: $(STAMP) ## reference: API pages (pdoc, from the docstrings), design-file keys, map of the paper -> docs/_build
+	rm -rf docs/_build.tmp
+	$(PY) -m analysis.review.reference --out docs/_build.tmp
+	rm -rf docs/_build && mv docs/_build.tmp docs/_build
 
 # a clean room: a fresh clone, and its own program cache (nothing compiled by earlier builds)
 reproduce: $(STAMP) ## rebuild every result from a clean copy of HEAD and compare with reference/

@@ -79,6 +79,126 @@ def code_hash(root: Path = ROOT / "analysis") -> str:
     return h.hexdigest()
 
 
+def _relative(p: Path | str) -> str:
+    path = Path(p).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(p)
+
+
+def differences(record: dict, root: Path = ROOT) -> list[str]:
+    """How a provenance record differs from the current data files and code (empty: the results are current).
+
+    Parameters
+    ----------
+    record : dict
+        A record written by :func:`provenance` (``results/provenance.json``).
+    root : Path
+        The project root that relative data paths are resolved against.
+
+    Returns
+    -------
+    list of str
+        One line per data file whose checksum differs (or that is gone) and one for the code hash.
+    """
+    out = []
+    data = record.get("data")
+    if not isinstance(data, dict) or not data:
+        out.append("no data checksums recorded")
+        data = {}
+    for name, recorded in sorted(data.items()):
+        path = Path(name) if Path(name).is_absolute() else root / name
+        if not path.is_file():
+            out.append(f"{name}: recorded with checksum {str(recorded)[:12]}, now missing")
+            continue
+        current = sha256(path)
+        if current != recorded:
+            out.append(f"{name}: recorded checksum {str(recorded)[:12]}, current {current[:12]}")
+    current_code = code_hash()
+    if record.get("code") != current_code:
+        out.append(f"code hash: recorded {str(record.get('code'))[:12]}, current {current_code[:12]}")
+    return out
+
+
+_HDF5 = b"\x89HDF\r\n\x1a\n"
+
+
+def hdf5_problem(path: Path | str) -> str | None:
+    """Why an HDF5 (netCDF-4) file is unreadable, from its superblock alone: no signature, or a stored end of file
+    beyond the file's size (a truncated or half-copied file); ``None`` when it looks whole.
+
+    Reads a few bytes, no HDF5 library: cheap enough for make to run before every build.
+    """
+    import struct
+
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(2048)
+        size = path.stat().st_size
+    except OSError as err:
+        return f"{path}: cannot be read ({err.strerror or err})"
+    for at in (0, 512, 1024):
+        if head[at : at + 8] == _HDF5:
+            break
+    else:
+        return f"{path}: not an HDF5 file (no signature)"
+    version = head[at + 8]
+    field = {0: at + 40, 1: at + 40, 2: at + 28, 3: at + 28}.get(version)
+    if field is None or len(head) < field + 8:
+        return None  # a newer layout: left to the reader
+    eof = struct.unpack("<Q", head[field : field + 8])[0]
+    if eof > size:
+        return f"{path}: truncated ({size:,} of {eof:,} bytes)"
+    return None
+
+
+def corrupt_fits(results: Path | str) -> list[str]:
+    """The stored fits (``bayes/**/*.nc``) of a results folder that are not whole HDF5 files (:func:`hdf5_problem`)."""
+    folder = Path(results) / "bayes"
+    found = [hdf5_problem(p) for p in sorted(folder.rglob("*.nc"))] if folder.is_dir() else []
+    return [f for f in found if f]
+
+
+def unseen_by_make(path: Path | str) -> list[str]:
+    """The differences of ``path``'s record that make cannot see: those of inputs older than the record.
+
+    make reruns a step when an input is newer than its outputs; results copied from another data or code state
+    (or restored with new times) are newer than the inputs that differ, so make would render them as they are.
+
+    Parameters
+    ----------
+    path : path
+        ``results/provenance.json``.
+
+    Returns
+    -------
+    list of str
+        The differences (:func:`differences`) when no differing input is newer than ``path``; else empty (make
+        reruns the steps itself).  An unreadable record is one difference, and so is each stored fit beside it
+        (``bayes/**/*.nc``) that is not a whole HDF5 file.
+    """
+    import json
+
+    path = Path(path)
+    broken = corrupt_fits(path.parent)  # a corrupted fit: its step must run again (it refits unreadable fits)
+    if broken:
+        return broken
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        return [f"{path}: unreadable ({err})"]
+    if not isinstance(record, dict):
+        return [f"{path}: not a provenance record"]
+    found = differences(record)
+    if not found:
+        return []
+    stamp = path.stat().st_mtime
+    inputs = [ROOT / n for n in record.get("data", {}) if (ROOT / n).is_file()]
+    inputs += list((ROOT / "analysis").rglob("*.py"))
+    if any(p.stat().st_mtime > stamp for p in inputs):
+        return []  # make sees a newer input and reruns what depends on it
+    return found
+
+
 def provenance(data_files: list[Path], extra: dict | None = None) -> dict:
     """A provenance record for results computed from ``data_files``."""
     rec = {
@@ -86,10 +206,7 @@ def provenance(data_files: list[Path], extra: dict | None = None) -> dict:
         "git_commit": git_commit(),
         "code": code_hash(),
         "packages": package_versions(),
-        "data": {
-            str(Path(p).resolve().relative_to(ROOT)) if Path(p).resolve().is_relative_to(ROOT) else str(p): sha256(p)
-            for p in data_files
-        },
+        "data": {_relative(p): sha256(p) for p in data_files},
         "settings": SETTINGS.as_dict(),
         "seeds": {"mcmc": SETTINGS.mcmc.seed},
     }

@@ -100,7 +100,9 @@ class Results:
 
     @cached_property
     def basket_oc(self) -> pd.DataFrame:
-        return self.csv("basket/oc.csv")
+        """The follow-up design's OC at the nominal thresholds (the calibrated rows are tabled on their own)."""
+        oc = self.csv("basket/oc.csv")
+        return oc[oc["thresholds"] == "nominal"].reset_index(drop=True) if "thresholds" in oc else oc
 
     @cached_property
     def basket_calibration(self) -> pd.DataFrame | None:
@@ -127,8 +129,14 @@ class Results:
         """
         import xarray as xr
 
-        with xr.open_dataset(self.path(f"bayes/{model}.nc"), group="posterior", engine="h5netcdf") as ds:
-            return ds.load()
+        path = self.path(f"bayes/{model}.nc")
+        try:
+            with xr.open_dataset(path, group="posterior", engine="h5netcdf") as ds:
+                return ds.load()
+        except (OSError, ValueError, KeyError) as err:  # h5py's messages name no file
+            raise MissingResultError(
+                f"{path} is not a readable posterior file ({err}): rerun its step (make paper refits it)"
+            ) from err
 
     @cached_property
     def priors(self) -> dict:

@@ -117,7 +117,7 @@ def test_the_section_types_no_number_and_no_comparison(root):
     """Numbers and comparative words in the follow-up section come from generated variables only: outside
     the {{< var >}} shortcodes, citations and cross-references, no digit and no comparative word."""
     prose = _basket_prose(root)
-    bare = re.sub(r"\{\{< var [^>]+>\}\}", "", prose)
+    bare = re.sub(r"\{\{< (var|meta) [^>]+>\}\}", "", prose)
     bare = re.sub(r"\[Table S\d+\]\([^)]+\)|@\w+|\[@[^\]]+\]|`[^`]+`|logit\(p\) - logit\(p0\)", "", bare)
     assert not re.search(r"\d", bare), re.findall(r".{20}\d.{20}", bare)
     words = r"\b(higher|lower|more|less|larger|smaller|better|worse|limits|above|below|than)\b"
