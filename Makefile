@@ -35,7 +35,7 @@ FREQ_CODE := $(wildcard analysis/frequentist/*.py)
 # every module of the stage, its subpackages included (models/, engine/, sampling/)
 BAYES_CODE := $(filter-out analysis/bayes/sensitivity.py,$(wildcard analysis/bayes/*.py analysis/bayes/*/*.py))
 PRIORS_CODE := $(wildcard analysis/priors/*.py)
-BASKET := results/basket/oc.csv results/basket/design.json
+BASKET := results/basket/oc.csv results/basket/calibration.csv results/basket/design.json
 PRIORS := results/priors/priors.json results/priors/designs.json results/priors/map-priors.png \
           results/priors/oc-sle_single_arm.png results/priors/prior-posterior-sle_single_arm.png
 REPORT_CODE := $(filter-out analysis/publish/render.py,$(wildcard analysis/publish/*.py))
@@ -54,7 +54,8 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/hyperparameters.md manuscript/tables/characteristics.md \
           manuscript/tables/design-sensitivity.md manuscript/tables/design-calibration.md \
           manuscript/tables/priors-full.md manuscript/tables/basket.md \
-          manuscript/tables/basket-methods.md
+          manuscript/tables/basket-methods.md manuscript/tables/basket-nominal.md \
+          manuscript/tables/basket-calibration.md manuscript/tables/basket-lone.md
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
         manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png \
         manuscript/figures/hyperparameters.png manuscript/figures/basket.png

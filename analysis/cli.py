@@ -221,6 +221,8 @@ def cmd_design(args: argparse.Namespace) -> int:
     except DesignError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.search:
+        return _design_search(design, args)
     from analysis.progress import Progress, enabled
 
     class _Shown(Executor):  # the simulation's tasks (and the calibration's) with the time left
@@ -241,6 +243,32 @@ def cmd_design(args: argparse.Namespace) -> int:
             ex._line.__exit__(None, None, None)
     print(format_table(res["table"]))
     for p in res["paths"]:
+        print(f"wrote {p}")
+    return 0
+
+
+def _design_search(design, args: argparse.Namespace) -> int:
+    """``design --search``: the [search] table's trade-off, written as search.csv and search.png."""
+    from analysis.basket.search import figure, search
+    from analysis.basket.spec import DesignError
+    from analysis.io import write_csv
+
+    if design.search is None:
+        print(f"error: {args.spec}: --search needs a [search] table (n_min, n_max, power)", file=sys.stderr)
+        return 2
+    try:
+        df = search(design, design.search, str(args.spec))
+    except DesignError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    write_csv(args.out / "search.csv", df)
+    paths = [args.out / "search.csv"]
+    if not args.no_figures:
+        figure(df, design.search.power, args.out / "search.png")
+        paths.append(args.out / "search.png")
+    cols = ["label", "n", "total_n", "thresholds", "max_type1", "min_power", "feasible", "smallest"]
+    print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    for p in paths:
         print(f"wrote {p}")
     return 0
 
@@ -652,6 +680,9 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("--scheduler", help="Dask scheduler address (default: local processes)")
     dg.add_argument("--workers", type=POSITIVE_INT, help="local worker processes (default 2; 1 = in this process)")
     dg.add_argument("--no-figures", action="store_true", dest="no_figures")
+    dg.add_argument(
+        "--search", action="store_true", help="smallest n per indication meeting the [search] table's power target"
+    )
     dg.set_defaults(func=cmd_design)
 
     st = sub.add_parser("studio", help="the design studio: a local web app to design the basket trial interactively")

@@ -38,6 +38,7 @@ REFERENCE_FILES = (
     "bayes/sensitivity.csv",
     "bayes/lodo.csv",
     "basket/oc.csv",
+    "basket/calibration.csv",
     "priors/priors.json",
     "priors/designs.json",
 )

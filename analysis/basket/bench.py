@@ -113,4 +113,99 @@ def run(mcmc: bool = True) -> dict:
     out["trials_per_second"] = {"1_worker": throughput(1), "2_workers": throughput(2)}
     if mcmc:
         out["mcmc_vs_engine"] = mcmc_vs_engine()
+    out["designer"] = designer()
     return out
+
+
+def calibrate_config_seconds(path: str = "config/basket.toml") -> dict:
+    """Exact calibration of every method of the paper's design file (outcome space, summaries, thresholds)."""
+    from analysis.basket.calibrate import calibrate
+    from analysis.basket.design import exact_space
+    from analysis.basket.spec import load
+
+    d = load(path)
+    per = {}
+    t0 = time.perf_counter()
+    for m in d.methods:
+        t1 = time.perf_counter()
+        calibrate(d, m, d.calibration, space=exact_space(d, m))
+        per[m.name] = time.perf_counter() - t1
+    total = time.perf_counter() - t0
+    return {"seconds": total, "per_method": per, "target_seconds": 10.0, "ratio_to_target": total / 10.0}
+
+
+_ONE_OFF = """
+import time, sys
+t0 = time.perf_counter()
+from analysis.bayes.engine import Model, posterior
+t_import = time.perf_counter() - t0
+m = Model((("Normal(-2.1972246, 3.18)", "HalfNormal(1)"), ("Normal(-0.8472979, 1.94)", "HalfNormal(1)")),
+          weights=[0.25, 0.25], nex=(-1.3862944, 2.5))
+y, n = [2, 5, 1, 4], [20, 20, 10, 10]
+t0 = time.perf_counter()
+post = posterior(m, y, n)
+p = post.prob_above(0.1)
+cold = time.perf_counter() - t0
+from analysis.bayes.engine import Engine
+eng = Engine(m, 60)
+eng.posterior(y, n, thresholds=[0.1]).prob_above(0.1)  # tables built once
+t0 = time.perf_counter()
+for _ in range(5):
+    post = eng.posterior([3, 5, 1, 4], n, thresholds=[0.1])
+    post.prob_above(0.1)
+warm = (time.perf_counter() - t0) / 5
+print(t_import, cold, warm, list(post.mean))
+"""
+
+
+def one_off_exnex() -> dict:
+    """A one-off EXNEX posterior (4 strata, two exchangeable components: Neuenschwander et al. 2016 Table V prior,
+    P(p > 0.1) included) in a fresh process after import, and warm (a new data vector, same process)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _ONE_OFF], capture_output=True, text=True, check=True)
+    t_import, cold, warm, *_ = out.stdout.split(" ", 3)
+    cold, warm = float(cold), float(warm)
+    return {
+        "import_seconds": float(t_import),
+        "cold_seconds": cold,
+        "warm_seconds": warm,
+        "cold_ratio_to_100ms": cold / 0.1,
+        "warm_ratio_to_5ms": warm / 0.005,
+        "jags": _jags_row(),
+    }
+
+
+def _jags_row() -> dict:
+    import shutil
+
+    if shutil.which("jags") is None:
+        return {"skipped": "JAGS is not installed (Debian packages jags and r-cran-rjags): no JAGS comparison"}
+    return {"skipped": "JAGS found, but the R bridge (rjags) is not driven from this benchmark yet"}
+
+
+def ten_indications_throughput(workers: int = 2, n_sim: int = 4000) -> dict:
+    """Simulated OC of a 10-indication EXNEX design (the sarcoma strata sizes of Neuenschwander et al. 2016,
+    Appendix 5.3) on the probability scale, trials per second with ``workers`` local processes."""
+    from analysis.basket.design import Design, Indication, Method, Scenario
+    from analysis.basket.executor import Executor
+    from analysis.basket.run import operating_characteristics
+
+    sizes = [15, 13, 12, 28, 29, 29, 26, 5, 2, 20]  # Chugh et al. (2009) via Neuenschwander et al. (2016), App. 5.3
+    inds = [Indication(f"S{k}", n, 0.2, 0.4, 0.9) for k, n in enumerate(sizes)]
+    m = Method("exnex", "exnex", {"mu": "Normal(-1.4, 2)", "tau": "HalfNormal(1)", "nex": (-1.4, 2.0), "w": 0.5})
+    d = Design("sarcoma10", inds, [m], [Scenario("mixed", (0.2, 0.4) * 5)], oc="simulate", n_sim=n_sim, chunk=500)
+    t0 = time.perf_counter()
+    operating_characteristics(d, Executor(workers=workers))
+    rate = n_sim / (time.perf_counter() - t0)
+    return {"trials_per_second": rate, "workers": workers, "target": 1000, "ratio_to_target": rate / 1000}
+
+
+def designer() -> dict:
+    """The designer's speed targets (issue: calibration, one-off posterior, 10 indications), as ratios."""
+    return {
+        "calibrate_config": calibrate_config_seconds(),
+        "one_off_exnex": one_off_exnex(),
+        "ten_indications": ten_indications_throughput(),
+    }

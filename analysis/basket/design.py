@@ -100,6 +100,7 @@ class Design:
     calibration: object = None  # analysis.basket.calibrate.Calibration, or None
     interim: str = "own"  # "own": each indication's interim uses its own data; "borrow": the method's posterior
     interim_rule: str = "predictive"  # with interim = "borrow": "predictive" or "posterior" probability
+    search: object = None  # analysis.basket.search.Search, or None
 
     @property
     def K(self) -> int:
@@ -110,7 +111,7 @@ class Design:
         return np.array([i.p0 for i in self.indications])
 
     def describe(self) -> dict:
-        return {
+        out = {
             "name": self.name,
             "seed": self.seed,
             "oc": self.oc,
@@ -133,7 +134,11 @@ class Design:
                 for m in self.methods
             ],
             "scenarios": [{"name": s.name, "p": list(s.p)} for s in self.scenarios],
-        } | ({"calibration": vars(self.calibration)} if self.calibration is not None else {})
+        }
+        out = out | ({"calibration": vars(self.calibration)} if self.calibration is not None else {})
+        if self.search is not None:
+            out["search"] = vars(self.search) | {"power_scenarios": list(self.search.power_scenarios)}
+        return out
 
 
 def _jsonable(d: dict) -> dict:

@@ -42,6 +42,9 @@ Schema (every key is checked; unknown keys are errors with a suggestion)::
                              the family-wise error, one common threshold), thresholds ("per-indication"
                              or "common"), n_sim (trials per null scenario when simulating); see
                              analysis.basket.calibrate
+    [search]                 n_min, n_max, step (patients per indication), power (target, 0..1), alpha
+                             (type I error target; default the calibration's), power_scenarios (names;
+                             default every scenario with all indications at target); `design --search`
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from analysis.basket import methods as registry
 from analysis.basket.checks import DesignError, choice, get, prior_ab, unknown_keys
 from analysis.basket.design import Design, Indication, Method, Scenario
 
-TOP = {"design", "indication", "method", "scenarios", "scenario", "calibration"}
+TOP = {"design", "indication", "method", "scenarios", "scenario", "calibration", "search"}
 DESIGN_KEYS = {"name", "seed", "oc", "n_sim", "chunk", "max_outcomes", "interim_prior", "interim", "interim_rule"}
 IND_KEYS = {"name", "n", "p0", "target", "c", "min_mean", "interim_n", "futility", "efficacy"}
 GENERATE = ("null", "target", "single")
@@ -176,7 +179,9 @@ def parse(spec: dict, where: str = "design file", base: Path | None = None) -> D
             )
     elif "interim_rule" in d:
         raise DesignError(f"{wd}, key 'interim_rule': applies to interim = \"borrow\" only")
+    search = _search(spec.get("search"), where, scen)
     return Design(
+        search=search,
         interim=interim,
         interim_rule=interim_rule,
         calibration=calibration,
@@ -216,6 +221,28 @@ def _calibration(table, where: str, inds, scen):
             f'(add "null" to [scenarios] generate, or a [[scenario]] with p = {list(null)})'
         )
     return Calibration(alpha, control, common or control == "fwer", n_sim)
+
+
+def _search(table, where: str, scen):
+    """The ``[search]`` table: n_min <= n_max, step, power (0..1), alpha (0..1), power_scenarios."""
+    if table is None:
+        return None
+    from analysis.basket.search import Search
+
+    w = f"{where}, [search]"
+    if not isinstance(table, dict):
+        raise DesignError(f"{w}: expected a table")
+    unknown_keys(table, {"n_min", "n_max", "step", "power", "alpha", "power_scenarios"}, w)
+    n_min = get(table, "n_min", w, int, lo=2, hi=1000)
+    n_max = get(table, "n_max", w, int, lo=n_min, hi=1000)
+    step = get(table, "step", w, int, 1, lo=1)
+    power = get(table, "power", w, float, 0.8, lo=0, hi=1, lo_open=True, hi_open=True)
+    alpha = get(table, "alpha", w, float, None, lo=0, hi=1, lo_open=True, hi_open=True)
+    names = table.get("power_scenarios", [])
+    known = [s.name for s in scen]
+    if not isinstance(names, list) or any(n not in known for n in names):
+        raise DesignError(f"{w}, key 'power_scenarios': expected names among {known}, got {names!r}")
+    return Search(n_min, n_max, step, power, alpha, tuple(names))
 
 
 def load(path: Path | str) -> Design:

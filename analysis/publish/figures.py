@@ -357,11 +357,16 @@ def priors_result_from_files(results_dir: Path) -> dict:
     return {"records": records, "designs": designs}
 
 
-def basket(oc: pd.DataFrame, path: Path) -> None:
-    """Probability of a go decision per indication, by scenario and borrowing method (basket trial OC)."""
+def basket(oc: pd.DataFrame, path: Path, design: dict | None = None) -> None:
+    """Probability of a go decision per indication, by scenario and borrowing method (basket trial OC), at the
+    calibrated thresholds when the design calibrated them, with a reference line at the target alpha."""
+    from analysis.publish.basket import _set
     from analysis.publish.basket import method_label as basket_label
 
-    df = oc[oc["indication"] != "(any)"].copy()
+    df = _set(oc)
+    df = df[df["indication"] != "(any)"].copy()
+    calibrated = "thresholds" in df and (df["thresholds"] == "calibrated").any()
+    alpha = ((design or {}).get("calibration") or {}).get("alpha")
     scenarios = list(dict.fromkeys(df["scenario"]))
     indications = list(dict.fromkeys(df["indication"]))
     methods = list(dict.fromkeys(df["method"]))
@@ -370,18 +375,23 @@ def basket(oc: pd.DataFrame, path: Path) -> None:
     step = 0.8 / max(1, len(methods))
     for ax, ind in zip(axes, indications):
         sub = df[df["indication"] == ind]
+        if alpha is not None and calibrated:
+            ax.axvline(alpha, color="0.5", lw=0.8, ls="--", zorder=0)
         for j, m in enumerate(methods):
             s = sub[sub["method"] == m].set_index("scenario").reindex(scenarios)
             ys = np.arange(len(scenarios)) + (j - (len(methods) - 1) / 2) * step
             null = s["null"].astype(str) == "True"
-            ax.scatter(s["go"][~null], ys[~null], color=colours[m], s=12, marker="o", label=basket_label(m))
+            label = basket_label(m, design)
+            ax.scatter(s["go"][~null], ys[~null], color=colours[m], s=12, marker="o", label=label)
             ax.scatter(s["go"][null], ys[null], color=colours[m], s=14, marker="x")
         ax.set_title(ind)
         ax.set_xlim(-0.02, 1.02)
         ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
     axes[0].set_yticks(range(len(scenarios)), scenarios)
     axes[0].invert_yaxis()
-    fig.supxlabel("Probability of a go decision (x: true rate at the null, so type I error)", fontsize=FONT)
+    text = "Probability of a go decision (x: true rate at the null, so type I error"
+    text += f"; dashed line: target {alpha:g})" if alpha is not None and calibrated else ")"
+    fig.supxlabel(text, fontsize=FONT)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncol=min(len(methods), 5), frameon=False)
+    fig.legend(handles, labels, loc="outside upper center", ncol=min(len(methods), 3), frameon=False)
     _save(fig, path)

@@ -100,9 +100,14 @@ class Results:
 
     @cached_property
     def basket_oc(self) -> pd.DataFrame:
-        """The follow-up design's OC at the nominal thresholds (the calibrated rows are tabled on their own)."""
-        oc = self.csv("basket/oc.csv")
-        return oc[oc["thresholds"] == "nominal"].reset_index(drop=True) if "thresholds" in oc else oc
+        """The follow-up design's OC: nominal and (when the design calibrates) calibrated rows, told apart by the
+        ``thresholds`` column; the basket section picks the set each table shows."""
+        return self.csv("basket/oc.csv")
+
+    @cached_property
+    def basket_calibration(self) -> pd.DataFrame | None:
+        """``calibration.csv`` of the design run (None when the design does not calibrate)."""
+        return self.csv("basket/calibration.csv") if (self.root / "basket/calibration.csv").is_file() else None
 
     @cached_property
     def basket_design(self) -> dict:

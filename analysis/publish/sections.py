@@ -133,10 +133,16 @@ SECTIONS: tuple[Section, ...] = (
         "basket",
         tables={
             "basket": lambda r: basket.basket_table(r.basket_oc, r.basket_design),
+            "basket-nominal": lambda r: basket.basket_table(r.basket_oc, r.basket_design, "nominal"),
+            "basket-calibration": lambda r: basket.basket_calibration_table(r.basket_calibration, r.basket_design),
+            "basket-lone": lambda r: basket.basket_lone_table(r.basket_oc, r.basket_design),
             "basket-methods": lambda r: basket.basket_methods_table(r.basket_design),
         },
-        figures={"basket": lambda r, p: figures.basket(r.basket_oc, p)},
-        variables=("basket", lambda r: basket.basket_variables(r.basket_oc, r.basket_design)),
+        figures={"basket": lambda r, p: figures.basket(r.basket_oc, p, r.basket_design)},
+        variables=(
+            "basket",
+            lambda r: basket.basket_variables(r.basket_oc, r.basket_design, r.basket_calibration),
+        ),
     ),
     Section("colophon", tables={"colophon": lambda r: colophon.colophon(r.provenance, _build_times(r))}),
 )
