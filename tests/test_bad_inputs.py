@@ -73,6 +73,11 @@ def _replace(text, old, new, count=1):
     return text.replace(old, new, count)
 
 
+def _sle_n(n: str) -> str:
+    """The index file with the SLE response row's ``n`` spelled ``n`` (events 8)."""
+    return _replace(INDEX, "SLE,response,DORIS remission,8,8", f"SLE,response,DORIS remission,{n},8")
+
+
 INDEX_CASES = {
     "events above n": (
         _replace(INDEX, "SLE,response,DORIS remission,8,8", "SLE,response,DORIS remission,8,9"),
@@ -80,11 +85,11 @@ INDEX_CASES = {
     ),
     "n zero": (
         _replace(INDEX, "SLE,response,DORIS remission,8,8", "SLE,response,DORIS remission,0,0"),
-        r"row 2, field 'n': 0; expected a whole number > 0",
+        r"row 2, field 'n': 0; expected a whole number from 1 to 1,000,000",
     ),
     "negative events": (
         _replace(INDEX, "SLE,response,DORIS remission,8,8", "SLE,response,DORIS remission,8,-1"),
-        r"row 2, field 'events': -1; expected a whole number >= 0",
+        r"row 2, field 'events': -1; expected a whole number from 0 to 1,000,000",
     ),
     "fractional n": (
         _replace(INDEX, "SLE,response,DORIS remission,8,8", "SLE,response,DORIS remission,8.5,8"),
@@ -123,6 +128,36 @@ INDEX_CASES = {
     "extra field": (
         _replace(INDEX, '38381673,"all of the patients', '38381673,extra,"all of the patients'),
         r"row 2: more fields than the 11 columns",
+    ),
+    # issue 23: spellings of numbers that Python's int() reads but a data file should not
+    "underscore in a number": (
+        _sle_n("1_0"),
+        r"row 2, field 'n': '1_0' is not a whole number; expected .*plain digits",
+    ),
+    "space before a number": (_sle_n(" 10"), r"row 2, field 'n': ' 10' has leading or trailing spaces"),
+    "exponent": (_sle_n("1e1"), r"row 2, field 'n': '1e1' is not a whole number"),
+    "arabic-indic digits": (_sle_n("\u0661\u0660"), r"row 2, field 'n': '\u0661\u0660' is not a whole number"),
+    "plus sign": (_sle_n("+10"), r"row 2, field 'n': '\+10' is not a whole number"),
+    "absurd size": (
+        _sle_n("1" + "0" * 30),
+        r"row 2, field 'n': '10{30}' has 31 digits; expected a whole number from 1",
+    ),
+    "above the bound": (_sle_n("1000001"), r"row 2, field 'n': 1000001; expected a whole number from 1 to 1,000,000"),
+    "duplicate header": (
+        _replace(INDEX, "timepoint,doi", "n,doi"),
+        r"header: column 'n' appears 2 times \(columns 6, 8\); expected each column once",
+    ),
+    "group differing only in case": (
+        _replace(INDEX, "MULLER24,SLE,drug_free", "MULLER24,sle,drug_free"),
+        r"row 5, field 'group': 'sle' differs from 'SLE' \(row 2\) only in letter case",
+    ),
+    "reserved group new": (
+        _replace(INDEX, "MULLER24,IIM,response", "MULLER24,new,response"),
+        r"row 3, field 'group': 'new' is reserved for the analyses' own predictive new-group rows",
+    ),
+    "reserved group New": (
+        _replace(INDEX, "MULLER24,IIM,response", "MULLER24,New,response"),
+        r"row 3, field 'group': 'New' is reserved",
     ),
     "header only": (INDEX.splitlines()[0] + "\n", r"no data rows"),
     "empty file": ("", r"header: missing column"),
@@ -199,6 +234,22 @@ COHORT_CASES = {
     ),
     "treated zero": (_replace(COHORT, ",8,8,remission,", ",0,0,remission,"), r"field 'n_treated': 0; expected"),
     "missing quote column": (_replace(COHORT, ",quote", ",quotation"), r"missing column\(s\) quote"),
+    # issue 23
+    "underscore in a count": (
+        _replace(COHORT, ",8,8,remission,", ",1_0,8,remission,"),
+        r"field 'n_treated': '1_0' is not",
+    ),
+    "absurd count": (
+        _replace(COHORT, ",8,8,remission,", f",{10**30},8,remission,"),
+        r"field 'n_treated': '10{30}' has 31 digits",
+    ),
+    "duplicate header": (_replace(COHORT, ",notes,", ",disease,"), r"header: column 'disease' appears 2 times"),
+    "disease differing only in case": (
+        _replace(COHORT, "38381673,SSc,", "38381673,ssc,"),
+        r"row 6, field 'disease': 'SSc' differs from 'ssc' \(row 4\) only in letter case",
+    ),
+    "reserved disease new": (_replace(COHORT, "38381673,SSc,", "38381673,new,"), r"field 'disease': 'new' is reserved"),
+    "reserved disease all": (_replace(COHORT, "38381673,SSc,", "38381673,all,"), r"field 'disease': 'all' is reserved"),
 }
 
 

@@ -28,8 +28,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data.schema import Column, DataError, _check_schema, _check_unique, _read_rows, load_table
-from analysis.settings import DATA_RAW
+from analysis.data.schema import (
+    MAX_COUNT,
+    Column,
+    DataError,
+    _check_schema,
+    _check_unique,
+    _read_rows,
+    check_labels,
+    load_table,
+    parse_decimal,
+)
+from analysis.settings import DATA_RAW, TOTAL
 
 CHARACTERISTICS = DATA_RAW / "study_characteristics.csv"
 
@@ -84,13 +94,6 @@ _NUMBER_WORDS = {
 }  # fmt: skip
 
 
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
 def _in_quote(value: float, quote: str) -> bool:
     """Whether a number appears in the quote, as digits or as a number word."""
     for tok in re.findall(r"\d+(?:\.\d+)?", quote):
@@ -106,11 +109,9 @@ def _check_rows(parsed: list[dict]) -> list[str]:
         row = rec["_row"]
         stat, value = rec.get("statistic"), rec.get("value")
         if stat in NUMERIC_STATISTICS and value:
-            num = _number(value)
-            if num is None:
-                errors.append(
-                    f"row {row}, field 'value': {value!r} is not a number; expected a number for statistic '{stat}'"
-                )
+            num, problem = parse_decimal(value, -MAX_COUNT, MAX_COUNT)
+            if problem:
+                errors.append(f"row {row}, field 'value': {problem} for statistic '{stat}'")
             elif stat == "count" and (num < 0 or num != int(num)):
                 errors.append(f"row {row}, field 'value': {value}; expected a whole number >= 0 for statistic 'count'")
             elif rec.get("quote") and not _in_quote(num, rec["quote"]):
@@ -125,7 +126,7 @@ def _check_rows(parsed: list[dict]) -> list[str]:
                 f"row {row}, field 'doi': {doi!r}; expected a DOI such as '10.1056/NEJMoa2308917' (no 'doi:' prefix)"
             )
         pmid = rec.get("pmid")
-        if pmid and not pmid.isdigit():
+        if pmid and not (pmid.isascii() and pmid.isdigit()):
             errors.append(f"row {row}, field 'pmid': {pmid!r}; expected digits only")
     return errors
 
@@ -137,6 +138,7 @@ def read_characteristics(path: Path) -> tuple[list[str], list[dict]]:
     errors, parsed = _check_schema(path, CHARACTERISTICS_SCHEMA, header, rows)
     errors += _check_rows(parsed)
     errors += _check_unique(parsed, ("fact_id",))
+    errors += check_labels(parsed, "group", allowed=(TOTAL,))
     errors += _check_unique(parsed, ("study_id", "group", "item", "statistic"))
     if not parsed and not errors:
         errors.append("no data rows")

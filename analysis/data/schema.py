@@ -12,11 +12,23 @@ errors of a file are collected before raising, so a user fixes them in one go.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.settings import ENDPOINTS, TOTAL
+from analysis.settings import ENDPOINTS, NEW_GROUP, TOTAL
+
+#: The largest count any data file may hold: no study or cohort of this field treats a million patients, and a
+#: larger number is a typing error (10^30 would pass Python's ``int`` and break the analyses later).
+MAX_COUNT = 1_000_000
+#: Labels the analyses give their own rows: the whole cohort (index study) and the predictive new group.
+RESERVED_LABELS = (TOTAL, NEW_GROUP)
+
+_DIGITS = re.compile(r"-?[0-9]+", flags=re.ASCII)
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", flags=re.ASCII)
+#: digits beyond which a number is reported as too long without converting it
+_MAX_DIGITS = 18
 
 
 class DataError(ValueError):
@@ -37,17 +49,73 @@ class Column:
     kind: type = str
     required: bool = True
     allowed: tuple[str, ...] | None = None
-    check: Callable[[object], str | None] | None = None
+    #: inclusive bounds of a whole-number column
+    low: int = 0
+    high: int = MAX_COUNT
     #: a label: surrounding white space is an error, not silently removed
     label: bool = False
 
 
-def _nonneg(v: object) -> str | None:
-    return None if v >= 0 else "a whole number >= 0"
+def _show(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def _positive(v: object) -> str | None:
-    return None if v > 0 else "a whole number > 0"
+def parse_whole(text: str, low: int, high: int) -> tuple[int | None, str | None]:
+    """A whole number written in plain ASCII digits (an optional leading ``-``), within ``[low, high]``.
+
+    Python's ``int`` also reads ``'1_0'`` (10), ``' 10'``, ``'+10'`` and other scripts' digits (``'١٠'``); a data
+    file should not, so this parser accepts only ``[0-9]`` and reports anything else.
+
+    Parameters
+    ----------
+    text : str
+        The field as it stands in the file (not stripped).
+    low, high : int
+        The inclusive bounds of the field.
+
+    Returns
+    -------
+    tuple
+        ``(value, None)`` for an acceptable number, ``(None, problem)`` otherwise, where ``problem`` says what
+        was found and what was expected (the caller adds file, row and field).
+    """
+    expected = f"expected a whole number from {low:,} to {high:,} in plain digits 0-9"
+    if text != text.strip():
+        return None, f"{_show(text)} has leading or trailing spaces; {expected}"
+    if not _DIGITS.fullmatch(text):
+        return None, f"{_show(text)} is not a whole number; {expected}"
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        return None, f"{_show(text)} has {len(text.lstrip('-'))} digits; {expected}"
+    value = int(text)
+    if not low <= value <= high:
+        return None, f"{value}; {expected}"
+    return value, None
+
+
+def parse_decimal(text: str, low: float, high: float) -> tuple[float | None, str | None]:
+    """A decimal number in plain ASCII digits (``-``, digits, optionally ``.`` and digits) within ``[low, high]``.
+
+    ``float`` also reads ``'nan'``, ``'inf'``, ``'1e1'``, ``'1_0'`` and other scripts' digits; this parser does not.
+
+    Parameters
+    ----------
+    text : str
+        The field as it stands in the file.
+    low, high : float
+        The inclusive bounds.
+
+    Returns
+    -------
+    tuple
+        ``(value, None)`` or ``(None, problem)``, as :func:`parse_whole`.
+    """
+    expected = f"expected a number from {low:g} to {high:g} written as digits 0-9 with an optional '.'"
+    if not _DECIMAL.fullmatch(text) or len(text) > 2 * _MAX_DIGITS:
+        return None, f"{_show(text)} is not a number; {expected}"
+    value = float(text)
+    if not low <= value <= high:
+        return None, f"{text}; {expected}"
+    return value, None
 
 
 INDEX_SCHEMA = (
@@ -56,8 +124,8 @@ INDEX_SCHEMA = (
     Column("group", label=True),
     Column("endpoint", allowed=ENDPOINTS),
     Column("endpoint_definition"),
-    Column("n", int, check=_positive),
-    Column("events", int, check=_nonneg),
+    Column("n", int, low=1),
+    Column("events", int),
     Column("timepoint"),
     Column("doi"),
     Column("pmid", required=False),
@@ -76,8 +144,8 @@ COHORT_SCHEMA = (
     Column("product"),
     Column("endpoint"),
     Column("timepoint"),
-    Column("n_treated", int, check=_positive),
-    Column("n_responders", int, check=_nonneg),
+    Column("n_treated", int, low=1),
+    Column("n_responders", int),
     Column("endpoint_class", allowed=ENDPOINT_CLASSES),
     Column("product_class", allowed=PRODUCT_CLASSES),
     Column("evidence_level"),
@@ -103,6 +171,13 @@ def _check_schema(
     path: Path, schema: tuple[Column, ...], header: list[str], rows: list[dict[str, str]]
 ) -> tuple[list[str], list[dict]]:
     errors: list[str] = []
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:  # csv.DictReader keeps the last copy silently, even when the first one is the valid one
+        where = "; ".join(
+            f"column {h!r} appears {header.count(h)} times (columns {', '.join(str(i + 1) for i, x in enumerate(header) if x == h)})"
+            for h in repeated
+        )
+        return [f"header: {where}; expected each column once"], []
     missing = [c.name for c in schema if c.name not in header]
     if missing:
         return [f"header: missing column(s) {', '.join(missing)}; expected {[c.name for c in schema]}"], []
@@ -123,15 +198,9 @@ def _check_schema(
                 rec[col.name] = None if col.kind is int else ""
                 continue
             if col.kind is int:
-                try:
-                    num = int(value)
-                except ValueError:
-                    errors.append(f"{where}: {value!r} is not a whole number")
-                    rec[col.name] = None
-                    continue
-                problem = col.check(num) if col.check else None
+                num, problem = parse_whole(text, col.low, col.high)  # the field as written: ' 10' is refused
                 if problem:
-                    errors.append(f"{where}: {num}; expected {problem}")
+                    errors.append(f"{where}: {problem}")
                 rec[col.name] = num
             else:
                 if col.allowed is not None and value not in col.allowed:
@@ -164,6 +233,51 @@ def _check_unique(parsed: list[dict], key: tuple[str, ...]) -> list[str]:
             )
         else:
             seen[k] = rec["_row"]
+    return errors
+
+
+def check_labels(parsed: list[dict], field: str, allowed: tuple[str, ...] = ()) -> list[str]:
+    """Labels that differ only in case, and reserved labels (:data:`RESERVED_LABELS`).
+
+    ``sle`` beside ``SLE`` would silently become a second disease, and a disease named ``new`` would collide with
+    the models' predictive new-disease rows.  ``allowed`` lists the reserved labels this field may use as they are
+    (the index study's ``all`` rows).
+
+    Parameters
+    ----------
+    parsed : list of dict
+        Parsed rows, each with ``_row``.
+    field : str
+        The label column.
+    allowed : tuple of str
+        Reserved labels this field may hold, spelled exactly.
+
+    Returns
+    -------
+    list of str
+        One message per offending row.
+    """
+    errors = []
+    first: dict[str, tuple[str, int]] = {}
+    for rec in parsed:
+        label = rec.get(field)
+        if not label:
+            continue
+        key = label.casefold()
+        where = f"row {rec['_row']}, field '{field}'"
+        reserved = [r for r in RESERVED_LABELS if r.casefold() == key]
+        if reserved and label not in allowed:
+            errors.append(
+                f"{where}: {label!r} is reserved for the analyses' own "
+                f"{'whole-cohort' if reserved[0] == TOTAL else 'predictive new-group'} rows; expected another name"
+            )
+            continue
+        if key in first and first[key][0] != label:
+            errors.append(
+                f"{where}: {label!r} differs from {first[key][0]!r} (row {first[key][1]}) only in letter case; "
+                "expected one spelling per label"
+            )
+        first.setdefault(key, (label, rec["_row"]))
     return errors
 
 
@@ -213,6 +327,7 @@ def read_index(path: Path) -> tuple[list[str], list[dict]]:
     errors += _check_counts(parsed, "n", "events")
     errors += _check_unique(parsed, ("row_id",))
     errors += _check_unique(parsed, ("group", "endpoint"))
+    errors += check_labels(parsed, "group", allowed=(TOTAL,))
     errors += _check_index_totals(parsed)
     if not parsed and not errors:
         errors.append("no data rows")
@@ -225,6 +340,7 @@ def read_cohorts(path: Path) -> tuple[list[str], list[dict]]:
     errors, parsed = _check_schema(path, COHORT_SCHEMA, header, rows)
     errors += _check_counts(parsed, "n_treated", "n_responders")
     errors += _check_unique(parsed, ("study_id",))
+    errors += check_labels(parsed, "disease")
     errors += _check_overlap(parsed)
     if not parsed and not errors:
         errors.append("no data rows")
