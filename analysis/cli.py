@@ -10,6 +10,10 @@ from pathlib import Path
 from analysis.errors import EXIT_BUG, UsageError, classify
 from analysis.settings import COHORTS, INDEX_STUDY, RESULTS
 
+#: Where an ad-hoc run writes without ``--out``: never the paper's ``results/`` (the Makefile passes ``--out``
+#: to every step of the paper), so that ``design my.toml`` cannot overwrite the paper's basket results.
+SCRATCH = Path("scratch")
+
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from analysis.data import validate
@@ -311,6 +315,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+_OUT_HELP = "output (default: under ./scratch/, never the paper's results/; make passes --out results/...)"
+#: verbs whose --out is a folder of one step's outputs (:func:`analysis.io.step_outputs`)
+_STEP_OF_VERB = {"frequentist": "frequentist", "bayes": "bayes", "sensitivity": "sensitivity", "priors": "priors",
+                 "design": "design"}  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the Python traceback of any failure")
@@ -338,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("frequentist", help="exact intervals, benchmark tests, heterogeneity, meta-analysis")
     data_args(f)
-    f.add_argument("--out", type=Path, default=RESULTS / "frequentist")
+    f.add_argument("--out", type=Path, default=SCRATCH / "frequentist", help=_OUT_HELP)
     f.set_defaults(func=cmd_frequentist)
 
     def mcmc_args(q: argparse.ArgumentParser) -> None:
@@ -378,29 +388,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GROUP=DIST",
         help="a group's own non-exchangeable prior for the EXNEX models, e.g. SSc='Normal(-1, 2)' (repeatable)",
     )
-    b.add_argument("--out", type=Path, default=RESULTS / "bayes")
+    b.add_argument("--out", type=Path, default=SCRATCH / "bayes", help=_OUT_HELP)
     b.set_defaults(func=cmd_bayes)
 
     s = sub.add_parser("sensitivity", help="refit under every prior and data scenario of the sensitivity analysis")
     data_args(s)
     mcmc_args(s)
-    s.add_argument("--out", type=Path, default=RESULTS / "bayes")
+    s.add_argument("--out", type=Path, default=SCRATCH / "bayes", help=_OUT_HELP)
     s.set_defaults(func=cmd_sensitivity)
 
     pr = sub.add_parser("priors", help="MAP priors, robust mixtures, ESS and design OC from a TOML spec file")
     pr.add_argument("spec", type=Path, help="prior/design specification (see config/follow_up.toml)")
     pr.add_argument("--cohorts", type=Path, default=COHORTS, help="published cohorts, for priors given by disease")
-    pr.add_argument("--out", type=Path, default=RESULTS / "priors")
+    pr.add_argument("--out", type=Path, default=SCRATCH / "priors", help=_OUT_HELP)
     pr.add_argument("--no-figures", action="store_true", help="write JSON only")
     pr.set_defaults(func=cmd_priors)
 
     bn = sub.add_parser("bench", help="benchmarks: samplers' ESS per second, pipeline time, exact vs simulated OC")
-    bn.add_argument("--out", type=Path, default=RESULTS / "bench.json")
+    bn.add_argument("--out", type=Path, default=SCRATCH / "bench.json", help=_OUT_HELP)
     bn.set_defaults(func=cmd_bench)
 
     dg = sub.add_parser("design", help="basket design: operating characteristics of borrowing methods (TOML file)")
     dg.add_argument("spec", type=Path, help="design file (see config/basket.toml)")
-    dg.add_argument("--out", type=Path, default=RESULTS / "basket")
+    dg.add_argument("--out", type=Path, default=SCRATCH / "basket", help=_OUT_HELP)
     dg.add_argument("--scheduler", help="Dask scheduler address (default: local processes)")
     dg.add_argument("--workers", type=POSITIVE_INT, help="local worker processes (default 2; 1 = in this process)")
     dg.add_argument("--no-figures", action="store_true", dest="no_figures")
@@ -408,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("combine", help="concatenate partial estimates files into results/estimates.csv")
     c.add_argument("inputs", nargs="+", type=Path)
-    c.add_argument("--out", type=Path, default=RESULTS / "estimates.csv")
+    c.add_argument("--out", type=Path, default=SCRATCH / "estimates.csv", help=_OUT_HELP)
     c.set_defaults(func=cmd_combine)
 
     sm = sub.add_parser(
@@ -417,12 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data_args(sm)
     mcmc_args(sm)
-    sm.add_argument("--out", type=Path, default=RESULTS / "samplers.json")
+    sm.add_argument("--out", type=Path, default=SCRATCH / "samplers.json", help=_OUT_HELP)
     sm.set_defaults(func=cmd_samplers)
 
     pv = sub.add_parser("provenance", help="write results/provenance.json")
     data_args(pv)
-    pv.add_argument("--out", type=Path, default=RESULTS / "provenance.json")
+    pv.add_argument("--out", type=Path, default=SCRATCH / "provenance.json", help=_OUT_HELP)
     pv.set_defaults(func=cmd_provenance)
 
     fg = sub.add_parser("figures", help="draw the manuscript figures from results/")
@@ -459,7 +469,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run a verb; every expected failure becomes one message and an exit code (:mod:`analysis.errors`)."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        step = _STEP_OF_VERB.get(args.verb)
+        if step is None:
+            return args.func(args)
+        from analysis.io import step_outputs
+
+        with step_outputs(args.out, step) as run:
+            code = args.func(args)
+            run.ok = code == 0
+        return code
     except (Exception, KeyboardInterrupt) as err:
         if args.debug:
             raise

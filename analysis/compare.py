@@ -99,8 +99,9 @@ def compare_trees(old: Path, new: Path) -> list[Comparison]:
             or Path(name).suffix in SKIP_SUFFIX
             or "/_build/" in f"/{name}"
             or name.startswith("timings/")
+            or (Path(name).name.startswith(".outputs-") and name.endswith(".json"))
         ):
-            out.append(Comparison(name, "skipped", "timing or derived from a compared file"))
+            out.append(Comparison(name, "skipped", "timing, bookkeeping or derived from a compared file"))
         elif not a.is_file():
             out.append(Comparison(name, "only in new"))
         elif not b.is_file():

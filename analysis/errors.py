@@ -62,13 +62,14 @@ def classify(err: BaseException) -> tuple[int, str] | None:
     from analysis.bayes.models import PriorError
     from analysis.bayes.sampling import ConvergenceError
     from analysis.data import DataError
+    from analysis.io import OutputFolderError
     from analysis.priors.spec import SpecError
     from analysis.publish.render import RenderError
     from analysis.publish.results import MissingResultError
 
     if isinstance(err, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted; outputs are written atomically, so none was left half-written"
-    if isinstance(err, DataError | SpecError | PriorError | UsageError):
+    if isinstance(err, DataError | SpecError | PriorError | UsageError | OutputFolderError):
         return EXIT_INPUT, str(err)
     if isinstance(err, UnicodeDecodeError):
         return EXIT_INPUT, f"not UTF-8 text ({err.reason} at byte {err.start})"

@@ -45,7 +45,7 @@ def out(tmp_path):
     folder = tmp_path / "out"
     folder.mkdir()
     (folder / "estimates.csv").write_text("previous results\n")
-    (folder / "tests.csv").write_text("previous results\n")
+    (folder / "notes.txt").write_text("previous results\n")
     return folder
 
 

@@ -78,4 +78,9 @@ def test_cli_design_writes_outputs(tmp_path, root):
     assert set(df["method"]) == {"independent", "jsd"}
     assert json.loads((out / "design.json").read_text())["oc_mode"] == "exact"
     assert (out / "go_probability.png").stat().st_size > 0
-    assert sorted(p.name for p in out.iterdir()) == ["design.json", "go_probability.png", "oc.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".outputs-design.json",
+        "design.json",
+        "go_probability.png",
+        "oc.csv",
+    ]
