@@ -81,36 +81,48 @@ lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml with uv (hash
 	  --custom-compile-command "make lock" -o requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock
 
-$(FREQ) &: $(STAMP) $(DATA) $(CORE) $(FREQ_CODE)
+# results copied from another data or code state are newer than the inputs they differ from, so make would see
+# nothing to do and render them: when results/provenance.json disagrees with the current data or code in a way
+# make cannot see, every step is forced (rebuilt, never rendered; the report step refuses such results too)
+ifeq ($(filter-out help lint setup lock clean,$(or $(MAKECMDGOALS),help)),)
+STALE :=
+else
+STALE := $(shell test ! -f results/provenance.json -o ! -x $(PY) || $(PY) -m analysis provenance --check results/provenance.json >&2 || echo FORCE)
+endif
+$(if $(STALE),$(info results/provenance.json does not match the current data or code: rebuilding every step))
+.PHONY: FORCE
+FORCE:
+
+$(FREQ) &: $(STAMP) $(DATA) $(CORE) $(FREQ_CODE) $(STALE)
 	$(call TIME,frequentist) $(RUN) frequentist --out results/frequentist
 
 # the MCMC steps' samplers (one program per model kind), traced and compiled first unless an earlier build stored
 # them; the Bayesian, sensitivity and priors steps then load them instead of tracing them again (order only: the
 # programs change no number, and a step whose program is missing traces it itself)
 SAMPLERS := results/samplers.json
-$(SAMPLERS): $(STAMP) $(DATA) config/follow_up.toml $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py
+$(SAMPLERS): $(STAMP) $(DATA) config/follow_up.toml $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py $(STALE)
 	$(call TIME,samplers) $(RUN) samplers --out $@
 
-$(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE) | $(SAMPLERS)
+$(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE) $(STALE) | $(SAMPLERS)
 	$(call TIME,bayes) $(RUN) bayes --out results/bayes
 
 # beside the main fits, not after them: the two main-model scenarios are fitted last, so that the Bayesian step's
 # fits stored meanwhile are reused (same cache key, same draws), and fitted here only when they are not stored yet
-$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py | $(SAMPLERS)
+$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py $(STALE) | $(SAMPLERS)
 	$(call TIME,sensitivity) $(RUN) sensitivity --out results/bayes
 
-$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py | $(SAMPLERS)
+$(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py $(STALE) | $(SAMPLERS)
 	$(call TIME,priors) $(RUN) priors config/follow_up.toml --out results/priors
 
-$(BASKET) &: $(STAMP) config/basket.toml $(CORE) $(BAYES_CODE) $(wildcard analysis/basket/*.py)
+$(BASKET) &: $(STAMP) config/basket.toml $(CORE) $(BAYES_CODE) $(wildcard analysis/basket/*.py) $(STALE)
 	$(call TIME,basket) $(RUN) design config/basket.toml --out results/basket --no-figures --workers 1
 
-results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py
+results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py $(STALE)
 	$(call TIME,combine) $(RUN) combine $(ESTIMATES_IN) --out $@
 
 # the commit, time and code hash of the colophon: rebuilt whenever any analysis code, data or config changes
 ALL_CODE := $(wildcard analysis/*.py analysis/*/*.py analysis/*/*/*.py)
-results/provenance.json: $(STAMP) $(DATA) $(CONTEXT_DATA) $(ALL_CODE) $(wildcard config/*.toml)
+results/provenance.json: $(STAMP) $(DATA) $(CONTEXT_DATA) $(ALL_CODE) $(wildcard config/*.toml) $(STALE)
 	$(call TIME,provenance) $(RUN) provenance --out $@
 
 results: $(STAMP) ## run every analysis step that is out of date (JOBS=2 in parallel)

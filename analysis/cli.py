@@ -222,7 +222,13 @@ def cmd_samplers(args: argparse.Namespace) -> int:
 def cmd_provenance(args: argparse.Namespace) -> int:
     from analysis.data.characteristics import CHARACTERISTICS
     from analysis.io import write_json
-    from analysis.provenance import provenance
+    from analysis.provenance import provenance, unseen_by_make
+
+    if args.check:
+        found = unseen_by_make(args.check)
+        for line in found:
+            print(f"{args.check}: {line}", file=sys.stderr)
+        return 1 if found else 0
 
     write_json(args.out, provenance([args.index, args.cohorts, CHARACTERISTICS]))
     print(f"wrote {args.out}")
@@ -256,6 +262,10 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from analysis.compare import compare_trees, report
 
+    if len(args.old) != len(args.new):
+        raise UsageError(
+            f"compare: {len(args.old)} --old and {len(args.new)} --new; expected one --new for every --old, in order"
+        )
     status = 0
     for old, new in zip(args.old, args.new):
         text, ok = report(compare_trees(old, new))
@@ -433,6 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     pv = sub.add_parser("provenance", help="write results/provenance.json")
     data_args(pv)
     pv.add_argument("--out", type=Path, default=SCRATCH / "provenance.json", help=_OUT_HELP)
+    pv.add_argument(
+        "--check",
+        type=Path,
+        metavar="FILE",
+        help="exit 1 when FILE records other data or code than the current ones and make would not notice",
+    )
     pv.set_defaults(func=cmd_provenance)
 
     fg = sub.add_parser("figures", help="draw the manuscript figures from results/")

@@ -85,8 +85,27 @@ def compare_file(a: Path, b: Path) -> tuple[str, str]:
     return "different", "bytes differ"
 
 
+class CompareError(ValueError):
+    """The two sides of a comparison are not two trees (or two files) that exist."""
+
+
 def compare_trees(old: Path, new: Path) -> list[Comparison]:
+    """Every file of two results or manuscript trees, compared; two files are compared as themselves.
+
+    Raises
+    ------
+    CompareError
+        When a side does not exist, or one side is a file and the other a folder (a misspelled folder used to
+        compare as empty, and two files as two empty trees, that is equal).
+    """
     old, new = Path(old), Path(new)
+    for side, path in (("--old", old), ("--new", new)):
+        if not path.exists():
+            raise CompareError(f"{side} {path}: no such file or folder")
+    if old.is_file() != new.is_file():
+        raise CompareError(f"--old {old} and --new {new}: one is a file and the other a folder; expected two of a kind")
+    if old.is_file():
+        return [Comparison(f"{old.name} vs {new.name}", *compare_file(old, new))]
     names = sorted(
         {p.relative_to(old).as_posix() for p in old.rglob("*") if p.is_file()}
         | {p.relative_to(new).as_posix() for p in new.rglob("*") if p.is_file()}

@@ -61,15 +61,17 @@ def classify(err: BaseException) -> tuple[int, str] | None:
     """The exit code and message for an expected failure; ``None`` for anything else (a bug)."""
     from analysis.bayes.models import PriorError
     from analysis.bayes.sampling import ConvergenceError
+    from analysis.compare import CompareError
     from analysis.data import DataError
     from analysis.io import OutputFolderError
     from analysis.priors.spec import SpecError
+    from analysis.publish.combine import CombineError
     from analysis.publish.render import RenderError
     from analysis.publish.results import MissingResultError
 
     if isinstance(err, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted; outputs are written atomically, so none was left half-written"
-    if isinstance(err, DataError | SpecError | PriorError | UsageError | OutputFolderError):
+    if isinstance(err, DataError | SpecError | PriorError | UsageError | OutputFolderError | CombineError):
         return EXIT_INPUT, str(err)
     if isinstance(err, UnicodeDecodeError):
         return EXIT_INPUT, f"not UTF-8 text ({err.reason} at byte {err.start})"
@@ -77,7 +79,7 @@ def classify(err: BaseException) -> tuple[int, str] | None:
 
     if isinstance(err, ConvergenceError | MCMCMismatch):
         return EXIT_CONVERGENCE, str(err)
-    if isinstance(err, MissingResultError):
+    if isinstance(err, MissingResultError | CompareError):
         return EXIT_IO, str(err)
     if isinstance(err, OSError):
         return EXIT_IO, _io_message(err)

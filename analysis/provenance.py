@@ -79,6 +79,82 @@ def code_hash(root: Path = ROOT / "analysis") -> str:
     return h.hexdigest()
 
 
+def _relative(p: Path | str) -> str:
+    path = Path(p).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(p)
+
+
+def differences(record: dict, root: Path = ROOT) -> list[str]:
+    """How a provenance record differs from the current data files and code (empty: the results are current).
+
+    Parameters
+    ----------
+    record : dict
+        A record written by :func:`provenance` (``results/provenance.json``).
+    root : Path
+        The project root that relative data paths are resolved against.
+
+    Returns
+    -------
+    list of str
+        One line per data file whose checksum differs (or that is gone) and one for the code hash.
+    """
+    out = []
+    data = record.get("data")
+    if not isinstance(data, dict) or not data:
+        out.append("no data checksums recorded")
+        data = {}
+    for name, recorded in sorted(data.items()):
+        path = Path(name) if Path(name).is_absolute() else root / name
+        if not path.is_file():
+            out.append(f"{name}: recorded with checksum {str(recorded)[:12]}, now missing")
+            continue
+        current = sha256(path)
+        if current != recorded:
+            out.append(f"{name}: recorded checksum {str(recorded)[:12]}, current {current[:12]}")
+    current_code = code_hash()
+    if record.get("code") != current_code:
+        out.append(f"code hash: recorded {str(record.get('code'))[:12]}, current {current_code[:12]}")
+    return out
+
+
+def unseen_by_make(path: Path | str) -> list[str]:
+    """The differences of ``path``'s record that make cannot see: those of inputs older than the record.
+
+    make reruns a step when an input is newer than its outputs; results copied from another data or code state
+    (or restored with new times) are newer than the inputs that differ, so make would render them as they are.
+
+    Parameters
+    ----------
+    path : path
+        ``results/provenance.json``.
+
+    Returns
+    -------
+    list of str
+        The differences (:func:`differences`) when no differing input is newer than ``path``; else empty (make
+        reruns the steps itself).  An unreadable record is one difference.
+    """
+    import json
+
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        return [f"{path}: unreadable ({err})"]
+    if not isinstance(record, dict):
+        return [f"{path}: not a provenance record"]
+    found = differences(record)
+    if not found:
+        return []
+    stamp = path.stat().st_mtime
+    inputs = [ROOT / n for n in record.get("data", {}) if (ROOT / n).is_file()]
+    inputs += list((ROOT / "analysis").rglob("*.py"))
+    if any(p.stat().st_mtime > stamp for p in inputs):
+        return []  # make sees a newer input and reruns what depends on it
+    return found
+
+
 def provenance(data_files: list[Path], extra: dict | None = None) -> dict:
     """A provenance record for results computed from ``data_files``."""
     rec = {
@@ -86,10 +162,7 @@ def provenance(data_files: list[Path], extra: dict | None = None) -> dict:
         "git_commit": git_commit(),
         "code": code_hash(),
         "packages": package_versions(),
-        "data": {
-            str(Path(p).resolve().relative_to(ROOT)) if Path(p).resolve().is_relative_to(ROOT) else str(p): sha256(p)
-            for p in data_files
-        },
+        "data": {_relative(p): sha256(p) for p in data_files},
         "settings": SETTINGS.as_dict(),
         "seeds": {"mcmc": SETTINGS.mcmc.seed},
     }

@@ -352,6 +352,15 @@ def test_output_below_a_file(tmp_path, capsys):
     assert code == 4 and "expected a folder" in err, err
 
 
+def _current_provenance(results: Path) -> None:
+    """A provenance record of the current data and code (the report step refuses any other)."""
+    from analysis.data.characteristics import CHARACTERISTICS
+    from analysis.io import write_json
+    from analysis.provenance import provenance
+
+    write_json(results / "provenance.json", provenance([INDEX_STUDY, COHORTS, CHARACTERISTICS]))
+
+
 @pytest.mark.parametrize("verb", ["report", "figures"])
 def test_missing_results(verb, tmp_path, capsys):
     args = [verb, "--results", tmp_path / "none"] + (
@@ -365,6 +374,7 @@ def test_missing_results(verb, tmp_path, capsys):
 def test_unreadable_results_json(tmp_path, capsys):
     res = tmp_path / "results"
     shutil.copytree(ROOT / "results", res, ignore=shutil.ignore_patterns("*.nc"))
+    _current_provenance(res)
     (res / "priors" / "priors.json").write_text("{not json")
     code, err = _run(["report", "--results", res, "--manuscript", tmp_path / "ms"], capsys)
     assert code == 4 and "priors.json is not valid JSON" in err, err

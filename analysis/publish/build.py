@@ -5,13 +5,41 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis.io import write_text
+from analysis.provenance import differences
 from analysis.publish.format import write_yaml
-from analysis.publish.results import Results
+from analysis.publish.results import MissingResultError, Results
 from analysis.publish.sections import SECTIONS
+
+
+class StaleResultsError(MissingResultError):
+    """The results were computed from other data or code than the current ones."""
+
+
+def check_provenance(r: Results) -> None:
+    """Refuse results whose ``provenance.json`` records other data checksums or another code hash.
+
+    Parameters
+    ----------
+    r : Results
+        The results folder.
+
+    Raises
+    ------
+    StaleResultsError
+        Naming the file and every difference; ``make paper`` rebuilds such results (the Makefile forces every
+        step when the record disagrees with inputs that make sees as older).
+    """
+    found = differences(r.provenance)
+    if found:
+        raise StaleResultsError(
+            f"{r.path('provenance.json')}: the results were computed from other data or code ({'; '.join(found)}); "
+            "rebuild them (make paper), never render them"
+        )
 
 
 def build_figures(results: Path, out: Path) -> list[Path]:
     r, out = Results(results), Path(out)
+    check_provenance(r)
     written = []
     for section in SECTIONS:
         for name, draw in section.figures.items():
@@ -24,6 +52,7 @@ def build_figures(results: Path, out: Path) -> list[Path]:
 def build_report(results: Path, manuscript: Path) -> list[Path]:
     """Write every declared table and ``_variables.yml``; nothing is written unless all of them build."""
     r, manuscript = Results(results), Path(manuscript)
+    check_provenance(r)
     outputs = {
         manuscript / "tables" / f"{name}.md": make(r) for section in SECTIONS for name, make in section.tables.items()
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,38 @@ from analysis.publish.results import MissingResultError
 CONTRACT = ["analysis", "method", "endpoint", "group", "n", "events", "estimate", "lower", "upper", "level"]
 
 
+class CombineError(ValueError):
+    """The inputs of ``combine`` would duplicate rows."""
+
+
 def combine(inputs: list[Path], out: Path) -> pd.DataFrame:
+    """Concatenate the steps' estimates files into one table with the results-contract columns first.
+
+    Parameters
+    ----------
+    inputs : list of Path
+        Estimates files, each given once (the same file twice, by any spelling of its path or as a copy, is
+        refused: it duplicated every row).
+    out : Path
+        The combined file, written atomically.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The combined table.
+    """
+    seen: dict[object, Path] = {}
+    for p in inputs:
+        keys = [Path(p).resolve()]
+        if Path(p).is_file():  # a copy of another input duplicates its rows as well
+            keys.append(hashlib.sha256(Path(p).read_bytes()).hexdigest())
+        for key in keys:
+            if key in seen:
+                raise CombineError(
+                    f"{p}: the same {'file' if isinstance(key, Path) else 'content'} as {seen[key]}; "
+                    "expected each estimates file once (rows would be duplicated)"
+                )
+            seen[key] = Path(p)
     frames = []
     for p in inputs:
         if not Path(p).is_file():

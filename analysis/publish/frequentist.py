@@ -229,4 +229,15 @@ def frequentist_variables(est: pd.DataFrame, tests: pd.DataFrame, meta: pd.DataF
             rec.update(tau=prop(r.tau), tau2=prop(r.tau2), i2=pct(r.i2), tau_upper=prop(r.tau_upper))
         slot.setdefault(r.endpoint_class, {}).update(rec)
     v["diseases"] = ", ".join(group_order(f["group"]))
+    # who reached an endpoint, as the data say it ("every patient" only when events = n): prose never types it
+    v["who"] = {key: _who(v["events"][key], n) for key, n in v["n"].items()}
     return v
+
+
+def _who(events: int, n: int) -> str:
+    """The subject of a sentence about who reached an endpoint: 'every patient', 'no patient' or 'x of n patients'."""
+    if events == n:
+        return "every patient" if n > 1 else "the one patient"
+    if events == 0:
+        return "no patient"
+    return f"{events} of {n} patients"
