@@ -146,6 +146,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def cmd_priors(args: argparse.Namespace) -> int:
     from analysis.priors.spec import format_summary, run
 
+    _check_priors_resources(args.spec)
     out = run(args.spec, args.out, cohorts_path=args.cohorts)
     print(format_summary(out))
     if not args.no_figures:
@@ -177,12 +178,73 @@ def cmd_design(args: argparse.Namespace) -> int:
     except DesignError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    _check_design_resources(args.spec, design)
     ex = Executor(workers=args.workers, scheduler=args.scheduler, progress=True)
     res = run(design, args.out, ex, figures=not args.no_figures)
     print(format_table(res["table"]))
     for p in res["paths"]:
         print(f"wrote {p}")
     return 0
+
+
+def _check_design_resources(spec: Path, design) -> None:
+    """Refuse a basket design whose engine grids or simulations would exceed the machine or an hour (issue 23:
+    a prior ``mu = "Normal(0, 1e6)"`` used 23.7 GB until the kernel killed it; ``n_sim = 1e9`` ran for days)."""
+    from analysis.basket.design import use_exact
+    from analysis.bayes.engine import Component
+    from analysis.limits import engine_bytes, engine_grid_points, require, simulation_seconds
+
+    sizes = [int(i.n) for i in design.indications]
+    for m in design.methods:
+        p = m.params
+        comps = p.get("component") or ([p] if "mu" in p and "tau" in p else [])
+        try:
+            points = sum(engine_grid_points(Component(c["mu"], c["tau"]), sum(sizes)) for c in comps)
+        except (TypeError, ValueError, KeyError):
+            continue  # not an engine method, or a prior its own check reports
+        require(
+            f"{spec}, method '{m.name}': the quadrature grid ({points:,} points)", nbytes=engine_bytes(points, sizes)
+        )
+    if not use_exact(design):
+        require(
+            f"{spec}: n_sim = {design.n_sim:,} simulated trials x {len(design.methods)} method(s) x "
+            f"{len(design.scenarios)} scenario(s)",
+            seconds=simulation_seconds(design.n_sim, len(design.methods), len(design.scenarios)),
+        )
+
+
+def _check_priors_resources(spec: Path) -> None:
+    """Refuse a priors specification whose designs would take more than an hour (issue 23: n = 100,000 with an
+    interim, a 50 x 50 sensitivity grid).  Reads the sizes from the TOML file; anything that is not a plain number
+    is left to the specification's own checks."""
+    import tomllib
+
+    from analysis.limits import priors_design_seconds, require
+
+    try:
+        doc = tomllib.loads(spec.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # the specification loader reports it, naming the file
+
+    def whole(v, default=None):
+        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else default
+
+    total = 0.0
+    for d in doc.get("design", []) if isinstance(doc.get("design"), list) else []:
+        if not isinstance(d, dict) or whole(d.get("n")) is None:
+            continue
+        sens = d.get("sensitivity") if isinstance(d.get("sensitivity"), dict) else {}
+        compare = d.get("compare") if isinstance(d.get("compare"), list) else []
+        p0, w = sens.get("p0", []), sens.get("robust_weight", [])
+        rows = len(p0) * (len(w) + len(compare)) if isinstance(p0, list) and isinstance(w, list) else 0
+        seconds = priors_design_seconds(
+            d["n"], whole(d.get("interim_n")), whole(d.get("grid"), 101), 1 + len(compare), rows
+        )
+        require(f"{spec}, design '{d.get('name', '?')}' (n = {d['n']:,})", seconds=seconds)
+        total += seconds
+    require(f"{spec}: all designs", seconds=total)
+    if total > 60:
+        print(f"note: {spec}: the designs will take about {total / 60:.0f} minutes (estimated)", file=sys.stderr)
 
 
 def cmd_combine(args: argparse.Namespace) -> int:

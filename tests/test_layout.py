@@ -19,6 +19,7 @@ STAGES = {
     "analysis.io": 0,
     "analysis.provenance": 0,
     "analysis.timing": 0,
+    "analysis.limits": 0,
     "analysis.data": 1,
     "analysis.frequentist": 2,
     "analysis.bayes": 3,
