@@ -546,16 +546,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a verb; every expected failure becomes one message and an exit code (:mod:`analysis.errors`)."""
     args = build_parser().parse_args(argv)
-    try:
-        step = _STEP_OF_VERB.get(args.verb)
-        if step is None:
-            return args.func(args)
-        from analysis.io import step_outputs
+    from analysis.io import private_tempdir, step_outputs
 
-        with step_outputs(args.out, step) as run:
-            code = args.func(args)
-            run.ok = code == 0
-        return code
+    try:
+        with private_tempdir():  # compilers' temporary files in the project's .tmp/, removed at the end
+            step = _STEP_OF_VERB.get(args.verb)
+            if step is None:
+                return args.func(args)
+            with step_outputs(args.out, step) as run:
+                code = args.func(args)
+                run.ok = code == 0
+            return code
     except (Exception, KeyboardInterrupt) as err:
         if args.debug:
             raise

@@ -52,6 +52,7 @@ def _io_message(err: OSError) -> str:
         errno.EEXIST: "exists and is not a folder",
         errno.ENOENT: "no such file or folder",
         errno.ENAMETOOLONG: "the name is too long",
+        errno.EFBIG: "the file is too large (a file-size limit, e.g. ulimit -f, or the file system's)",
     }
     reason = reasons.get(err.errno, err.strerror or str(err))
     return f"{where}: {reason}" if where else reason
