@@ -25,7 +25,7 @@ def mcmc_vs_engine(n_trials: int = 5, draws: int = 500, tune: int = 500, seed: i
     import pymc as pm
     import pytensor.tensor as pt
 
-    from analysis.basket.design import method_engine
+    from analysis.basket.methods.logit_normal import method_engine
 
     d = _design4()
     m = d.methods[0]

@@ -13,50 +13,92 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.basket.design import Design, combine_chunks, exact_oc, n_outcomes, simulate_chunk, use_exact
+from analysis.basket.calibrate import calibrate
+from analysis.basket.design import (
+    Design,
+    combine_chunks,
+    exact_oc,
+    exact_space,
+    n_outcomes,
+    simulate_chunk,
+    use_exact,
+)
 from analysis.basket.executor import Executor
 
-OUTPUTS = ("oc.csv", "design.json", "go_probability.png")
+OUTPUTS = ("oc.csv", "calibration.csv", "design.json", "go_probability.png")
 
 
-def _exact_task(design: Design, mi: int) -> list[dict]:
-    return exact_oc(design, design.methods[mi])
+def _exact_task(design: Design, mi: int) -> dict:
+    """Nominal OC of one method and, with a ``[calibration]`` table, calibrated thresholds and their OC (the
+    posterior summaries of the outcome space are computed once for both)."""
+    m = design.methods[mi]
+    sp = exact_space(design, m)
+    rows = [r | {"thresholds": "nominal"} for r in exact_oc(design, m, space=sp)]
+    cal = []
+    if design.calibration is not None:
+        res = calibrate(design, m, design.calibration, space=sp)
+        cal = res["rows"]
+        rows += [r | {"thresholds": "calibrated"} for r in exact_oc(design, m, space=sp, thresholds=res["thresholds"])]
+    return {"oc": rows, "calibration": cal}
 
 
-def _sim_task(design: Design, mi: int, si: int, chunk: int, size: int) -> dict:
-    return simulate_chunk(design, design.methods[mi], design.scenarios[si], chunk, size)
+def _sim_task(design: Design, mi: int, si: int, chunk: int, size: int, thresholds=None) -> dict:
+    return simulate_chunk(design, design.methods[mi], design.scenarios[si], chunk, size, thresholds)
 
 
-def tasks(design: Design) -> tuple[str, list[tuple]]:
+def tasks(design: Design, thresholds: dict | None = None) -> tuple[str, list[tuple]]:
+    """The tasks of one design: per method (exact), or per method, scenario, chunk and threshold set."""
     if use_exact(design):
         return "exact", [(design, mi) for mi in range(len(design.methods))]
     n_chunks = math.ceil(design.n_sim / design.chunk)
     sizes = [min(design.chunk, design.n_sim - c * design.chunk) for c in range(n_chunks)]
-    return "simulate", [
-        (design, mi, si, c, sizes[c])
-        for mi in range(len(design.methods))
-        for si in range(len(design.scenarios))
-        for c in range(n_chunks)
+    grid = [
+        (mi, si, c) for mi in range(len(design.methods)) for si in range(len(design.scenarios)) for c in range(n_chunks)
     ]
+    args = [(design, mi, si, c, sizes[c], None) for mi, si, c in grid]
+    if thresholds:
+        args += [(design, mi, si, c, sizes[c], tuple(thresholds[design.methods[mi].name])) for mi, si, c in grid]
+    return "simulate", args
 
 
-def operating_characteristics(design: Design, executor: Executor | None = None) -> pd.DataFrame:
+def operating_characteristics(design: Design, executor: Executor | None = None, with_calibration: bool = False):
+    """The OC table (nominal thresholds, and calibrated ones when the design calibrates).
+
+    Returns the table, or ``(table, calibration table)`` with ``with_calibration``.
+    """
     ex = executor or Executor(workers=1)
-    mode, args = tasks(design)
-    if mode == "exact":
-        rows = [r for part in ex.map(_exact_task, args) for r in part]
+    cal_rows: list[dict] = []
+    if use_exact(design):
+        _, args = tasks(design)
+        parts = ex.map(_exact_task, args)
+        rows = [r for part in parts for r in part["oc"]]
+        cal_rows = [r for part in parts for r in part["calibration"]]
     else:
+        thresholds = None
+        if design.calibration is not None:  # calibrated on simulated null trials in this process, then simulated
+            thresholds = {}
+            for m in design.methods:
+                res = calibrate(design, m, design.calibration, exact=False)
+                thresholds[m.name] = res["thresholds"]
+                cal_rows += res["rows"]
+        _, args = tasks(design, thresholds)
         parts = ex.map(_sim_task, args)
         rows = []
-        for mi, m in enumerate(design.methods):
-            for si, s in enumerate(design.scenarios):
-                mine = [p for p, a in zip(parts, args) if a[1] == mi and a[2] == si]
-                rows += combine_chunks(design, m, s, mine)
+        for label in ("nominal", "calibrated") if thresholds else ("nominal",):
+            for mi, m in enumerate(design.methods):
+                for si, s in enumerate(design.scenarios):
+                    mine = [
+                        p
+                        for p, a in zip(parts, args)
+                        if a[1] == mi and a[2] == si and (a[5] is None) == (label == "nominal")
+                    ]
+                    rows += [r | {"thresholds": label} for r in combine_chunks(design, m, s, mine)]
     df = pd.DataFrame(rows)
     order = {m.name: i for i, m in enumerate(design.methods)}
     sorder = {s.name: i for i, s in enumerate(design.scenarios)}
-    df = df.assign(_m=df["method"].map(order), _s=df["scenario"].map(sorder))
-    return df.sort_values(["_s", "_m"], kind="stable").drop(columns=["_m", "_s"]).reset_index(drop=True)
+    df = df.assign(_m=df["method"].map(order), _s=df["scenario"].map(sorder), _t=df["thresholds"] != "nominal")
+    df = df.sort_values(["_t", "_s", "_m"], kind="stable").drop(columns=["_m", "_s", "_t"]).reset_index(drop=True)
+    return (df, pd.DataFrame(cal_rows)) if with_calibration else df
 
 
 def safe_name(name: str) -> str:
@@ -75,6 +117,7 @@ def figure(df: pd.DataFrame, path: Path) -> None:
     from analysis.io import atomic_path
 
     d = df[df["indication"] != "(any)"]
+    d = d[d["thresholds"] == ("calibrated" if (d["thresholds"] == "calibrated").any() else "nominal")]
     scen = list(dict.fromkeys(d["scenario"]))
     fig, axes = plt.subplots(1, len(scen), figsize=(3.2 * len(scen), 3.4), sharey=True, squeeze=False)
     for ax, s in zip(axes[0], scen):
@@ -101,9 +144,13 @@ def run(design: Design, out: Path, executor: Executor | None = None, figures: bo
 
     out = Path(out)
     t0 = time.perf_counter()
-    df = operating_characteristics(design, executor)
+    df, cal = operating_characteristics(design, executor, with_calibration=True)
     seconds = time.perf_counter() - t0
     write_csv(out / safe_name("oc.csv"), df)
+    if design.calibration is not None:
+        write_csv(out / safe_name("calibration.csv"), cal)
+    else:
+        (out / "calibration.csv").unlink(missing_ok=True)  # a stale one from an earlier run of another design
     meta = design.describe() | {
         "oc_mode": "exact" if use_exact(design) else "simulate",
         "joint_outcomes": n_outcomes(design),
@@ -112,6 +159,8 @@ def run(design: Design, out: Path, executor: Executor | None = None, figures: bo
     }
     write_json(out / safe_name("design.json"), meta)
     paths = [out / "oc.csv", out / "design.json"]
+    if design.calibration is not None:
+        paths.insert(1, out / "calibration.csv")
     if figures:
         figure(df, out / safe_name("go_probability.png"))
         paths.append(out / "go_probability.png")
@@ -121,7 +170,19 @@ def run(design: Design, out: Path, executor: Executor | None = None, figures: bo
 def format_table(df: pd.DataFrame) -> str:
     cols = [
         c
-        for c in ("scenario", "method", "indication", "p_true", "go", "go_mcse", "fwer", "expected_n", "bias", "mse")
+        for c in (
+            "thresholds",
+            "scenario",
+            "method",
+            "indication",
+            "p_true",
+            "go",
+            "go_mcse",
+            "fwer",
+            "expected_n",
+            "bias",
+            "mse",
+        )
         if c in df
     ]
     return df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="")

@@ -6,15 +6,16 @@ import re
 
 import pandas as pd
 
+from analysis.basket import methods as registry
 from analysis.publish.format import md_table, prop
 
-METHOD_NAMES = {
-    "independent": "Independent (no borrowing)",
-    "hierarchical": "Hierarchical",
-    "exnex": "EXNEX",
-    "jsd": "JSD-weighted (Fujikawa)",
-    "mem": "MEM (Kaizer, Hobbs)",
-}
+
+def method_label(method: str, design: dict | None = None) -> str:
+    """A method's readable label: from the design's own record when given, else from the method registry."""
+    for m in (design or {}).get("methods", []):
+        if m["name"] == method and "label" in m:
+            return m["label"]
+    return registry.label(method)
 
 
 def key(text: str) -> str:
@@ -22,13 +23,26 @@ def key(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
-def basket_table(oc: pd.DataFrame) -> str:
+def basket_methods_table(design: dict) -> str:
+    """The borrowing methods of the design with their priors and settings, as recorded by the design run."""
+    rows = [
+        {"Method": m.get("label", m["name"]), "Priors and settings": m.get("settings", "")} for m in design["methods"]
+    ]
+    return md_table(
+        pd.DataFrame(rows),
+        "Borrowing methods of the follow-up basket trial and their priors (as run).",
+        "tbl-basket-methods",
+        "ll",
+    )
+
+
+def basket_table(oc: pd.DataFrame, design: dict | None = None) -> str:
     """P(go) per indication and family-wise error rate, per scenario and method."""
     inds = [i for i in dict.fromkeys(oc["indication"]) if i != "(any)"]
     rows = []
     for (scenario, method), sub in oc.groupby(["scenario", "method"], sort=False):
         s = sub.set_index("indication")
-        row = {"Scenario": scenario, "Method": METHOD_NAMES.get(method, method)}
+        row = {"Scenario": scenario, "Method": method_label(method, design)}
         for i in inds:
             mark = "" if str(s.loc[i, "null"]) != "True" else "*"
             row[i] = f"{prop(s.loc[i, 'go'], 3)}{mark}"

@@ -9,6 +9,7 @@ from analysis.provenance import differences
 from analysis.publish.format import write_yaml
 from analysis.publish.results import MissingResultError, Results
 from analysis.publish.sections import SECTIONS
+from analysis.publish.shortcodes import markdown_literal
 
 
 class StaleResultsError(MissingResultError):
@@ -59,5 +60,6 @@ def build_report(results: Path, manuscript: Path) -> list[Path]:
     variables = {key: make(r) for key, make in (s.variables for s in SECTIONS if s.variables)}
     for path, text in outputs.items():
         write_text(path, text)
-    write_yaml(manuscript / "_variables.yml", variables)
+    # Quarto reads each value as Markdown: escaped, '>0.999' prints as such instead of as a block quote
+    write_yaml(manuscript / "_variables.yml", markdown_literal(variables))
     return [*outputs, manuscript / "_variables.yml"]

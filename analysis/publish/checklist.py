@@ -19,6 +19,7 @@ import yaml
 
 from analysis.io import write_text
 from analysis.publish.format import md_table
+from analysis.publish.shortcodes import expand
 
 CHECKLIST_FILE = "tables/barg-checklist.md"
 
@@ -149,10 +150,15 @@ def paper_numbers(text: str) -> dict[str, str]:
 
 
 def answer(text: str, names: dict[str, str]) -> str:
+    """Each [label] of the paper as its rendered name, linked to it: '[Table 3](index.html#tbl-x)'.
+
+    The link works in the HTML documents; in PDF and Word ``filters/manuscript.lua`` keeps its text only.
+    """
+
     def sub(m: re.Match) -> str:
         if m.group(1) not in names:
             raise KeyError(f"BARG checklist points at '{m.group(1)}', which the paper does not define")
-        return names[m.group(1)]
+        return f"[{names[m.group(1)]}](index.html#{m.group(1)})"
 
     return POINTER.sub(sub, text)
 
@@ -175,8 +181,6 @@ def checklist_table(names: dict[str, str]) -> str:
 
 def write(manuscript: Path) -> Path:
     """Write the checklist for the paper as rendered now (its labels resolved from the expanded index.qmd)."""
-    from analysis.publish.render import expand
-
     manuscript = Path(manuscript)
     src = manuscript / "index.qmd"
     variables = yaml.safe_load((manuscript / "_variables.yml").read_text(encoding="utf-8")) or {}

@@ -359,6 +359,8 @@ def priors_result_from_files(results_dir: Path) -> dict:
 
 def basket(oc: pd.DataFrame, path: Path) -> None:
     """Probability of a go decision per indication, by scenario and borrowing method (basket trial OC)."""
+    from analysis.publish.basket import method_label as basket_label
+
     df = oc[oc["indication"] != "(any)"].copy()
     scenarios = list(dict.fromkeys(df["scenario"]))
     indications = list(dict.fromkeys(df["indication"]))
@@ -372,7 +374,7 @@ def basket(oc: pd.DataFrame, path: Path) -> None:
             s = sub[sub["method"] == m].set_index("scenario").reindex(scenarios)
             ys = np.arange(len(scenarios)) + (j - (len(methods) - 1) / 2) * step
             null = s["null"].astype(str) == "True"
-            ax.scatter(s["go"][~null], ys[~null], color=colours[m], s=12, marker="o", label=m)
+            ax.scatter(s["go"][~null], ys[~null], color=colours[m], s=12, marker="o", label=basket_label(m))
             ax.scatter(s["go"][null], ys[null], color=colours[m], s=14, marker="x")
         ax.set_title(ind)
         ax.set_xlim(-0.02, 1.02)

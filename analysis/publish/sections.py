@@ -131,7 +131,10 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "basket",
-        tables={"basket": lambda r: basket.basket_table(r.basket_oc)},
+        tables={
+            "basket": lambda r: basket.basket_table(r.basket_oc, r.basket_design),
+            "basket-methods": lambda r: basket.basket_methods_table(r.basket_design),
+        },
         figures={"basket": lambda r, p: figures.basket(r.basket_oc, p)},
         variables=("basket", lambda r: basket.basket_variables(r.basket_oc, r.basket_design)),
     ),

@@ -3,13 +3,8 @@
 import numpy as np
 import pytest
 
-from analysis.basket.design import (
-    _joint_index,
-    analyze,
-    design_states,
-    engine_product_summaries,
-    exact_oc,
-)
+from analysis.basket.design import _joint_index, analyze, design_states, exact_oc
+from analysis.basket.methods.logit_normal import engine_product_summaries
 from analysis.basket.spec import DesignError, load, parse
 
 TABLE5 = "tests/basket/data/neuenschwander2016_table5.toml"
@@ -83,7 +78,7 @@ def test_exact_contraction_equals_one_posterior_per_outcome(J):
     for key in ("mean", "m2", "p_above"):
         np.testing.assert_allclose(fast[key], slow[key], rtol=1e-9, atol=1e-12, err_msg=key)
     # the weights reach the engine as indications x components, as written
-    from analysis.basket.design import method_engine
+    from analysis.basket.methods.logit_normal import method_engine
 
     expected = [[0.3, 0.3, 0.1], [0.4, 0.3, 0.2], [0.2, 0.3, 0.4]]
     np.testing.assert_allclose(method_engine(method, 18).model.group_weights(3), np.array(expected)[:, :J])
@@ -96,7 +91,7 @@ def test_exact_contraction_equals_one_posterior_per_outcome(J):
 @pytest.mark.parametrize("second", [[0.4], 0.4], ids=["list", "number"])
 def test_one_indication_with_per_indication_component_weights(second):
     """K = 1: a list of one weight is per indication, alone or beside a plain number."""
-    from analysis.basket.design import method_engine
+    from analysis.basket.methods.logit_normal import method_engine
 
     spec = _spec({}, K=1)
     spec["method"]["m"] = {
@@ -113,7 +108,7 @@ def test_one_indication_with_per_indication_component_weights(second):
 
 
 def test_per_indication_weights_and_nex_reach_the_engine():
-    from analysis.basket.design import method_engine
+    from analysis.basket.methods.logit_normal import method_engine
 
     design = parse(
         _spec({"mu": "Normal(0, 1)", "w": [0.2, 0.5, 0.9], "nex": ["Normal(0, 2)", "Normal(1, 1)", "Normal(-1, 3)"]})

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.basket.design import Design, Indication, Method, Scenario, exact_oc, jsd_posterior, jsd_weights
+from analysis.basket.design import Design, Indication, Method, Scenario, exact_oc
+from analysis.basket.methods.jsd import jsd_posterior, jsd_weights
 
 
 def test_weights_posterior_and_probabilities_match_baskexact():

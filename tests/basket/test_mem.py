@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 from scipy.special import betaln
 
-from analysis.basket.design import beta_mixture_summary, mem_posterior
+from analysis.basket.methods.independent import beta_mixture_summary
+from analysis.basket.methods.mem import mem_posterior
 
 
 def _by_integration(y, n, k, prior, inclusion, p0, grid=20_000):

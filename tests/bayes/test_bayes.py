@@ -12,12 +12,13 @@ from scipy import stats
 from analysis.bayes import sampling as fitmod
 from analysis.bayes.models import DEFAULT_MODELS
 from analysis.bayes.prior import Prior
-from analysis.bayes.quadrature import posterior_means
 from analysis.bayes.sampling import ConvergenceError, check_gates, diagnostics, fit
+from analysis.bayes.sampling import cache as fit_cache
 from analysis.bayes.step import closed_form_idata
 from analysis.bayes.summaries import model_rows, prior_predictive
 from analysis.bayes.units import Units, index_units
 from analysis.settings import MCMC
+from tests.bayes.quadrature import posterior_means
 
 #: Small but gate-passing settings for unit tests (the paper uses settings.MCMC_DEFAULT).
 TEST_MCMC = MCMC(draws=1000, tune=1000, chains=2, cores=1, seed=7)
@@ -94,7 +95,7 @@ def test_fit_is_reproducible_and_cached(hier_fit, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("refitted although nothing changed")
 
-    monkeypatch.setattr(fitmod, "sample", boom)
+    monkeypatch.setattr(fit_cache, "sample", boom)
     again, _ = fit(DEFAULT_MODELS["hierarchical"], UNITS, out, TEST_MCMC)
     assert_allclose(again.posterior["mu"].values, idata.posterior["mu"].values)
 
@@ -196,7 +197,7 @@ def test_cli_refits_with_other_priors_and_sampler(tmp_path):
 
 def test_leave_one_out_prediction_matches_independent_quadrature():
     """The held-out disease's predicted count / n is the new-group mean of the model fitted to the others
-    (checked against analysis.bayes.quadrature, an independent grid implementation), and a discordant
+    (checked against tests/bayes/quadrature.py, an independent grid implementation), and a discordant
     disease is flagged."""
     from analysis.bayes.summaries import lodo_rows
 

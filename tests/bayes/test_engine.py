@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import expit
 
-import analysis.bayes.engine as E
+import analysis.bayes.engine.integral as E
 from analysis.bayes.engine import Dist, Engine, Model, as_dist, log_q, posterior
 
 
@@ -96,9 +96,9 @@ DATA = ([10, 0, 24], [24, 24, 24])  # includes no responders and all responders
 
 
 def test_hierarchical_matches_independent_quadrature():
-    # analysis/quadrature.py: an independent (mu, tau) midpoint grid with Gauss-Hermite inner integrals
+    # tests/bayes/quadrature.py: an independent (mu, tau) midpoint grid with Gauss-Hermite inner integrals
     from analysis.bayes.models import DEFAULT_MODELS
-    from analysis.bayes.quadrature import posterior_means
+    from tests.bayes.quadrature import posterior_means
 
     post = Engine(HIER, 72).posterior(*DATA)
     ref = posterior_means(DEFAULT_MODELS["hierarchical"], *DATA, n_mu=801, n_tau=800, n_gh=100)

@@ -9,6 +9,7 @@ import pytest
 
 from analysis.bayes import sampling
 from analysis.bayes.models import DEFAULT_MODELS
+from analysis.bayes.sampling import cache, keys, programs
 from analysis.bayes.units import Units
 from analysis.settings import MCMC
 
@@ -41,7 +42,7 @@ def fake_sampler(monkeypatch):
         idata.attrs["sampling_seconds"] = 0.0
         return idata
 
-    monkeypatch.setattr(sampling, "sample", fake)
+    monkeypatch.setattr(cache, "sample", fake)
     return calls
 
 
@@ -51,7 +52,8 @@ def test_code_change_refits(tmp_path, fake_sampler, monkeypatch):
     sampling.fit(SPEC, UNITS, out, MC)
     assert len(fake_sampler) == 1, "an unchanged fit must be read back"
     # editing a model file changes the code hash: the stored fit must not be read back
-    monkeypatch.setattr(sampling, "code_hash", lambda: "0" * 64)
+    monkeypatch.setattr(keys, "code_hash", lambda: "0" * 64)
+    monkeypatch.setattr(cache, "code_hash", lambda: "0" * 64)
     sampling.fit(SPEC, UNITS, out, MC)
     assert len(fake_sampler) == 2, "refit after a code change"
     assert json.loads(out.with_suffix(".json").read_text())["code"] == "0" * 64
@@ -109,12 +111,12 @@ def test_compiled_sampler_serves_other_hyperparameters_and_data():
     """One compiled program per kind: another prior and other data give other draws, the same seed the same ones."""
     small = MCMC(draws=50, tune=50, chains=1, cores=1, seed=5)  # the program of test_same_seed_same_draws
     a = sampling.sample(SPEC, UNITS, small)
-    n_programs = len(sampling._PROGRAMS)
+    n_programs = len(programs._PROGRAMS)
     b = sampling.sample(
         SPEC.with_priors(mu=DEFAULT_MODELS["exnex"].priors["nex"]), Units(("A", "B"), (0, 1), (4, 4)), small
     )
     c = sampling.sample(SPEC, UNITS, small)
-    assert len(sampling._PROGRAMS) == n_programs, "no new program for other hyperparameters or data"
+    assert len(programs._PROGRAMS) == n_programs, "no new program for other hyperparameters or data"
     np.testing.assert_array_equal(a.posterior["mu"].values, c.posterior["mu"].values)
     assert float(b.posterior["mu"].mean()) < float(a.posterior["mu"].mean())
     assert list(b.posterior["p"].coords["unit"].values) == ["A", "B"]
@@ -130,7 +132,7 @@ def test_stored_program_gives_the_draws_of_a_fresh_trace(tmp_path, monkeypatch):
     import sys
 
     monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
-    monkeypatch.setattr(sampling, "_PROGRAMS", {})
+    monkeypatch.setattr(programs, "_PROGRAMS", {})
     traced = sampling.sample(SPEC, UNITS, SMALL).posterior["mu"].values  # traces, compiles, stores under programs/
     stored = sorted((tmp_path / "programs").glob("*.xla"))
     assert len(stored) == 1
@@ -154,40 +156,40 @@ def test_stored_program_gives_the_draws_of_a_fresh_trace(tmp_path, monkeypatch):
 
 def test_unreadable_stored_program_is_traced_again_with_a_warning(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
-    monkeypatch.setattr(sampling, "_PROGRAMS", {})
+    monkeypatch.setattr(programs, "_PROGRAMS", {})
     small = MCMC(draws=50, tune=50, chains=1, cores=1, seed=1)
-    path = sampling._stored_program(SPEC, 8, small)
+    path = programs._stored_program(SPEC, 8, small)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a program")
     with pytest.warns(sampling.CacheWarning, match="unreadable.*tracing it again"):
-        program = sampling._program(SPEC, 8, small)
+        program = programs._program(SPEC, 8, small)
     assert program[1] == [*SPEC.hyperparameters(), "events", "trials"]
-    assert sampling._load_program(path) is not None  # the unreadable file was replaced by the compiled program
+    assert programs._load_program(path) is not None  # the unreadable file was replaced by the compiled program
 
 
 def test_stored_program_key_holds_what_the_compiled_code_depends_on(tmp_path, monkeypatch):
     """Other settings, XLA flags, architecture or code: another file (a stored executable is never reused for them)."""
     monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
-    path = sampling._stored_program(SPEC, 8, SMALL)
+    path = programs._stored_program(SPEC, 8, SMALL)
     assert path.parent == tmp_path / "programs" and path.suffix == ".xla"
-    assert sampling._stored_program(SPEC, 8, SMALL) == path
-    assert sampling._stored_program(SPEC, 16, SMALL) != path
-    assert sampling._stored_program(DEFAULT_MODELS["exnex"], 8, SMALL) != path
-    assert sampling._stored_program(SPEC, 8, MCMC(draws=201, tune=200, chains=2, cores=1, seed=5)) != path
-    assert sampling._stored_program(SPEC, 8, MCMC(draws=200, tune=200, chains=2, cores=1, seed=6)) == path  # data
-    flags = sampling.os.environ.get("XLA_FLAGS", "")
+    assert programs._stored_program(SPEC, 8, SMALL) == path
+    assert programs._stored_program(SPEC, 16, SMALL) != path
+    assert programs._stored_program(DEFAULT_MODELS["exnex"], 8, SMALL) != path
+    assert programs._stored_program(SPEC, 8, MCMC(draws=201, tune=200, chains=2, cores=1, seed=5)) != path
+    assert programs._stored_program(SPEC, 8, MCMC(draws=200, tune=200, chains=2, cores=1, seed=6)) == path  # data
+    flags = os.environ.get("XLA_FLAGS", "")
     monkeypatch.setenv("XLA_FLAGS", flags + " --xla_cpu_enable_fast_math=true")
-    assert sampling._stored_program(SPEC, 8, SMALL) != path
+    assert programs._stored_program(SPEC, 8, SMALL) != path
     monkeypatch.setenv("XLA_FLAGS", flags)
-    assert sampling._stored_program(SPEC, 8, SMALL) == path
-    monkeypatch.setattr(sampling.platform, "machine", lambda: "riscv64")
-    assert sampling._stored_program(SPEC, 8, SMALL) != path
+    assert programs._stored_program(SPEC, 8, SMALL) == path
+    monkeypatch.setattr(programs.platform, "machine", lambda: "riscv64")
+    assert programs._stored_program(SPEC, 8, SMALL) != path
     monkeypatch.undo()
     for unset in ("", "  "):  # empty or blank: no cache (not a folder named by spaces)
         monkeypatch.setenv("ANALYSIS_JAX_CACHE", unset)
-        assert sampling._stored_program(SPEC, 8, SMALL) is None
+        assert programs._stored_program(SPEC, 8, SMALL) is None
     monkeypatch.setenv("ANALYSIS_JAX_CACHE", f" {tmp_path} ")
-    assert sampling._stored_program(SPEC, 8, SMALL) == path
+    assert programs._stored_program(SPEC, 8, SMALL) == path
 
 
 def test_cache_keeps_the_most_recently_used_programs(tmp_path):
@@ -197,7 +199,7 @@ def test_cache_keeps_the_most_recently_used_programs(tmp_path):
         (folder / f"{i}.xla").write_bytes(b"x")
         os.utime(folder / f"{i}.xla", (1000 + i, 1000 + i))
     os.utime(folder / "0.xla")  # used just now
-    sampling._prune(folder, keep=3)
+    programs._prune(folder, keep=3)
     assert sorted(p.name for p in folder.glob("*.xla")) == ["0.xla", "3.xla", "4.xla"]
 
 
@@ -205,35 +207,35 @@ def test_damaged_stored_program_is_not_run(tmp_path, monkeypatch):
     """One flipped byte inside the executable: the checksum refuses it (running it could crash the process); an
     unreadable file is traced again and rewritten (above)."""
     small = MCMC(draws=50, tune=50, chains=1, cores=1, seed=1)
-    sampling._program(SPEC, 8, small)  # stored in the session's cache (tests/conftest.py), or loaded from it
-    blob = bytearray(sampling._stored_program(SPEC, 8, small).read_bytes())
+    programs._program(SPEC, 8, small)  # stored in the session's cache (tests/conftest.py), or loaded from it
+    blob = bytearray(programs._stored_program(SPEC, 8, small).read_bytes())
     blob[int(len(blob) * 0.85)] ^= 0xFF
     monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
-    path = sampling._stored_program(SPEC, 8, small)
+    path = programs._stored_program(SPEC, 8, small)
     path.parent.mkdir(parents=True)
     path.write_bytes(bytes(blob))
     with pytest.warns(sampling.CacheWarning, match="checksum mismatch"):
-        assert sampling._load_program(path) is None
-    assert not sampling._intact(path)
+        assert programs._load_program(path) is None
+    assert not programs._intact(path)
     blob[int(len(blob) * 0.85)] ^= 0xFF
     path.write_bytes(bytes(blob))
-    assert sampling._intact(path)
+    assert programs._intact(path)
     # the samplers step only checks that the programs are stored: an intact one is neither loaded nor traced
-    monkeypatch.setattr(sampling, "_PROGRAMS", {})
+    monkeypatch.setattr(programs, "_PROGRAMS", {})
     other = Units(("A", "B"), (1, 2), (5, 5))  # another fit of the same program: checked and recorded once
     (record,) = sampling.prepare([(SPEC, UNITS), (SPEC, other)], small, load=False)
-    assert record["source"] == "stored" and sampling._PROGRAMS == {}
-    assert sampling._load_program(path) is not None
+    assert record["source"] == "stored" and programs._PROGRAMS == {}
+    assert programs._load_program(path) is not None
 
 
 def test_unwritable_cache_warns_and_the_fit_goes_on(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     small = MCMC(draws=50, tune=50, chains=1, cores=1, seed=1)
-    compiled, *meta = sampling._program(SPEC, 8, small)
+    compiled, *meta = programs._program(SPEC, 8, small)
     with pytest.warns(sampling.CacheWarning, match="not kept.*ANALYSIS_JAX_CACHE must name a writable folder"):
-        sampling._store_program(blocker / "programs" / "x.xla", compiled, tuple(meta))
-    assert sampling._load_program(blocker / "programs" / "x.xla") is None  # absent, no warning
+        programs._store_program(blocker / "programs" / "x.xla", compiled, tuple(meta))
+    assert programs._load_program(blocker / "programs" / "x.xla") is None  # absent, no warning
 
 
 def test_a_model_kind_registered_elsewhere_keys_its_own_source(tmp_path, monkeypatch):
@@ -254,11 +256,11 @@ def test_a_model_kind_registered_elsewhere_keys_its_own_source(tmp_path, monkeyp
     mod.write_text(code.format(0.0))
     mine = importlib.import_module("my_models").Mine()  # the same kind and priors as the package's model
     assert sampling.model_sources(SPEC) == ""  # the package's own models: covered by the code hash
-    first = sampling._stored_program(mine, 8, SMALL), sampling.cache_key(mine, UNITS, SMALL)
-    assert first[0] != sampling._stored_program(SPEC, 8, SMALL)
+    first = programs._stored_program(mine, 8, SMALL), sampling.cache_key(mine, UNITS, SMALL)
+    assert first[0] != programs._stored_program(SPEC, 8, SMALL)
     assert first[1] != sampling.cache_key(SPEC, UNITS, SMALL)
     mod.write_text(code.format(3.0))  # the user edits the model
-    second = sampling._stored_program(mine, 8, SMALL), sampling.cache_key(mine, UNITS, SMALL)
+    second = programs._stored_program(mine, 8, SMALL), sampling.cache_key(mine, UNITS, SMALL)
     assert second[0] != first[0] and second[1] != first[1]
     sys.modules.pop("my_models", None)
 
@@ -269,6 +271,6 @@ def test_a_model_kind_registered_elsewhere_keys_its_own_source(tmp_path, monkeyp
 )
 def test_settings_that_change_the_compiled_code_change_the_program_key(tmp_path, monkeypatch, var, value):
     monkeypatch.setenv("ANALYSIS_JAX_CACHE", str(tmp_path))
-    path = sampling._stored_program(SPEC, 8, SMALL)
+    path = programs._stored_program(SPEC, 8, SMALL)
     monkeypatch.setenv(var, value)
-    assert sampling._stored_program(SPEC, 8, SMALL) != path
+    assert programs._stored_program(SPEC, 8, SMALL) != path

@@ -6,7 +6,7 @@
   tau scale it is a logit-normal, whose ELIR is E[(1 - (x - m)(1 - 2p)) / (s^2 p (1 - p))] - E[1/(p (1 - p))] + 2
   (derived from the logit-normal density), computed here by Gauss-Hermite quadrature;
 - the MAP mean equals the hierarchical model's predictive mean by the independent grid quadrature
-  of analysis.bayes.quadrature.
+  of tests/bayes/quadrature.py.
 """
 
 import numpy as np
@@ -15,10 +15,10 @@ from scipy.special import betaln, expit, log_expit
 
 from analysis.bayes.models import Hierarchical
 from analysis.bayes.prior import Prior
-from analysis.bayes.quadrature import posterior_means
 from analysis.priors.ess import ess
 from analysis.priors.map_exact import ExactMAP, elir_share_mixture, map_exact
 from analysis.priors.mixture import BetaMixture
+from tests.bayes.quadrature import posterior_means
 
 
 @pytest.mark.parametrize("a,b", [(3.0, 5.0), (12.0, 2.5), (2.0, 2.0)])
@@ -26,8 +26,11 @@ def test_single_beta_on_the_grid_has_ess_a_plus_b(a, b):
     x = np.arange(-40, 40, 0.005)
     g = np.exp(a * log_expit(x) + b * log_expit(-x) - betaln(a, b))
     ex = ExactMAP(x, g, 0.005)
-    for m in ("moment", "morita", "elir"):
+    for m in ("moment", "elir"):
         assert ex.ess(m) == pytest.approx(a + b, rel=2e-4), m
+    # Morita: a + b in the limit s = inf; with RBesT's s = 100 the same value as the Beta's closed form
+    assert ex.ess("morita", s=float("inf")) == pytest.approx(a + b, rel=2e-4)
+    assert ex.ess("morita") == pytest.approx(ess(BetaMixture([(1.0, a, b)]), "morita"), rel=2e-4)
 
 
 def test_no_studies_gives_the_logit_normal_prior_predictive():
