@@ -549,7 +549,7 @@ SPEC_CASES = {
     ),
     "mixture weights": (
         ("[[0.8, 8.0, 4.0], [0.2, 1.0, 1.0]]", "[[0.8, 8.0, 4.0], [0.5, 1.0, 1.0]]"),
-        r"prior 'hist', field 'mixture'",
+        r"\[\[prior\]\] #1 'hist': 'mixture': the weights sum to 1.3",
     ),
     "not TOML": (("[[prior]]\nname", "[[prior]\nname"), r"not valid TOML"),
 }
@@ -581,3 +581,121 @@ def test_unreadable_spec_file(what, tmp_path, out, capsys):
         spec.write_bytes(GOOD_SPEC.replace('"hist"', '"histórico"').encode("latin-1"))
     pattern = {"missing": "file not found", "folder": "is a folder", "latin-1": "not UTF-8"}[what]
     _check(["priors", spec, "--out", out], capsys, out, 2, pattern)
+
+
+# -- issue 23: the cases of the round of 400 bad inputs and faults, as one table ---------------------------------
+# Each case: a set-up that returns the command line (given a fresh folder), the expected exit code and the message.
+# Cases tested elsewhere: the data spellings and labels above (INDEX_CASES, COHORT_CASES) and in
+# tests/data/test_strict_numbers.py; output folders in tests/test_outputs.py; provenance, compare and combine in
+# tests/test_provenance_check.py; resource limits in tests/test_limits.py; Ctrl-C, kill -9, disk full, corrupted
+# fits and temporary files in tests/test_interrupts.py; typed prose in tests/publish/test_no_typed_claims.py.
+def _bayes_folder(t):
+    folder = t / "bayes"
+    folder.mkdir()
+    for name in ("estimates.csv", "exceedance.csv"):
+        (folder / name).write_text("bayes\n")
+    return ["frequentist", "--out", folder]
+
+
+def _stale_results(t):
+    res = t / "results"
+    shutil.copytree(ROOT / "results", res, ignore=shutil.ignore_patterns("*.nc", "sensitivity"))
+    _current_provenance(res)
+    rec = __import__("json").loads((res / "provenance.json").read_text())
+    rec["data"]["data/raw/index_study.csv"] = "0" * 64
+    (res / "provenance.json").write_text(__import__("json").dumps(rec))
+    return ["report", "--results", res, "--manuscript", t / "ms"]
+
+
+def _two_files(t):
+    (t / "a.csv").write_text("1\n")
+    (t / "b.csv").write_text("2\n")
+    return ["compare", "--old", t / "a.csv", "--new", t / "b.csv"]
+
+
+def _ten_groups(t):
+    header = INDEX.splitlines()[0]
+    rows = [
+        f"R{k},S,G{k},response,def,20,{10 + k % 3},t,10.1/x,,quote" for k in range(10)
+    ]  # 10 groups of 20: 21^9 tables
+    (t / "index.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    return ["frequentist", "--index", t / "index.csv", "--out", t / "out"]
+
+
+def _basket(t, *pairs):
+    text = (ROOT / "config" / "basket.toml").read_text(encoding="utf-8")
+    for old, new in zip(pairs[::2], pairs[1::2]):
+        text = _replace(text, old, new)
+    (t / "basket.toml").write_text(text)
+    return ["design", t / "basket.toml", "--out", t / "out", "--workers", "1"]
+
+
+def _priors(t):
+    text = (ROOT / "config" / "follow_up.toml").read_text(encoding="utf-8")
+    (t / "p.toml").write_text(
+        _replace(_replace(text, "n = 20\n", "n = 100000\n"), "interim_n = 10\n", "interim_n = 50000\n")
+    )
+    return ["priors", t / "p.toml", "--out", t / "out", "--no-figures"]
+
+
+ISSUE_23_CASES = {
+    "frequentist --out the Bayesian folder (data loss)": (
+        _bayes_folder,
+        2,
+        r"the folder holds the outputs of the 'bayes' step",
+    ),
+    "compare with a misspelled folder": (
+        lambda t: ["compare", "--old", ROOT / "results", "--new", t / "reslts"],
+        4,
+        r"--new .*reslts: no such file or folder",
+    ),
+    "compare with --old twice": (
+        lambda t: ["compare", "--old", ROOT / "results", "--old", ROOT / "results", "--new", ROOT / "results"],
+        2,
+        r"2 --old and 1 --new",
+    ),
+    "compare two different files": (_two_files, 1, r"^$"),
+    "combine the same input twice": (
+        lambda t: (
+            ["combine", ROOT / "results/frequentist/estimates.csv"] * 1
+            + [ROOT / "results/frequentist/estimates.csv", "--out", t / "e.csv"]
+        ),
+        2,
+        r"expected each estimates file once",
+    ),
+    "report of results computed from other data": (
+        _stale_results,
+        4,
+        r"provenance\.json: the results were computed from other data or code \(data/raw/index_study\.csv: recorded",
+    ),
+    "design with n_sim = 1e9": (
+        lambda t: _basket(
+            t,
+            'oc = "auto"              # exact',
+            'oc = "simulate"          # exact',
+            "n_sim = 20000",
+            "n_sim = 1000000000",
+        ),
+        2,
+        r"n_sim = 1,000,000,000 simulated trials .* above the limit of 1 hour",
+    ),
+    "priors design of n = 100,000 with an interim": (
+        _priors,
+        2,
+        r"design 'sle_single_arm' \(n = 100,000\): would take about .* above the limit of 1 hour",
+    ),
+    "exact heterogeneity test of 10 groups of 20": (
+        _ten_groups,
+        0,
+        r"note: heterogeneity of 'response': Monte Carlo exact test .* above the limit of 1,000,000",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ISSUE_23_CASES))
+def test_issue_23_case(case, tmp_path, capsys):
+    setup, code, pattern = ISSUE_23_CASES[case]
+    argv = setup(tmp_path)
+    got, err = _run(argv, capsys)
+    assert got == code, err
+    assert re.search(pattern, err.strip(), flags=re.S), err
