@@ -184,6 +184,7 @@ def cmd_priors(args: argparse.Namespace) -> int:
         total = None
     # the modules (the package exports functions of the same names)
     gmap, spec = (importlib.import_module(f"analysis.priors.{m}") for m in ("gmap", "spec"))
+    _check_priors_resources(args.spec)
     with (
         Progress("MAP priors and designs", total) as progress,
         track(gmap, "_sample_map", progress, describe=lambda kind, *a, **k: f"MCMC for a {kind} MAP prior"),
@@ -230,6 +231,7 @@ def cmd_design(args: argparse.Namespace) -> int:
                 self._line = Progress("simulation tasks", total).__enter__()
             self._line.advance(done - self._line.done)
 
+    _check_design_resources(args.spec, design)
     ex = _Shown(workers=args.workers, scheduler=args.scheduler, progress=enabled())
     ex._line = None
     try:
@@ -240,6 +242,78 @@ def cmd_design(args: argparse.Namespace) -> int:
     print(format_table(res["table"]))
     for p in res["paths"]:
         print(f"wrote {p}")
+    return 0
+
+
+def _check_design_resources(spec: Path, design) -> None:
+    """Refuse a basket design whose engine grids or simulations would exceed the machine or an hour (issue 23:
+    a prior ``mu = "Normal(0, 1e6)"`` used 23.7 GB until the kernel killed it; ``n_sim = 1e9`` ran for days)."""
+    from analysis.basket.design import use_exact
+    from analysis.bayes.engine import Component
+    from analysis.limits import engine_bytes, engine_grid_points, require, simulation_seconds
+
+    sizes = [int(i.n) for i in design.indications]
+    for m in design.methods:
+        p = m.params
+        comps = p.get("component") or ([p] if "mu" in p and "tau" in p else [])
+        try:
+            points = sum(engine_grid_points(Component(c["mu"], c["tau"]), sum(sizes)) for c in comps)
+        except (TypeError, ValueError, KeyError):
+            continue  # not an engine method, or a prior its own check reports
+        require(
+            f"{spec}, method '{m.name}': the quadrature grid ({points:,} points)", nbytes=engine_bytes(points, sizes)
+        )
+    if not use_exact(design):
+        require(
+            f"{spec}: n_sim = {design.n_sim:,} simulated trials x {len(design.methods)} method(s) x "
+            f"{len(design.scenarios)} scenario(s)",
+            seconds=simulation_seconds(design.n_sim, len(design.methods), len(design.scenarios)),
+        )
+
+
+def _check_priors_resources(spec: Path) -> None:
+    """Refuse a priors specification whose designs would take more than an hour (issue 23: n = 100,000 with an
+    interim, a 50 x 50 sensitivity grid).  Reads the sizes from the TOML file; anything that is not a plain number
+    is left to the specification's own checks."""
+    import tomllib
+
+    from analysis.limits import priors_design_seconds, require
+
+    try:
+        doc = tomllib.loads(spec.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # the specification loader reports it, naming the file
+
+    def whole(v, default=None):
+        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else default
+
+    total = 0.0
+    for d in doc.get("design", []) if isinstance(doc.get("design"), list) else []:
+        if not isinstance(d, dict) or whole(d.get("n")) is None:
+            continue
+        sens = d.get("sensitivity") if isinstance(d.get("sensitivity"), dict) else {}
+        compare = d.get("compare") if isinstance(d.get("compare"), list) else []
+        p0, w = sens.get("p0", []), sens.get("robust_weight", [])
+        rows = len(p0) * (len(w) + len(compare)) if isinstance(p0, list) and isinstance(w, list) else 0
+        seconds = priors_design_seconds(
+            d["n"], whole(d.get("interim_n")), whole(d.get("grid"), 101), 1 + len(compare), rows
+        )
+        require(f"{spec}, design '{d.get('name', '?')}' (n = {d['n']:,})", seconds=seconds)
+        total += seconds
+    require(f"{spec}: all designs", seconds=total)
+    if total > 60:
+        print(f"note: {spec}: the designs will take about {total / 60:.0f} minutes (estimated)", file=sys.stderr)
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    from analysis.basket.checks import DesignError
+    from analysis.studio.serve import serve
+
+    try:
+        serve(args.port, args.design)
+    except DesignError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -580,6 +654,13 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("--no-figures", action="store_true", dest="no_figures")
     dg.set_defaults(func=cmd_design)
 
+    st = sub.add_parser("studio", help="the design studio: a local web app to design the basket trial interactively")
+    st.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    st.add_argument(
+        "--design", type=Path, metavar="FILE", help="design file to start from (default config/basket.toml)"
+    )
+    st.set_defaults(func=cmd_studio)
+
     c = sub.add_parser("combine", help="concatenate partial estimates files into results/estimates.csv")
     c.add_argument("inputs", nargs="+", type=Path)
     c.add_argument("--out", type=Path, default=SCRATCH / "estimates.csv", help=_OUT_HELP)
@@ -660,16 +741,17 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["ANALYSIS_PROGRESS"] = "1"
     if args.no_cache:  # empty: no program cache (analysis.bayes.sampling.program_cache)
         os.environ["ANALYSIS_JAX_CACHE"] = ""
-    try:
-        step = _STEP_OF_VERB.get(args.verb)
-        if step is None:
-            return args.func(args)
-        from analysis.io import step_outputs
+    from analysis.io import private_tempdir, step_outputs
 
-        with step_outputs(args.out, step) as run:
-            code = args.func(args)
-            run.ok = code == 0
-        return code
+    try:
+        with private_tempdir():  # compilers' temporary files in the project's .tmp/, removed at the end
+            step = _STEP_OF_VERB.get(args.verb)
+            if step is None:
+                return args.func(args)
+            with step_outputs(args.out, step) as run:
+                code = args.func(args)
+                run.ok = code == 0
+            return code
     except (Exception, KeyboardInterrupt) as err:
         if args.debug:
             raise
