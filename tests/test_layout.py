@@ -116,6 +116,7 @@ def test_no_flat_modules_left():
         "compare.py",
         "errors.py",
         "io.py",
+        "limits.py",
         "progress.py",
         "provenance.py",
         "reproduce.py",
