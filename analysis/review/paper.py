@@ -191,8 +191,7 @@ def read_paper(manuscript: Path, tables: Path | None = None) -> Paper:
             if m and len(stripped.splitlines()) == 1:
                 section = m.group(2)
                 continue
-            inc = INCLUDE.fullmatch(stripped)
-            if inc:
+            for inc in INCLUDE.finditer(stripped):  # an included table, alone or in a fenced div
                 inside_tables = inc.group(1).startswith("tables/")
                 path = tables / Path(inc.group(1)).name if inside_tables else manuscript / inc.group(1)
                 text = path.read_text(encoding="utf-8") if path.is_file() else ""
@@ -212,7 +211,7 @@ def read_paper(manuscript: Path, tables: Path | None = None) -> Paper:
                         paper.places.setdefault(name, []).append(Place(doc, f"{item.label}, row {row}", row_text))
                 for name, sentence in _sentences_with_vars(caption_line):
                     paper.places.setdefault(name, []).append(Place(doc, f"{item.label} caption", sentence))
-                continue
+            stripped = INCLUDE.sub("", stripped)
             for fig in FIGURE.finditer(stripped):
                 item = Item(
                     "figure",

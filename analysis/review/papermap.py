@@ -260,12 +260,15 @@ def _names_file(value: str, file: str) -> bool:
 def _package_trees() -> tuple[tuple[str, ast.Module], ...]:
     return tuple(
         (".".join(p.relative_to(ROOT).with_suffix("").parts), ast.parse(p.read_text(encoding="utf-8")))
-        for p in sorted(PACKAGE.rglob("*.py"))
+        for p in sorted((PACKAGE / "publish").rglob("*.py"))
     )
 
 
 def _writers_of(file: str) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(module, function, files it names) of every public function in ``analysis`` whose strings name ``file``.
+    """(module, function, files it names) of every public function of the publish stage whose strings name ``file``.
+
+    The publish stage (``analysis/publish``) writes every table and figure of the paper; other packages may name
+    the same files to show or read them (the studio app shows the OC figure), and do not make them.
 
     A string names it when it is the file's name or path (``"tables/barg-checklist.md"``, directly or through
     a module constant) or an f-string with a fixed part that fits it (``f"oc-{name}.png"``).

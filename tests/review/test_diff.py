@@ -156,7 +156,7 @@ def test_changed_results_reach_the_quoted_numbers_tables_figures_and_results_fil
     assert "Table 5" in format_html(report)
 
 
-def test_reproduce_view_shows_the_paper_numbers_a_reference_change_moves(built, tmp_path):
+def test_reproduce_view_shows_the_paper_numbers_a_reference_change_moves(built, tmp_path, capsys):
     from analysis.review.diff import reproduce_view
 
     reference = tmp_path / "reference"  # as make reference would write it from these results
@@ -170,6 +170,11 @@ def test_reproduce_view_shows_the_paper_numbers_a_reference_change_moves(built, 
     meta.to_csv(reference / "frequentist/meta.csv", index=False)
     view = reproduce_view(reference, built / "results")
     assert "Table S1 (tbl-meta, supplement)" in view and "Results files" not in view
+    # make reproduce's comparison prints the same view when something differs
+    assert main(["reproduce", "--reference", str(reference), "--results", str(built / "results")]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH" in out and "the paper's numbers, reference -> rebuild:" in out
+    assert out.rstrip().endswith(view.rstrip().splitlines()[-1])
 
 
 @pytest.mark.parametrize(
