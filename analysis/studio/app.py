@@ -147,7 +147,7 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def oc_html(df: pd.DataFrame, version: int) -> str:
+def oc_html(df: pd.DataFrame, version: int, seconds: float = float("nan")) -> str:
     """The OC table as HTML; every cell carries its full value (``data-value``) for tests and the bench."""
     show = oc_display(df)
     cols = list(show.columns)
@@ -165,7 +165,7 @@ def oc_html(df: pd.DataFrame, version: int) -> str:
         )
         body.append(f'<tr class="{cls}" data-key="{key}">{cells}</tr>')
     return (
-        f'<div class="scroll-x"><table class="oc" id="oc" data-version="{version}">'
+        f'<div class="scroll-x"><table class="oc" id="oc" data-version="{version}" data-seconds="{seconds:.4f}">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
@@ -178,6 +178,43 @@ def small_table(df: pd.DataFrame, table_id: str) -> str:
         + df.to_html(index=False, classes="oc", table_id=table_id, float_format=lambda v: f"{v:.4f}", na_rep="")
         + "</div>"
     )
+
+
+_POOL = None
+
+
+def _figure_pool():
+    """One separate process for the figures (matplotlib holds the GIL while drawing: in a thread it would slow
+    the next table down), started on first use and stopped when the app exits."""
+    global _POOL
+    if _POOL is None:
+        import atexit
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _POOL = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent
+        )
+        atexit.register(_POOL.shutdown, wait=True, cancel_futures=True)
+    return _POOL
+
+
+def _die_with_parent() -> None:
+    """Linux: end the figure process when the app's process ends, however it ends."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _draw(df: pd.DataFrame, path: str) -> None:
+    """The OC figure of ``python -m analysis design`` (:func:`analysis.basket.run.figure`)."""
+    from analysis.basket.run import figure
+
+    figure(df, Path(path))
 
 
 def _scenario_rates(text: str, add: str | None) -> str:
@@ -613,7 +650,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
             df = df[df["thresholds"] == shown]
             if input.show_method() != "all" and (df["method"] == input.show_method()).any():
                 df = df[df["method"] == input.show_method()]
-            return ui.div(ui.HTML(oc_html(df, version())), ui.p(note, class_="text-muted"))
+            return ui.div(ui.HTML(oc_html(df, version(), res.seconds)), ui.p(note, class_="text-muted"))
 
         @reactive.effect
         def _method_choices():
@@ -632,13 +669,11 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
 
         @reactive.extended_task
         async def figure_task(df, n):
-            from analysis.basket.run import figure
-
             await asyncio.sleep(0.4)  # changes in quick succession: draw only the last table's figure
             if n != state.get("figure_wanted"):
                 return None  # a newer table came meanwhile: draw that one instead
             path = figure_dir / f"oc-{n}.png"
-            await asyncio.to_thread(figure, df, path)
+            await asyncio.get_running_loop().run_in_executor(_figure_pool(), _draw, df, str(path))
             return path
 
         @reactive.effect
