@@ -141,6 +141,18 @@ def app_ui():
     )
 
 
+def _scale(kind: str, v: dict):
+    """The borrowing scale of a logit-normal method: the reader's default, the null scale or the probability
+    scale."""
+    fid = f"{kind}_scale"
+    choices = {
+        "": "default (null scale when the null rates differ)",
+        "null": "null scale: logit(p) - logit(p0)",
+        "probability": "probability scale: logit(p)",
+    }
+    return ui.div(ui.input_select(fid, "Borrowing scale", choices, selected=v.get(fid, "")), _msg(fid))
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
         return "" if v != v else f"{v:.4f}"
@@ -477,6 +489,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
                     "hierarchical",
                     _text("hierarchical_mu", "mu prior", v["hierarchical_mu"]),
                     _text("hierarchical_tau", "tau prior", v["hierarchical_tau"]),
+                    _scale("hierarchical", v),
                 ),
                 cond(
                     "exnex",
@@ -484,6 +497,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
                     _text("exnex_tau", "tau prior", v["exnex_tau"]),
                     _text("exnex_nex", "non-exchangeable prior", v["exnex_nex"]),
                     _text("exnex_w", "w: prior probability of exchangeability", v["exnex_w"]),
+                    _scale("exnex", v),
                 ),
                 cond(
                     "jsd",

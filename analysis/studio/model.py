@@ -41,13 +41,15 @@ from analysis.settings import ROOT
 KINDS = ("independent", "hierarchical", "exnex", "jsd", "mem")
 #: the method settings each kind's panel edits (field suffix -> design-file key)
 METHOD_FIELDS = {
-    "hierarchical": ("mu", "tau"),
-    "exnex": ("mu", "tau", "nex", "w"),
+    "hierarchical": ("mu", "tau", "scale"),
+    "exnex": ("mu", "tau", "nex", "w", "scale"),
     "jsd": ("prior_a", "prior_b", "epsilon", "tau", "logbase"),
     "mem": ("prior_a", "prior_b", "inclusion", "structure"),
 }
 #: method settings that are text (prior distributions, choices); the others are numbers
-TEXT_FIELDS = {"hierarchical": ("mu", "tau"), "exnex": ("mu", "tau", "nex"), "mem": ("structure",)}
+TEXT_FIELDS = {"hierarchical": ("mu", "tau", "scale"), "exnex": ("mu", "tau", "nex", "scale"), "mem": ("structure",)}
+#: settings left out of the design file when empty (the reader's default applies)
+OPTIONAL_FIELDS = ("scale",)
 IND_FIELDS = ("name", "n", "p0", "target")
 GENERATE = ("null", "target", "single")
 DEFAULT_DESIGN = ROOT / "config" / "basket.toml"
@@ -199,19 +201,22 @@ def fields_from_spec(spec: dict, priors: Priors) -> Fields:
 
 
 def _method_defaults(K: int, priors: Priors) -> dict:
-    """Settings shown for a method that the design does not use yet (config/basket.toml's)."""
+    """Settings shown for a method that the design does not use yet (config/basket.toml's); an empty ``scale``
+    leaves the reader's default (the null scale when the null rates differ)."""
     v = {
         "prior_mode": "vague",
         "prior_a": "1",
         "prior_b": "1",
         "prior_robust": "0.2",
         "prior_mixture": "[[0.8, 5, 5], [0.2, 1, 1]]",
-        "hierarchical_mu": "Normal(-0.4, 1.5)",
+        "hierarchical_mu": "Normal(0.65, 1.5)",
         "hierarchical_tau": "HalfNormal(1)",
-        "exnex_mu": "Normal(-0.4, 1.5)",
+        "hierarchical_scale": "null",
+        "exnex_mu": "Normal(0.65, 1.5)",
         "exnex_tau": "HalfNormal(1)",
-        "exnex_nex": "Normal(-0.4, 2)",
+        "exnex_nex": "Normal(0.65, 2)",
         "exnex_w": "0.5",
+        "exnex_scale": "null",
         "jsd_prior_a": "1",
         "jsd_prior_b": "1",
         "jsd_epsilon": "2.0",
@@ -250,6 +255,8 @@ def spec_from_fields(f: Fields, priors: Priors, where: str = "studio design") ->
                     table["prior"] = [number(v[f"{kind}_prior_a"]), number(v[f"{kind}_prior_b"])]
                 elif fl != "prior_b":
                     text = v[f"{kind}_{fl}"]
+                    if fl in OPTIONAL_FIELDS and not str(text).strip():
+                        continue
                     table[fl] = str(text) if fl in TEXT_FIELDS.get(kind, ()) else number(text)
         methods[name] = table | ex.get("method", {}).get(kind, {})
     spec["method"] = methods
@@ -438,11 +445,10 @@ def space_key(design: Design, spec: dict, name: str) -> str:
     """What the posterior summaries of a method's joint outcome space depend on: sample sizes, null rates,
     interim rules (and thresholds when an interim looks ahead to them), the interim prior and the method's
     settings; not the target rates, thresholds, scenarios or calibration."""
-    inds = [
-        (i.n, i.p0, i.interim_n, i.futility, i.efficacy, i.c if i.interim_n is not None else None)
-        for i in design.indications
-    ]
-    return json.dumps([inds, list(design.interim_prior), name, spec["method"][name]], default=str, sort_keys=True)
+    interim = any(i.interim_n is not None for i in design.indications)
+    inds = [(i.n, i.p0, i.interim_n, i.futility, i.efficacy, i.c if interim else None) for i in design.indications]
+    settings = [list(design.interim_prior), getattr(design, "interim", None), getattr(design, "interim_rule", None)]
+    return json.dumps([inds, settings, name, spec["method"][name]], default=str, sort_keys=True)
 
 
 class Engine:
@@ -601,7 +607,7 @@ def prior_design_tables(designs: dict) -> list[tuple[str, pd.DataFrame, pd.DataF
 
 def oc_display(df: pd.DataFrame) -> pd.DataFrame:
     """The OC table's columns for display: thresholds, scenario, method, indication, true rate, P(go), FWER,
-    expected N, bias and MSE (and Monte Carlo SEs when simulated)."""
+    expected N, bias and MSE (a Monte Carlo SE when simulated, interim stopping probabilities with an interim)."""
     cols = [
         c
         for c in (
@@ -616,6 +622,8 @@ def oc_display(df: pd.DataFrame) -> pd.DataFrame:
             "expected_n",
             "bias",
             "mse",
+            "stop_futility",
+            "stop_efficacy",
         )
         if c in df
     ]
