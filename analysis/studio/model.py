@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -133,7 +134,21 @@ class Fields:
 
 
 def fields_from_spec(spec: dict, priors: Priors) -> Fields:
-    """The app's fields from a design-file table (already checked by :func:`check`)."""
+    """The app's fields from a design-file table.
+
+    Parameters
+    ----------
+    spec : dict
+        A design-file table that :func:`analysis.basket.spec.parse` accepts.
+    priors : Priors
+        The priors step's MAP priors (for the stored robust weight of a ``map`` table).
+
+    Returns
+    -------
+    Fields
+        The fields, and in ``extras`` what the studio shows but does not edit (interim rules, a second
+        method of one kind, per-indication lists), written back unchanged by :func:`spec_from_fields`.
+    """
     v: dict = {}
     extras: dict = {"design": {}, "indication": [], "method": {}, "calibration": {}, "names": {}}
     d = dict(spec.get("design", {}))
@@ -233,7 +248,29 @@ def _method_defaults(K: int, priors: Priors) -> dict:
 
 
 def spec_from_fields(f: Fields, priors: Priors, where: str = "studio design") -> dict:
-    """The design-file table of the fields; a :class:`DesignError` for what a design file cannot hold."""
+    """The design-file table of the fields (numbers in text fields become numbers; other text stays text, so
+    that the reader names it).
+
+    Parameters
+    ----------
+    f : Fields
+        The app's fields.
+    priors : Priors
+        The priors step's MAP priors.
+    where : str
+        The design's name in messages (the CLI uses the file's path).
+
+    Returns
+    -------
+    dict
+        The table, as ``tomllib`` reads it from the file :func:`dumps` writes.
+
+    Raises
+    ------
+    DesignError
+        For what no design file can hold (a robust weight outside [0, 1], or another weight than the priors
+        step's with different MAP priors per indication).
+    """
     v, ex = f.values, f.extras
     spec: dict = {"design": {"name": v["design_name"], **ex.get("design", {})}}
     inds = []
@@ -322,8 +359,29 @@ def _independent(v: dict, K: int, priors: Priors, where: str) -> dict:
 
 
 def check(f: Fields, priors: Priors, where: str = "studio design", base: Path | None = None) -> tuple[dict, Design]:
-    """The design-file table of the fields and the design the CLI would read from it (its checks, its
-    messages); :class:`DesignError` otherwise."""
+    """The design-file table of the fields and the design the CLI reads from it.
+
+    Parameters
+    ----------
+    f : Fields
+        The app's fields.
+    priors : Priors
+        The priors step's MAP priors.
+    where : str
+        The design's name in messages.
+    base : Path, optional
+        The folder relative file names are read from (default: the working directory).
+
+    Returns
+    -------
+    tuple of (dict, Design)
+        The table and :func:`analysis.basket.spec.parse` of it.
+
+    Raises
+    ------
+    DesignError
+        The reader's message (the CLI's) for the first bad value.
+    """
     spec = spec_from_fields(f, priors, where)
     return spec, parse(spec, where, base if base is not None else Path.cwd())
 
@@ -335,7 +393,21 @@ _CAL = re.compile(r"\[calibration\], key '(?P<key>\w+)'")
 
 
 def field_of(message: str, f: Fields) -> str:
-    """The id of the field a design-file message is about (``general`` when none is)."""
+    """The id of the field a design-file message is about.
+
+    Parameters
+    ----------
+    message : str
+        A :class:`DesignError` message (it names the table, the indication or method, and the key).
+    f : Fields
+        The fields that produced it.
+
+    Returns
+    -------
+    str
+        A field id (``ind_p0_0``, ``thr_c_1``, ``exnex_w``, ``cal_alpha``, ...), ``method_KIND`` for a
+        method's settings as a whole, or ``general``.
+    """
     v = f.values
     m = _IND_KEY.search(message)
     if m:
@@ -408,8 +480,21 @@ def _key(k: str) -> str:
 
 
 def dumps(spec: dict, header: str = "") -> str:
-    """A design file (TOML) holding ``spec``: ``tomllib.loads(dumps(spec)) == spec`` (floats written with
-    ``repr``, which reads back to the same number)."""
+    """A design file (TOML) holding ``spec``.
+
+    Parameters
+    ----------
+    spec : dict
+        A design-file table (strings, numbers, booleans, lists and tables).
+    header : str
+        Comment lines at the top.
+
+    Returns
+    -------
+    str
+        TOML text with ``tomllib.loads(dumps(spec)) == spec``: floats are written with ``repr``, which reads
+        back to the same number, so the CLI computes from exactly the studio's values.
+    """
     out = [f"# {line}" for line in header.splitlines()]
     for top in ("design", "indication", "method", "scenarios", "scenario", "calibration"):
         if top not in spec:
@@ -463,27 +548,31 @@ class Engine:
     def __init__(self, max_spaces: int = 16):
         self.max_spaces = max_spaces
         self._spaces: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.RLock()  # sessions (browser tabs) share one engine; each computes in its thread
         self.hits = 0
         self.misses = 0
 
     def space(self, design: Design, spec: dict, method):
+        """The method's :class:`~analysis.basket.design.ExactSpace` for the design, stored or computed."""
         key = space_key(design, spec, method.name)
-        if key in self._spaces:
-            self._spaces.move_to_end(key)
-            self.hits += 1
-            return self._spaces[key]
-        self.misses += 1
-        sp = exact_space(design, method)
-        self._spaces[key] = sp
-        while len(self._spaces) > self.max_spaces:
-            self._spaces.popitem(last=False)
-        return sp
+        with self._lock:
+            if key in self._spaces:
+                self._spaces.move_to_end(key)
+                self.hits += 1
+                return self._spaces[key]
+            self.misses += 1
+            sp = exact_space(design, method)
+            self._spaces[key] = sp
+            while len(self._spaces) > self.max_spaces:
+                self._spaces.popitem(last=False)
+            return sp
 
     def needs_work(self, design: Design, spec: dict) -> bool:
         """Whether :meth:`compute` has more to do than reuse stored spaces (simulation, or a new space)."""
         if not use_exact(design):
             return True
-        return any(space_key(design, spec, m.name) not in self._spaces for m in design.methods)
+        with self._lock:
+            return any(space_key(design, spec, m.name) not in self._spaces for m in design.methods)
 
     def compute(
         self,
@@ -492,10 +581,23 @@ class Engine:
         progress: Callable[[float, str], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> Results:
-        """The OC table (and calibration rows) of ``design``, as :func:`analysis.basket.run.run` computes them.
+        """The OC table and calibration rows of ``design``, as :func:`analysis.basket.run.run` computes them.
 
-        ``progress(fraction, message)`` is told of each step; ``cancelled()`` is asked between steps and
-        stops the work with :class:`Cancelled`.
+        Parameters
+        ----------
+        design : Design
+            A checked design (:func:`check`).
+        spec : dict
+            Its design-file table (the methods' settings key the stored outcome spaces).
+        progress : callable, optional
+            ``progress(fraction, message)``, told of each step (a method's outcome space, a simulated chunk).
+        cancelled : callable, optional
+            Asked between steps; when it returns true the work stops with :class:`Cancelled`.
+
+        Returns
+        -------
+        Results
+            The table (rows and columns as ``oc.csv``), calibration rows, mode and seconds.
         """
         say = progress or (lambda *_: None)
         stop = cancelled or (lambda: False)
