@@ -51,7 +51,8 @@ table.oc { border-collapse: collapse; font-size: 0.8rem; }
 table.oc th, table.oc td { padding: 2px 6px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
 table.oc td.txt, table.oc th.txt { text-align: left; }
 table.oc tr.any td { font-weight: 600; }
-.ind-row { border-bottom: 1px dashed #ccc; margin-bottom: 6px; }
+.ind-row { border-bottom: 1px dashed #ccc; margin-bottom: 6px; display: grid;
+           grid-template-columns: repeat(2, minmax(0, 1fr)); column-gap: 8px; }
 .shiny-input-container { width: 100% !important; margin-bottom: 4px; }
 #general_msg { color: #b00020; overflow-wrap: anywhere; }
 img.oc-figure { max-width: 100%; height: auto; }
@@ -418,13 +419,10 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
             for i in range(f.K):
                 rows.append(
                     ui.div(
-                        ui.layout_columns(
-                            _text(f"ind_name_{i}", "Name", v[f"ind_name_{i}"]),
-                            _text(f"ind_n_{i}", "n", v[f"ind_n_{i}"]),
-                            _text(f"ind_p0_{i}", "Null rate p0", v[f"ind_p0_{i}"]),
-                            _text(f"ind_target_{i}", "Target rate", v[f"ind_target_{i}"]),
-                            col_widths={"xs": (6, 6, 6, 6), "xl": (3, 3, 3, 3)},
-                        ),
+                        _text(f"ind_name_{i}", "Name", v[f"ind_name_{i}"]),
+                        _text(f"ind_n_{i}", "n", v[f"ind_n_{i}"]),
+                        _text(f"ind_p0_{i}", "Null rate p0", v[f"ind_p0_{i}"]),
+                        _text(f"ind_target_{i}", "Target rate", v[f"ind_target_{i}"]),
                         class_="ind-row",
                     )
                 )
