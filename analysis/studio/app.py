@@ -251,7 +251,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
     design_file : Path, optional
         A design file to start from; its errors are raised as :class:`DesignError` before the app starts.
     priors_file, designs_file : Path, optional
-        The priors step's ``priors.json`` and ``designs.json`` (default: ``results/priors/``).
+        The priors step's MAP priors and trial designs (default: the ones in ``results/priors/``).
 
     Returns
     -------
@@ -684,7 +684,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
             await asyncio.sleep(0.4)  # changes in quick succession: draw only the last table's figure
             if n != state.get("figure_wanted"):
                 return None  # a newer table came meanwhile: draw that one instead
-            path = figure_dir / f"oc-{n}.png"
+            path = figure_dir / f"go-probability-{n}.png"
             await asyncio.get_running_loop().run_in_executor(_figure_pool(), _draw, df, str(path))
             return path
 
@@ -735,7 +735,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
         def prior_designs():
             tables = prior_design_tables(designs)
             if not tables:
-                return ui.p("No designs.json of the priors step: run `make paper` first.")
+                return ui.p("No designs of the priors step: run `make paper` first.")
             out = []
             for title, settings, cal in tables:
                 out += [ui.h6(title), ui.HTML(small_table(settings, "")), ui.HTML(small_table(cal, ""))]
