@@ -51,7 +51,8 @@ table.oc { border-collapse: collapse; font-size: 0.8rem; }
 table.oc th, table.oc td { padding: 2px 6px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
 table.oc td.txt, table.oc th.txt { text-align: left; }
 table.oc tr.any td { font-weight: 600; }
-.ind-row { border-bottom: 1px dashed #ccc; margin-bottom: 6px; }
+.ind-row { border-bottom: 1px dashed #ccc; margin-bottom: 6px; display: grid;
+           grid-template-columns: repeat(2, minmax(0, 1fr)); column-gap: 8px; }
 .shiny-input-container { width: 100% !important; margin-bottom: 4px; }
 #general_msg { color: #b00020; overflow-wrap: anywhere; }
 img.oc-figure { max-width: 100%; height: auto; }
@@ -141,13 +142,25 @@ def app_ui():
     )
 
 
+def _scale(kind: str, v: dict):
+    """The borrowing scale of a logit-normal method: the reader's default, the null scale or the probability
+    scale."""
+    fid = f"{kind}_scale"
+    choices = {
+        "": "default (null scale when the null rates differ)",
+        "null": "null scale: logit(p) - logit(p0)",
+        "probability": "probability scale: logit(p)",
+    }
+    return ui.div(ui.input_select(fid, "Borrowing scale", choices, selected=v.get(fid, "")), _msg(fid))
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
         return "" if v != v else f"{v:.4f}"
     return str(v)
 
 
-def oc_html(df: pd.DataFrame, version: int) -> str:
+def oc_html(df: pd.DataFrame, version: int, seconds: float = float("nan")) -> str:
     """The OC table as HTML; every cell carries its full value (``data-value``) for tests and the bench."""
     show = oc_display(df)
     cols = list(show.columns)
@@ -165,7 +178,7 @@ def oc_html(df: pd.DataFrame, version: int) -> str:
         )
         body.append(f'<tr class="{cls}" data-key="{key}">{cells}</tr>')
     return (
-        f'<div class="scroll-x"><table class="oc" id="oc" data-version="{version}">'
+        f'<div class="scroll-x"><table class="oc" id="oc" data-version="{version}" data-seconds="{seconds:.4f}">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
@@ -178,6 +191,43 @@ def small_table(df: pd.DataFrame, table_id: str) -> str:
         + df.to_html(index=False, classes="oc", table_id=table_id, float_format=lambda v: f"{v:.4f}", na_rep="")
         + "</div>"
     )
+
+
+_POOL = None
+
+
+def _figure_pool():
+    """One separate process for the figures (matplotlib holds the GIL while drawing: in a thread it would slow
+    the next table down), started on first use and stopped when the app exits."""
+    global _POOL
+    if _POOL is None:
+        import atexit
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _POOL = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent
+        )
+        atexit.register(_POOL.shutdown, wait=True, cancel_futures=True)
+    return _POOL
+
+
+def _die_with_parent() -> None:
+    """Linux: end the figure process when the app's process ends, however it ends."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _draw(df: pd.DataFrame, path: str) -> None:
+    """The OC figure of ``python -m analysis design`` (:func:`analysis.basket.run.figure`)."""
+    from analysis.basket.run import figure
+
+    figure(df, Path(path))
 
 
 def _scenario_rates(text: str, add: str | None) -> str:
@@ -201,7 +251,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
     design_file : Path, optional
         A design file to start from; its errors are raised as :class:`DesignError` before the app starts.
     priors_file, designs_file : Path, optional
-        The priors step's ``priors.json`` and ``designs.json`` (default: ``results/priors/``).
+        The priors step's MAP priors and trial designs (default: the ones in ``results/priors/``).
 
     Returns
     -------
@@ -369,13 +419,10 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
             for i in range(f.K):
                 rows.append(
                     ui.div(
-                        ui.layout_columns(
-                            _text(f"ind_name_{i}", "Name", v[f"ind_name_{i}"]),
-                            _text(f"ind_n_{i}", "n", v[f"ind_n_{i}"]),
-                            _text(f"ind_p0_{i}", "Null rate p0", v[f"ind_p0_{i}"]),
-                            _text(f"ind_target_{i}", "Target rate", v[f"ind_target_{i}"]),
-                            col_widths={"xs": (6, 6, 6, 6), "xl": (3, 3, 3, 3)},
-                        ),
+                        _text(f"ind_name_{i}", "Name", v[f"ind_name_{i}"]),
+                        _text(f"ind_n_{i}", "n", v[f"ind_n_{i}"]),
+                        _text(f"ind_p0_{i}", "Null rate p0", v[f"ind_p0_{i}"]),
+                        _text(f"ind_target_{i}", "Target rate", v[f"ind_target_{i}"]),
                         class_="ind-row",
                     )
                 )
@@ -440,6 +487,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
                     "hierarchical",
                     _text("hierarchical_mu", "mu prior", v["hierarchical_mu"]),
                     _text("hierarchical_tau", "tau prior", v["hierarchical_tau"]),
+                    _scale("hierarchical", v),
                 ),
                 cond(
                     "exnex",
@@ -447,6 +495,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
                     _text("exnex_tau", "tau prior", v["exnex_tau"]),
                     _text("exnex_nex", "non-exchangeable prior", v["exnex_nex"]),
                     _text("exnex_w", "w: prior probability of exchangeability", v["exnex_w"]),
+                    _scale("exnex", v),
                 ),
                 cond(
                     "jsd",
@@ -613,7 +662,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
             df = df[df["thresholds"] == shown]
             if input.show_method() != "all" and (df["method"] == input.show_method()).any():
                 df = df[df["method"] == input.show_method()]
-            return ui.div(ui.HTML(oc_html(df, version())), ui.p(note, class_="text-muted"))
+            return ui.div(ui.HTML(oc_html(df, version(), res.seconds)), ui.p(note, class_="text-muted"))
 
         @reactive.effect
         def _method_choices():
@@ -632,13 +681,11 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
 
         @reactive.extended_task
         async def figure_task(df, n):
-            from analysis.basket.run import figure
-
             await asyncio.sleep(0.4)  # changes in quick succession: draw only the last table's figure
             if n != state.get("figure_wanted"):
                 return None  # a newer table came meanwhile: draw that one instead
-            path = figure_dir / f"oc-{n}.png"
-            await asyncio.to_thread(figure, df, path)
+            path = figure_dir / f"go-probability-{n}.png"
+            await asyncio.get_running_loop().run_in_executor(_figure_pool(), _draw, df, str(path))
             return path
 
         @reactive.effect
@@ -688,7 +735,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
         def prior_designs():
             tables = prior_design_tables(designs)
             if not tables:
-                return ui.p("No designs.json of the priors step: run `make paper` first.")
+                return ui.p("No designs of the priors step: run `make paper` first.")
             out = []
             for title, settings, cal in tables:
                 out += [ui.h6(title), ui.HTML(small_table(settings, "")), ui.HTML(small_table(cal, ""))]

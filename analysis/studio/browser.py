@@ -6,10 +6,13 @@ Selenium is a development dependency (``pip install .[dev]``); this module impor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -43,13 +46,23 @@ def running_app(design: Path | None = None, timeout: float = 60.0):
     if design is not None:
         cmd += ["--design", str(design)]
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tempfile.TemporaryFile("w+")  # read only when the app fails to start (a pipe could fill up)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        text=True,
+        start_new_session=True,  # its own process group: the figure process is stopped with it
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         t0 = time.monotonic()
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"the studio exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
+                log.seek(0)
+                raise RuntimeError(f"the studio exited with {proc.returncode}: {log.read()[-2000:]}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as r:
                     if r.status == 200:
@@ -61,12 +74,14 @@ def running_app(design: Path | None = None, timeout: float = 60.0):
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
         try:
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        log.close()
 
 
 def chrome(width: int = 1280, height: int = 900, downloads: Path | None = None):

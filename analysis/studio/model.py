@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,13 +42,15 @@ from analysis.settings import ROOT
 KINDS = ("independent", "hierarchical", "exnex", "jsd", "mem")
 #: the method settings each kind's panel edits (field suffix -> design-file key)
 METHOD_FIELDS = {
-    "hierarchical": ("mu", "tau"),
-    "exnex": ("mu", "tau", "nex", "w"),
+    "hierarchical": ("mu", "tau", "scale"),
+    "exnex": ("mu", "tau", "nex", "w", "scale"),
     "jsd": ("prior_a", "prior_b", "epsilon", "tau", "logbase"),
     "mem": ("prior_a", "prior_b", "inclusion", "structure"),
 }
 #: method settings that are text (prior distributions, choices); the others are numbers
-TEXT_FIELDS = {"hierarchical": ("mu", "tau"), "exnex": ("mu", "tau", "nex"), "mem": ("structure",)}
+TEXT_FIELDS = {"hierarchical": ("mu", "tau", "scale"), "exnex": ("mu", "tau", "nex", "scale"), "mem": ("structure",)}
+#: settings left out of the design file when empty (the reader's default applies)
+OPTIONAL_FIELDS = ("scale",)
 IND_FIELDS = ("name", "n", "p0", "target")
 GENERATE = ("null", "target", "single")
 DEFAULT_DESIGN = ROOT / "config" / "basket.toml"
@@ -131,7 +134,21 @@ class Fields:
 
 
 def fields_from_spec(spec: dict, priors: Priors) -> Fields:
-    """The app's fields from a design-file table (already checked by :func:`check`)."""
+    """The app's fields from a design-file table.
+
+    Parameters
+    ----------
+    spec : dict
+        A design-file table that :func:`analysis.basket.spec.parse` accepts.
+    priors : Priors
+        The priors step's MAP priors (for the stored robust weight of a ``map`` table).
+
+    Returns
+    -------
+    Fields
+        The fields, and in ``extras`` what the studio shows but does not edit (interim rules, a second
+        method of one kind, per-indication lists), written back unchanged by :func:`spec_from_fields`.
+    """
     v: dict = {}
     extras: dict = {"design": {}, "indication": [], "method": {}, "calibration": {}, "names": {}}
     d = dict(spec.get("design", {}))
@@ -199,19 +216,22 @@ def fields_from_spec(spec: dict, priors: Priors) -> Fields:
 
 
 def _method_defaults(K: int, priors: Priors) -> dict:
-    """Settings shown for a method that the design does not use yet (config/basket.toml's)."""
+    """Settings shown for a method that the design does not use yet (config/basket.toml's); an empty ``scale``
+    leaves the reader's default (the null scale when the null rates differ)."""
     v = {
         "prior_mode": "vague",
         "prior_a": "1",
         "prior_b": "1",
         "prior_robust": "0.2",
         "prior_mixture": "[[0.8, 5, 5], [0.2, 1, 1]]",
-        "hierarchical_mu": "Normal(-0.4, 1.5)",
+        "hierarchical_mu": "Normal(0.65, 1.5)",
         "hierarchical_tau": "HalfNormal(1)",
-        "exnex_mu": "Normal(-0.4, 1.5)",
+        "hierarchical_scale": "null",
+        "exnex_mu": "Normal(0.65, 1.5)",
         "exnex_tau": "HalfNormal(1)",
-        "exnex_nex": "Normal(-0.4, 2)",
+        "exnex_nex": "Normal(0.65, 2)",
         "exnex_w": "0.5",
+        "exnex_scale": "null",
         "jsd_prior_a": "1",
         "jsd_prior_b": "1",
         "jsd_epsilon": "2.0",
@@ -228,7 +248,29 @@ def _method_defaults(K: int, priors: Priors) -> dict:
 
 
 def spec_from_fields(f: Fields, priors: Priors, where: str = "studio design") -> dict:
-    """The design-file table of the fields; a :class:`DesignError` for what a design file cannot hold."""
+    """The design-file table of the fields (numbers in text fields become numbers; other text stays text, so
+    that the reader names it).
+
+    Parameters
+    ----------
+    f : Fields
+        The app's fields.
+    priors : Priors
+        The priors step's MAP priors.
+    where : str
+        The design's name in messages (the CLI uses the file's path).
+
+    Returns
+    -------
+    dict
+        The table, as ``tomllib`` reads it from the file :func:`dumps` writes.
+
+    Raises
+    ------
+    DesignError
+        For what no design file can hold (a robust weight outside [0, 1], or another weight than the priors
+        step's with different MAP priors per indication).
+    """
     v, ex = f.values, f.extras
     spec: dict = {"design": {"name": v["design_name"], **ex.get("design", {})}}
     inds = []
@@ -250,6 +292,8 @@ def spec_from_fields(f: Fields, priors: Priors, where: str = "studio design") ->
                     table["prior"] = [number(v[f"{kind}_prior_a"]), number(v[f"{kind}_prior_b"])]
                 elif fl != "prior_b":
                     text = v[f"{kind}_{fl}"]
+                    if fl in OPTIONAL_FIELDS and not str(text).strip():
+                        continue
                     table[fl] = str(text) if fl in TEXT_FIELDS.get(kind, ()) else number(text)
         methods[name] = table | ex.get("method", {}).get(kind, {})
     spec["method"] = methods
@@ -315,8 +359,29 @@ def _independent(v: dict, K: int, priors: Priors, where: str) -> dict:
 
 
 def check(f: Fields, priors: Priors, where: str = "studio design", base: Path | None = None) -> tuple[dict, Design]:
-    """The design-file table of the fields and the design the CLI would read from it (its checks, its
-    messages); :class:`DesignError` otherwise."""
+    """The design-file table of the fields and the design the CLI reads from it.
+
+    Parameters
+    ----------
+    f : Fields
+        The app's fields.
+    priors : Priors
+        The priors step's MAP priors.
+    where : str
+        The design's name in messages.
+    base : Path, optional
+        The folder relative file names are read from (default: the working directory).
+
+    Returns
+    -------
+    tuple of (dict, Design)
+        The table and :func:`analysis.basket.spec.parse` of it.
+
+    Raises
+    ------
+    DesignError
+        The reader's message (the CLI's) for the first bad value.
+    """
     spec = spec_from_fields(f, priors, where)
     return spec, parse(spec, where, base if base is not None else Path.cwd())
 
@@ -328,7 +393,21 @@ _CAL = re.compile(r"\[calibration\], key '(?P<key>\w+)'")
 
 
 def field_of(message: str, f: Fields) -> str:
-    """The id of the field a design-file message is about (``general`` when none is)."""
+    """The id of the field a design-file message is about.
+
+    Parameters
+    ----------
+    message : str
+        A :class:`DesignError` message (it names the table, the indication or method, and the key).
+    f : Fields
+        The fields that produced it.
+
+    Returns
+    -------
+    str
+        A field id (``ind_p0_0``, ``thr_c_1``, ``exnex_w``, ``cal_alpha``, ...), ``method_KIND`` for a
+        method's settings as a whole, or ``general``.
+    """
     v = f.values
     m = _IND_KEY.search(message)
     if m:
@@ -401,8 +480,21 @@ def _key(k: str) -> str:
 
 
 def dumps(spec: dict, header: str = "") -> str:
-    """A design file (TOML) holding ``spec``: ``tomllib.loads(dumps(spec)) == spec`` (floats written with
-    ``repr``, which reads back to the same number)."""
+    """A design file (TOML) holding ``spec``.
+
+    Parameters
+    ----------
+    spec : dict
+        A design-file table (strings, numbers, booleans, lists and tables).
+    header : str
+        Comment lines at the top.
+
+    Returns
+    -------
+    str
+        TOML text with ``tomllib.loads(dumps(spec)) == spec``: floats are written with ``repr``, which reads
+        back to the same number, so the CLI computes from exactly the studio's values.
+    """
     out = [f"# {line}" for line in header.splitlines()]
     for top in ("design", "indication", "method", "scenarios", "scenario", "calibration"):
         if top not in spec:
@@ -438,11 +530,10 @@ def space_key(design: Design, spec: dict, name: str) -> str:
     """What the posterior summaries of a method's joint outcome space depend on: sample sizes, null rates,
     interim rules (and thresholds when an interim looks ahead to them), the interim prior and the method's
     settings; not the target rates, thresholds, scenarios or calibration."""
-    inds = [
-        (i.n, i.p0, i.interim_n, i.futility, i.efficacy, i.c if i.interim_n is not None else None)
-        for i in design.indications
-    ]
-    return json.dumps([inds, list(design.interim_prior), name, spec["method"][name]], default=str, sort_keys=True)
+    interim = any(i.interim_n is not None for i in design.indications)
+    inds = [(i.n, i.p0, i.interim_n, i.futility, i.efficacy, i.c if interim else None) for i in design.indications]
+    settings = [list(design.interim_prior), getattr(design, "interim", None), getattr(design, "interim_rule", None)]
+    return json.dumps([inds, settings, name, spec["method"][name]], default=str, sort_keys=True)
 
 
 class Engine:
@@ -457,27 +548,31 @@ class Engine:
     def __init__(self, max_spaces: int = 16):
         self.max_spaces = max_spaces
         self._spaces: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.RLock()  # sessions (browser tabs) share one engine; each computes in its thread
         self.hits = 0
         self.misses = 0
 
     def space(self, design: Design, spec: dict, method):
+        """The method's :class:`~analysis.basket.design.ExactSpace` for the design, stored or computed."""
         key = space_key(design, spec, method.name)
-        if key in self._spaces:
-            self._spaces.move_to_end(key)
-            self.hits += 1
-            return self._spaces[key]
-        self.misses += 1
-        sp = exact_space(design, method)
-        self._spaces[key] = sp
-        while len(self._spaces) > self.max_spaces:
-            self._spaces.popitem(last=False)
-        return sp
+        with self._lock:
+            if key in self._spaces:
+                self._spaces.move_to_end(key)
+                self.hits += 1
+                return self._spaces[key]
+            self.misses += 1
+            sp = exact_space(design, method)
+            self._spaces[key] = sp
+            while len(self._spaces) > self.max_spaces:
+                self._spaces.popitem(last=False)
+            return sp
 
     def needs_work(self, design: Design, spec: dict) -> bool:
         """Whether :meth:`compute` has more to do than reuse stored spaces (simulation, or a new space)."""
         if not use_exact(design):
             return True
-        return any(space_key(design, spec, m.name) not in self._spaces for m in design.methods)
+        with self._lock:
+            return any(space_key(design, spec, m.name) not in self._spaces for m in design.methods)
 
     def compute(
         self,
@@ -486,10 +581,23 @@ class Engine:
         progress: Callable[[float, str], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> Results:
-        """The OC table (and calibration rows) of ``design``, as :func:`analysis.basket.run.run` computes them.
+        """The OC table and calibration rows of ``design``, as :func:`analysis.basket.run.run` computes them.
 
-        ``progress(fraction, message)`` is told of each step; ``cancelled()`` is asked between steps and
-        stops the work with :class:`Cancelled`.
+        Parameters
+        ----------
+        design : Design
+            A checked design (:func:`check`).
+        spec : dict
+            Its design-file table (the methods' settings key the stored outcome spaces).
+        progress : callable, optional
+            ``progress(fraction, message)``, told of each step (a method's outcome space, a simulated chunk).
+        cancelled : callable, optional
+            Asked between steps; when it returns true the work stops with :class:`Cancelled`.
+
+        Returns
+        -------
+        Results
+            The table (rows and columns as ``oc.csv``), calibration rows, mode and seconds.
         """
         say = progress or (lambda *_: None)
         stop = cancelled or (lambda: False)
@@ -601,7 +709,7 @@ def prior_design_tables(designs: dict) -> list[tuple[str, pd.DataFrame, pd.DataF
 
 def oc_display(df: pd.DataFrame) -> pd.DataFrame:
     """The OC table's columns for display: thresholds, scenario, method, indication, true rate, P(go), FWER,
-    expected N, bias and MSE (and Monte Carlo SEs when simulated)."""
+    expected N, bias and MSE (a Monte Carlo SE when simulated, interim stopping probabilities with an interim)."""
     cols = [
         c
         for c in (
@@ -616,6 +724,8 @@ def oc_display(df: pd.DataFrame) -> pd.DataFrame:
             "expected_n",
             "bias",
             "mse",
+            "stop_futility",
+            "stop_efficacy",
         )
         if c in df
     ]
