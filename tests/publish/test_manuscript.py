@@ -98,7 +98,7 @@ def test_prose_numbers_come_from_variables(root, built):
     _, text = built
     v = yaml.safe_load((root / "manuscript/_variables.yml").read_text())["freq"]
     assert f"exact lower limit is {v['cp']['response_all']['lower']}" in text
-    assert f"upper bound for its rate is {v['safety']['crs_grade3plus_upper1s']}" in text
+    assert f"the exact one-sided 95% upper bound is {v['zero_events']['upper1s']}" in text
 
 
 def test_no_numbers_typed_into_prose(root):
