@@ -55,7 +55,7 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/design-sensitivity.md manuscript/tables/design-calibration.md \
           manuscript/tables/priors-full.md manuscript/tables/basket.md \
           manuscript/tables/basket-methods.md manuscript/tables/flow.md manuscript/tables/endpoints.md \
-          manuscript/tables/statements.md manuscript/tables/response.md
+          manuscript/tables/statements.md manuscript/tables/response.md manuscript/tables/prisma.md
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
         manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png \
         manuscript/figures/hyperparameters.png manuscript/figures/basket.png

@@ -59,7 +59,7 @@ def method_label(method: str) -> str:
 
 def group_label(g: str, n: int | None = None) -> str:
     """A group's row label: 'SLE (n = 8)'; the whole cohort is labelled descriptive (its endpoints differ)."""
-    name = "All, descriptive (mixed endpoints)" if g == TOTAL else group_name(g)
+    name = "All, descriptive" if g == TOTAL else group_name(g)
     return name if g == NEW_GROUP or n is None else f"{name} (n = {n})"
 
 
@@ -168,7 +168,8 @@ def forest(
     ax.set_ylabel("")
     if title:
         ax.set_title(title)
-    fig.legend(loc="outside lower center", ncol=min(4, len(methods)), frameon=False)
+    # two columns when four or more methods: one row of four long labels ran off the page (clipped legend)
+    fig.legend(loc="outside lower center", ncol=min(3, len(methods)) if len(methods) < 4 else 2, frameon=False)
     _save(fig, path)
 
 

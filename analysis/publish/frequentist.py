@@ -10,7 +10,7 @@ from analysis.settings import LEVEL, SAFETY_ENDPOINTS, SETTINGS, TOTAL
 
 ENDPOINT_LABELS = {
     "response": "Remission or response",
-    "drug_free": "Off immunosuppression",
+    "drug_free": "Drug-free",
     "crs_any": "CRS, any grade",
     "crs_grade2plus": "CRS, grade 2 or higher",
     "crs_grade3plus": "CRS, grade 3 or higher",

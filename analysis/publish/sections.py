@@ -92,6 +92,7 @@ SECTIONS: tuple[Section, ...] = (
         tables={
             "flow": lambda r: evidence.flow_table(_flow()),
             "endpoints": lambda r: evidence.definitions_table(evidence.load_definitions()),
+            "prisma": lambda r: evidence.prisma_table(),
         },
         variables=("evidence", lambda r: evidence.evidence_variables(_flow(), load_cohorts())),
     ),

@@ -157,7 +157,10 @@ TYPED = re.compile(
     re.I,
 )
 #: reviewed exceptions: the relation is the variable's definition (a bound is 'at most' by construction)
-ALLOWED = ("at least {{< var context.refractory_min_therapies >}}",)
+ALLOWED = (
+    "at least {{< var context.refractory_min_therapies >}}",
+    "up to {{< var freq.zero_events.upper1s >}}",  # an exact upper bound: rates up to it are compatible, by definition
+)
 
 
 def typed_comparisons(text: str) -> list[str]:
