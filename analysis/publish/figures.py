@@ -397,6 +397,16 @@ def priors_result_from_files(results_dir: Path) -> dict:
     return {"records": records, "designs": designs}
 
 
+#: a borrowing method's name in the basket figure's legend, spelled out (no 'JSD', 'MEM')
+BASKET_NAMES = {
+    "independent": "No borrowing",
+    "hierarchical": "Hierarchical model",
+    "exnex": "EXNEX",
+    "jsd": "Jensen-Shannon weights",
+    "mem": "Multisource exchangeability",
+}
+
+
 def basket(oc: pd.DataFrame, path: Path) -> None:
     """Probability of a go decision per indication, by scenario and borrowing method (basket trial OC)."""
     from analysis.publish.basket import method_label as basket_label
@@ -414,7 +424,8 @@ def basket(oc: pd.DataFrame, path: Path) -> None:
             s = sub[sub["method"] == m].set_index("scenario").reindex(scenarios)
             ys = np.arange(len(scenarios)) + (j - (len(methods) - 1) / 2) * step
             null = s["null"].astype(str) == "True"
-            ax.scatter(s["go"][~null], ys[~null], color=colours[m], s=12, marker="o", label=basket_label(m))
+            label = BASKET_NAMES.get(m) or basket_label(m)
+            ax.scatter(s["go"][~null], ys[~null], color=colours[m], s=12, marker="o", label=label)
             ax.scatter(s["go"][null], ys[null], color=colours[m], s=14, marker="x")
         ax.set_title(ind)
         ax.set_xlim(-0.02, 1.02)
@@ -423,5 +434,6 @@ def basket(oc: pd.DataFrame, path: Path) -> None:
     axes[0].invert_yaxis()
     fig.supxlabel("Probability of a go decision (x: true rate at the null, so type I error)", fontsize=FONT)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncol=min(len(methods), 5), frameon=False)
+    # three columns: five labels in one row ran off both edges of the page (clipped legend)
+    fig.legend(handles, labels, loc="outside upper center", ncol=min(len(methods), 3), frameon=False)
     _save(fig, path)

@@ -101,3 +101,14 @@ def test_relapse_sensitivity_is_the_exact_interval_of_one_responder_fewer():
     ci = stats.binomtest(2, 3).proportion_ci(0.95, method="exact")
     assert_allclose([float(v["lower"]), float(v["upper"])], [ci.low, ci.high], atol=0.005)
     assert (v["lower"], v["upper"], v["lower1s"], v["events"]) == ("0.09", "0.99", "0.14", 2)
+
+
+@pytest.mark.parametrize("name", ["index", "supplement"])
+def test_no_interval_in_prose_can_break_across_lines(name):
+    """'0.63 to 1.00' between two quoted numbers is one unit: non-breaking spaces (pandoc's backslash-space)."""
+    import re
+
+    from analysis.settings import ROOT
+
+    text = (ROOT / f"manuscript/{name}.qmd").read_text(encoding="utf-8")
+    assert re.findall(r">\}\}\s+to\s+\{\{< var", text) == []
