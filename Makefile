@@ -46,7 +46,7 @@ BAYES := results/bayes/estimates.csv results/bayes/exceedance.csv results/bayes/
          results/bayes/lodo.csv
 SENS := results/bayes/sensitivity.csv results/bayes/sensitivity_diagnostics.csv
 ESTIMATES_IN := results/frequentist/estimates.csv results/bayes/estimates.csv
-MS_SRC := manuscript/index.qmd manuscript/supplement.qmd manuscript/_quarto.yml manuscript/references.bib manuscript/filters/crossref.lua manuscript/filters/tables.lua manuscript/style.css manuscript/preamble.typ manuscript/the-new-england-journal-of-medicine.csl analysis/publish/checklist.py
+MS_SRC := manuscript/index.qmd manuscript/supplement.qmd manuscript/_quarto.yml manuscript/references.bib $(wildcard manuscript/filters/*.lua) manuscript/style.css manuscript/preamble.typ manuscript/the-new-england-journal-of-medicine.csl analysis/publish/checklist.py
 REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/tables/safety.md \
           manuscript/tables/bounds.md manuscript/tables/meta.md manuscript/tables/colophon.md \
           manuscript/tables/bayes.md manuscript/tables/exceedance.md manuscript/tables/diagnostics.md \
@@ -63,7 +63,7 @@ PRIOR_FIGS := manuscript/figures/map-priors.png manuscript/figures/oc-sle_single
         manuscript/figures/prior-posterior-sle_single_arm.png
 PAPER := $(foreach d,index supplement,$(foreach x,html pdf docx,manuscript/_manuscript/$(d).$(x)))
 
-.PHONY: help setup results results-files paper test test-slow lint bench clean lock reproduce reference
+.PHONY: help setup results results-files paper test test-slow lint bench clean lock reproduce reference docs studio
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -144,7 +144,7 @@ manuscript/figures/%.png: results/priors/%.png
 $(REPORT) &: $(DATA) $(CONTEXT_DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(BASKET) $(REPORT_CODE)
 	$(call TIME,report) $(RUN) report --manuscript manuscript
 
-$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py
+$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py analysis/publish/shortcodes.py
 	$(call TIME,render) $(RUN) render --manuscript manuscript
 
 paper: $(STAMP) ## build the manuscript (HTML and PDF) from the data, setting up if needed (JOBS=2 in parallel)
@@ -161,10 +161,19 @@ lint: $(STAMP) ## ruff check and format check
 	$(PY) -m ruff check analysis tests
 	$(PY) -m ruff format --check analysis tests
 
+studio: $(STAMP) ## the design studio: a local web app for the basket design (PORT=N, DESIGN=FILE)
+	$(RUN) studio $(if $(PORT),--port $(PORT)) $(if $(DESIGN),--design $(DESIGN))
+
 bench: results/bench.json ## benchmarks (samplers, pipeline, OC grid) -> results/bench.json
 
-results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py analysis/timing.py $(PRIORS_CODE)
+results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py analysis/timing.py $(PRIORS_CODE) \
+                    $(wildcard analysis/studio/*.py)
 	$(RUN) bench --out $@
+
+docs: $(STAMP) ## reference: API pages (pdoc, from the docstrings), design-file keys, map of the paper -> docs/_build
+	rm -rf docs/_build.tmp
+	$(PY) -m analysis.review.reference --out docs/_build.tmp
+	rm -rf docs/_build && mv docs/_build.tmp docs/_build
 
 # a clean room: a fresh clone, and its own program cache (nothing compiled by earlier builds)
 reproduce: $(STAMP) ## rebuild every result from a clean copy of HEAD and compare with reference/

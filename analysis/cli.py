@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -126,27 +128,69 @@ def _models(args: argparse.Namespace):
     return models
 
 
+def _fits_progress(label: str, total: int):
+    """A progress line counting the MCMC fits of a step (each ``fit_model`` call), naming the sampler compiled."""
+    from analysis.bayes import step
+    from analysis.bayes.sampling import programs
+    from analysis.progress import Progress, track
+
+    progress = Progress(label, total)
+    stack = contextlib.ExitStack()
+    stack.enter_context(progress)
+    stack.enter_context(track(step, "fit_model", progress, describe=lambda spec, *a, **k: f"fitting {spec.kind}"))
+    stack.enter_context(
+        track(
+            programs,
+            "_trace",
+            progress,
+            describe=lambda spec, *a, **k: f"compiling the {spec.kind} sampler",
+            count=False,
+        )
+    )
+    return stack
+
+
 def cmd_bayes(args: argparse.Namespace) -> int:
     from analysis.bayes.step import run
 
-    est = run(args.index, args.out, _mcmc(args), _models(args))
+    models = _models(args)
+    with _fits_progress("Bayesian fits", len(models)):
+        est = run(args.index, args.out, _mcmc(args), models)
     print(est[est["analysis"] == "bayes"][["method", "group", "estimate", "lower", "upper"]].to_string(index=False))
     print(f"wrote results to {args.out}")
     return 0
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from analysis.bayes.sensitivity import run
+    from analysis.bayes.sensitivity import SCENARIOS_BAYES, run
 
-    table = run(args.index, args.cohorts, args.out, _mcmc(args))
+    with _fits_progress("sensitivity fits", len(SCENARIOS_BAYES)):
+        table = run(args.index, args.cohorts, args.out, _mcmc(args))
     print(f"wrote {len(table)} rows to {args.out / 'sensitivity.csv'}")
     return 0
 
 
 def cmd_priors(args: argparse.Namespace) -> int:
-    from analysis.priors.spec import format_summary, run
+    import importlib
+    import tomllib
 
-    out = run(args.spec, args.out, cohorts_path=args.cohorts)
+    from analysis.priors.spec import format_summary, run
+    from analysis.progress import Progress, track
+
+    try:  # the items: one MCMC fit per MAP prior, one evaluation per design (the file is checked by run)
+        table = tomllib.loads(args.spec.read_text(encoding="utf-8"))
+        total = sum("mixture" not in p for p in table.get("prior", [])) + len(table.get("design", []))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError, AttributeError):
+        total = None
+    # the modules (the package exports functions of the same names)
+    gmap, spec = (importlib.import_module(f"analysis.priors.{m}") for m in ("gmap", "spec"))
+    _check_priors_resources(args.spec)
+    with (
+        Progress("MAP priors and designs", total) as progress,
+        track(gmap, "_sample_map", progress, describe=lambda kind, *a, **k: f"MCMC for a {kind} MAP prior"),
+        track(spec, "run_design", progress, describe=lambda d, *a, **k: f"design {d.get('name', '')}"),
+    ):
+        out = run(args.spec, args.out, cohorts_path=args.cohorts)
     print(format_summary(out))
     if not args.no_figures:
         from analysis.publish.figures import priors_figures
@@ -177,11 +221,99 @@ def cmd_design(args: argparse.Namespace) -> int:
     except DesignError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    ex = Executor(workers=args.workers, scheduler=args.scheduler, progress=True)
-    res = run(design, args.out, ex, figures=not args.no_figures)
+    from analysis.progress import Progress, enabled
+
+    class _Shown(Executor):  # the simulation's tasks (and the calibration's) with the time left
+        def _report(self, done: int, total: int, t0: float) -> None:
+            if self._line is None or self._line.total != total:
+                if self._line is not None:
+                    self._line.__exit__(None, None, None)
+                self._line = Progress("simulation tasks", total).__enter__()
+            self._line.advance(done - self._line.done)
+
+    _check_design_resources(args.spec, design)
+    ex = _Shown(workers=args.workers, scheduler=args.scheduler, progress=enabled())
+    ex._line = None
+    try:
+        res = run(design, args.out, ex, figures=not args.no_figures)
+    finally:
+        if ex._line is not None:
+            ex._line.__exit__(None, None, None)
     print(format_table(res["table"]))
     for p in res["paths"]:
         print(f"wrote {p}")
+    return 0
+
+
+def _check_design_resources(spec: Path, design) -> None:
+    """Refuse a basket design whose engine grids or simulations would exceed the machine or an hour (issue 23:
+    a prior ``mu = "Normal(0, 1e6)"`` used 23.7 GB until the kernel killed it; ``n_sim = 1e9`` ran for days)."""
+    from analysis.basket.design import use_exact
+    from analysis.bayes.engine import Component
+    from analysis.limits import engine_bytes, engine_grid_points, require, simulation_seconds
+
+    sizes = [int(i.n) for i in design.indications]
+    for m in design.methods:
+        p = m.params
+        comps = p.get("component") or ([p] if "mu" in p and "tau" in p else [])
+        try:
+            points = sum(engine_grid_points(Component(c["mu"], c["tau"]), sum(sizes)) for c in comps)
+        except (TypeError, ValueError, KeyError):
+            continue  # not an engine method, or a prior its own check reports
+        require(
+            f"{spec}, method '{m.name}': the quadrature grid ({points:,} points)", nbytes=engine_bytes(points, sizes)
+        )
+    if not use_exact(design):
+        require(
+            f"{spec}: n_sim = {design.n_sim:,} simulated trials x {len(design.methods)} method(s) x "
+            f"{len(design.scenarios)} scenario(s)",
+            seconds=simulation_seconds(design.n_sim, len(design.methods), len(design.scenarios)),
+        )
+
+
+def _check_priors_resources(spec: Path) -> None:
+    """Refuse a priors specification whose designs would take more than an hour (issue 23: n = 100,000 with an
+    interim, a 50 x 50 sensitivity grid).  Reads the sizes from the TOML file; anything that is not a plain number
+    is left to the specification's own checks."""
+    import tomllib
+
+    from analysis.limits import priors_design_seconds, require
+
+    try:
+        doc = tomllib.loads(spec.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # the specification loader reports it, naming the file
+
+    def whole(v, default=None):
+        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else default
+
+    total = 0.0
+    for d in doc.get("design", []) if isinstance(doc.get("design"), list) else []:
+        if not isinstance(d, dict) or whole(d.get("n")) is None:
+            continue
+        sens = d.get("sensitivity") if isinstance(d.get("sensitivity"), dict) else {}
+        compare = d.get("compare") if isinstance(d.get("compare"), list) else []
+        p0, w = sens.get("p0", []), sens.get("robust_weight", [])
+        rows = len(p0) * (len(w) + len(compare)) if isinstance(p0, list) and isinstance(w, list) else 0
+        seconds = priors_design_seconds(
+            d["n"], whole(d.get("interim_n")), whole(d.get("grid"), 101), 1 + len(compare), rows
+        )
+        require(f"{spec}, design '{d.get('name', '?')}' (n = {d['n']:,})", seconds=seconds)
+        total += seconds
+    require(f"{spec}: all designs", seconds=total)
+    if total > 60:
+        print(f"note: {spec}: the designs will take about {total / 60:.0f} minutes (estimated)", file=sys.stderr)
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    from analysis.basket.checks import DesignError
+    from analysis.studio.serve import serve
+
+    try:
+        serve(args.port, args.design)
+    except DesignError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -196,10 +328,11 @@ def cmd_combine(args: argparse.Namespace) -> int:
 def cmd_samplers(args: argparse.Namespace) -> int:
 
     from analysis.bayes.models import DEFAULT_MODELS
-    from analysis.bayes.sampling import prepare, program_cache
+    from analysis.bayes.sampling import prepare, program_cache, programs
     from analysis.bayes.sensitivity import scenario_fits
     from analysis.bayes.units import index_units
     from analysis.io import write_json
+    from analysis.progress import Progress, track
 
     mcmc = _mcmc(args)
     units = index_units(args.index)
@@ -207,8 +340,12 @@ def cmd_samplers(args: argparse.Namespace) -> int:
     fits += scenario_fits(args.index, args.cohorts)
     cache = program_cache()
     if cache is None:
-        print("note: ANALYSIS_JAX_CACHE is not set (make sets it), so the samplers compiled here are not kept")
-    records = prepare(fits, mcmc, load=False)  # the later steps load them
+        print("note: the program cache is off (--no-cache or an empty ANALYSIS_JAX_CACHE): samplers are not kept")
+    with (
+        Progress("samplers traced", None) as progress,
+        track(programs, "_trace", progress, describe=lambda spec, *a, **k: f"tracing the {spec.kind} sampler"),
+    ):
+        records = prepare(fits, mcmc, load=False)  # the later steps load them
     for r in records:
         print(
             f"{r['structure']} ({r['units']} units): {r['source']}, lowered in {r['lower_s']:.1f} s, "
@@ -286,6 +423,22 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if report.differs else 0
 
 
+def cmd_map(args: argparse.Namespace) -> int:
+    from analysis.io import write_text
+    from analysis.review.papermap import format_markdown, paper_map, update_readme
+
+    text = format_markdown(paper_map(args.manuscript))
+    if args.out:
+        write_text(args.out, text)
+        print(f"wrote {args.out}")
+    if args.readme:
+        changed = update_readme(args.readme, text)
+        print(f"{'updated' if changed else 'unchanged'}: the paper map in {args.readme}")
+    if not args.out and not args.readme:
+        print(text, end="")
+    return 0
+
+
 def _number(kind: type, low: float | None = None, high: float | None = None, open_low=False, open_high=False):
     """An argparse type: a finite ``kind`` within bounds, with a message saying what was expected."""
 
@@ -351,20 +504,58 @@ _STEP_OF_VERB = {"frequentist": "frequentist", "bayes": "bayes", "sensitivity": 
                  "design": "design"}  # fmt: skip
 
 
+class _ShowDefaults(argparse.HelpFormatter):
+    """``--help`` shows every option's default (a flag's is off); an option without one says ``none``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        flag = isinstance(action, argparse._StoreTrueAction | argparse._HelpAction | argparse._VersionAction)
+        if not action.option_strings or flag or action.required or "default" in text:
+            return text
+        default = "none" if action.default is None else "%(default)s"
+        return f"{text} (default: {default})".strip()
+
+
+def default_program_cache() -> Path:
+    """Where compiled MCMC samplers are kept when ``ANALYSIS_JAX_CACHE`` is unset: the user's cache folder.
+
+    Returns
+    -------
+    Path
+        ``$XDG_CACHE_HOME/cart-analysis``, else ``~/.cache/cart-analysis`` (as
+        :func:`analysis.bayes.sampling.program_cache` reads it).
+    """
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "cart-analysis"
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the Python traceback of any failure")
+    common.add_argument(
+        "--progress",
+        action="store_true",
+        help="show progress and time left on stderr even when it is not a terminal (default: on a terminal only, "
+        "for tasks longer than a few seconds)",
+    )
+    common.add_argument(
+        "--no-cache",
+        action="store_true",
+        dest="no_cache",
+        help="neither load nor keep compiled MCMC samplers (default: kept in $ANALYSIS_JAX_CACHE, else "
+        f"{default_program_cache()})",
+    )
     p = argparse.ArgumentParser(
         prog="python -m analysis",
         description=__doc__,
         epilog="exit codes: 0 ok, 1 check failed, 2 bad input, 3 convergence gate, 4 file error, 5 render, 130 interrupted",
         parents=[common],
+        formatter_class=_ShowDefaults,
     )
     sub = p.add_subparsers(dest="verb", required=True)
     _add = sub.add_parser
 
     def add_parser(name, **kw):
-        return _add(name, parents=[common], **kw)
+        return _add(name, parents=[common], formatter_class=_ShowDefaults, **kw)
 
     sub.add_parser = add_parser
 
@@ -382,12 +573,24 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_frequentist)
 
     def mcmc_args(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--sampler", choices=["pymc", "nutpie", "numpyro"], help="NUTS implementation")
-        q.add_argument("--draws", type=POSITIVE_INT)
-        q.add_argument("--tune", type=POSITIVE_INT)
-        q.add_argument("--chains", type=POSITIVE_INT)
-        q.add_argument("--seed", type=SEED, help="sampler seed (recorded in the provenance sidecar)")
-        q.add_argument("--target-accept", type=PROBABILITY, dest="target_accept")
+        from analysis.settings import MCMC_DEFAULT, MCMC_FAST
+
+        def preset(name: str) -> str:
+            return f"default: {getattr(MCMC_DEFAULT, name)}; with --fast {getattr(MCMC_FAST, name)}"
+
+        q.add_argument(
+            "--sampler", choices=["pymc", "nutpie", "numpyro"], help=f"NUTS implementation ({preset('sampler')})"
+        )
+        q.add_argument("--draws", type=POSITIVE_INT, help=f"draws per chain after warm-up ({preset('draws')})")
+        q.add_argument("--tune", type=POSITIVE_INT, help=f"warm-up iterations per chain ({preset('tune')})")
+        q.add_argument("--chains", type=POSITIVE_INT, help=f"chains ({preset('chains')})")
+        q.add_argument("--seed", type=SEED, help=f"sampler seed, recorded in the provenance sidecar ({preset('seed')})")
+        q.add_argument(
+            "--target-accept",
+            type=PROBABILITY,
+            dest="target_accept",
+            help=f"NUTS target acceptance rate ({preset('target_accept')})",
+        )
         q.add_argument("--fast", action="store_true", help="the quick preset used by the tests (not for the paper)")
 
     b = sub.add_parser("bayes", help="fit the Bayesian models (all, or --model NAME ...) with optional prior overrides")
@@ -395,13 +598,16 @@ def build_parser() -> argparse.ArgumentParser:
     mcmc_args(b)
     # the registry is checked when the models are built (importing it here would cost every verb a second)
     b.add_argument(
-        "--model", action="append", metavar="KIND", help="a registered model, e.g. hierarchical or exnex (repeatable)"
+        "--model",
+        action="append",
+        metavar="KIND",
+        help="a registered model, e.g. hierarchical or exnex (repeatable; default: every model of the paper)",
     )
     b.add_argument(
         "--prior",
         action="append",
         metavar="NAME=DIST",
-        help="override a prior, e.g. tau=HalfNormal(0.5) or mu='Normal(0, 2)' (repeatable)",
+        help="override a prior, e.g. tau=HalfNormal(0.5) or mu='Normal(0, 2)' (repeatable; default: each model's own priors)",
     )
     b.add_argument(
         "--exnex-weight",
@@ -409,14 +615,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=GROUP_PROBABILITY,
         dest="exnex_weight",
         metavar="[GROUP=]W",
-        help="prior probability of exchangeability, in (0, 1): for every group, or GROUP=W for one (repeatable)",
+        help="prior probability of exchangeability, in (0, 1): for every group, or GROUP=W for one (repeatable; "
+        "default: the model's own)",
     )
     b.add_argument(
         "--nex-prior",
         action="append",
         dest="nex_prior",
         metavar="GROUP=DIST",
-        help="a group's own non-exchangeable prior for the EXNEX models, e.g. SSc='Normal(-1, 2)' (repeatable)",
+        help="a group's own non-exchangeable prior for the EXNEX models, e.g. SSc='Normal(-1, 2)' (repeatable; "
+        "default: the model's own)",
     )
     b.add_argument("--out", type=Path, default=SCRATCH / "bayes", help=_OUT_HELP)
     b.set_defaults(func=cmd_bayes)
@@ -445,6 +653,13 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("--workers", type=POSITIVE_INT, help="local worker processes (default 2; 1 = in this process)")
     dg.add_argument("--no-figures", action="store_true", dest="no_figures")
     dg.set_defaults(func=cmd_design)
+
+    st = sub.add_parser("studio", help="the design studio: a local web app to design the basket trial interactively")
+    st.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    st.add_argument(
+        "--design", type=Path, metavar="FILE", help="design file to start from (default config/basket.toml)"
+    )
+    st.set_defaults(func=cmd_studio)
 
     c = sub.add_parser("combine", help="concatenate partial estimates files into results/estimates.csv")
     c.add_argument("inputs", nargs="+", type=Path)
@@ -498,6 +713,14 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--all", action="store_true", help="list every differing results number, not 20 per file")
     df.set_defaults(func=cmd_diff)
 
+    mp = sub.add_parser(
+        "map", help="every table and figure of the paper with the make step, results files and code that made it"
+    )
+    mp.add_argument("--manuscript", type=Path, default=Path("manuscript"), help="the Quarto sources")
+    mp.add_argument("--out", type=Path, metavar="FILE", help="write the Markdown table here instead of printing it")
+    mp.add_argument("--readme", type=Path, metavar="FILE", help="replace the paper-map block of this README")
+    mp.set_defaults(func=cmd_map)
+
     rp = sub.add_parser("reproduce", help="compare results with reference/ (exact, or within Monte Carlo error)")
     rp.add_argument("--reference", type=Path, default=RESULTS.parent / "reference")
     rp.add_argument("--results", type=Path, default=RESULTS)
@@ -514,16 +737,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a verb; every expected failure becomes one message and an exit code (:mod:`analysis.errors`)."""
     args = build_parser().parse_args(argv)
-    try:
-        step = _STEP_OF_VERB.get(args.verb)
-        if step is None:
-            return args.func(args)
-        from analysis.io import step_outputs
+    if args.progress:  # the environment carries both to worker processes
+        os.environ["ANALYSIS_PROGRESS"] = "1"
+    if args.no_cache:  # empty: no program cache (analysis.bayes.sampling.program_cache)
+        os.environ["ANALYSIS_JAX_CACHE"] = ""
+    from analysis.io import private_tempdir, step_outputs
 
-        with step_outputs(args.out, step) as run:
-            code = args.func(args)
-            run.ok = code == 0
-        return code
+    try:
+        with private_tempdir():  # compilers' temporary files in the project's .tmp/, removed at the end
+            step = _STEP_OF_VERB.get(args.verb)
+            if step is None:
+                return args.func(args)
+            with step_outputs(args.out, step) as run:
+                code = args.func(args)
+                run.ok = code == 0
+            return code
     except (Exception, KeyboardInterrupt) as err:
         if args.debug:
             raise

@@ -52,6 +52,7 @@ def _io_message(err: OSError) -> str:
         errno.EEXIST: "exists and is not a folder",
         errno.ENOENT: "no such file or folder",
         errno.ENAMETOOLONG: "the name is too long",
+        errno.EFBIG: "the file is too large (a file-size limit, e.g. ulimit -f, or the file system's)",
     }
     reason = reasons.get(err.errno, err.strerror or str(err))
     return f"{where}: {reason}" if where else reason
@@ -64,6 +65,7 @@ def classify(err: BaseException) -> tuple[int, str] | None:
     from analysis.compare import CompareError
     from analysis.data import DataError
     from analysis.io import OutputFolderError
+    from analysis.limits import ResourceError
     from analysis.priors.spec import SpecError
     from analysis.publish.combine import CombineError
     from analysis.publish.render import RenderError
@@ -71,7 +73,9 @@ def classify(err: BaseException) -> tuple[int, str] | None:
 
     if isinstance(err, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted; outputs are written atomically, so none was left half-written"
-    if isinstance(err, DataError | SpecError | PriorError | UsageError | OutputFolderError | CombineError):
+    if isinstance(
+        err, DataError | SpecError | PriorError | UsageError | OutputFolderError | CombineError | ResourceError
+    ):
         return EXIT_INPUT, str(err)
     if isinstance(err, UnicodeDecodeError):
         return EXIT_INPUT, f"not UTF-8 text ({err.reason} at byte {err.start})"

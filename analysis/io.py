@@ -10,34 +10,93 @@ with figures, when this one ran with ``--no-figures``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by the callers; the command line's entry stays quick
+    import pandas as pd
+
+
+#: where files are first written (RAM): a library that fails half-way through a file on a full disk (h5py: tracebacks,
+#: then a segmentation fault at exit) fails here never; the copy to the destination then fails cleanly, naming it
+STAGE = Path("/dev/shm")
+#: files larger than this are written in place (the staging area is memory)
+STAGE_MAX_BYTES = 512 * 2**20
+
+
+def _with_name(err: OSError, path: Path) -> OSError:
+    """``err`` naming ``path`` (writers such as pandas and h5py raise disk-full errors that name no file, or the
+    temporary one)."""
+    code = err.errno
+    if code is None and ("errno = 28" in str(err) or "No space left" in str(err)):
+        code = errno.ENOSPC
+    if code is None:
+        return err
+    named = OSError(code, os.strerror(code), str(path))
+    named.__cause__ = err
+    return named
+
+
+def _stage_dir(final_dir: Path) -> Path | None:
+    try:
+        if STAGE.is_dir() and os.access(STAGE, os.W_OK) and shutil.disk_usage(STAGE).free > 2 * STAGE_MAX_BYTES:
+            return STAGE
+    except OSError:
+        pass
+    return None
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
+    """Yield a temporary path; on success its file replaces ``path`` at once, on failure nothing changes.
+
+    The file is first written in a staging folder in memory (:data:`STAGE`, when there is one) and then copied
+    beside ``path`` and renamed onto it: a full disk, a file-size limit or a read-only folder then fail in the copy,
+    as an ``OSError`` naming ``path``, whatever library wrote the file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    stage = _stage_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=stage or path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    final_tmp: Path | None = None
     try:
-        yield tmp_path
-        os.chmod(tmp_path, 0o644)  # mkstemp creates 0600; results are meant to be read
-        os.replace(tmp_path, path)
+        try:
+            yield tmp_path
+        except OSError as err:
+            raise _with_name(err, path) from err.__cause__
+        try:
+            if stage is not None and tmp_path.stat().st_size <= STAGE_MAX_BYTES:
+                fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+                os.close(fd)
+                final_tmp = Path(name)
+                shutil.copyfile(tmp_path, final_tmp)
+            elif stage is not None:  # too large for memory: moved (a copy across file systems)
+                fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+                os.close(fd)
+                final_tmp = Path(name)
+                shutil.move(tmp_path, final_tmp)
+            else:
+                final_tmp = tmp_path
+            os.chmod(final_tmp, 0o644)  # mkstemp creates 0600; results are meant to be read
+            os.replace(final_tmp, path)
+        except OSError as err:
+            raise _with_name(err, path) from err
         for written in _RECORDERS:
             written.add(path.resolve())
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        for leftover in (tmp_path, final_tmp):
+            if leftover is not None and leftover.exists():
+                leftover.unlink()
 
 
 def write_text(path: Path | str, text: str) -> None:
@@ -185,3 +244,57 @@ def step_outputs(folder: Path | str, step: str) -> Iterator[StepRun]:
         if name not in mine and any(fnmatch.fnmatch(name, pat) for pat in spec.products):
             (folder / name).unlink(missing_ok=True)
     write_json(_manifest(folder, step), {"step": step, "files": mine})
+
+
+#: the project's own folder of temporary files (PyTensor writes about seven generated sources per traced model
+#: into the temporary folder and never removes them): one subfolder per process, removed when it ends
+TMP_ROOT = Path(__file__).resolve().parent.parent / ".tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def private_tempdir(root: Path = TMP_ROOT) -> Iterator[Path]:
+    """Route this process's temporary files (and its children's, through ``TMPDIR``) into a folder of ``root``.
+
+    The folder is removed at the end, and so are the folders of earlier processes that are no longer running
+    (a ``kill -9`` leaves its folder behind).
+
+    Yields
+    ------
+    Path
+        The folder.
+    """
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for old in root.iterdir():
+            pid = old.name.split("-", 1)[0]
+            if old.is_dir() and pid.isdigit() and not _pid_alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True)
+        folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
+    except OSError:  # a read-only checkout: the system's temporary folder, as before
+        yield Path(tempfile.gettempdir())
+        return
+    import multiprocessing.util
+
+    multiprocessing.util.get_temp_dir()  # multiprocessing's own folder (forkserver socket) stays where it was
+    saved_dir, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir = str(folder)
+    os.environ["TMPDIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = saved_dir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
+        shutil.rmtree(folder, ignore_errors=True)

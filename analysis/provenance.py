@@ -118,6 +118,46 @@ def differences(record: dict, root: Path = ROOT) -> list[str]:
     return out
 
 
+_HDF5 = b"\x89HDF\r\n\x1a\n"
+
+
+def hdf5_problem(path: Path | str) -> str | None:
+    """Why an HDF5 (netCDF-4) file is unreadable, from its superblock alone: no signature, or a stored end of file
+    beyond the file's size (a truncated or half-copied file); ``None`` when it looks whole.
+
+    Reads a few bytes, no HDF5 library: cheap enough for make to run before every build.
+    """
+    import struct
+
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(2048)
+        size = path.stat().st_size
+    except OSError as err:
+        return f"{path}: cannot be read ({err.strerror or err})"
+    for at in (0, 512, 1024):
+        if head[at : at + 8] == _HDF5:
+            break
+    else:
+        return f"{path}: not an HDF5 file (no signature)"
+    version = head[at + 8]
+    field = {0: at + 40, 1: at + 40, 2: at + 28, 3: at + 28}.get(version)
+    if field is None or len(head) < field + 8:
+        return None  # a newer layout: left to the reader
+    eof = struct.unpack("<Q", head[field : field + 8])[0]
+    if eof > size:
+        return f"{path}: truncated ({size:,} of {eof:,} bytes)"
+    return None
+
+
+def corrupt_fits(results: Path | str) -> list[str]:
+    """The stored fits (``bayes/**/*.nc``) of a results folder that are not whole HDF5 files (:func:`hdf5_problem`)."""
+    folder = Path(results) / "bayes"
+    found = [hdf5_problem(p) for p in sorted(folder.rglob("*.nc"))] if folder.is_dir() else []
+    return [f for f in found if f]
+
+
 def unseen_by_make(path: Path | str) -> list[str]:
     """The differences of ``path``'s record that make cannot see: those of inputs older than the record.
 
@@ -133,11 +173,15 @@ def unseen_by_make(path: Path | str) -> list[str]:
     -------
     list of str
         The differences (:func:`differences`) when no differing input is newer than ``path``; else empty (make
-        reruns the steps itself).  An unreadable record is one difference.
+        reruns the steps itself).  An unreadable record is one difference, and so is each stored fit beside it
+        (``bayes/**/*.nc``) that is not a whole HDF5 file.
     """
     import json
 
     path = Path(path)
+    broken = corrupt_fits(path.parent)  # a corrupted fit: its step must run again (it refits unreadable fits)
+    if broken:
+        return broken
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,16 @@ def record(step: str, command: list[str], results_dir: Path | str = "results") -
     start = time.time()
     t0 = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)  # totals over the children waited for so far
-    status = subprocess.call(command)
+    # Ctrl-C reaches the command too (same process group): it stops and reports; this wrapper only waits for it
+    # and passes its status on, without a KeyboardInterrupt traceback of its own.  A Python handler (not SIG_IGN)
+    # is reset to the default in the child at exec, so the command still receives Ctrl-C.
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
+    try:
+        status = subprocess.call(command)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if status < 0:  # killed by a signal: the shell's convention, 128 + signal number
+        status = 128 - status
     seconds = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak_mb = usage.ru_maxrss / 1024  # Linux: kilobytes

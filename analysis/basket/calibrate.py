@@ -51,9 +51,8 @@ from analysis.basket.design import (
     Method,
     Scenario,
     analyze,
-    design_states,
+    draw,
     exact_space,
-    method_class,
     seed_for,
 )
 
@@ -201,16 +200,9 @@ def calibrate(
 def simulated_space(design: Design, method: Method, p, n_trials: int) -> ExactSpace:
     """``n_trials`` simulated trials under rates ``p`` as an :class:`ExactSpace` (equal weights), seeded by the
     design seed, the method and the scenario (``'calibration'`` plus the rates)."""
-    states = design_states(design)
     key = Scenario("calibration " + ",".join(f"{x:.6g}" for x in p), tuple(p))
     rng = np.random.default_rng(seed_for(design, method, key, 0))
-    idx = np.empty((n_trials, design.K), int)
-    for k, s in enumerate(states):
-        lp = s.logprob(p[k])
-        pr = np.exp(lp - lp.max())
-        idx[:, k] = rng.choice(len(s), size=n_trials, p=pr / pr.sum())
-    n = np.stack([states[k].n[idx[:, k]] for k in range(design.K)], 1)
-    y = np.stack([states[k].y[idx[:, k]] for k in range(design.K)], 1)
-    flags = np.stack([states[k].flag[idx[:, k]] for k in range(design.K)], 1)
-    summ = analyze(design, method, n, y, method_class(method).prepare(design, method, states))
+    n, y, flags, prepared = draw(design, method, p, rng, n_trials)
+    summ = analyze(design, method, n, y, prepared)
+    states, idx = [], np.zeros((n_trials, design.K), int)
     return ExactSpace(states, idx, n, y, flags, summ)

@@ -68,6 +68,12 @@ class Method:
         return label if self.name == self.kind else f"{label}: {self.name}"
 
     @property
+    def noun(self) -> str:
+        """The method in running prose."""
+        cls = method_class(self)
+        return (cls.noun or cls.label) if self.name == self.kind else self.label
+
+    @property
     def settings(self) -> str:
         """The method's priors and settings in words (:meth:`BorrowingMethod.describe`)."""
         return method_class(self).describe(self.params)
@@ -92,6 +98,8 @@ class Design:
     max_outcomes: int = 200_000
     interim_prior: tuple[float, float] = (1.0, 1.0)
     calibration: object = None  # analysis.basket.calibrate.Calibration, or None
+    interim: str = "own"  # "own": each indication's interim uses its own data; "borrow": the method's posterior
+    interim_rule: str = "predictive"  # with interim = "borrow": "predictive" or "posterior" probability
 
     @property
     def K(self) -> int:
@@ -110,9 +118,18 @@ class Design:
             "chunk": self.chunk,
             "max_outcomes": self.max_outcomes,
             "interim_prior": list(self.interim_prior),
+            "interim": self.interim,
+            "interim_rule": self.interim_rule,
             "indications": [vars(i) | {} for i in self.indications],
             "methods": [
-                {"name": m.name, "type": m.kind, "label": m.label, "settings": m.settings, **_jsonable(m.params)}
+                {
+                    "name": m.name,
+                    "type": m.kind,
+                    "label": m.label,
+                    "noun": m.noun,
+                    "settings": m.settings,
+                    **_jsonable(m.params),
+                }
                 for m in self.methods
             ],
             "scenarios": [{"name": s.name, "p": list(s.p)} for s in self.scenarios],
@@ -244,6 +261,9 @@ def design_states(design: Design) -> list[States]:
 
 
 def n_outcomes(design: Design) -> int:
+    """Joint end states of the design (with a borrowing interim: at most, before the impossible ones go)."""
+    if design.interim == "borrow":
+        return int(np.prod([2 * (i.interim_n + 1) + i.n + 1 for i in design.indications], dtype=float))
     return int(np.prod([len(s) for s in design_states(design)], dtype=float))
 
 
@@ -260,8 +280,9 @@ def _joint_index(states: list[States]) -> np.ndarray:
     return np.stack([g.ravel() for g in grids], axis=1)
 
 
-def _oc_rows(design, method, scenario, P, go, mean, nsize, mcse=None):
-    """OC table rows from weights P (summing to 1) over rows of go/mean/nsize (B, K)."""
+def _oc_rows(design, method, scenario, P, go, mean, nsize, mcse=None, flags=None):
+    """OC table rows from weights P (summing to 1) over rows of go/mean/nsize (B, K); with ``flags``, the
+    probabilities of stopping at the interim for futility and for efficacy (designs with an interim)."""
     p = np.array(scenario.p)
     null = p <= design.p0
     rows = []
@@ -282,6 +303,9 @@ def _oc_rows(design, method, scenario, P, go, mean, nsize, mcse=None):
         }
         if mcse is not None:
             row["go_mcse"] = mcse(go[:, k])
+        if flags is not None and ind.interim_n is not None:
+            row["stop_futility"] = float(P @ (flags[:, k] == FUTILITY))
+            row["stop_efficacy"] = float(P @ (flags[:, k] == EFFICACY))
         rows.append(row)
     any_null = go[:, null].any(1) if null.any() else np.zeros(go.shape[0], bool)
     summary = {
@@ -324,6 +348,10 @@ class ExactSpace:
 
 def exact_space(design: Design, method: Method, summaries: dict | None = None) -> ExactSpace:
     """The joint end states of ``design`` and ``method``'s summaries of each (computed unless given)."""
+    if design.interim == "borrow":
+        from analysis.basket.interim import exact_space_borrowing
+
+        return exact_space_borrowing(design, method, summaries)
     states = design_states(design)
     idx = _joint_index(states)
     n = np.stack([states[k].n[idx[:, k]] for k in range(design.K)], 1)
@@ -360,7 +388,7 @@ def exact_oc(
     go = decide(design, sp.summ, sp.flags, thresholds)
     rows = []
     for sc in scenarios or design.scenarios:
-        rows += _oc_rows(design, method, sc, sp.probabilities(sc.p), go, sp.summ["mean"], sp.n)
+        rows += _oc_rows(design, method, sc, sp.probabilities(sc.p), go, sp.summ["mean"], sp.n, flags=sp.flags)
     for r in rows:
         r["oc"] = "exact"
     return rows
@@ -378,20 +406,30 @@ def _stable(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-def simulate_chunk(design: Design, method: Method, scenario: Scenario, chunk: int, size: int, thresholds=None) -> dict:
-    """Sums over ``size`` simulated trials (one chunk), to be combined by :func:`combine_chunks`; ``thresholds``
-    in place of the design's (the same trials as with them: the seed does not depend on the thresholds)."""
-    rng = np.random.default_rng(seed_for(design, method, scenario, chunk))
+def draw(design: Design, method: Method, p, rng: np.random.Generator, size: int):
+    """``size`` simulated trials under rates ``p``: (n, y, flags, prepared), the last for :func:`analyze`."""
+    if design.interim == "borrow":
+        from analysis.basket.interim import draw as draw_borrowing
+
+        return (*draw_borrowing(design, method, np.asarray(p, float), rng, size), None)
     states = design_states(design)
     idx = np.empty((size, design.K), int)
     for k, s in enumerate(states):
-        lp = s.logprob(scenario.p[k])
+        lp = s.logprob(p[k])
         pr = np.exp(lp - logsumexp(lp))
         idx[:, k] = rng.choice(len(s), size=size, p=pr)
     n = np.stack([states[k].n[idx[:, k]] for k in range(design.K)], 1)
     y = np.stack([states[k].y[idx[:, k]] for k in range(design.K)], 1)
     flags = np.stack([states[k].flag[idx[:, k]] for k in range(design.K)], 1)
-    summ = analyze(design, method, n, y, method_class(method).prepare(design, method, states))
+    return n, y, flags, method_class(method).prepare(design, method, states)
+
+
+def simulate_chunk(design: Design, method: Method, scenario: Scenario, chunk: int, size: int, thresholds=None) -> dict:
+    """Sums over ``size`` simulated trials (one chunk), to be combined by :func:`combine_chunks`; ``thresholds``
+    in place of the design's (the same trials as with them: the seed does not depend on the thresholds)."""
+    rng = np.random.default_rng(seed_for(design, method, scenario, chunk))
+    n, y, flags, prepared = draw(design, method, scenario.p, rng, size)
+    summ = analyze(design, method, n, y, prepared)
     go = decide(design, summ, flags, thresholds)
     p = np.array(scenario.p)
     null = p <= design.p0
@@ -411,13 +449,17 @@ def simulate_chunk(design: Design, method: Method, scenario: Scenario, chunk: in
         "err": err.sum(0),
         "err2": (err**2).sum(0),
         "err4": (err**4).sum(0),
+        "fut": (flags == FUTILITY).sum(0),
+        "eff": (flags == EFFICACY).sum(0),
     }
 
 
 def combine_chunks(design: Design, method: Method, scenario: Scenario, parts: list[dict]) -> list[dict]:
     """OC rows with Monte Carlo SEs from the chunks of one (method, scenario)."""
     N = sum(p["size"] for p in parts)
-    tot = {k: sum(np.asarray(p[k], float) for p in parts) for k in ("go", "n", "n2", "err", "err2", "err4")}
+    tot = {
+        k: sum(np.asarray(p[k], float) for p in parts) for k in ("go", "n", "n2", "err", "err2", "err4", "fut", "eff")
+    }
     tot |= {k: sum(p[k] for p in parts) for k in ("any_go", "any_null", "ntot2")}
     p = np.array(scenario.p)
     null = p <= design.p0
@@ -447,6 +489,11 @@ def combine_chunks(design: Design, method: Method, scenario: Scenario, parts: li
                 "mse": mse,
                 "mse_mcse": math.sqrt(max(tot["err4"][k] / N - mse**2, 0) / N),
             }
+            | (
+                {"stop_futility": tot["fut"][k] / N, "stop_efficacy": tot["eff"][k] / N}
+                if ind.interim_n is not None
+                else {}
+            )
         )
     fw = tot["any_null"] / N
     ag = tot["any_go"] / N

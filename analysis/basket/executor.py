@@ -5,20 +5,59 @@ task order.  Randomness never depends on the executor: every simulation
 chunk seeds its own generator from the design seed and its
 (design, method, scenario, chunk) key (:func:`analysis.basket.design.seed_for`),
 so one worker, two processes or a cluster give identical results.
+
+Local worker processes stop with their parent: Ctrl-C (or any failure) in the parent cancels the queued tasks
+and terminates the workers at once (a pool's own shutdown waits for every running task, minutes), the workers
+ignore Ctrl-C themselves (the parent handles it, without a traceback from each worker), and a worker whose
+parent died (``kill -9``) exits within a second instead of computing on forever.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+
+#: how often a worker checks that its parent is alive (seconds)
+PARENT_POLL = 0.5
 
 
 def _call(task):
     fn, args = task
     return fn(*args)
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)  # the parent is gone: nobody will read our results
+        except PermissionError:  # the pid was reused by another user's process: the parent is gone too
+            os._exit(1)
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent, and exit when the parent dies (even by ``kill -9``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="parent-watch").start()
+
+
+def _stop(pool: ProcessPoolExecutor, futures) -> None:
+    """Cancel what is queued and terminate the workers now (the pool's own shutdown waits for running tasks)."""
+    for f in futures:
+        f.cancel()
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(timeout=5)
 
 
 class Executor:
@@ -68,11 +107,19 @@ class Executor:
             import multiprocessing
 
             ctx = multiprocessing.get_context("forkserver" if "jax" in sys.modules else None)
-            with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
+            pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+            )
+            futs: dict = {}
+            try:
                 futs = {pool.submit(_call, t): i for i, t in enumerate(tasks)}
                 for done, f in enumerate(as_completed(futs), 1):
                     out[futs[f]] = f.result()
                     self._report(done, n, t0)
+            except BaseException:  # Ctrl-C or a failed task: stop the workers within seconds
+                _stop(pool, futs)
+                raise
+            pool.shutdown(wait=True)
             return out
         return self._dask_map(tasks, t0)
 

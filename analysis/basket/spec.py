@@ -4,7 +4,10 @@ Schema (every key is checked; unknown keys are errors with a suggestion)::
 
     [design]                 name (str), seed (int), oc ("auto" | "exact" | "simulate"),
                              n_sim (int >= 100), chunk (int >= 10), max_outcomes (int),
-                             interim_prior ([a, b], the Beta prior of interim predictive probabilities)
+                             interim_prior ([a, b], the Beta prior of interim predictive probabilities),
+                             interim ("own": each indication's interim uses its own data; "borrow": the
+                             method's posterior of all indications' stage-1 data, see analysis.basket.interim),
+                             interim_rule ("predictive" or "posterior", with interim = "borrow")
     [[indication]]           name, n (int >= 1), p0 and target (0 < p0 < target < 1), c (0 < c < 1);
                              optional min_mean (0..1), interim_n (1 <= interim_n < n),
                              futility (0..1) and efficacy (0..1) (need interim_n)
@@ -24,6 +27,9 @@ Schema (every key is checked; unknown keys are errors with a suggestion)::
                                            section 2.2; the weights of an indication sum to at most 1);
                                            nex = "Normal(m, s)" (the non-exchangeable prior); every w and
                                            nex may instead be a list with one entry per indication
+                             hierarchical and exnex: scale = "null" (borrow logit(p) - logit(p0); the
+                                           default when the null rates differ) or "probability"
+                                           (borrow logit(p); the default when they are equal)
                              jsd:          prior = [a, b], epsilon (> 0), tau (0 <= tau < 1), logbase ("e" or 2)
                              mem:          prior = [a, b], inclusion (0..1, the prior probability that two
                                            indications are exchangeable; default 0.5), structure
@@ -49,7 +55,7 @@ from analysis.basket.checks import DesignError, choice, get, prior_ab, unknown_k
 from analysis.basket.design import Design, Indication, Method, Scenario
 
 TOP = {"design", "indication", "method", "scenarios", "scenario", "calibration"}
-DESIGN_KEYS = {"name", "seed", "oc", "n_sim", "chunk", "max_outcomes", "interim_prior"}
+DESIGN_KEYS = {"name", "seed", "oc", "n_sim", "chunk", "max_outcomes", "interim_prior", "interim", "interim_rule"}
 IND_KEYS = {"name", "n", "p0", "target", "c", "min_mean", "interim_n", "futility", "efficacy"}
 GENERATE = ("null", "target", "single")
 
@@ -155,7 +161,24 @@ def parse(spec: dict, where: str = "design file", base: Path | None = None) -> D
     if len({s.name for s in scen}) != len(scen):
         raise DesignError(f"{where}: scenario names must be unique, got {[s.name for s in scen]}")
     calibration = _calibration(spec.get("calibration"), where, inds, scen)
+    unequal = len({i.p0 for i in inds}) > 1
+    for m in methods:  # the default scale of methods that borrow on a logit scale: null when the nulls differ
+        if "scale" in registry.get(m.kind).keys and m.params.get("scale") is None:
+            m.params["scale"] = "null" if unequal else "probability"
+    interim = choice(d, "interim", wd, ("own", "borrow"), "own")
+    interim_rule = choice(d, "interim_rule", wd, ("predictive", "posterior"), "predictive")
+    if interim == "borrow":
+        missing = [i.name for i in inds if i.interim_n is None]
+        if missing:
+            raise DesignError(
+                f"{wd}, key 'interim': an interim that borrows is one look at every indication; "
+                f"{', '.join(missing)} ha{'s' if len(missing) == 1 else 've'} no interim_n"
+            )
+    elif "interim_rule" in d:
+        raise DesignError(f"{wd}, key 'interim_rule': applies to interim = \"borrow\" only")
     return Design(
+        interim=interim,
+        interim_rule=interim_rule,
         calibration=calibration,
         name=name,
         indications=inds,

@@ -10,6 +10,7 @@ Writes, under ``out_dir``:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,8 @@ def heterogeneity_tests(counts: pd.DataFrame) -> pd.DataFrame:
         if len(sub) < 2:
             continue
         res = freeman_halton(sub["events"].tolist(), sub["n"].tolist())
+        if res.method == "monte-carlo":
+            print(f"note: heterogeneity of '{endpoint}': {res.note}", file=sys.stderr)
         rows.append(
             dict(
                 test="freeman-halton-exact",

@@ -14,15 +14,22 @@ operating characteristics.  One verb per module:
 - :func:`oc1S`, :func:`oc2S`, :func:`pos1S`, :func:`pos2S`: exact operating characteristics and
   probability of success, as functions of the true parameters / design priors;
 - :func:`oc1S_interim`, :func:`predictive_probability` (``interim.py``): interim futility;
-- :func:`as_pymc` (``pymc_prior.py``): a Beta mixture as a prior inside any PyMC model.
+- :func:`adaptive2S` (``adaptive2S.py``): adaptive two-stage robust-MAP design (Schmidli et al. 2014),
+  stage-2 controls from the interim posterior's ESS, exact OC and expected sample sizes;
+- :func:`mixmvnorm` / :class:`MvNormalMixture` (``mixmvnorm.py``): multivariate normal mixtures
+  (moments, conjugate update with known covariance);
+- :func:`as_pymc` (``pymc_prior.py``): a Beta, Normal, Gamma or multivariate normal mixture as a
+  prior inside any PyMC model.
 """
 
+from analysis.priors.adaptive2S import Adaptive2S, adaptive2S
 from analysis.priors.decision1S import Decision1S, decision1S, decision1S_boundary
 from analysis.priors.decision2S import Boundary2S, Decision2S, decision2S, decision2S_boundary
 from analysis.priors.ess import ESSError, ess
 from analysis.priors.gmap import MAPResult, gmap, gmap_normal, gmap_poisson
 from analysis.priors.interim import oc1S_interim, predictive_probability
 from analysis.priors.mixfit import automixfit, fit_mixture
+from analysis.priors.mixmvnorm import MvNormalMixture, mixmvnorm
 from analysis.priors.mixture import BetaMixture, GammaMixture, Mixture, NormalMixture
 from analysis.priors.oc1S import oc1S
 from analysis.priors.oc2S import oc2S
@@ -33,6 +40,7 @@ from analysis.priors.preddist import conflict, conflict_pvalue, preddist
 from analysis.priors.pymc_prior import as_pymc
 
 __all__ = [
+    "Adaptive2S",
     "BetaMixture",
     "Boundary2S",
     "Decision1S",
@@ -40,8 +48,10 @@ __all__ = [
     "ESSError",
     "GammaMixture",
     "MAPResult",
+    "MvNormalMixture",
     "Mixture",
     "NormalMixture",
+    "adaptive2S",
     "as_pymc",
     "automixfit",
     "conflict",
@@ -55,6 +65,7 @@ __all__ = [
     "gmap",
     "gmap_normal",
     "gmap_poisson",
+    "mixmvnorm",
     "oc1S",
     "oc1S_interim",
     "oc2S",

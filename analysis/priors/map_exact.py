@@ -91,7 +91,8 @@ class ExactMAP:
         """The part of the ELIR ESS that comes from rates above ``lo``."""
         return float(np.sum(self.elir_integrand()[expit(self.x) > lo]) * self.dx)
 
-    def ess(self, method: str = "elir") -> float:
+    def ess(self, method: str = "elir", s: float = 100.0) -> float:
+        """ESS by the conventions of :func:`analysis.priors.ess.ess` (Morita: flattening constant ``s``)."""
         if method == "moment":
             m, v = self.mean(), self.var()
             return m * (1 - m) / v - 1
@@ -104,10 +105,12 @@ class ExactMAP:
             with np.errstate(divide="ignore"):
                 logf = np.where(ok & (j > 0), h - np.log(j), -np.inf)
             i = int(np.argmax(logf))
-            t, s = p[i], 1 - 2 * p[i]
-            curv = -(h2[i] + 2 * j[i] - (h1[i] - s) * s) / j[i] ** 2
+            t, sl = p[i], 1 - 2 * p[i]
+            curv = -(h2[i] + 2 * j[i] - (h1[i] - sl) * sl) / j[i] ** 2
             m = self.mean()
-            return float((curv + 1 / t**2 + 1 / (1 - t) ** 2) / (m / t**2 + (1 - m) / (1 - t) ** 2))
+            # minus the curvature of the flattened prior Beta(t/s, (1-t)/s)
+            flat = 1 / t**2 + 1 / (1 - t) ** 2 - (0.0 if np.isinf(s) else 1 / (s * t * (1 - t)))
+            return float((curv + flat) / (m / t**2 + (1 - m) / (1 - t) ** 2))
         raise ValueError(f"unknown ESS method {method!r}")
 
 

@@ -54,7 +54,9 @@ class Mixture:
         total = sum(c[0] for c in comps)
         if abs(total - 1) > 1e-6:
             raise ValueError(f"weights sum to {total:.8g}; expected 1")
-        self._w = np.array([c[0] for c in comps]) / total
+        w = np.array([c[0] for c in comps])
+        # weights that sum to 1 up to rounding are kept as given (a robust weight of 0.2 stays 0.2)
+        self._w = w if abs(total - 1) <= 8 * np.finfo(float).eps * len(comps) else w / total
         self._p1 = np.array([c[1] for c in comps])
         self._p2 = np.array([c[2] for c in comps])
 
@@ -141,7 +143,11 @@ class Mixture:
             return GammaMixture(
                 [(c["w"], c["a"], c["b"]) for c in d["components"]], likelihood=d.get("likelihood", "poisson")
             )
-        raise ValueError(f"unknown mixture family {fam!r}; expected one of {list(FAMILIES)}")
+        if fam == "mvnormal":
+            from analysis.priors.mixmvnorm import MvNormalMixture
+
+            return MvNormalMixture([(c["w"], c["mean"], c["cov"]) for c in d["components"]], sigma=d.get("sigma"))
+        raise ValueError(f"unknown mixture family {fam!r}; expected one of {list(FAMILIES)} or 'mvnormal'")
 
     # -- summaries ----------------------------------------------------------------------------
     def mean(self) -> float:

@@ -33,7 +33,8 @@ class SpecError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and +-inf (TOML's nan, inf) are refused in every numeric field, naming the field
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Study(_Strict):
@@ -56,15 +57,25 @@ PRODUCT_CLASSES = ("cd19_autologous", "cd19_allogeneic", "dual_cd19_bcma", "bcma
 ENDPOINT_CLASSES = ("remission", "response", "low_activity", "event_free", "weak", "nonstandard")
 
 
+class MvComponent(_Strict):
+    """One component of a multivariate normal mixture prior: weight, mean vector, covariance matrix."""
+
+    w: Annotated[Number, Field(gt=0, le=1)]
+    mean: list[Number] = Field(min_length=1, max_length=20)
+    cov: list[list[Number]] = Field(min_length=1, max_length=20)
+
+
 class PriorSpec(_Strict):
     name: Name
     label: str | None = Field(default=None, min_length=1, max_length=120)
-    family: Literal["beta", "normal", "gamma", "poisson"] = "beta"
+    family: Literal["beta", "normal", "gamma", "poisson", "mvnormal"] = "beta"
     disease: str | None = Field(default=None, min_length=1)
     products: list[Literal[PRODUCT_CLASSES]] | None = Field(default=None, min_length=1)
     endpoint_classes: list[Literal[ENDPOINT_CLASSES]] | None = Field(default=None, min_length=1)
     studies: list[Study] | None = Field(default=None, min_length=1)
     mixture: list[list[Number]] | None = Field(default=None, min_length=1)
+    components: list[MvComponent] | None = Field(default=None, min_length=1)
+    sigma_cov: list[list[Number]] | None = Field(default=None, min_length=1)
     sigma: Annotated[Number, Field(gt=0)] | None = None
     likelihood: Literal["poisson", "exp"] | None = None
     robust_weight: Probability | None = None
@@ -76,6 +87,8 @@ class PriorSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self):
+        if self.family == "mvnormal" or self.components is not None or self.sigma_cov is not None:
+            return self._mvnormal()
         sources = [k for k in ("disease", "studies", "mixture") if getattr(self, k) is not None]
         if len(sources) != 1:
             raise ValueError(f"give exactly one of 'disease', 'studies', 'mixture'; got {sources}")
@@ -87,6 +100,15 @@ class PriorSpec(_Strict):
             missing = [k for k in need[self.family] if getattr(s, k) is None]
             if missing:
                 raise ValueError(f"study '{s.name}' needs {list(need[self.family])} for family {self.family!r}")
+        for i, row in enumerate(self.mixture or [], start=1):
+            if len(row) != 3:
+                raise ValueError(f"'mixture' row {i}: expected [weight, parameter 1, parameter 2], got {row}")
+            if not (row[0] > 0 and row[2] > 0 and (row[1] > 0 or self.family == "normal")):
+                names = "[w, m, s] with w, s > 0" if self.family == "normal" else "[w, a, b] all > 0"
+                raise ValueError(f"'mixture' row {i}: {row} must be {names}")
+        if self.mixture is not None and abs(sum(r[0] for r in self.mixture) - 1) > 1e-6:
+            total = sum(r[0] for r in self.mixture)
+            raise ValueError(f"'mixture': the weights sum to {total:.8g}; they must sum to 1")
         if self.family == "beta" and self.robust_mean is not None and not 0 < self.robust_mean < 1:
             raise ValueError(f"robust_mean {self.robust_mean} must be in (0, 1) for a Beta prior")
         for key in ("mu", "tau"):
@@ -98,6 +120,22 @@ class PriorSpec(_Strict):
                 need_support = "real" if key == "mu" else "positive"
                 if prior.support != need_support:
                     raise ValueError(f"{key} = {text!r}: the MAP model's {key} needs a prior on {need_support} values")
+        return self
+
+    def _mvnormal(self):
+        """A multivariate normal mixture prior (RBesT's mixmvnorm): ``components`` only, checked here."""
+        if self.family != "mvnormal":
+            raise ValueError("'components' and 'sigma_cov' are for family = \"mvnormal\"")
+        given = [
+            k
+            for k in ("disease", "studies", "mixture", "sigma", "robust_weight", "robust_mean", "robust_n")
+            if getattr(self, k) is not None
+        ]
+        if self.components is None or given:
+            raise ValueError(f"family 'mvnormal' takes 'components' (and optionally 'sigma_cov') only; got {given}")
+        from analysis.priors.mixmvnorm import MvNormalMixture
+
+        MvNormalMixture([(c.w, c.mean, c.cov) for c in self.components], sigma=self.sigma_cov)
         return self
 
 
@@ -162,7 +200,37 @@ class TwoSample(_Strict):
     power_rate: Number = 0.8
 
 
-Design = Annotated[OneSample | TwoSample, Field(discriminator="type")]
+class AdaptiveTwoSample(_Strict):
+    """Adaptive two-stage robust-MAP design (Schmidli et al. 2014; :mod:`analysis.priors.adaptive2S`)."""
+
+    name: Name
+    type: Literal["adaptive-two-sample"]
+    prior_treatment: str
+    prior_control: str
+    n1: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)]
+    n_target: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)]
+    n_min: Annotated[StrictInt, Field(ge=0, le=MAX_N_PER_ARM)]
+    m: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)]
+    c: Probability
+    delta: Annotated[Number, Field(gt=-1, lt=1)] = 0.0
+    p_c: list[Annotated[Number, Field(ge=0, le=1)]] = Field(min_length=1, max_length=101)
+    effect: list[Annotated[Number, Field(gt=-1, lt=1)]] = Field(default=[0.0], min_length=1, max_length=20)
+    ess_method: Literal["morita", "elir", "moment"] = "morita"
+    s: Annotated[Number, Field(gt=0)] = 100.0
+    conditional: bool = True
+
+    @model_validator(mode="after")
+    def _sizes(self):
+        if self.n_min > self.n_target:
+            raise ValueError(f"n_min = {self.n_min} exceeds n_target = {self.n_target}")
+        for pc in self.p_c:
+            for e in self.effect:
+                if not 0 <= pc + e <= 1:
+                    raise ValueError(f"p_c {pc:g} + effect {e:g} = {pc + e:g} is not a rate in [0, 1]")
+        return self
+
+
+Design = Annotated[OneSample | TwoSample | AdaptiveTwoSample, Field(discriminator="type")]
 
 
 class Spec(_Strict):
@@ -181,7 +249,18 @@ class Spec(_Strict):
                 seen.add(x.name)
         families = {p.name: p.family for p in self.prior}
         for i, d in enumerate(self.design, start=1):
+            for key in ("prior", "design_prior", "prior_treatment", "prior_control"):
+                ref = getattr(d, key, None)
+                if families.get(ref) == "mvnormal":
+                    raise ValueError(
+                        f"[[design]] #{i} {d.name!r}, field '{key}': prior {ref!r} is multivariate normal, a prior "
+                        "for a model (as_pymc), not for a design"
+                    )
+        for i, d in enumerate(self.design, start=1):
             at = f"[[design]] #{i} {d.name!r}"
+            grid_range = getattr(d, "grid_range", None)
+            if grid_range is not None and not grid_range[0] < grid_range[1]:
+                raise ValueError(f"{at}, field 'grid_range': {list(grid_range)} must be [low, high] with low < high")
             refs = [
                 getattr(d, k)
                 for k in ("prior", "design_prior", "prior_treatment", "prior_control")
@@ -193,6 +272,13 @@ class Spec(_Strict):
             for ref in [*refs, *getattr(d, "compare", [])]:
                 if ref not in names:
                     raise ValueError(f"{at}: prior {ref!r} is not defined; defined: {names}")
+            if isinstance(d, AdaptiveTwoSample):
+                for key in ("prior_treatment", "prior_control"):
+                    if families[getattr(d, key)] != "beta":
+                        raise ValueError(
+                            f"{at}, field '{key}': the adaptive design needs a Beta prior (binary endpoint)"
+                        )
+                continue
             main = families[d.prior if isinstance(d, OneSample) else d.prior_treatment]
             if main == "beta":
                 rates = {"p0": d.p0} if isinstance(d, OneSample) else {"p_c": d.p_c}
@@ -212,7 +298,9 @@ _FIELDS = {
     "prior": set(PriorSpec.model_fields),
     "one-sample": set(OneSample.model_fields),
     "two-sample": set(TwoSample.model_fields),
+    "adaptive-two-sample": set(AdaptiveTwoSample.model_fields),
     "studies": set(Study.model_fields),
+    "components": set(MvComponent.model_fields),
     "sensitivity": set(Sensitivity.model_fields),
     "calibration": set(Calibration.model_fields),
     "": set(Spec.model_fields),
@@ -231,17 +319,24 @@ def _where(loc: tuple, raw: dict) -> tuple[str, str]:
         if table == "design" and len(parts) == 2:
             parts = parts[2:]
         parts = parts[2:]
-        if table == "design" and parts and parts[0] in ("one-sample", "two-sample"):
+        if table == "design" and parts and parts[0] in ("one-sample", "two-sample", "adaptive-two-sample"):
             table = parts[0]
             parts = parts[1:]
     if parts and parts[0] == "studies" and len(parts) > 1:
         where += f", study #{parts[1] + 1}"
         table, parts = "studies", parts[2:]
+    if parts and parts[0] == "components" and len(parts) > 1 and isinstance(parts[1], int):
+        where += f", component #{parts[1] + 1}"
+        table, parts = "components", parts[2:]
     if parts and parts[0] in ("sensitivity", "calibration") and len(parts) > 1:
         where += f", [design.{parts[0]}]"
         table, parts = parts[0], parts[1:]
-    field = ".".join(str(p) for p in parts if not isinstance(p, int))
+    # the members of a union type (StrictInt | StrictFloat) appear as 'int' and 'float' in the location
+    field = ".".join(str(p) for p in parts if not isinstance(p, int) and p not in _UNION_TAGS)
     return where, field, table
+
+
+_UNION_TAGS = {"int", "float", "str", "bool"}
 
 
 def validate_spec(raw: dict, path: Path) -> Spec:
@@ -250,8 +345,15 @@ def validate_spec(raw: dict, path: Path) -> Spec:
         return Spec.model_validate(raw)
     except ValidationError as err:
         lines = []
-        for e in err.errors():
+        errors = err.errors()
+        # a value that fails both members of Number (int | float): report the float member's reason only
+        placed = {}
+        for e in errors:
+            placed.setdefault(_where(e["loc"], raw)[:2], []).append(e["type"])
+        for e in errors:
             where, field, table = _where(e["loc"], raw)
+            if e["type"] in ("int_type", "int_from_float") and len(placed[(where, field)]) > 1:
+                continue
             head = ", ".join(x for x in (where, f"field '{field}'" if field else "") if x)
             if e["type"] == "extra_forbidden":
                 known = _FIELDS.get(table, _FIELDS[""])

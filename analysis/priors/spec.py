@@ -15,6 +15,9 @@ A TOML file lists ``[[prior]]`` and ``[[design]]`` tables (see
   ``[w, a, b]``, shape and rate, and ``likelihood = "poisson"`` or ``"exp"``) a Normal or Gamma
   mixture; ``family = "normal"`` with ``studies = [{name, m, se}]`` or ``family = "poisson"`` with
   ``studies = [{name, y, exposure}]`` builds a MAP prior for a mean or an event rate;
+- ``family = "mvnormal"`` with ``components = [{w, mean = [...], cov = [[...]]}, ...]`` (and optional
+  ``sigma_cov``): a multivariate normal mixture (RBesT's ``mixmvnorm``), a prior for a model
+  (:func:`analysis.priors.pymc_prior.as_pymc`), not for a design;
 
 optionally robustified (``robust_weight``, ``robust_mean``, ``robust_n``; RBesT's defaults),
 with MAP settings ``mu``, ``tau`` (priors as text) and ``max_components``.
@@ -24,7 +27,10 @@ with lists ``p0`` and ``robust_weight`` and ``delta`` (power at p0 + delta); ``[
 with ``alpha`` (target type I errors) and ``match`` (a prior whose type I error at c is the target),
 see :mod:`analysis.priors.calibrate`)
 or ``two-sample`` (``prior_treatment``, ``prior_control``, ``n_t``, ``n_c``,
-``delta``, ``c``, ``p_c``).  Errors name the file, the table and the field.
+``delta``, ``c``, ``p_c``) or ``adaptive-two-sample`` (Schmidli et al. 2014: ``prior_treatment``,
+``prior_control``, stage-1 controls ``n1``, ``n_target``, ``n_min``, treatment size ``m``, ``c``,
+``delta``, true control rates ``p_c`` and effects ``effect``; :mod:`analysis.priors.adaptive2S`).
+Errors name the file, the table and the field.
 """
 
 from __future__ import annotations
@@ -37,13 +43,15 @@ import numpy as np
 
 from analysis.bayes.prior import Prior
 from analysis.io import write_json
+from analysis.priors.adaptive2S import adaptive2S
 from analysis.priors.calibrate import calibrate1S
 from analysis.priors.decision1S import decision1S
 from analysis.priors.decision2S import decision2S
-from analysis.priors.ess import METHODS, ess
+from analysis.priors.ess import METHODS, S_DEFAULT, ess
 from analysis.priors.gmap import MAP_PRIORS, gmap, gmap_normal, gmap_poisson
 from analysis.priors.interim import oc1S_interim
 from analysis.priors.map_exact import elir_share_mixture, map_exact
+from analysis.priors.mixmvnorm import MvNormalMixture
 from analysis.priors.mixture import BetaMixture, GammaMixture, NormalMixture
 from analysis.priors.oc1S import oc1S
 from analysis.priors.oc2S import oc2S
@@ -113,6 +121,10 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
     """Build one prior; returns a record with the mixture and (for MAP priors) the draws."""
     rec: dict = {"name": p["name"], "label": p.get("label", p["name"])}
     family = p.get("family", "beta")
+    if family == "mvnormal":  # a prior on several parameters at once (checked by the schema)
+        comps = [(c["w"], c["mean"], c["cov"]) for c in p["components"]]
+        rec.update(mixture=MvNormalMixture(comps, sigma=p.get("sigma_cov")), source="given multivariate normal mixture")
+        return rec
     if family not in ("beta", "normal", "gamma", "poisson"):
         raise SpecError(f"prior '{p['name']}', field 'family': {family!r}; expected beta, normal, gamma or poisson")
     if "mixture" in p:
@@ -205,8 +217,31 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
     return rec
 
 
+#: a Beta component with a + b at most this is counted as vague: worth at most one patient more than
+#: the Beta(1, 1) robust component
+VAGUE_AB = 3.0
+
+
+def vague_weights(informative: BetaMixture, robust: BetaMixture, max_ab: float = VAGUE_AB) -> dict:
+    """The weight of vague components (a + b <= ``max_ab``) in the informative mixture and in the
+    robustified one: the mixture fitted to the MAP draws can itself carry a near-uniform component (a
+    tail of the MAP distribution), so the robust prior's effective vague weight can exceed its nominal
+    robust weight."""
+
+    def share(mix: BetaMixture) -> float:
+        return float(sum(w for w, a, b in mix.components if a + b <= max_ab))
+
+    return {"max_ab": max_ab, "informative_weight": share(informative), "effective_weight": share(robust)}
+
+
 def describe_prior(rec: dict) -> dict:
     mix = rec["mixture"]
+    if isinstance(mix, MvNormalMixture):  # no ESS or quantiles: mean vector and covariance
+        out = {k: v for k, v in rec.items() if k != "mixture"}
+        out.update(
+            family=mix.family, mixture=mix.to_dict(), summary={"mean": mix.mean().tolist(), "cov": mix.cov().tolist()}
+        )
+        return out
     q = mix.quantile([0.025, 0.5, 0.975])
     out = {k: v for k, v in rec.items() if k not in ("mixture", "informative", "draws")}
     out["mixture"] = mix.to_dict()
@@ -222,6 +257,9 @@ def describe_prior(rec: dict) -> dict:
                 ess_out.setdefault(label, {})[method] = None
                 ess_out.setdefault(f"{label}_notes", {})[method] = str(err)
     out["ess"] = ess_out
+    out["ess_settings"] = {"morita_s": S_DEFAULT, "morita_location": "mode (RBesT mixmode)"}
+    if isinstance(mix, BetaMixture):
+        out["vague"] = vague_weights(rec["informative"], mix)
     if "exact" in rec:  # the ESS of the MAP distribution itself, by quadrature (no MCMC, no mixture fit)
         exact = rec["exact"]
         versions = {"informative": exact}
@@ -323,6 +361,24 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
             out["sensitivity"] = design_sensitivity(d, priors)
         if "calibration" in d:
             out["calibration"] = design_calibration(d, priors, evaluated)
+    elif d["type"] == "adaptive-two-sample":
+        decision = decision2S(float(d["c"]), float(d.get("delta", 0.0)), lower_tail=False)
+        design = adaptive2S(
+            priors[d["prior_treatment"]]["mixture"],
+            priors[d["prior_control"]]["mixture"],
+            d["n1"],
+            d["n_target"],
+            d["n_min"],
+            d["m"],
+            decision,
+            ess_method=d.get("ess_method", "morita"),
+            s=float(d.get("s", 100.0)),
+            conditional=bool(d.get("conditional", True)),
+        )
+        out.pop("power_rate", None)
+        out["decision"] = repr(decision)
+        out["adaptive"] = design.to_dict()
+        out["oc_table"] = design.table(d["p_c"], d.get("effect", [0.0]))
     else:
         pt, pc = priors[d["prior_treatment"]]["mixture"], priors[d["prior_control"]]["mixture"]
         n_t, n_c, delta, c = int(d["n_t"]), int(d["n_c"]), float(d.get("delta", 0.0)), float(d["c"])
@@ -410,6 +466,13 @@ def format_summary(result: dict) -> str:
     """The text the CLI prints for a priors run (``run``'s result), one line per prior and design."""
     lines = []
     for name, p in result["priors"].items():
+        if p.get("family") == "mvnormal":
+            s = p["summary"]
+            lines.append(
+                f"prior {name}: multivariate normal mixture of {len(p['mixture']['components'])} components, "
+                f"mean {[round(v, 4) for v in s['mean']]}, sd {[round(c[i] ** 0.5, 4) for i, c in enumerate(s['cov'])]}"
+            )
+            continue
         e = p["ess"]["robust"]
         fmt = ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} undefined" for k, v in e.items())
         s = p["summary"]
@@ -431,6 +494,14 @@ def format_summary(result: dict) -> str:
                 extra = f", probability of success {e['pos']:.3f}" if "pos" in e else ""
                 lines.append(
                     f"design {name} with prior {prior}: success if >= {e['boundary']} of {d['n']} respond{extra}"
+                )
+        elif d["type"] == "adaptive-two-sample":
+            a = d["adaptive"]
+            lines.append(f"design {name}: stage-2 controls by stage-1 responders 0..{a['n1']}: {a['n2']}")
+            for row in d["oc_table"]:
+                lines.append(
+                    f"  p_c {row['p_c']:g}, effect {row['delta']:g}: P(success) {row['success']:.3f}, "
+                    f"expected controls {row['expected_n_control']:.1f}"
                 )
         elif "boundary" in d:
             lines.append(f"design {name}: boundaries {d['boundary']}")

@@ -24,18 +24,27 @@ def priors_table(priors: dict, full: bool = False) -> str:
             row["Robust MAP mean (95% interval)"] = f"{prop(s['mean'])} ({ci(s['q025'], s['q975'])})"
         else:
             row["Components"] = len(p["mixture"]["components"])
+            if "vague" in p:
+                row["Effective vague weight"] = prop(p["vague"]["effective_weight"], 2)
             row["ESS informative, mixture"] = _ess3(e["informative"])
             row["ESS informative, exact"] = _ess3(p.get("ess_exact", {}).get("informative"))
         row["ESS robust, mixture"] = _ess3(e["robust"])
         row["ESS robust, exact"] = _ess3(p.get("ess_exact", {}).get("robust"))
         rows.append(row)
+    vague_ab = next((p["vague"]["max_ab"] for p in priors["priors"].values() if "vague" in p), None)
+    vague_note = (
+        f" Effective vague weight: the total weight of components with a + b of at most {vague_ab:g} (the "
+        "robust component and any near-uniform component of the fitted mixture)."
+        if full and vague_ab is not None
+        else ""
+    )
     return md_table(
         pd.DataFrame(rows),
         "Meta-analytic-predictive (MAP) priors from the published cohorts (restricted by product and "
         "endpoint class where the name says so; one cohort per overlap group), approximated by Beta "
         "mixtures and robustified. Effective sample sizes (ESS) by moment matching / the Morita method / "
         "ELIR, of the fitted mixture and of the exact MAP distribution (by quadrature, without MCMC or "
-        "mixture fit)" + (", before (informative) and after robustification." if full else "."),
+        "mixture fit)" + (", before (informative) and after robustification." if full else ".") + vague_note,
         "tbl-priors-full" if full else "tbl-priors",
         ("l" if full else "llr") + "r" * (len(rows[0]) - (1 if full else 3)) if rows else "l",
     )
@@ -153,6 +162,8 @@ def design_calibration_table(designs: dict) -> str:
 def priors_variables(priors: dict, designs: dict) -> dict:
     v: dict = {"map": {}, "design": {}}
     for name, p in priors["priors"].items():
+        if "ess" not in p:  # a multivariate normal prior has no ESS or rate summaries
+            continue
         s, e = p["summary"], p["ess"]
         v["map"][name] = {
             "mean": prop(s["mean"]),
@@ -191,6 +202,23 @@ def priors_variables(priors: dict, designs: dict) -> dict:
                 "tau": prop(ms["tau_q50"]),
                 "tau_lower": prop(ms["tau_q025"]),
                 "tau_upper": prop(ms["tau_q975"]),
+            }
+        if "vague" in p:  # near-uniform components: the fitted tail component plus the robust one
+            v["map"][name]["vague_weight"] = prop(p["vague"]["effective_weight"], 2)
+            v["map"][name]["vague_weight_informative"] = prop(p["vague"]["informative_weight"], 2)
+            v["vague_max_ab"] = f"{p['vague']['max_ab']:g}"
+        if "ess_settings" in p:
+            v["morita_s"] = f"{p['ess_settings']['morita_s']:g}"
+        fits = p.get("em_fits", [])
+        if fits:  # which mixture the penalised criterion chose, and by how much
+            chosen = next(f for f in fits if f["chosen"])
+            others = sorted(f["aic"] - chosen["aic"] for f in fits if not f["chosen"])
+            v["map"][name]["em"] = {
+                "k": chosen["k"],
+                "k_max": max(f["k"] for f in fits),
+                "penalty": f"{chosen['penalty']:g}",
+                "margin": f"{others[0]:.1f}" if others else "n/a",
+                "components": _components_text(chosen["components"]),
             }
         if "robust" in p:  # robustify() appends the vague component last
             vague = p["mixture"]["components"][-1]
@@ -253,6 +281,11 @@ def priors_variables(priors: dict, designs: dict) -> dict:
     if primary in v["map"]:
         v["map"]["primary"] = v["map"][primary]
     return v
+
+
+def _components_text(components: list) -> str:
+    """'0.49 Beta(5.73, 1), 0.38 Beta(22.4, 1.06), ...' from a fit record's [w, a, b] rows."""
+    return ", ".join(f"{w:.2f} Beta({a:.3g}, {b:.3g})" for w, a, b in components)
 
 
 def _sensitivity_variables(d: dict) -> dict:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis.io import atomic_path
+from analysis.io import atomic_path, write_text
 from analysis.publish import checklist
 from analysis.publish.shortcodes import SHORTCODE, RenderError, expand
 
@@ -86,12 +86,87 @@ def _typst_metadata(config: dict) -> dict:
     }
 
 
-def render_document(manuscript: Path, name: str, build: Path, config: dict, variables: dict) -> list[Path]:
+FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---[ \t]*\n", re.S)
+
+
+def _expand_meta(node, base: Path, variables: dict, source: Path, meta: dict | None):
+    if isinstance(node, str):
+        return expand(node, base, variables, source, meta=meta)
+    if isinstance(node, dict):
+        return {k: _expand_meta(v, base, variables, source, meta) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand_meta(v, base, variables, source, meta) for v in node]
+    return node
+
+
+def expand_document(text: str, base: Path, variables: dict, source: Path, meta: dict | None = None) -> str:
+    """Expand a .qmd's shortcodes: the front matter's after YAML has read it (as Quarto does), then the body.
+
+    A value substituted into the YAML text could break it (a Markdown escape such as '\\>0.999' is not a
+    valid escape in a double-quoted YAML string); substituted into the parsed strings it cannot.
+    """
+    m = FRONT_MATTER.match(text)
+    if not m:
+        return expand(text, base, variables, source, meta=meta)
+    front = _expand_meta(yaml.safe_load(m.group(1)) or {}, base, variables, source, meta)
+    front = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{front}---\n" + expand(text[m.end() :], base, variables, source, meta=meta)
+
+
+def metadata(manuscript: Path, config: dict) -> dict:
+    """The merged ``metadata-files`` of ``_quarto.yml`` (what Quarto's ``{{< meta >}}`` reads besides front matter)."""
+    meta: dict = {}
+    for name in config.get("metadata-files") or []:
+        path = Path(manuscript) / name
+        if not path.is_file():
+            raise RenderError(f"{path} is missing (listed in metadata-files of {Path(manuscript) / '_quarto.yml'})")
+        meta |= yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return meta
+
+
+SUPPLEMENT_NUMBERS = "tables/supplement-numbers.yml"
+
+
+def write_supplement_numbers(manuscript: Path, variables: dict) -> Path:
+    """Write the number the supplement gives each of its tables and figures, for the paper's links to them.
+
+    The paper writes ``[{{< meta supplement-numbers.tbl-x >}}](supplement.html#tbl-x)``: Quarto reads the file
+    through ``metadata-files`` in ``_quarto.yml``, the fallback through :func:`metadata`, so neither path
+    types a number that a new supplementary table would shift.  Numbers are counted in the expanded
+    supplement the way both renderers number it (labels in order, tables and figures apart).
+
+    Parameters
+    ----------
+    manuscript
+        The manuscript folder.
+    variables
+        The parsed ``_variables.yml``.
+
+    Returns
+    -------
+    The file written, ``tables/supplement-numbers.yml``.
+    """
+    manuscript = Path(manuscript)
+    src = manuscript / "supplement.qmd"
+    names = checklist.paper_numbers(expand(src.read_text(encoding="utf-8"), manuscript, variables, src))
+    numbers = {
+        label: name.replace("Table ", "Table S").replace("Figure ", "Figure S")
+        for label, name in names.items()
+        if label.startswith(("tbl-", "fig-"))
+    }
+    path = manuscript / SUPPLEMENT_NUMBERS
+    write_text(path, "# Written by the render step; do not edit.\n" + yaml.safe_dump({"supplement-numbers": numbers}))
+    return path
+
+
+def render_document(
+    manuscript: Path, name: str, build: Path, config: dict, variables: dict, meta: dict | None = None
+) -> list[Path]:
     """Render one document with pandoc and Typst into ``build``; returns the HTML, DOCX and PDF written there."""
     import typst
 
     src = manuscript / f"{name}.qmd"
-    text = expand(src.read_text(encoding="utf-8"), manuscript, variables, src)
+    text = expand_document(src.read_text(encoding="utf-8"), manuscript, variables, src, meta or {})
     (build / f"{name}.md").write_text(text, encoding="utf-8")
     (build / f"{name}-typst.yaml").write_text(yaml.safe_dump(_typst_metadata(config)), encoding="utf-8")
     common = [f"{name}.md", "--from", "markdown", "--lua-filter", str(manuscript / "filters" / "crossref.lua")]
@@ -114,8 +189,6 @@ def render_document(manuscript: Path, name: str, build: Path, config: dict, vari
     typst_args = ["--to", "typst", "--metadata-file", f"{name}-typst.yaml"]
     for header in typst_opts.get("include-in-header") or []:
         typst_args += ["--include-in-header", str(manuscript / header)]
-    # pandoc's Typst template writes keywords unquoted (invalid Typst); filters/manuscript.lua prints them instead
-    typst_args += ["-M", "keywords="]
     # the three pandoc runs are independent processes: run them at once (the build's last step, cores to spare)
     with ThreadPoolExecutor(3) as pool:
         runs = [
@@ -163,8 +236,9 @@ def render_fallback(manuscript: Path) -> list[Path]:
     if (manuscript / "figures").is_dir():
         shutil.copytree(manuscript / "figures", build / "figures")
     names = documents(manuscript)
+    meta = metadata(manuscript, config)
     with ThreadPoolExecutor(len(names)) as pool:  # the documents are independent
-        runs = [pool.submit(render_document, manuscript, n, build, config, variables) for n in names]
+        runs = [pool.submit(render_document, manuscript, n, build, config, variables, meta) for n in names]
         for run in runs:
             run.result()
     check_rendered(build, names, since=start)
@@ -216,6 +290,8 @@ def render(manuscript: Path, force_fallback: bool = False) -> list[Path]:
     manuscript = Path(manuscript)
     if (manuscript / "supplement.qmd").is_file() and (manuscript / "_variables.yml").is_file():
         print(f"wrote {checklist.write(manuscript)}")
+        variables = yaml.safe_load((manuscript / "_variables.yml").read_text(encoding="utf-8")) or {}
+        print(f"wrote {write_supplement_numbers(manuscript, variables)}")
     quarto = shutil.which("quarto")
     if not quarto or force_fallback:
         print("Quarto is not on PATH: rendering the same sources with pandoc and Typst instead.")

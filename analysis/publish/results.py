@@ -124,8 +124,14 @@ class Results:
         """
         import xarray as xr
 
-        with xr.open_dataset(self.path(f"bayes/{model}.nc"), group="posterior", engine="h5netcdf") as ds:
-            return ds.load()
+        path = self.path(f"bayes/{model}.nc")
+        try:
+            with xr.open_dataset(path, group="posterior", engine="h5netcdf") as ds:
+                return ds.load()
+        except (OSError, ValueError, KeyError) as err:  # h5py's messages name no file
+            raise MissingResultError(
+                f"{path} is not a readable posterior file ({err}): rerun its step (make paper refits it)"
+            ) from err
 
     @cached_property
     def priors(self) -> dict:

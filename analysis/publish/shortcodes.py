@@ -1,4 +1,4 @@
-"""Quarto's ``{{< include >}}`` and ``{{< var >}}`` shortcodes, and values that print as typed.
+"""Quarto's ``{{< include >}}``, ``{{< var >}}`` and ``{{< meta >}}`` shortcodes, and values that print as typed.
 
 Shared by the renderer (:mod:`analysis.publish.render`, whose fallback expands the shortcodes
 itself), the BARG checklist (:mod:`analysis.publish.checklist`, which numbers the paper's labels
@@ -63,7 +63,7 @@ def _lookup(variables: dict, key: str, source: Path):
     return node
 
 
-def expand(text: str, base: Path, variables: dict, source: Path, depth: int = 0) -> str:
+def expand(text: str, base: Path, variables: dict, source: Path, depth: int = 0, meta: dict | None = None) -> str:
     """Expand Quarto's include and var shortcodes the way Quarto does.
 
     Parameters
@@ -78,6 +78,9 @@ def expand(text: str, base: Path, variables: dict, source: Path, depth: int = 0)
         The file ``text`` came from (named in errors).
     depth
         Include depth (more than 10 fails).
+    meta
+        Metadata for ``{{< meta key >}}`` (the ``metadata-files`` of ``_quarto.yml``); ``None`` leaves
+        meta shortcodes as they are (for counting labels before that metadata exists).
 
     Returns
     -------
@@ -95,14 +98,23 @@ def expand(text: str, base: Path, variables: dict, source: Path, depth: int = 0)
         name, arg = m.group(1), m.group(2).strip()
         if name == "var":
             return str(_lookup(variables, arg, source))
+        if name == "meta":
+            if meta is None:
+                return m.group(0)
+            try:
+                return str(_lookup(meta, arg, source))
+            except RenderError:
+                raise RenderError(
+                    f"{source}: unknown metadata '{arg}' (not in the metadata-files of _quarto.yml)"
+                ) from None
         if name == "include":
             path = base / arg
             if not path.is_file():
                 raise RenderError(f"{source}: included file not found: {path}")
-            return expand(path.read_text(encoding="utf-8"), path.parent, variables, path, depth + 1)
+            return expand(path.read_text(encoding="utf-8"), path.parent, variables, path, depth + 1, meta)
         raise RenderError(f"{source}: shortcode '{name}' is not supported by the fallback renderer")
 
     out = SHORTCODE.sub(sub, text)
-    if "{{<" in out:
+    if "{{<" in (SHORTCODE.sub("", out) if meta is None else out):
         raise RenderError(f"{source}: malformed shortcode left after expansion")
     return out

@@ -30,7 +30,6 @@ import html
 import json
 import math
 import re
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import yaml
 
 from analysis.publish.results import MissingResultError, Results
 from analysis.review.paper import VAR, Paper, flatten, read_paper
+from analysis.review.papermap import results_read
 
 ROOT = Path(__file__).resolve().parents[2]
 MANUSCRIPT = ROOT / "manuscript"
@@ -134,16 +134,16 @@ class DiffReport:
         return any(not c.volatile for c in self.changes)
 
 
-class _Overlaid(Results):
-    """Results read from ``overlay`` where it has the file (e.g. ``reference/``), else from ``root``."""
-
-    def __init__(self, root: Path, overlay: Path):
-        super().__init__(root)
-        self.overlay = Path(overlay)
-
-    def path(self, name: str) -> Path:
-        candidate = self.overlay / name
-        return candidate if candidate.is_file() else super().path(name)
+def _overlaid(results: Path, overlay: Path, into: Path) -> Path:
+    """A results folder of links to ``results``' files, ``overlay``'s files in their place where it has them."""
+    for src in (results, overlay):
+        for f in Path(src).rglob("*"):
+            if f.is_file():
+                dest = into / f.relative_to(src)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.unlink(missing_ok=True)
+                dest.symlink_to(f.resolve())
+    return into
 
 
 def _sections():
@@ -152,12 +152,17 @@ def _sections():
     return SECTIONS
 
 
-def _paper_view(r: Results) -> tuple[dict[str, str], dict[str, str]]:
-    """The variables and tables the report step would write from these results."""
+def _paper_view(results: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The variables and tables the report step (:func:`analysis.publish.build.build_report`) writes from these
+    results, computed the same way in memory, without its check that they match the current code: a reviewer
+    compares results of other code."""
+    from analysis.publish.shortcodes import markdown_literal
+
+    r = Results(results)
     sections = _sections()
     tables = {name: make(r) for s in sections for name, make in s.tables.items()}
     variables = {key: make(r) for key, make in (s.variables for s in sections if s.variables)}
-    return flatten(variables), tables
+    return flatten(markdown_literal(variables)), tables
 
 
 def _read_yaml(path: Path) -> dict:
@@ -232,15 +237,16 @@ def load_side(path: Path | str, overlay: Path | None = None) -> Side:
             f"{path}: neither a results folder (no estimates.csv or provenance.json) nor a built paper "
             "(no _variables.yml or manuscript/_variables.yml)"
         )
-    r = Results(path) if overlay is None else _Overlaid(path, overlay)
-    variables, tables = _paper_view(r)
-    figures: dict[str, bytes | None] = {name: None for s in _sections() for name in s.figures}
-    for s in _sections():
-        for name in s.copied:
-            image = r.root / "priors" / f"{name}.png"
-            if overlay is not None and (Path(overlay) / "priors" / f"{name}.png").is_file():
-                image = Path(overlay) / "priors" / f"{name}.png"
-            figures[name] = image.read_bytes() if image.is_file() else None
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="diff-results-") as tmp:
+        source = path if overlay is None else _overlaid(path, Path(overlay), Path(tmp))
+        variables, tables = _paper_view(source)
+        figures: dict[str, bytes | None] = {name: None for s in _sections() for name in s.figures}
+        for s in _sections():
+            for name in s.copied:
+                image = source / "priors" / f"{name}.png"
+                figures[name] = image.read_bytes() if image.is_file() else None
     return Side(path, variables, tables, figures, path, MANUSCRIPT, computed=True)
 
 
@@ -447,73 +453,6 @@ def results_changes(old: Path, new: Path, overlay: Path | None = None) -> tuple[
         if c:
             differing.add(name)
     return changes, compared, differing
-
-
-# -- what a figure reads ----------------------------------------------------------------------------------------
-def _code_names(fn, seen: set) -> set[str]:
-    """Every name a function's code (and the module-level helpers it calls) refers to."""
-    names: set[str] = set()
-    stack = [fn.__code__]
-    while stack:
-        code = stack.pop()
-        names |= set(code.co_names)
-        stack += [c for c in code.co_consts if isinstance(c, types.CodeType)]
-    for n in list(names):
-        obj = fn.__globals__.get(n)
-        if isinstance(obj, types.FunctionType) and obj.__module__ == fn.__module__ and obj not in seen:
-            seen.add(obj)
-            names |= _code_names(obj, seen)
-    return names
-
-
-class _Recorder(Results):
-    """Records the results file each attribute reads, without reading any."""
-
-    def __init__(self):
-        super().__init__(Path("."))
-        self.read: list[str] = []
-
-    def path(self, name: str) -> Path:
-        self.read.append(name)
-        raise _Stop
-
-
-class _Stop(Exception):
-    pass
-
-
-def results_read(maker) -> list[str]:
-    """The results files a section's table, figure or variables function reads (from its code).
-
-    Parameters
-    ----------
-    maker : callable
-        A function of a :class:`~analysis.publish.results.Results` (as declared in
-        :mod:`analysis.publish.sections`).
-
-    Returns
-    -------
-    list of str
-        Results file names relative to ``results/``; ``bayes/MODEL.nc`` for posterior draws and
-        ``timings/*.json`` when the function reads the folder's build timings.
-    """
-    names = _code_names(maker, set())
-    files: list[str] = []
-    for attr in sorted(names):
-        member = getattr(Results, attr, None)
-        if attr == "root" and "build_times" in names:
-            files.append("timings/*.json")
-        if attr == "posterior":
-            files.append("bayes/MODEL.nc")
-        if member is None or not hasattr(member, "func") and not isinstance(member, property):
-            continue
-        rec = _Recorder()
-        try:
-            getattr(rec, attr)
-        except _Stop:
-            pass
-        files += rec.read
-    return sorted(dict.fromkeys(files))
 
 
 # -- the diff ---------------------------------------------------------------------------------------------------
@@ -733,5 +672,4 @@ __all__ = [
     "load_side",
     "reproduce_view",
     "results_changes",
-    "results_read",
 ]

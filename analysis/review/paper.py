@@ -104,13 +104,18 @@ class Paper:
 
 
 def _front_matter(text: str) -> tuple[dict, str, str]:
+    """The YAML front matter (parsed, and as text) and the body."""
     if not text.startswith("---"):
         return {}, "", text
     end = text.find("\n---", 3)
     if end < 0:
         return {}, "", text
     head = text[3:end]
-    return yaml.safe_load(head) or {}, head, text[end + 4 :]
+    try:
+        meta = yaml.safe_load(head)
+    except yaml.YAMLError:  # e.g. a shortcode outside quotes: its places are read from the text
+        meta = None
+    return meta if isinstance(meta, dict) else {}, head, text[end + 4 :]
 
 
 def _one_line(text: str) -> str:
@@ -173,10 +178,10 @@ def read_paper(manuscript: Path, tables: Path | None = None) -> Paper:
             sep = "" if _prefix[kind].endswith("S") else " "
             return f"{_prefix[kind]}{sep}{_count[kind]}"
 
-        for name, sentence in _sentences_with_vars(head):
-            paper.places.setdefault(name, []).append(
-                Place(doc, "Abstract" if "abstract" in meta else "Title", sentence)
-            )
+        fields = {k.capitalize(): v for k, v in meta.items() if isinstance(v, str)} or {"Front matter": head}
+        for key, value in fields.items():  # title, subtitle, abstract
+            for name, sentence in _sentences_with_vars(value):
+                paper.places.setdefault(name, []).append(Place(doc, key, sentence))
         section = "(before the first heading)"
         for block in re.split(r"\n\s*\n", body):
             stripped = block.strip()

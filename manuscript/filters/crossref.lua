@@ -117,12 +117,6 @@ end
 
 local function resolve_refs(doc)
   doc.blocks = doc.blocks:walk({
-    -- "[Table S2](supplement.html#tbl-x)": a link between the HTML documents; plain text in PDF and Word
-    Link = function(link)
-      if link.target:match("^supplement%.html#") and not FORMAT:match("html") then
-        return link.content
-      end
-    end,
     Cite = function(cite)
       local out = pandoc.Inlines({})
       for i, c in ipairs(cite.citations) do

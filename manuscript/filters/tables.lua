@@ -9,7 +9,10 @@ Tables
     `{#tbl-...}` label) and table notes (the rest: abbreviations, methods,
     footnotes), which are set below the table in small type: a Typst
     `#tablenote[...]` (defined in preamble.typ), a Word paragraph in the
-    "Table Note" style, an HTML `<div class="table-note">`.
+    "Table Note" style, an HTML `<div class="table-note">`.  Under Quarto
+    the caption of a labelled table is a FloatRefTarget's (see below).
+  * Wide tables are set on landscape pages by a `::: {.landscape}` div in
+    the source (Quarto's own feature; filters/manuscript.lua for the fallback).
 Figures
   * In Typst and Word an image without a width is set at the width of the text
     block; the figures are drawn at that width, so their fonts print at the size
@@ -39,10 +42,8 @@ local function first_sentence_end(inlines)
   return nil
 end
 
-local function split_caption(tbl)
-  local blocks = tbl.caption.long
-  if #blocks ~= 1 or not blocks[1].content then return nil end
-  local inl = blocks[1].content
+-- Cut the note (everything after the first sentence) off a caption's inlines, in place; returns it.
+local function split_inlines(inl)
   local label = nil
   local last = inl[#inl]
   if last and last.t == "Str" and last.text:match("^{#tbl%-[%w_%-]+}$") then
@@ -60,9 +61,17 @@ local function split_caption(tbl)
     inl:insert(pandoc.Space())
     inl:insert(label)
   end
+  if #note == 0 then return nil end
+  return note
+end
+
+local function split_caption(tbl)
+  local blocks = tbl.caption.long
+  if #blocks ~= 1 or not blocks[1].content then return nil end
+  local inl = blocks[1].content
+  local note = split_inlines(inl)
   blocks[1].content = inl
   tbl.caption.long = blocks
-  if #note == 0 then return nil end
   return note
 end
 
@@ -95,21 +104,30 @@ local function bind_estimates(cell)
   })
 end
 
-WIDE = 8 -- a table with this many columns is set on a landscape page of the PDF
-
 function Table(tbl)
   for i, spec in ipairs(tbl.colspecs) do
     tbl.colspecs[i] = { spec[1], pandoc.ColWidthDefault }
   end
   tbl = bind_estimates(tbl)
+  -- the fallback (and Quarto for a table without a label): the caption is still the table's own
   local note = split_caption(tbl)
   local out = { tbl }
   for _, b in ipairs(note and note_blocks(note) or {}) do table.insert(out, b) end
-  if FORMAT:match("typst") and #tbl.colspecs >= WIDE then
-    table.insert(out, 1, pandoc.RawBlock("typst", "#page(flipped: true)["))
-    table.insert(out, pandoc.RawBlock("typst", "]"))
-  end
   return out
+end
+
+-- Quarto (1.4 and later) moves a labelled table's caption into a FloatRefTarget before this filter
+-- runs, so the Table above sees none: split it here, the note set below the table inside the float
+-- (a Typst #tablenote inside Quarto's #figure is fine there; page settings would not be).
+function FloatRefTarget(float)
+  if float.type ~= "Table" or not float.caption_long or not float.caption_long.content then return nil end
+  local note = split_inlines(float.caption_long.content)
+  if not note then return nil end
+  local content = float.content
+  if pandoc.utils.type(content) ~= "Blocks" then content = pandoc.Blocks({ content }) end
+  for _, b in ipairs(note_blocks(note)) do content:insert(b) end
+  float.content = content
+  return float
 end
 
 function Image(img)

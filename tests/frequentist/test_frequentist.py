@@ -77,3 +77,31 @@ def test_restrictions_are_applied(scenario):
     assert not chosen["endpoint_class"].isin(scenario.exclude_endpoint_classes).any()
     if scenario.products:
         assert chosen["product_class"].isin(scenario.products).all()
+
+
+def test_heterogeneity_large_tables_fall_back_to_monte_carlo_quickly():
+    """Issue 23: 3 groups of 1e5 or 10 groups of 20 enumerated every table for minutes; the Monte Carlo exact
+    test answers in about a second, seeded, and says why."""
+    import time
+
+    from analysis.frequentist.heterogeneity import MAX_ENUMERATION, enumeration_size
+
+    for events, n in (([50_000, 50_500, 49_000], [100_000] * 3), ([10] * 9 + [15], [20] * 10)):
+        assert enumeration_size(n) > MAX_ENUMERATION
+        t0 = time.perf_counter()
+        res = freeman_halton(events, n)
+        assert time.perf_counter() - t0 < 30
+        assert res.method == "monte-carlo" and 0 < res.p_value <= 1
+        assert "the exact enumeration would visit" in res.note and f"{MAX_ENUMERATION:,}" in res.note
+        assert freeman_halton(events, n).p_value == res.p_value  # seeded
+
+
+def test_heterogeneity_monte_carlo_agrees_with_the_exact_enumeration():
+    """The Monte Carlo exact test estimates the enumerated p-value (within 4 Monte Carlo SE), for 2 groups the
+    p-value of Fisher's exact test (scipy.stats.fisher_exact) and for 3 groups the Freeman-Halton p-value."""
+    for events, n in (([7, 2], [8, 6]), ([1, 3, 4], [8, 3, 4]), ([3, 5, 2, 6], [9, 8, 7, 10])):
+        exact = freeman_halton(events, n)
+        mc = freeman_halton(events, n, max_tables=0, draws=200_000, seed=7)
+        assert exact.method == "exact" and mc.method == "monte-carlo"
+        assert abs(mc.p_value - exact.p_value) < 4 * mc.mcse + 1e-5, (events, exact.p_value, mc.p_value)
+    assert_allclose(freeman_halton([7, 2], [8, 6]).p_value, stats.fisher_exact([[7, 1], [2, 4]]).pvalue, rtol=1e-10)

@@ -11,7 +11,7 @@ from analysis.priors.decision1S import decision1S
 from analysis.priors.interim import oc1S_interim
 from analysis.priors.mixture import BetaMixture
 from analysis.priors.oc1S import oc1S
-from analysis.priors.spec import SpecError, _studies_from_data, load_spec, run
+from analysis.priors.spec import SpecError, _studies_from_data, load_spec, run, vague_weights
 from analysis.publish import priors as pub
 from analysis.settings import COHORTS
 
@@ -140,3 +140,31 @@ def test_publish_tables_and_variables(result):
     assert set(dv["sensitivity"]) == {"p030", "p050"}
     assert dv["priors"]["primary"]["label"] == "Informative, robust"
     assert "stop_null" in dv["priors"]["primary"] and "expected_n_alt" in dv["priors"]["primary"]
+
+
+def test_effective_vague_weight_counts_near_uniform_fitted_components():
+    """Issue 22: a MAP mixture whose fit carries a Beta(1, 1)-like tail component has, after robustification
+    with weight 0.2, an effective vague weight of 0.2 + 0.8 x that component's weight, not 0.2."""
+    inf = BetaMixture([(0.7, 20, 2), (0.2, 1.5, 1.4), (0.1, 2, 1.5)])
+    vw = vague_weights(inf, inf.robustify(0.2))
+    assert vw["informative_weight"] == pytest.approx(0.2)  # a + b = 2.9 counts, 3.5 does not
+    assert vw["effective_weight"] == pytest.approx(0.2 + 0.8 * 0.2)
+
+
+@pytest.mark.pipeline
+def test_paper_variables_state_the_chosen_mixture_and_vague_weight(root):
+    """The paper's priors section reads the chosen number of components (lowest penalised criterion among the
+    EM fits in priors.json) and the effective vague weight from the results, never from code defaults."""
+    priors = json.loads((root / "results/priors/priors.json").read_text())
+    designs = json.loads((root / "results/priors/designs.json").read_text())
+    v = pub.priors_variables(priors, designs)
+    for name, p in priors["priors"].items():
+        if "em_fits" not in p:
+            continue
+        best = min(p["em_fits"], key=lambda f: f["aic"])
+        assert v["map"][name]["em"]["k"] == best["k"] == len(p["informative_mixture"]["components"])
+        w = p["robust"]["weight"]
+        share = sum(c["w"] for c in p["informative_mixture"]["components"] if c["a"] + c["b"] <= 3)
+        assert p["vague"]["effective_weight"] == pytest.approx(w + (1 - w) * share)
+        assert v["map"][name]["vague_weight"] == pub.prop(w + (1 - w) * share, 2)
+    assert v["morita_s"] == "100"

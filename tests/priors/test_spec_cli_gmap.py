@@ -129,7 +129,7 @@ def test_readme_spec_example_is_valid(root, tmp_path):
     path.write_text(block)
     spec = load_spec(path)
     assert [p["name"] for p in spec["prior"]] == ["control", "SLE", "vague"]
-    assert [d["type"] for d in spec["design"]] == ["one-sample", "two-sample"]
+    assert [d["type"] for d in spec["design"]] == ["one-sample", "two-sample", "adaptive-two-sample"]
 
 
 def test_spec_accepts_normal_and_gamma_mixtures(tmp_path):

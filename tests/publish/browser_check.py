@@ -31,20 +31,46 @@ window.addEventListener('load', () => {
     const r = e.getBoundingClientRect();
     if (r.width > 0 && r.right > right && !e.closest('table')) overflow.push(e.tagName + (e.id ? '#' + e.id : ''));
   }
-  const scrolling = [...document.querySelectorAll('table')]
-    .filter(t => t.scrollWidth > t.clientWidth + 1)
-    .map(t => (t.querySelector('caption') || t).textContent.trim().slice(0, 40));
+  const name = t => (t.querySelector('caption') || t).textContent.trim().slice(0, 40);
+  const tables = [...document.querySelectorAll('table')];
+  const scrolling = tables.filter(t => t.scrollWidth > t.clientWidth + 1).map(name);
+  // a column is clipped when a table is wider than its box and the box does not scroll, or when a
+  // cell's content is wider than the cell
+  const clipped = [];
+  for (const t of tables) {
+    const ox = getComputedStyle(t).overflowX;
+    if (t.scrollWidth > t.clientWidth + 1 && !['auto', 'scroll'].includes(ox)) clipped.push(name(t));
+    for (const c of t.querySelectorAll('td, th')) {
+      if (c.scrollWidth > c.clientWidth + 1) { clipped.push(name(t) + ' / ' + c.textContent.trim().slice(0, 20)); break; }
+    }
+  }
+  const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, width: r.width, position: getComputedStyle(e).position}; };
+  const para = [...document.querySelectorAll('body > p, main p')].find(p => p.textContent.length > 300);
   const report = {
     images: imgs.length, broken, links: document.querySelectorAll('a[href^="#"]').length, missing,
-    overflow: overflow.slice(0, 20), scrolling_tables: scrolling,
+    overflow: overflow.slice(0, 20), scrolling_tables: scrolling, clipped_tables: clipped,
     page_scrolls_sideways: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+    toc: box(document.getElementById('TOC')), text: box(para),
+    font_px: para ? parseFloat(getComputedStyle(para).fontSize) : null,
   };
   const pre = document.createElement('pre');
   pre.id = 'browser-check';
   pre.textContent = JSON.stringify(report);
   document.body.appendChild(pre);
+  if (window.parent !== window) window.parent.postMessage(pre.textContent, '*');
 });
 </script>
+"""
+
+# Headless Chromium keeps its window at least 500 px wide: a narrower page is laid out in an iframe of
+# that width (its own viewport: media queries, fixed positions and scrolling as on a phone)
+MIN_WINDOW = 500
+FRAME = """<!DOCTYPE html><html><body style="margin:0;background:#fff">
+<iframe src="{src}" style="display:block;border:0;width:{width}px;height:{height}px"></iframe>
+<pre id="browser-check"></pre>
+<script>addEventListener('message', e => {{ document.getElementById('browser-check').textContent = e.data; }});</script>
+</body></html>
 """
 
 
@@ -61,30 +87,57 @@ def _run(args: list[str], timeout: int = 120) -> str:
     return proc.stdout
 
 
-def check(html: Path, width: int = 1100) -> dict:
-    """The report of CHECK_JS for one page at one window width."""
-    html = Path(html).resolve()
+def _page(html: Path, tmp: Path, width: int, height: int, probe: bool) -> tuple[Path, int]:
+    """The file to open (the page, or a frame holding it when ``width`` is below Chromium's minimum) and the window width."""
     text = html.read_text(encoding="utf-8")
+    page = tmp / html.name
+    page.write_text(text.replace("</body>", CHECK_JS + "</body>") if probe else text, encoding="utf-8")
+    if width >= MIN_WINDOW:
+        return page, width
+    frame = tmp / f"frame-{html.name}"
+    frame.write_text(FRAME.format(src=page.name, width=width, height=height), encoding="utf-8")
+    return frame, MIN_WINDOW
+
+
+def check(html: Path, width: int = 1280) -> dict:
+    """The report of CHECK_JS for one page at one viewport width."""
+    html = Path(html).resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        probe = Path(tmp) / html.name
-        probe.write_text(text.replace("</body>", CHECK_JS + "</body>"), encoding="utf-8")
-        dom = _run([f"--window-size={width},900", "--virtual-time-budget=15000", "--dump-dom", probe.as_uri()])
-    m = re.search(r'<pre id="browser-check">(.*?)</pre>', dom, flags=re.S)
+        page, window = _page(html, Path(tmp), width, 900, probe=True)
+        dom = _run([f"--window-size={window},900", "--virtual-time-budget=15000", "--dump-dom", page.as_uri()])
+    m = re.search(r'<pre id="browser-check">(.+?)</pre>', dom, flags=re.S)
     if not m:
-        raise RuntimeError(f"Chromium returned no report for {html}")
+        raise RuntimeError(f"Chromium returned no report for {html} at {width} px")
     return json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
 
 
-def screenshots(html: Path) -> list[Path]:
-    """Full-height screenshots at desktop and phone widths, kept for review."""
+DESKTOP, PHONE = 1280, 400
+
+
+def screenshots(html: Path, out: Path | None = None) -> list[Path]:
+    """Screenshots (9,000 px tall) at desktop and phone widths, kept for review: desktop first, then phone."""
+    from PIL import Image
+
     html = Path(html).resolve()
-    out = html.parent / "screenshots"
-    out.mkdir(exist_ok=True)
+    out = Path(out) if out else html.parent / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
     written = []
-    for label, width, height in (("desktop", 1100, 9000), ("phone", 400, 9000)):
+    for label, width, height in (("desktop", DESKTOP, 9000), ("phone", PHONE, 9000)):
         path = out / f"{html.stem}-{label}.png"
-        _run([f"--window-size={width},{height}", "--virtual-time-budget=15000", f"--screenshot={path}", html.as_uri()])
+        path.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            page, window = _page(html, Path(tmp), width, height, probe=False)
+            _run(
+                [
+                    f"--window-size={window},{height}",
+                    "--virtual-time-budget=15000",
+                    f"--screenshot={path}",
+                    page.as_uri(),
+                ]
+            )
         if path.is_file():
+            if window != width:  # the frame's width only
+                Image.open(path).crop((0, 0, width, height)).save(path)
             written.append(path)
     return written
 
@@ -95,10 +148,16 @@ def main(paths: list[str]) -> int:
         return 2
     bad = 0
     for p in paths:
-        for width in (1100, 400):
+        for width in (DESKTOP, PHONE):
             report = check(Path(p), width)
             print(p, width, json.dumps(report))
-            bad += bool(report["broken"] or report["missing"] or report["overflow"] or report["page_scrolls_sideways"])
+            bad += bool(
+                report["broken"]
+                or report["missing"]
+                or report["overflow"]
+                or report["page_scrolls_sideways"]
+                or report["clipped_tables"]
+            )
         for s in screenshots(Path(p)):
             print(f"wrote {s}")
     return 1 if bad else 0

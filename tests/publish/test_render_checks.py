@@ -201,3 +201,49 @@ def test_rendered_outputs_pass_the_render_checks(root):
     """The built paper and supplement pass the checks the render step ran on them (as in CI)."""
     out = root / "manuscript/_manuscript"
     assert check_rendered(out, list(DOCS), since=0) == [out / f"{n}.{x}" for n in DOCS for x in FORMATS]
+
+
+def test_front_matter_shortcodes_are_expanded_after_yaml_reads_it(tmp_path):
+    """The title takes a variable (main: 'what {{< var freq.n.response_all >}} patients ...'); an escaped value
+    ('\\>0.999') substituted into a double-quoted YAML string would be an invalid YAML escape."""
+    import yaml
+
+    from analysis.publish.render import expand_document
+
+    text = '---\ntitle: "p {{< var p >}} of {{< var n >}}"\nabstract: |\n  **B.** {{< var p >}}\n---\n\nBody {{< var p >}}.\n'
+    out = expand_document(text, tmp_path, markdown_literal({"p": ">0.999", "n": 15}), tmp_path / "x.qmd")
+    meta = yaml.safe_load(out.split("---\n")[1])
+    assert meta["title"] == "p \\>0.999 of 15" and meta["abstract"].startswith("**B.** \\>0.999")
+    assert out.endswith("Body \\>0.999.\n")
+
+
+def test_meta_shortcode_reads_the_metadata_files_and_fails_on_an_unknown_key(tmp_path):
+    from analysis.publish.shortcodes import RenderError
+
+    meta = {"supplement-numbers": {"tbl-meta": "Table S1"}}
+    text = "[{{< meta supplement-numbers.tbl-meta >}}](supplement.html#tbl-meta)"
+    assert expand(text, tmp_path, {}, tmp_path / "i.qmd", meta=meta) == "[Table S1](supplement.html#tbl-meta)"
+    assert expand(text, tmp_path, {}, tmp_path / "i.qmd") == text  # kept until the numbers exist
+    with pytest.raises(RenderError, match="unknown metadata 'supplement-numbers.tbl-x'"):
+        expand("{{< meta supplement-numbers.tbl-x >}}", tmp_path, {}, tmp_path / "i.qmd", meta=meta)
+
+
+def test_paper_types_no_supplement_number(root):
+    """A new supplementary table shifted 'Table S6' to S7 (main, 2 Dec): the paper takes each number from the
+    render step's tables/supplement-numbers.yml ({{< meta >}}), on both paths."""
+    import re
+
+    text = (root / "manuscript/index.qmd").read_text(encoding="utf-8")
+    assert not re.search(r"(Table|Figure) S\d", text)
+    assert "{{< meta supplement-numbers." in text
+
+
+@pytest.mark.pipeline
+def test_supplement_numbers_are_those_the_supplement_prints(root):
+    import yaml
+
+    from analysis.publish.render import supplement_numbers
+
+    written = yaml.safe_load((root / "manuscript/tables/supplement-numbers.yml").read_text())["supplement-numbers"]
+    printed = supplement_numbers(root / "manuscript/_manuscript")
+    assert printed and all(written[label] == number for label, number in printed.items()), (written, printed)

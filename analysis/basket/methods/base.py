@@ -26,12 +26,13 @@ class BorrowingMethod:
 
     Class attributes: ``kind`` (the name in design files: ``type = "kind"``
     or ``[method.kind]``), ``label`` (readable, for tables and figures),
-    ``keys`` (the design-file keys it accepts besides ``type``) and
+    ``noun`` (the method in running prose), ``keys`` (the design-file keys it accepts besides ``type``) and
     ``reference`` (the paper defining it).
     """
 
     kind: ClassVar[str] = ""
     label: ClassVar[str] = ""
+    noun: ClassVar[str] = ""  # the method in running prose ("the hierarchical model"); the label when empty
     keys: ClassVar[frozenset[str]] = frozenset()
     reference: ClassVar[str] = ""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from analysis.basket.checks import DesignError, component, dist, per_indication, unknown_keys, weight
-from analysis.basket.methods.logit_normal import LogitNormal
+from analysis.basket.methods.logit_normal import LogitNormal, parse_scale
 
 
 def parse_exnex(table: dict, where: str, K: int) -> dict:
@@ -58,12 +58,16 @@ class Exnex(LogitNormal):
 
     kind: ClassVar[str] = "exnex"
     label: ClassVar[str] = "EXNEX"
-    keys: ClassVar[frozenset[str]] = frozenset({"mu", "tau", "nex", "w", "component"})
+    noun: ClassVar[str] = "EXNEX"
+    keys: ClassVar[frozenset[str]] = frozenset({"mu", "tau", "nex", "w", "component", "scale"})
     reference: ClassVar[str] = "Neuenschwander et al. (2016), Pharmaceutical Statistics 15:123-134"
 
     @classmethod
     def parse(cls, table, where, K, base):
-        return parse_exnex(table, where, K)
+        p = parse_exnex({k: v for k, v in table.items() if k != "scale"}, where, K)
+        if (scale := parse_scale(table, where)) is not None:
+            p["scale"] = scale
+        return p
 
     @classmethod
     def describe(cls, params):
@@ -75,4 +79,5 @@ class Exnex(LogitNormal):
             comps = "; ".join(f"mu ~ {c['mu']}, tau ~ {c['tau']}, w = {c['w']}" for c in params["component"])
             return f"{comps}; non-exchangeable logit ~ {nex_text}"
         w = params["w"]
-        return f"mu ~ {params['mu']}, tau ~ {params['tau']}; w = {w}; non-exchangeable logit ~ {nex_text}"
+        scale = {"null": "logit(p) - logit(p0)", "probability": "logit(p)"}.get(params.get("scale"), "logit scale")
+        return f"{scale} exchangeable with prob. w: mu ~ {params['mu']}, tau ~ {params['tau']}; w = {w}; non-exchangeable logit ~ {nex_text}"

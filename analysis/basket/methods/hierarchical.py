@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from analysis.basket.checks import component, dist
-from analysis.basket.methods.logit_normal import LogitNormal
+from analysis.basket.methods.logit_normal import LogitNormal, parse_scale
 
 
 class Hierarchical(LogitNormal):
@@ -14,15 +14,19 @@ class Hierarchical(LogitNormal):
 
     kind: ClassVar[str] = "hierarchical"
     label: ClassVar[str] = "Hierarchical"
-    keys: ClassVar[frozenset[str]] = frozenset({"mu", "tau"})
+    noun: ClassVar[str] = "the hierarchical model"
+    keys: ClassVar[frozenset[str]] = frozenset({"mu", "tau", "scale"})
     reference: ClassVar[str] = "Berry et al. (2013), Clinical Trials 10:720-734"
 
     @classmethod
     def parse(cls, table, where, K, base):
         p = {"mu": dist(table, "mu", where, "Normal(0, 1.5)"), "tau": dist(table, "tau", where, "HalfNormal(1)")}
         component(p["mu"], p["tau"], where)
+        if (scale := parse_scale(table, where)) is not None:
+            p["scale"] = scale
         return p
 
     @classmethod
     def describe(cls, params):
-        return f"logit rates ~ Normal(mu, tau); mu ~ {params['mu']}, tau ~ {params['tau']}"
+        scale = {"null": "logit(p) - logit(p0)", "probability": "logit(p)"}.get(params.get("scale"), "logit scale")
+        return f"{scale} ~ Normal(mu, tau); mu ~ {params['mu']}, tau ~ {params['tau']}"

@@ -105,6 +105,7 @@ class Independent(BorrowingMethod):
 
     kind: ClassVar[str] = "independent"
     label: ClassVar[str] = "Independent (no borrowing)"
+    noun: ClassVar[str] = "no borrowing"
     keys: ClassVar[frozenset[str]] = frozenset({"prior", "map"})
 
     @classmethod

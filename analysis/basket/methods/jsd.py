@@ -88,6 +88,7 @@ class JSD(BorrowingMethod):
 
     kind: ClassVar[str] = "jsd"
     label: ClassVar[str] = "JSD-weighted (Fujikawa)"
+    noun: ClassVar[str] = "Jensen-Shannon weights"
     keys: ClassVar[frozenset[str]] = frozenset({"prior", "epsilon", "tau", "logbase"})
     reference: ClassVar[str] = "Fujikawa et al. (2020), Biometrical Journal 62:330-338"
 

@@ -8,14 +8,59 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from analysis.basket.checks import DesignError, choice
 from analysis.basket.methods.base import BorrowingMethod
-from analysis.bayes.engine import Engine, Model
+from analysis.bayes.engine import Engine, Grid, Model, group_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from analysis.basket.design import Design, Method, States
 
 
 _ENGINES: dict = {}
+SCALES = ("null", "probability")
+
+
+def parse_scale(table: dict, where: str) -> str | None:
+    """``scale``: "null" (borrow logit(p_k) - logit(p0_k)) or "probability" (borrow logit(p_k)); ``None`` when
+    absent (then :func:`offsets` chooses: the null scale when the null rates differ)."""
+    return choice(table, "scale", where, SCALES, None) if "scale" in table else None
+
+
+def scale_of(design: Design, method: Method) -> str:
+    """The scale a method borrows on: its ``scale``, or by default the null scale when the indications' null
+    rates differ (so that indications with different nulls can be exchangeable) and the probability scale when
+    they are equal (where the two differ only in the centre of mu's prior)."""
+    s = method.params.get("scale")
+    if s is not None:
+        return s
+    return "null" if np.ptp(design.p0) > 0 else "probability"
+
+
+def offsets(design: Design, method: Method) -> np.ndarray:
+    """Per-indication shifts of the logit: ``logit(p0_k)`` on the null scale, 0 on the probability scale.
+
+    On the null scale ``theta_k = logit(p_k) - logit(p0_k)`` follows the model (Normal(mu, tau), or the
+    non-exchangeable Normal(m_k, s_k)), so ``logit(p_k) ~ Normal(mu + logit(p0_k), tau)``: the engine's tables of
+    indication k are those of a grid whose mu nodes are moved by ``logit(p0_k)``.
+    """
+    if scale_of(design, method) == "probability":
+        return np.zeros(design.K)
+    p0 = design.p0
+    if np.any((p0 <= 0) | (p0 >= 1)):
+        raise DesignError(f"method {method.name!r}: the null scale needs every p0 strictly between 0 and 1")
+    return np.log(p0) - np.log1p(-p0)
+
+
+def shifted_table(eng: Engine, n: int, j: int, offset: float, thresholds=()):
+    """The engine's table of a group of size n on component j's grid moved by ``offset`` (cached on the engine)."""
+    if offset == 0.0:
+        return eng.table(n, j, thresholds)
+    cache = eng.__dict__.setdefault("_shifted_tables", {})
+    key = (int(n), j, float(offset), tuple(float(x) for x in thresholds))
+    if key not in cache:
+        g = eng.grids()[j]
+        cache[key] = group_table(int(n), Grid(g.mu + offset, g.tau, g.logw), eng.nodes, thresholds=thresholds)
+    return cache[key]
 
 
 def method_engine(method: Method, n_total: int) -> Engine:
@@ -89,6 +134,7 @@ def engine_product_summaries(design: Design, method: Method, states: list[States
     nex = model.group_nex(K)
     w_nex = np.clip(1 - W.sum(1), 0, 1)
     priors = [np.exp(g.logw - g.logw.max()) for g in grids]
+    off = offsets(design, method)
     sizes = [len(st) for st in states]
     quantities = ("m1", "m2", "tail")
     F = [[None] * K for _ in range(J)]  # F[j][k]: {quantity: (states of k, grid of j)}, "L" the factor itself
@@ -97,11 +143,11 @@ def engine_product_summaries(design: Design, method: Method, states: list[States
         for j in range(J):
             rows = {q: [] for q in ("L", *quantities)}
             for nn, yy in zip(st.n, st.y):
-                tab = eng.table(int(nn), j, [thr])
+                tab = shifted_table(eng, int(nn), j, float(off[k]), [thr])
                 lex = W[k, j] * np.exp(tab.loglik[yy])  # W = 1 for the hierarchical model
                 parts = {"m1": tab.m1[yy], "m2": tab.m2[yy], "tail": tab.tails[thr][yy]}
                 if model.is_exnex and j == 0:  # the first component's factor also holds NEX
-                    nt = eng.nex_table(int(nn), *nex[k], [thr])
+                    nt = eng.nex_table(int(nn), nex[k][0] + off[k], nex[k][1], [thr])
                     ln = w_nex[k] * math.exp(nt.loglik[yy, 0])
                     rows["L"].append(lex + ln)
                     for q, v in parts.items():
@@ -150,13 +196,78 @@ def engine_product_summaries(design: Design, method: Method, states: list[States
     return out
 
 
+def null_scale_batch(design: Design, method: Method, n: np.ndarray, y: np.ndarray, max_elems: int = 4_000_000):
+    """Posterior summaries of data rows on the null scale (one exchangeable component; EXNEX included).
+
+    Given (mu, tau) the indications are independent: indication k's factor is
+    ``L_k = w_k exp(loglik_k) + (1 - w_k) exp(loglik_nex,k)``, the posterior over the grid is proportional to
+    the prior times ``prod_k L_k``, and ``E[q_k | data]`` is the posterior average of the mixture of the
+    exchangeable and non-exchangeable conditional expectations, weighted ``w_k exp(loglik_k) / L_k``.
+    """
+    eng = method_engine(method, int(sum(i.n for i in design.indications)))
+    model = eng.model
+    if model.J != 1:
+        raise ValueError(
+            f"method {method.name!r}: simulated OC on the null scale need one exchangeable component "
+            f'(several are computed exactly: set oc = "exact")'
+        )
+    K = design.K
+    off = offsets(design, method)
+    g = eng.grids()[0]
+    lprior = g.logw - g.logw.max()
+    W = model.group_weights(K)[:, 0]
+    nex = model.group_nex(K)
+    w_nex = np.clip(1 - W, 0, 1)
+    B = y.shape[0]
+    out = {q: np.empty((B, K)) for q in ("mean", "m2", "p_above")}
+    step = max(1, max_elems // max(K * g.size, 1))
+    for i0 in range(0, B, step):
+        yy, nn = y[i0 : i0 + step], n[i0 : i0 + step]
+        b = yy.shape[0]
+        logL = np.empty((b, K, g.size))
+        cond = {q: np.empty((b, K, g.size)) for q in ("m1", "m2", "tail")}
+        for k in range(K):
+            thr = float(design.p0[k])
+            for nv in np.unique(nn[:, k]):
+                rows = np.nonzero(nn[:, k] == nv)[0]
+                tab = shifted_table(eng, int(nv), 0, float(off[k]), [thr])
+                yk = yy[rows, k]
+                with np.errstate(divide="ignore"):
+                    lex = np.log(W[k]) + tab.loglik[yk]
+                parts = {"m1": tab.m1[yk], "m2": tab.m2[yk], "tail": tab.tails[thr][yk]}
+                if model.is_exnex:
+                    nt = eng.nex_table(int(nv), nex[k][0] + off[k], nex[k][1], [thr])
+                    with np.errstate(divide="ignore"):
+                        lnx = np.log(w_nex[k]) + nt.loglik[yk, 0][:, None]
+                    lk = np.logaddexp(lex, lnx)
+                    pex = np.exp(lex - lk)
+                    nvals = {"m1": nt.m1, "m2": nt.m2, "tail": nt.tails[thr]}
+                    for q, v in parts.items():
+                        cond[q][rows, k] = pex * v + (1 - pex) * nvals[q][yk, 0][:, None]
+                else:
+                    lk = lex
+                    for q, v in parts.items():
+                        cond[q][rows, k] = v
+                logL[rows, k] = lk
+        lw = lprior[None, :] + logL.sum(1)
+        w = np.exp(lw - lw.max(1, keepdims=True))
+        w /= w.sum(1, keepdims=True)
+        for q, name in (("m1", "mean"), ("m2", "m2"), ("tail", "p_above")):
+            out[name][i0 : i0 + b] = np.einsum("bg,bkg->bk", w, cond[q])
+    out["p_above"] = np.clip(out["p_above"], 0, 1)
+    return out
+
+
 class LogitNormal(BorrowingMethod):
-    """Base of the engine's methods: exact summaries by tensor contraction, simulated ones by the engine's batch."""
+    """Base of the engine's methods: exact summaries by tensor contraction, simulated ones by the engine's batch
+    (on the probability scale) or :func:`null_scale_batch` (on the null scale)."""
 
     kind: ClassVar[str] = ""
 
     @classmethod
     def analyze(cls, design, method, n, y, prepared=None):
+        if scale_of(design, method) == "null":
+            return null_scale_batch(design, method, n, y)
         eng = method_engine(method, int(sum(i.n for i in design.indications)))
         out = {k: np.empty(y.shape) for k in ("mean", "m2", "p_above")}
         patterns, inv = np.unique(n, axis=0, return_inverse=True)

@@ -95,6 +95,7 @@ class MEM(BorrowingMethod):
 
     kind: ClassVar[str] = "mem"
     label: ClassVar[str] = "MEM (Kaizer, Hobbs)"
+    noun: ClassVar[str] = "the multisource exchangeability model"
     keys: ClassVar[frozenset[str]] = frozenset({"prior", "inclusion", "structure"})
     reference: ClassVar[str] = "Hobbs and Landin (2018), Statistics in Medicine 37:3557-3572"
 

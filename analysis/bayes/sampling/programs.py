@@ -71,9 +71,14 @@ def _compile_environment() -> dict:
 
 
 def program_cache() -> Path | None:
-    """The program cache folder named by ``ANALYSIS_JAX_CACHE``; ``None`` when it is unset, empty or blank."""
-    root = os.environ.get("ANALYSIS_JAX_CACHE", "").strip()
-    return Path(root).expanduser() if root else None
+    """The program cache folder named by ``ANALYSIS_JAX_CACHE``; ``None`` when it is empty or blank (``--no-cache``).
+
+    Unset, the per-user cache folder: ``$XDG_CACHE_HOME/cart-analysis``, else ``~/.cache/cart-analysis``.
+    """
+    root = os.environ.get(
+        "ANALYSIS_JAX_CACHE", str(Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "cart-analysis")
+    )
+    return Path(root.strip()).expanduser() if root.strip() else None
 
 
 def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
@@ -135,7 +140,7 @@ def _store_program(path: Path, compiled, meta: tuple) -> None:
     except OSError as err:
         warnings.warn(
             f"the compiled sampler is not kept: cannot write {path} ({type(err).__name__}: {err}); "
-            f"ANALYSIS_JAX_CACHE must name a writable folder (empty or unset: no cache)",
+            f"ANALYSIS_JAX_CACHE must name a writable folder (empty: no cache)",
             CacheWarning,
             2,
         )
