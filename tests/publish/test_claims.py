@@ -160,6 +160,7 @@ TYPED = re.compile(
 ALLOWED = (
     "at least {{< var context.refractory_min_therapies >}}",
     "up to {{< var freq.zero_events.upper1s >}}",  # an exact upper bound: rates up to it are compatible, by definition
+    "at most {{< var priors.vague_max_ab >}}",  # the definition of a near-uniform mixture component
 )
 
 
