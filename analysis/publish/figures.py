@@ -292,21 +292,22 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
         grid = np.asarray(d["grid"])
         fig, ax = figure(3.0)
         for (pname, e), color in zip(d["priors"].items(), [blue, orange, *OKABE_ITO[2:]]):
-            ax.plot(
-                grid, e["oc"], color=color, label=f"{prior_name(pname)} (success if \u2265 {e['boundary']}/{d['n']})"
-            )
+            ax.plot(grid, e["oc"], color=color, label=f"{prior_name(pname)} (\u2265 {e['boundary']}/{d['n']})")
             if "interim" in e:
                 ax.plot(
                     grid,
                     e["interim"]["success"],
                     color=color,
                     ls=":",
-                    label=f"{prior_name(pname)}, interim futility at {d['interim_n']}",
+                    label=f"{prior_name(pname)}, with futility stop",
                 )
         ax.axvline(d["p0"], color="0.5", ls="--", lw=1)
         ax.set_xlabel("True response rate")
         ax.set_ylabel("Probability of success")
-        fig.legend(loc="outside lower center", ncol=2, frameon=False)
+        # priors with the same success boundary have the same curve, drawn over each other: the legend says so
+        same = len({e["boundary"] for e in d["priors"].values()}) < len(d["priors"])
+        title = "Priors with the same success boundary have identical curves, drawn over each other" if same else None
+        fig.legend(loc="outside lower center", ncol=2, frameon=False, title=title, title_fontsize=MIN_FONT + 0.5)
         path = out_dir / f"oc-{dname}.png"
         _save(fig, path)
         written.append(path)
