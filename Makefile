@@ -26,7 +26,8 @@ UV_VERSION := 0.13.9
 UV := $(VENV)/.uv/bin/uv
 
 DATA := data/raw/index_study.csv data/raw/published_cohorts.csv
-CONTEXT_DATA := data/raw/study_characteristics.csv
+CONTEXT_DATA := data/raw/study_characteristics.csv data/raw/endpoint_definitions.csv manuscript/statements.yml \
+                manuscript/response.yml manuscript/index.qmd manuscript/supplement.qmd
 # code of each stage: a stage's step reruns when its code or an earlier stage's code changes
 CORE := analysis/__init__.py analysis/settings.py analysis/io.py analysis/cli.py analysis/provenance.py \
         analysis/logitnormal.py \
@@ -55,7 +56,9 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/design-sensitivity.md manuscript/tables/design-calibration.md \
           manuscript/tables/priors-full.md manuscript/tables/basket.md \
           manuscript/tables/basket-methods.md manuscript/tables/basket-nominal.md \
-          manuscript/tables/basket-calibration.md manuscript/tables/basket-lone.md
+          manuscript/tables/basket-calibration.md manuscript/tables/basket-lone.md \
+          manuscript/tables/flow.md manuscript/tables/endpoints.md \
+          manuscript/tables/statements.md manuscript/tables/response.md manuscript/tables/prisma.md
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
         manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png \
         manuscript/figures/hyperparameters.png manuscript/figures/basket.png

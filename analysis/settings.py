@@ -33,6 +33,7 @@ ENDPOINTS: tuple[str, ...] = (
     "crs_grade2plus",
     "crs_grade3plus",
     "icans_any",
+    "icans_grade2plus",
     "infection_hospitalised",
 )
 SAFETY_ENDPOINTS: tuple[str, ...] = ENDPOINTS[2:]

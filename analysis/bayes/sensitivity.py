@@ -6,9 +6,14 @@ in ``out_dir``; every other scenario is sampled from the model kind's compiled s
 hyperparameters (:mod:`analysis.bayes.sampling`):
 
 - the default priors, for reference;
-- tau ~ HalfNormal(0.5) and HalfNormal(2) (less or more heterogeneity);
+- tau ~ HalfNormal(0.25), HalfNormal(0.5) and HalfNormal(2) (less or more heterogeneity; second review,
+  issue 25).  A heavy-tailed tau ~ HalfCauchy(1) or HalfCauchy(0.5) was tried and fails the zero-divergence
+  gate (132 and 73 divergent transitions at target_accept 0.99: with every patient responding, mu and tau
+  run off together), so it is not a scenario; it needs the deterministic engine or another parametrisation;
 - mu ~ Normal(0, 1), Normal(0, 2.5), Normal(-1, 1.5) and Normal(1, 1.5);
-- EXNEX with prior exchangeability weight 0.25, 0.5 and 0.75;
+- EXNEX with prior exchangeability weight 0.25, 0.5 and 0.75, and EXNEX with a unimodal
+  non-exchangeable prior nex ~ Normal(0, 1) instead of the U-shaped unit-information Normal(0, 2)
+  (on the probability scale a normal logit is unimodal only for an SD up to the square root of 2);
 - SSc left out (its endpoint is a decrease in EUSTAR-AI, not remission);
 - the external cohorts added as further exchangeable units (one row per
   overlap group, leaving out every row that may share patients with the
@@ -52,6 +57,7 @@ class Scenario:
 
 SCENARIOS_BAYES = (
     Scenario("default", "Default priors"),
+    Scenario("tau_0.25", "tau ~ HalfNormal(0.25)", priors={"tau": Prior("HalfNormal", (0.25,))}),
     Scenario("tau_0.5", "tau ~ HalfNormal(0.5)", priors={"tau": Prior("HalfNormal", (0.5,))}),
     Scenario("tau_2", "tau ~ HalfNormal(2)", priors={"tau": Prior("HalfNormal", (2,))}),
     Scenario("mu_sd1", "mu ~ Normal(0, 1)", priors={"mu": Prior("Normal", (0, 1))}),
@@ -61,6 +67,7 @@ SCENARIOS_BAYES = (
     Scenario("exnex_w0.25", "EXNEX, w = 0.25", model="exnex", exnex_weight=0.25),
     Scenario("exnex_w0.5", "EXNEX, w = 0.5", model="exnex", exnex_weight=0.5),
     Scenario("exnex_w0.75", "EXNEX, w = 0.75", model="exnex", exnex_weight=0.75),
+    Scenario("exnex_nex1", "EXNEX, nex ~ Normal(0, 1)", model="exnex", priors={"nex": Prior("Normal", (0, 1))}),
     Scenario("no_ssc", "SSc left out", drop=("SSc",)),
     Scenario("external", "External cohorts added", external=True),
 )

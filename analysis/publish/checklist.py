@@ -34,7 +34,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "Preamble B",
         "Goals of the analysis",
-        "estimation of response rates per disease and for a new disease; design of a follow-up trial [sec-intro]",
+        "estimation of response rates per disease (no borrowing, primary; borrowing as sensitivity analyses); design of a follow-up trial [sec-intro]",
     ),
     (
         "1A",
@@ -49,13 +49,13 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "1C",
         "Prior distribution, justified",
-        "mu ~ {{< var bayes.priors.hierarchical.mu >}}, tau ~ {{< var bayes.priors.hierarchical.tau >}}, non-exchangeable {{< var bayes.priors.exnex.nex >}} [sec-methods], [tbl-hyperparameters]",
+        "mu ~ {{< var bayes.priors.hierarchical.mu >}}, tau ~ {{< var bayes.priors.hierarchical.tau >}}, non-exchangeable {{< var bayes.priors.exnex.nex >}} [sec-methods], @tbl-hyperparameters",
     ),
     ("1D", "Formal specification", "model equations [sec-methods]; code in analysis/bayes/models/ of the repository"),
     (
         "1E",
         "Prior predictive check",
-        "95% prior range {{< var bayes.prior_pred.hierarchical.q025 >}} to {{< var bayes.prior_pred.hierarchical.q975 >}} for one disease's rate [fig-prior-predictive]",
+        "95% prior range {{< var bayes.prior_pred.hierarchical.q025 >}} to {{< var bayes.prior_pred.hierarchical.q975 >}} for one disease's rate @fig-prior-predictive",
     ),
     ("2A", "Software", "PyMC with the {{< var bayes.diag.sampler >}} NUTS sampler, ArviZ; versions [tbl-colophon]"),
     (
@@ -81,7 +81,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "3B",
         "Posterior summary of every parameter of interest",
-        "posterior means with 95% equal-tailed intervals [tbl-bayes], [fig-bayes]; mu and tau [tbl-hyperparameters], @fig-hyperparameters",
+        "posterior means with 95% equal-tailed intervals [fig-bayes], @tbl-bayes; mu and tau @tbl-hyperparameters, @fig-hyperparameters",
     ),
     (
         "3C",
@@ -91,7 +91,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "4A",
         "Decision rules and thresholds",
-        "posterior probabilities of exceeding benchmarks [tbl-exceedance]; trial success rule [tbl-design]",
+        "posterior probabilities of exceeding benchmarks @tbl-exceedance; trial success rule [tbl-design]",
     ),
     (
         "4B",

@@ -13,6 +13,7 @@ keeps its colour from one figure to the next.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -57,7 +58,9 @@ def method_label(method: str) -> str:
 
 
 def group_label(g: str, n: int | None = None) -> str:
-    return group_name(g) if g == NEW_GROUP or n is None else f"{group_name(g)} (n = {n})"
+    """A group's row label: 'SLE (n = 8)'; the whole cohort is labelled descriptive (its endpoints differ)."""
+    name = "All, descriptive" if g == TOTAL else group_name(g)
+    return name if g == NEW_GROUP or n is None else f"{name} (n = {n})"
 
 
 def ordered_groups(groups) -> list[str]:
@@ -165,7 +168,8 @@ def forest(
     ax.set_ylabel("")
     if title:
         ax.set_title(title)
-    fig.legend(loc="outside lower center", ncol=min(4, len(methods)), frameon=False)
+    # two columns when four or more methods: one row of four long labels ran off the page (clipped legend)
+    fig.legend(loc="outside lower center", ncol=min(3, len(methods)) if len(methods) < 4 else 2, frameon=False)
     _save(fig, path)
 
 
@@ -195,8 +199,9 @@ def shrinkage(estimates: pd.DataFrame, path: Path) -> None:
 
 
 def sensitivity(table: pd.DataFrame, path: Path) -> None:
-    """Posterior mean and 95% interval per disease under each sensitivity scenario."""
-    df = table.copy()
+    """Posterior mean and 95% interval per disease under each sensitivity scenario (the predictive 'new disease'
+    has no endpoint and is not shown)."""
+    df = table[table["group"] != NEW_GROUP].copy()
     labels = list(dict.fromkeys(df["label"]))
     groups = ordered_groups(df["group"])
     fig, axes = figure(0.17 * len(labels) + 0.9, ncols=len(groups), sharey=True)
@@ -224,8 +229,29 @@ def sensitivity(table: pd.DataFrame, path: Path) -> None:
     _save(fig, path)
 
 
+#: a prior's short name in figure titles and legends where the priors run gives no label
+PRIOR_NAMES = {
+    "SLE_cd19_remission": "SLE: autologous CD19, remission",
+    "SLE_remission": "SLE: all products, remission",
+    "SLE_all": "SLE: all products and endpoints",
+    "IIM": "IIM: all cohorts",
+    "SSc": "SSc: all cohorts",
+    "vague": "Vague Beta(1, 1)",
+}
+
+
+def prior_name(name: str) -> str:
+    """A prior's readable name (never the code name such as 'SLE_cd19_remission')."""
+    return PRIOR_NAMES.get(name, name.replace("_", " "))
+
+
 def priors_figures(out_dir: Path, result: dict) -> list[Path]:
-    """Figures of a priors run: MAP draws vs mixture, prior vs posterior, OC curves (one file each)."""
+    """Figures of a priors run: MAP draws vs mixture, prior vs posterior, OC curves (one file each).
+
+    Every label is a readable name (:func:`prior_name`); the MAP panels draw the MCMC histogram their legend names
+    (bars without white edges, which hid 60 narrow bars at print size); the prior-posterior panels each carry their
+    own legend, because the example outcomes differ between priors (each prior's success boundary).
+    """
     from analysis.priors import BetaMixture
 
     out_dir = Path(out_dir)
@@ -235,17 +261,28 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
     x = np.linspace(0.0005, 0.9995, 800)
     blue, orange, _, vermillion = OKABE_ITO[:4]
     if maps:
-        fig, axes = figure(2.2, ncols=len(maps), sharey=False)
+        fig, axes = figure(2.6, ncols=len(maps), sharey=False)
         for ax, name in zip(np.atleast_1d(axes), maps):
             r = recs[name]
-            ax.hist(r["draws"], bins=60, range=(0, 1), density=True, color="0.8", label="MAP draws (MCMC)")
+            ax.hist(
+                r["draws"],
+                bins=40,
+                range=(0, 1),
+                density=True,
+                color="0.65",
+                edgecolor="none",
+                label="MAP draws (MCMC)",
+            )
             ax.plot(x, r["informative"].pdf(x), color=blue, label="Beta mixture (EM)")
             ax.plot(x, r["mixture"].pdf(x), color=vermillion, ls="--", label="robust mixture")
-            ax.set_title(f"{name} ({len(r['studies'])} cohorts)")
+            k = len(r["studies"])
+            title = textwrap.fill(prior_name(name).replace(":", ","), 18)
+            ax.set_title(f"{title}\n({k} cohort{'s' if k != 1 else ''})", fontsize=MIN_FONT)
             ax.set_xlabel("Response rate")
             ax.set_ylim(0, min(ax.get_ylim()[1], 12))
         np.atleast_1d(axes)[0].set_ylabel("Density")
-        np.atleast_1d(axes)[0].legend(frameon=False, loc="upper left")
+        handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
         path = out_dir / "map-priors.png"
         _save(fig, path)
         written.append(path)
@@ -253,25 +290,28 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
         if d["type"] != "one-sample":
             continue
         grid = np.asarray(d["grid"])
-        fig, ax = figure(2.6)
+        fig, ax = figure(3.0)
         for (pname, e), color in zip(d["priors"].items(), [blue, orange, *OKABE_ITO[2:]]):
-            ax.plot(grid, e["oc"], color=color, label=f"{pname} prior (success if >= {e['boundary']}/{d['n']})")
+            ax.plot(grid, e["oc"], color=color, label=f"{prior_name(pname)} (\u2265 {e['boundary']}/{d['n']})")
             if "interim" in e:
                 ax.plot(
                     grid,
                     e["interim"]["success"],
                     color=color,
                     ls=":",
-                    label=f"{pname} prior with interim futility at {d['interim_n']}",
+                    label=f"{prior_name(pname)}, with futility stop",
                 )
         ax.axvline(d["p0"], color="0.5", ls="--", lw=1)
         ax.set_xlabel("True response rate")
         ax.set_ylabel("Probability of success")
-        ax.legend(frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        # priors with the same success boundary have the same curve, drawn over each other: the legend says so
+        same = len({e["boundary"] for e in d["priors"].values()}) < len(d["priors"])
+        title = "Priors with the same success boundary have identical curves, drawn over each other" if same else None
+        fig.legend(loc="outside lower center", ncol=2, frameon=False, title=title, title_fontsize=MIN_FONT + 0.5)
         path = out_dir / f"oc-{dname}.png"
         _save(fig, path)
         written.append(path)
-        fig, axes = figure(2.2, ncols=len(d["priors"]), sharey=True)
+        fig, axes = figure(2.6, ncols=len(d["priors"]), sharey=True)
         for ax, (pname, e) in zip(np.atleast_1d(axes), d["priors"].items()):
             prior = recs[pname]["mixture"]
             ax.plot(x, prior.pdf(x), color="0.4", ls="--", label="prior")
@@ -279,10 +319,11 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
                 post = BetaMixture.from_dict(ex["posterior"])
                 ax.plot(x, post.pdf(x), color=color, label=f"posterior, {ex['events']}/{ex['n']}")
             ax.axvline(d["p0"], color="0.6", lw=1)
-            ax.set_title(f"{pname} prior")
+            ax.set_title(textwrap.fill(prior_name(pname).replace(":", ","), 22), fontsize=MIN_FONT)
             ax.set_xlabel("Response rate")
+            # each panel its own legend: the outcome at the success boundary differs between priors
+            ax.legend(frameon=False, loc="upper left")
         np.atleast_1d(axes)[0].set_ylabel("Density")
-        np.atleast_1d(axes)[0].legend(frameon=False, loc="upper left")
         path = out_dir / f"prior-posterior-{dname}.png"
         _save(fig, path)
         written.append(path)
@@ -357,6 +398,16 @@ def priors_result_from_files(results_dir: Path) -> dict:
     return {"records": records, "designs": designs}
 
 
+#: a borrowing method's name in the basket figure's legend, spelled out (no 'JSD', 'MEM')
+BASKET_NAMES = {
+    "independent": "No borrowing",
+    "hierarchical": "Hierarchical model",
+    "exnex": "EXNEX",
+    "jsd": "Jensen-Shannon weights",
+    "mem": "Multisource exchangeability",
+}
+
+
 def basket(oc: pd.DataFrame, path: Path, design: dict | None = None) -> None:
     """Probability of a go decision per indication, by scenario and borrowing method (basket trial OC), at the
     calibrated thresholds when the design calibrated them, with a reference line at the target alpha."""
@@ -393,5 +444,6 @@ def basket(oc: pd.DataFrame, path: Path, design: dict | None = None) -> None:
     text += f"; dashed line: target {alpha:g})" if alpha is not None and calibrated else ")"
     fig.supxlabel(text, fontsize=FONT)
     handles, labels = axes[0].get_legend_handles_labels()
+    # three columns: five labels in one row ran off both edges of the page (clipped legend)
     fig.legend(handles, labels, loc="outside upper center", ncol=min(len(methods), 3), frameon=False)
     _save(fig, path)

@@ -6,17 +6,20 @@ import pandas as pd
 
 from analysis.data import group_order
 from analysis.publish.format import ci, group_name, md_table, pct, prop, pval
-from analysis.settings import SAFETY_ENDPOINTS, SETTINGS, TOTAL
+from analysis.settings import LEVEL, SAFETY_ENDPOINTS, SETTINGS, TOTAL
 
 ENDPOINT_LABELS = {
     "response": "Remission or response",
-    "drug_free": "Off immunosuppression",
+    "drug_free": "Drug-free",
     "crs_any": "CRS, any grade",
     "crs_grade2plus": "CRS, grade 2 or higher",
     "crs_grade3plus": "CRS, grade 3 or higher",
     "icans_any": "ICANS, any grade",
-    "infection_hospitalised": "Hospitalised infection",
+    "icans_grade2plus": "ICANS, grade 2 or higher",
+    "infection_hospitalised": "Pneumonia requiring hospital admission",
 }
+#: the whole cohort's response row pools three different endpoints: a description, not an estimate
+TOTAL_RESPONSE_LABEL = "All, descriptive (endpoints differ)"
 
 
 def groups_with_total(groups) -> list[str]:
@@ -37,23 +40,27 @@ def estimates_table(est: pd.DataFrame) -> str:
             if sub.empty:
                 continue
             r = sub.iloc[0]
+            lower = sub.loc["clopper-pearson-lower", "lower"] if "clopper-pearson-lower" in sub.index else None
             rows.append(
                 {
                     "Endpoint": ENDPOINT_LABELS[endpoint],
-                    "Group": group_name(g),
-                    "Responders / n": f"{r.events}/{r.n}",
-                    "Clopper-Pearson": ci(sub.loc["clopper-pearson", "lower"], sub.loc["clopper-pearson", "upper"]),
+                    "Group": TOTAL_RESPONSE_LABEL if (g == TOTAL and endpoint == "response") else group_name(g),
+                    "Patients / n": f"{r.events}/{r.n}",
+                    "Exact 95% CI": ci(sub.loc["clopper-pearson", "lower"], sub.loc["clopper-pearson", "upper"]),
+                    "Exact one-sided 95% lower bound": "" if lower is None else prop(lower),
                     "Wilson": ci(sub.loc["wilson", "lower"], sub.loc["wilson", "upper"]),
                     "Jeffreys": ci(sub.loc["jeffreys", "lower"], sub.loc["jeffreys", "upper"]),
                 }
             )
     return md_table(
         pd.DataFrame(rows),
-        "Remission or response and freedom from immunosuppression per disease, "
-        "with 95% confidence intervals. The response endpoint differs by disease: DORIS remission (SLE), "
-        "ACR-EULAR major clinical response (IIM), any decrease in the EUSTAR activity index (SSc).",
+        "Remission or response and freedom from immunosuppression per disease, with exact (Clopper-Pearson) 95% "
+        "confidence intervals and one-sided 95% lower bounds (any benchmark rate below the bound is rejected by the "
+        "one-sided exact binomial test at the 5% level), and Wilson and Jeffreys intervals. The response endpoint "
+        "differs by disease: DORIS remission (SLE), ACR-EULAR major clinical response (IIM), any decrease in the "
+        "EUSTAR activity index (SSc); the row for all patients adds these different endpoints and is descriptive only.",
         "tbl-estimates",
-        "llrrrr",
+        "llrrrrr",
     )
 
 
@@ -75,11 +82,14 @@ def safety_table(est: pd.DataFrame) -> str:
                 "One-sided 95% upper bound": prop(one) if one is not None else "",
             }
         )
+    n = int(rows[0]["Patients / n"].split("/")[1]) if rows else 0
     return md_table(
         pd.DataFrame(rows),
-        "Adverse events in all 15 patients with exact 95% confidence intervals. "
-        "For events that did not occur, the one-sided upper bound is the largest rate compatible with "
-        "observing none.",
+        f"Adverse events among all {n} patients, as reported for the whole cohort (the sources give no counts per "
+        "disease), with exact 95% confidence intervals. For every category with no event, the exact one-sided 95% "
+        "upper bound is the largest rate compatible with observing none. The sources we could read do not name the "
+        "grading system used for cytokine-release syndrome (CRS) and immune effector cell-associated neurotoxicity "
+        "syndrome (ICANS), and do not state whether any patient died.",
         "tbl-safety",
         "lrrrr",
     )
@@ -229,6 +239,8 @@ def frequentist_variables(est: pd.DataFrame, tests: pd.DataFrame, meta: pd.DataF
             rec.update(tau=prop(r.tau), tau2=prop(r.tau2), i2=pct(r.i2), tau_upper=prop(r.tau_upper))
         slot.setdefault(r.endpoint_class, {}).update(rec)
     v["diseases"] = ", ".join(group_order(f["group"]))
+    v["zero_events"] = _zero_event_variables(f)
+    v["relapse"] = relapse_variables(f)
     # who reached an endpoint, as the data say it ("every patient" only when events = n): prose never types it
     v["who"] = {key: _who(v["events"][key], n) for key, n in v["n"].items()}
     return v
@@ -241,3 +253,46 @@ def _who(events: int, n: int) -> str:
     if events == 0:
         return "no patient"
     return f"{events} of {n} patients"
+
+
+def _zero_event_variables(f: pd.DataFrame) -> dict:
+    """The safety categories with no event, named in one phrase, with their exact one-sided upper bounds."""
+    up = f[(f["method"] == "clopper-pearson-upper") & f["endpoint"].isin(SAFETY_ENDPOINTS)]
+    names = [ENDPOINT_LABELS[e].replace(", ", " ") for e in up["endpoint"]]
+    phrase = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else "none"
+    bounds = sorted({prop(b) for b in up["upper"]})
+    return {"names": phrase, "k": len(names), "upper1s": " to ".join(bounds) if bounds else "n/a"}
+
+
+def relapse_variables(f: pd.DataFrame, group: str = "IIM", lost: int = 1) -> dict:
+    """What the response rate of ``group`` would be if ``lost`` responders had relapsed (sensitivity analysis).
+
+    A later case report describes a relapse in a patient with IIM from the same centre; whether she is one of
+    the index study's patients is not stated.  Counting her as a non-responder gives ``events - lost`` of ``n``;
+    the exact (Clopper-Pearson) interval and one-sided lower bound are computed with the frequentist step's own
+    functions, so they are the ones its tables use for observed counts.
+
+    Returns
+    -------
+    dict
+        ``events``, ``n``, ``lower``, ``upper`` (two-sided 95% exact), ``lower1s`` (one-sided 95% lower bound),
+        and the observed analysis's ``observed_lower1s`` for comparison.
+    """
+    from analysis.frequentist.intervals import interval, lower_bound
+
+    row = f[(f["endpoint"] == "response") & (f["group"] == group) & (f["method"] == "clopper-pearson")]
+    if row.empty:
+        return {}
+    n, events = int(row["n"].iloc[0]), int(row["events"].iloc[0]) - lost
+    lo, hi = interval(events, n, "clopper-pearson", LEVEL)
+    observed = f[(f["endpoint"] == "response") & (f["group"] == group) & (f["method"] == "clopper-pearson-lower")]
+    return {
+        group: {
+            "events": events,
+            "n": n,
+            "lower": prop(lo),
+            "upper": prop(hi),
+            "lower1s": prop(lower_bound(events, n, LEVEL)),
+            "observed_lower1s": prop(observed["lower"].iloc[0]) if len(observed) else "n/a",
+        }
+    }

@@ -17,10 +17,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data import load_characteristics, load_index
-from analysis.publish import basket, bayes, colophon, context, figures, frequentist, priors
+from analysis.data import load_characteristics, load_cohorts, load_index
+from analysis.publish import (
+    basket,
+    bayes,
+    claims,
+    colophon,
+    context,
+    evidence,
+    figures,
+    frequentist,
+    priors,
+    statements,
+)
 from analysis.publish.results import Results
-from analysis.settings import SETTINGS
+from analysis.settings import NEW_GROUP, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,10 @@ def _build_times(r: Results) -> dict:
     from analysis.timing import build_times
 
     return build_times(r.root)
+
+
+def _flow() -> dict:
+    return evidence.flow(load_cohorts(), load_characteristics())
 
 
 def _efficacy(r: Results) -> pd.DataFrame:
@@ -59,7 +74,7 @@ def _forest_bayes(r: Results, path: Path) -> None:
         m for m in bayes.bayes_methods(est.loc[est["analysis"] == "bayes", "method"]) if m != "bayes-pooled"
     ]
     figures.forest(
-        est[est["endpoint"] == "response"],
+        est[(est["endpoint"] == "response") & (est["group"] != NEW_GROUP)],
         path,
         ["clopper-pearson", *bayes_methods],
         benchmark=SETTINGS.benchmarks.default,
@@ -71,6 +86,15 @@ SECTIONS: tuple[Section, ...] = (
         "context",
         tables={"characteristics": lambda r: context.characteristics_table(load_characteristics(), load_index())},
         variables=("context", lambda r: context.context_variables(load_characteristics(), load_index())),
+    ),
+    Section(
+        "evidence",
+        tables={
+            "flow": lambda r: evidence.flow_table(_flow()),
+            "endpoints": lambda r: evidence.definitions_table(evidence.load_definitions()),
+            "prisma": lambda r: evidence.prisma_table(),
+        },
+        variables=("evidence", lambda r: evidence.evidence_variables(_flow(), load_cohorts())),
     ),
     Section(
         "frequentist",
@@ -143,6 +167,14 @@ SECTIONS: tuple[Section, ...] = (
             "basket",
             lambda r: basket.basket_variables(r.basket_oc, r.basket_design, r.basket_calibration),
         ),
+    ),
+    Section("claims", variables=("claims", claims.claims_variables)),
+    Section(
+        "declarations",
+        tables={
+            "statements": lambda r: statements.statements_md(),
+            "response": lambda r: statements.response_md(form=statements.journal_form()),
+        },
     ),
     Section("colophon", tables={"colophon": lambda r: colophon.colophon(r.provenance, _build_times(r))}),
 )

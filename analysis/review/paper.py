@@ -196,6 +196,8 @@ def read_paper(manuscript: Path, tables: Path | None = None) -> Paper:
                 path = tables / Path(inc.group(1)).name if inside_tables else manuscript / inc.group(1)
                 text = path.read_text(encoding="utf-8") if path.is_file() else ""
                 ids = TABLE_ID.findall(text)
+                if inside_tables and not ids and text.lstrip().startswith("# "):
+                    continue  # generated prose (the declarations), not a table
                 caption_line = next((ln for ln in text.splitlines() if ln.startswith(": ")), ": ")
                 item = Item(
                     "table",

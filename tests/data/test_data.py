@@ -19,7 +19,7 @@ def _broken(tmp_path, src, old, new, name="broken.csv"):
 def test_shipped_data_are_valid():
     assert validate(INDEX_STUDY) == []
     assert validate(COHORTS) == []
-    assert len(load_index()) == 11
+    assert len(load_index()) == 12
     assert len(load_cohorts()) == 12
 
 
@@ -73,7 +73,7 @@ def test_totals_must_add_up(tmp_path):
     path = tmp_path / "idx.csv"
     shutil.copy(INDEX_STUDY, path)
     with path.open("a") as fh:
-        fh.write('IDX12,MULLER24,all,response,any,15,14,x,10.1056/NEJMoa2308917,,"q"\n')
+        fh.write('IDX99,MULLER24,all,response,any,15,14,x,10.1056/NEJMoa2308917,,"q"\n')
     assert any("diseases add up to 15" in e for e in validate(path))
 
 
