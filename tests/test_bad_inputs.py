@@ -549,7 +549,7 @@ SPEC_CASES = {
     ),
     "mixture weights": (
         ("[[0.8, 8.0, 4.0], [0.2, 1.0, 1.0]]", "[[0.8, 8.0, 4.0], [0.5, 1.0, 1.0]]"),
-        r"\[\[prior\]\] #1 'hist': 'mixture': the weights sum to 1.3",
+        r"prior 'hist', field 'mixture': weights sum to 1.3; expected 1",
     ),
     "not TOML": (("[[prior]]\nname", "[[prior]\nname"), r"not valid TOML"),
 }

@@ -161,6 +161,8 @@ ALLOWED = (
     "at least {{< var context.refractory_min_therapies >}}",
     "up to {{< var freq.zero_events.upper1s >}}",  # an exact upper bound: rates up to it are compatible, by definition
     "at most {{< var priors.vague_max_ab >}}",  # the definition of a near-uniform mixture component
+    "up to {{< var priors.map.primary.em.k_max >}}",  # the largest mixture fitted: a setting, not a finding
+    "at most {{< var basket.alpha >}}",  # the calibration's constraint: thresholds are chosen so, by definition
 )
 
 

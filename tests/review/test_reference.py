@@ -142,7 +142,7 @@ KNOWN_KEYS = {
         "s",
         "type",
     },
-    ("basket", "(top level)"): {"calibration", "design", "indication", "method", "scenario", "scenarios"},
+    ("basket", "(top level)"): {"calibration", "design", "indication", "method", "scenario", "scenarios", "search"},
     ("basket", "[design]"): {
         "chunk",
         "interim",
