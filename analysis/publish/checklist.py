@@ -22,6 +22,8 @@ from analysis.publish.format import md_table
 from analysis.publish.shortcodes import expand
 
 CHECKLIST_FILE = "tables/barg-checklist.md"
+#: the label of the checklist table (the report step checks references to it before render writes it)
+CHECKLIST_LABEL = "tbl-barg"
 
 # (item, what BARG asks, answer); in an answer, [sec-x], [tbl-x], [fig-x] point into the paper and
 # @tbl-x into the supplement.  Item wording is abridged from Kruschke (2021), Table 1.
@@ -174,7 +176,7 @@ def checklist_table(names: dict[str, str]) -> str:
         df,
         "Bayesian Analysis Reporting Guidelines (BARG) checklist [@kruschke2021]. Sections, tables and figures are "
         "those of the paper; tables marked S are in this supplement. Numbers are the pipeline's results.",
-        "tbl-barg",
+        CHECKLIST_LABEL,
         align="lll",
     )
 

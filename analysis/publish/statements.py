@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from analysis.publish.checklist import CHECKLIST_FILE, CHECKLIST_LABEL
 from analysis.settings import ROOT
 
 STATEMENTS = ROOT / "manuscript/statements.yml"
@@ -71,6 +72,8 @@ def labels(sources=SOURCES) -> set[str]:
             path = Path(src).parent / inc
             if path.is_file():
                 found |= set(re.findall(r"\{#((?:sec|tbl|fig)-[\w-]+)", path.read_text(encoding="utf-8")))
+            elif inc == CHECKLIST_FILE:  # written by the render step, after this check
+                found.add(CHECKLIST_LABEL)
             else:
                 found |= {f"tbl-{Path(inc).stem}"}  # a table this same build writes
     return found
