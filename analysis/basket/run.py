@@ -28,30 +28,58 @@ from analysis.basket.executor import Executor
 OUTPUTS = ("oc.csv", "calibration.csv", "design.json", "go_probability.png")
 
 
-def _exact_task(design: Design, mi: int) -> dict:
-    """Nominal OC of one method and, with a ``[calibration]`` table, calibrated thresholds and their OC (the
-    posterior summaries of the outcome space are computed once for both)."""
-    m = design.methods[mi]
-    sp = exact_space(design, m)
-    rows = [r | {"thresholds": "nominal"} for r in exact_oc(design, m, space=sp)]
+def method_oc(design: Design, method, space) -> dict:
+    """Nominal OC of one method from its outcome space and, with a ``[calibration]`` table, its calibrated
+    thresholds and their OC (the posterior summaries of the outcome space are computed once for both).
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    method : Method
+        One of ``design.methods``.
+    space : ExactSpace
+        The method's outcome space (:func:`~analysis.basket.design.exact_space`), computed or stored by the caller.
+
+    Returns
+    -------
+    dict
+        ``oc``: the rows of ``oc.csv`` (``thresholds`` nominal, then calibrated); ``calibration``: the rows of
+        ``calibration.csv``.
+    """
+    rows = [r | {"thresholds": "nominal"} for r in exact_oc(design, method, space=space)]
     cal = []
     if design.calibration is not None:
-        res = calibrate(design, m, design.calibration, space=sp)
+        res = calibrate(design, method, design.calibration, space=space)
         cal = res["rows"]
-        rows += [r | {"thresholds": "calibrated"} for r in exact_oc(design, m, space=sp, thresholds=res["thresholds"])]
+        rows += [
+            r | {"thresholds": "calibrated"}
+            for r in exact_oc(design, method, space=space, thresholds=res["thresholds"])
+        ]
     return {"oc": rows, "calibration": cal}
+
+
+def _exact_task(design: Design, mi: int) -> dict:
+    m = design.methods[mi]
+    return method_oc(design, m, exact_space(design, m))
 
 
 def _sim_task(design: Design, mi: int, si: int, chunk: int, size: int, thresholds=None) -> dict:
     return simulate_chunk(design, design.methods[mi], design.scenarios[si], chunk, size, thresholds)
 
 
+def chunk_sizes(design: Design) -> list[int]:
+    """The number of simulated trials of each chunk (``n_sim`` in chunks of ``chunk``, the last one smaller)."""
+    n_chunks = math.ceil(design.n_sim / design.chunk)
+    return [min(design.chunk, design.n_sim - c * design.chunk) for c in range(n_chunks)]
+
+
 def tasks(design: Design, thresholds: dict | None = None) -> tuple[str, list[tuple]]:
     """The tasks of one design: per method (exact), or per method, scenario, chunk and threshold set."""
     if use_exact(design):
         return "exact", [(design, mi) for mi in range(len(design.methods))]
-    n_chunks = math.ceil(design.n_sim / design.chunk)
-    sizes = [min(design.chunk, design.n_sim - c * design.chunk) for c in range(n_chunks)]
+    sizes = chunk_sizes(design)
+    n_chunks = len(sizes)
     grid = [
         (mi, si, c) for mi in range(len(design.methods)) for si in range(len(design.scenarios)) for c in range(n_chunks)
     ]
@@ -93,12 +121,17 @@ def operating_characteristics(design: Design, executor: Executor | None = None, 
                         if a[1] == mi and a[2] == si and (a[5] is None) == (label == "nominal")
                     ]
                     rows += [r | {"thresholds": label} for r in combine_chunks(design, m, s, mine)]
-    df = pd.DataFrame(rows)
+    df = ordered(design, pd.DataFrame(rows))
+    return (df, pd.DataFrame(cal_rows)) if with_calibration else df
+
+
+def ordered(design: Design, df: pd.DataFrame) -> pd.DataFrame:
+    """OC rows in the table's order: nominal before calibrated, then by scenario and method as the design lists
+    them."""
     order = {m.name: i for i, m in enumerate(design.methods)}
     sorder = {s.name: i for i, s in enumerate(design.scenarios)}
     df = df.assign(_m=df["method"].map(order), _s=df["scenario"].map(sorder), _t=df["thresholds"] != "nominal")
-    df = df.sort_values(["_t", "_s", "_m"], kind="stable").drop(columns=["_m", "_s", "_t"]).reset_index(drop=True)
-    return (df, pd.DataFrame(cal_rows)) if with_calibration else df
+    return df.sort_values(["_t", "_s", "_m"], kind="stable").drop(columns=["_m", "_s", "_t"]).reset_index(drop=True)
 
 
 def safe_name(name: str) -> str:
@@ -167,22 +200,22 @@ def run(design: Design, out: Path, executor: Executor | None = None, figures: bo
     return {"table": df, "paths": paths, "seconds": seconds}
 
 
+#: the OC table's columns as the CLI prints them, in order (those a table has)
+DISPLAY_COLUMNS = (
+    "thresholds",
+    "scenario",
+    "method",
+    "indication",
+    "p_true",
+    "go",
+    "go_mcse",
+    "fwer",
+    "expected_n",
+    "bias",
+    "mse",
+)
+
+
 def format_table(df: pd.DataFrame) -> str:
-    cols = [
-        c
-        for c in (
-            "thresholds",
-            "scenario",
-            "method",
-            "indication",
-            "p_true",
-            "go",
-            "go_mcse",
-            "fwer",
-            "expected_n",
-            "bias",
-            "mse",
-        )
-        if c in df
-    ]
+    cols = [c for c in DISPLAY_COLUMNS if c in df]
     return df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="")

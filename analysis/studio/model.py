@@ -29,12 +29,12 @@ from analysis.basket.checks import DesignError, weight
 from analysis.basket.design import (
     Design,
     combine_chunks,
-    exact_oc,
     exact_space,
     n_outcomes,
     simulate_chunk,
     use_exact,
 )
+from analysis.basket.run import DISPLAY_COLUMNS, chunk_sizes, method_oc, ordered
 from analysis.basket.spec import parse
 from analysis.settings import ROOT
 
@@ -610,20 +610,14 @@ class Engine:
                 if stop():
                     raise Cancelled()
                 say(mi / M, f"{m.label}: posterior summaries of {n_outcomes(design):,} joint outcomes")
-                sp = self.space(design, spec, m)
-                rows += [r | {"thresholds": "nominal"} for r in exact_oc(design, m, space=sp)]
-                if design.calibration is not None:
-                    res = calibrate(design, m, design.calibration, space=sp)
-                    cal_rows += res["rows"]
-                    rows += [
-                        r | {"thresholds": "calibrated"}
-                        for r in exact_oc(design, m, space=sp, thresholds=res["thresholds"])
-                    ]
+                part = method_oc(design, m, self.space(design, spec, m))
+                rows += part["oc"]
+                cal_rows += part["calibration"]
         else:
             rows, cal_rows = self._simulate(design, say, stop)
         say(1.0, "done")
         return Results(
-            _ordered(design, pd.DataFrame(rows)),
+            ordered(design, pd.DataFrame(rows)),
             pd.DataFrame(cal_rows),
             "exact" if exact else "simulate",
             time.perf_counter() - t0,
@@ -644,8 +638,8 @@ class Engine:
                 res = calibrate(design, m, design.calibration, exact=False)
                 thresholds[m.name] = res["thresholds"]
                 cal_rows += res["rows"]
-        n_chunks = math.ceil(design.n_sim / design.chunk)
-        sizes = [min(design.chunk, design.n_sim - c * design.chunk) for c in range(n_chunks)]
+        sizes = chunk_sizes(design)
+        n_chunks = len(sizes)
         labels = ("nominal", "calibrated") if thresholds else ("nominal",)
         total = len(labels) * len(design.methods) * len(design.scenarios) * n_chunks
         done, rows = 0, []
@@ -662,14 +656,6 @@ class Engine:
                         done += 1
                     rows += [r | {"thresholds": label} for r in combine_chunks(design, m, s, parts)]
         return rows, cal_rows
-
-
-def _ordered(design: Design, df: pd.DataFrame) -> pd.DataFrame:
-    """Rows in the order of :func:`analysis.basket.run.operating_characteristics`."""
-    order = {m.name: i for i, m in enumerate(design.methods)}
-    sorder = {s.name: i for i, s in enumerate(design.scenarios)}
-    df = df.assign(_m=df["method"].map(order), _s=df["scenario"].map(sorder), _t=df["thresholds"] != "nominal")
-    return df.sort_values(["_t", "_s", "_m"], kind="stable").drop(columns=["_m", "_s", "_t"]).reset_index(drop=True)
 
 
 def load_designs(path: Path | None = DESIGNS_FILE) -> dict:
@@ -708,28 +694,9 @@ def prior_design_tables(designs: dict) -> list[tuple[str, pd.DataFrame, pd.DataF
 
 
 def oc_display(df: pd.DataFrame) -> pd.DataFrame:
-    """The OC table's columns for display: thresholds, scenario, method, indication, true rate, P(go), FWER,
-    expected N, bias and MSE (a Monte Carlo SE when simulated, interim stopping probabilities with an interim)."""
-    cols = [
-        c
-        for c in (
-            "thresholds",
-            "scenario",
-            "method",
-            "indication",
-            "p_true",
-            "go",
-            "go_mcse",
-            "fwer",
-            "expected_n",
-            "bias",
-            "mse",
-            "stop_futility",
-            "stop_efficacy",
-        )
-        if c in df
-    ]
-    return df[cols]
+    """The OC table's columns for display: the CLI's (thresholds, scenario, method, indication, true rate, P(go),
+    its Monte Carlo SE when simulated, FWER, expected N, bias, MSE), then the interim stopping probabilities."""
+    return df[[c for c in (*DISPLAY_COLUMNS, "stop_futility", "stop_efficacy") if c in df]]
 
 
 def registered_kinds() -> list[str]:
