@@ -87,12 +87,12 @@ def decide_interim(design: Design, summ: dict, y1: np.ndarray) -> np.ndarray:
     return d
 
 
-def interim_table(design: Design, method: Method) -> tuple[np.ndarray, np.ndarray]:
-    """Every joint stage-1 outcome (C order) and its interim decisions under ``method``."""
+def interim_table(design: Design, method: Method, stage1: ExactSpace | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every joint stage-1 outcome (C order) and its interim decisions under ``method``; ``stage1``: the
+    outcome space of :func:`stage1_design` when already computed (it does not depend on the thresholds)."""
     from analysis.basket.design import exact_space
 
-    s1 = stage1_design(design)
-    sp = exact_space(s1, method)
+    sp = stage1 if stage1 is not None else exact_space(stage1_design(design), method)
     return sp.y, decide_interim(design, sp.summ, sp.y)
 
 
@@ -149,11 +149,15 @@ def joint_probabilities(design, states, y1, decisions, p) -> np.ndarray:
         mats[FINAL] = m
         A.append(mats)
     shape1 = [n + 1 for n in n1s]
-    dec = decisions.reshape(*shape1, K)
+    # each joint stage-1 outcome's pattern of decisions as one base-3 code (FINAL, FUTILITY, EFFICACY = 0, 1, 2)
+    place = 3 ** np.arange(K)
+    code = (np.asarray(decisions) @ place).reshape(shape1)
+    present = set(np.unique(code).tolist())
     for pattern in itertools.product((FINAL, FUTILITY, EFFICACY), repeat=K):
-        mask = np.all(dec == np.array(pattern), axis=-1).astype(float)
-        if not mask.any():
+        pc = int(np.dot(pattern, place))
+        if pc not in present:
             continue
+        mask = (code == pc).astype(float)
         T = mask
         for k in range(K):
             T = np.tensordot(T, A[k][pattern[k]], axes=([0], [0]))  # the contracted axis leaves, e_k joins the end
@@ -173,12 +177,21 @@ class BorrowedInterimSpace(ExactSpace):
         return joint_probabilities(self.design, self.states, self.y1, self.decisions, p)
 
 
-def exact_space_borrowing(design: Design, method: Method, summaries: dict | None = None) -> ExactSpace:
-    """The joint end states of a design whose interim borrows, with ``method``'s final summaries of each."""
+def exact_space_borrowing(
+    design: Design, method: Method, summaries=None, stage1: ExactSpace | None = None
+) -> ExactSpace:
+    """The joint end states of a design whose interim borrows, with ``method``'s final summaries of each.
+
+    ``summaries``: the summaries of the end states (C order), or a function of the end states that returns
+    them (for a caller that keeps the summaries of more states than any one set of thresholds reaches);
+    ``stage1``: the stage-1 outcome space when already computed (see :func:`interim_table`).
+    """
     from analysis.basket.design import _joint_index
 
-    y1, dec = interim_table(design, method)
+    y1, dec = interim_table(design, method, stage1)
     states = end_states(design, dec, y1)
+    if callable(summaries):
+        summaries = summaries(states)
     idx = _joint_index(states)
     n = np.stack([states[k].n[idx[:, k]] for k in range(design.K)], 1)
     y = np.stack([states[k].y[idx[:, k]] for k in range(design.K)], 1)

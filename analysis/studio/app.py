@@ -160,7 +160,7 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def oc_html(df: pd.DataFrame, version: int, seconds: float = float("nan")) -> str:
+def oc_html(df: pd.DataFrame, version: int, seconds: float = float("nan"), cpu: float = float("nan")) -> str:
     """The OC table as HTML; every cell carries its full value (``data-value``) for tests and the bench."""
     show = oc_display(df)
     cols = list(show.columns)
@@ -178,7 +178,7 @@ def oc_html(df: pd.DataFrame, version: int, seconds: float = float("nan")) -> st
         )
         body.append(f'<tr class="{cls}" data-key="{key}">{cells}</tr>')
     return (
-        f'<div class="scroll-x"><table class="oc" id="oc" data-version="{version}" data-seconds="{seconds:.4f}">'
+        f'<div class="scroll-x"><table class="oc" id="oc" data-version="{version}" data-seconds="{seconds:.4f}" data-cpu-seconds="{cpu:.4f}">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
@@ -662,7 +662,9 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
             df = df[df["thresholds"] == shown]
             if input.show_method() != "all" and (df["method"] == input.show_method()).any():
                 df = df[df["method"] == input.show_method()]
-            return ui.div(ui.HTML(oc_html(df, version(), res.seconds)), ui.p(note, class_="text-muted"))
+            return ui.div(
+                ui.HTML(oc_html(df, version(), res.seconds, res.cpu_seconds)), ui.p(note, class_="text-muted")
+            )
 
         @reactive.effect
         def _method_choices():

@@ -29,7 +29,6 @@ from analysis.basket.checks import DesignError, weight
 from analysis.basket.design import (
     Design,
     combine_chunks,
-    exact_space,
     n_outcomes,
     simulate_chunk,
     use_exact,
@@ -37,6 +36,7 @@ from analysis.basket.design import (
 from analysis.basket.run import DISPLAY_COLUMNS, chunk_sizes, method_oc, ordered
 from analysis.basket.spec import parse
 from analysis.settings import ROOT
+from analysis.studio.spaces import Reuse
 
 #: method kinds the studio edits, in the order of its panel
 KINDS = ("independent", "hierarchical", "exnex", "jsd", "mem")
@@ -524,6 +524,8 @@ class Results:
     seconds: float
     outcomes: int
     spec: dict
+    #: CPU seconds of the computing thread (steadier than ``seconds`` on a busy machine)
+    cpu_seconds: float = float("nan")
 
 
 def space_key(design: Design, spec: dict, name: str) -> str:
@@ -551,6 +553,7 @@ class Engine:
         self._lock = threading.RLock()  # sessions (browser tabs) share one engine; each computes in its thread
         self.hits = 0
         self.misses = 0
+        self.reuse = Reuse(2 * max_spaces)
 
     def space(self, design: Design, spec: dict, method):
         """The method's :class:`~analysis.basket.design.ExactSpace` for the design, stored or computed."""
@@ -561,7 +564,7 @@ class Engine:
                 self.hits += 1
                 return self._spaces[key]
             self.misses += 1
-            sp = exact_space(design, method)
+            sp = self.reuse.space(design, method, spec["method"][method.name])
             self._spaces[key] = sp
             while len(self._spaces) > self.max_spaces:
                 self._spaces.popitem(last=False)
@@ -601,7 +604,7 @@ class Engine:
         """
         say = progress or (lambda *_: None)
         stop = cancelled or (lambda: False)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         rows, cal_rows = [], []
         exact = use_exact(design)
         if exact:
@@ -623,6 +626,7 @@ class Engine:
             time.perf_counter() - t0,
             n_outcomes(design),
             spec,
+            time.thread_time() - c0,
         )
 
     def _simulate(self, design: Design, say, stop) -> tuple[list, list]:
