@@ -27,9 +27,10 @@ Schema (every key is checked; unknown keys are errors with a suggestion)::
                                            section 2.2; the weights of an indication sum to at most 1);
                                            nex = "Normal(m, s)" (the non-exchangeable prior); every w and
                                            nex may instead be a list with one entry per indication
-                             hierarchical and exnex: scale = "null" (borrow logit(p) - logit(p0); the
-                                           default when the null rates differ) or "probability"
-                                           (borrow logit(p); the default when they are equal)
+                             hierarchical, exnex, jsd and mem: scale = "null" (borrow the gain over the
+                                           null, logit(p) - logit(p0); the default when the null rates
+                                           differ) or "probability" (borrow logit(p), or for jsd and mem
+                                           pool counts as equal rates; the default when they are equal)
                              jsd:          prior = [a, b], epsilon (> 0), tau (0 <= tau < 1), logbase ("e" or 2)
                              mem:          prior = [a, b], inclusion (0..1, the prior probability that two
                                            indications are exchangeable; default 0.5), structure
@@ -165,7 +166,7 @@ def parse(spec: dict, where: str = "design file", base: Path | None = None) -> D
         raise DesignError(f"{where}: scenario names must be unique, got {[s.name for s in scen]}")
     calibration = _calibration(spec.get("calibration"), where, inds, scen)
     unequal = len({i.p0 for i in inds}) > 1
-    for m in methods:  # the default scale of methods that borrow on a logit scale: null when the nulls differ
+    for m in methods:  # the default scale of methods that can borrow on the null's scale: null when the nulls differ
         if "scale" in registry.get(m.kind).keys and m.params.get("scale") is None:
             m.params["scale"] = "null" if unequal else "probability"
     interim = choice(d, "interim", wd, ("own", "borrow"), "own")

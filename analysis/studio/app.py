@@ -143,13 +143,12 @@ def app_ui():
 
 
 def _scale(kind: str, v: dict):
-    """The borrowing scale of a logit-normal method: the reader's default, the null scale or the probability
-    scale."""
+    """The borrowing scale of a method: the reader's default, the null scale or the probability scale."""
     fid = f"{kind}_scale"
     choices = {
         "": "default (null scale when the null rates differ)",
         "null": "null scale: logit(p) - logit(p0)",
-        "probability": "probability scale: logit(p)",
+        "probability": "probability scale: p itself",
     }
     return ui.div(ui.input_select(fid, "Borrowing scale", choices, selected=v.get(fid, "")), _msg(fid))
 
@@ -506,6 +505,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
                     _text("jsd_epsilon", "epsilon", v["jsd_epsilon"]),
                     _text("jsd_tau", "tau (JSD cut-off)", v["jsd_tau"]),
                     _text("jsd_logbase", "log base (e or 2)", v["jsd_logbase"]),
+                    _scale("jsd", v),
                 ),
                 cond(
                     "mem",
@@ -515,6 +515,7 @@ def make_app(design_file: Path | None = None, priors_file: Path | None = None, d
                     ),
                     _text("mem_inclusion", "prior inclusion probability", v["mem_inclusion"]),
                     _text("mem_structure", "structure (symmetric or source)", v["mem_structure"]),
+                    _scale("mem", v),
                 ),
             )
 

@@ -44,11 +44,16 @@ KINDS = ("independent", "hierarchical", "exnex", "jsd", "mem")
 METHOD_FIELDS = {
     "hierarchical": ("mu", "tau", "scale"),
     "exnex": ("mu", "tau", "nex", "w", "scale"),
-    "jsd": ("prior_a", "prior_b", "epsilon", "tau", "logbase"),
-    "mem": ("prior_a", "prior_b", "inclusion", "structure"),
+    "jsd": ("prior_a", "prior_b", "epsilon", "tau", "logbase", "scale"),
+    "mem": ("prior_a", "prior_b", "inclusion", "structure", "scale"),
 }
 #: method settings that are text (prior distributions, choices); the others are numbers
-TEXT_FIELDS = {"hierarchical": ("mu", "tau", "scale"), "exnex": ("mu", "tau", "nex", "scale"), "mem": ("structure",)}
+TEXT_FIELDS = {
+    "hierarchical": ("mu", "tau", "scale"),
+    "exnex": ("mu", "tau", "nex", "scale"),
+    "jsd": ("scale",),
+    "mem": ("structure", "scale"),
+}
 #: settings left out of the design file when empty (the reader's default applies)
 OPTIONAL_FIELDS = ("scale",)
 IND_FIELDS = ("name", "n", "p0", "target")
@@ -237,10 +242,12 @@ def _method_defaults(K: int, priors: Priors) -> dict:
         "jsd_epsilon": "2.0",
         "jsd_tau": "0.5",
         "jsd_logbase": "e",
+        "jsd_scale": "null",
         "mem_prior_a": "1",
         "mem_prior_b": "1",
         "mem_inclusion": "0.5",
         "mem_structure": "symmetric",
+        "mem_scale": "null",
     }
     for i in range(K):
         v[f"prior_map_{i}"] = "vague" if "vague" in priors.stored else (priors.names or ["vague"])[0]

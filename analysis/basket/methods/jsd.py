@@ -6,10 +6,11 @@ import math
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from scipy.special import betaln
 
 from analysis.basket.checks import DesignError, get, prior_ab
+from analysis.basket.methods import nullscale
 from analysis.basket.methods.base import BorrowingMethod
+from analysis.basket.methods.logit_normal import parse_scale
 from analysis.basket.methods.tails import beta_sf
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -19,25 +20,11 @@ if TYPE_CHECKING:  # pragma: no cover
 def jsd_beta(a1, b1, a2, b2, logbase: float = math.e, nodes: int = 400) -> np.ndarray:
     """Jensen-Shannon divergence between Beta(a1, b1) and Beta(a2, b2), elementwise (broadcasting).
 
-    Double-exponential (tanh-sinh) quadrature on [0, 1], exact to ~1e-10
-    even for densities unbounded at 0 or 1.
+    Double-exponential (tanh-sinh) quadrature (:func:`analysis.basket.methods.nullscale.gain_jsd` with no
+    shift: the JSD is the same on the logit scale), exact to ~1e-15 even for densities unbounded at 0 or 1
+    (shapes below 1, as Jeffreys' prior gives with no or all responders).
     """
-    t = np.linspace(-4.0, 4.0, nodes)
-    h = t[1] - t[0]
-    u = 0.5 * np.pi * np.sinh(t)
-    x = 0.5 * (1 + np.tanh(u))
-    dx = 0.25 * np.pi * np.cosh(t) / np.cosh(u) ** 2 * h  # dx/dt * h
-    lx = np.log(np.clip(x, 1e-300, None))
-    l1x = np.log(np.clip(0.5 * (1 - np.tanh(u)), 1e-300, None))
-    args = np.broadcast_arrays(*(np.asarray(v, float) for v in (a1, b1, a2, b2)))
-    a1, b1, a2, b2 = (v[..., None] for v in args)
-    lp = (a1 - 1) * lx + (b1 - 1) * l1x - betaln(a1, b1)
-    lq = (a2 - 1) * lx + (b2 - 1) * l1x - betaln(a2, b2)
-    lm = np.logaddexp(lp, lq) - math.log(2)
-    p, q = np.exp(lp), np.exp(lq)
-    kl_p = np.sum(dx * p * (lp - lm), -1)
-    kl_q = np.sum(dx * q * (lq - lm), -1)
-    return np.clip(0.5 * (kl_p + kl_q) / math.log(logbase), 0.0, 1.0)
+    return nullscale.gain_jsd(a1, b1, 0.0, a2, b2, 0.0, logbase, nodes)
 
 
 def jsd_weights(y, n, prior=(1.0, 1.0), epsilon: float = 2.0, tau: float = 0.5, logbase: float = math.e) -> np.ndarray:
@@ -89,7 +76,7 @@ class JSD(BorrowingMethod):
     kind: ClassVar[str] = "jsd"
     label: ClassVar[str] = "JSD-weighted (Fujikawa)"
     noun: ClassVar[str] = "Jensen-Shannon weights"
-    keys: ClassVar[frozenset[str]] = frozenset({"prior", "epsilon", "tau", "logbase"})
+    keys: ClassVar[frozenset[str]] = frozenset({"prior", "epsilon", "tau", "logbase", "scale"})
     reference: ClassVar[str] = "Fujikawa et al. (2020), Biometrical Journal 62:330-338"
 
     @classmethod
@@ -101,6 +88,8 @@ class JSD(BorrowingMethod):
         if lb not in ("e", 2):
             raise DesignError(f"{where}, key 'logbase': must be \"e\" or 2, got {lb!r}")
         p["logbase"] = math.e if lb == "e" else 2.0
+        if (scale := parse_scale(table, where)) is not None:
+            p["scale"] = scale
         return p
 
     @classmethod
@@ -109,6 +98,7 @@ class JSD(BorrowingMethod):
         return (
             f"Beta({a:g}, {b:g}); weights (1 - JSD)^{params.get('epsilon', 2.0):g}, "
             f"0 when at most {params.get('tau', 0.5):g}"
+            f"{'; borrowing the gain over the null, logit(p) - logit(p0)' if params.get('scale') == 'null' else ''}"
         )
 
     @staticmethod
@@ -121,14 +111,25 @@ class JSD(BorrowingMethod):
             prm.get("logbase", math.e),
         )
 
+    @staticmethod
+    def _null(design, method) -> bool:
+        """Borrowing on the null scale (where it differs from the probability scale: unequal nulls)."""
+        return method.params.get("scale") == "null" and np.ptp(design.p0) > 0
+
     @classmethod
     def prepare(cls, design, method, states):
+        if cls._null(design, method):
+            return nullscale.GainJSDTable(states, *cls._settings(method), design.p0)
         return JSDTable(states, *cls._settings(method))
 
     @classmethod
     def analyze(cls, design, method, n, y, prepared=None):
         prior, eps, tau, base = cls._settings(method)
         w = prepared.weights(n, y) if prepared is not None else None
+        if cls._null(design, method):
+            if w is None:
+                w = nullscale.jsd_null_weights(y, n, prior, eps, tau, base, design.p0)
+            return nullscale.jsd_null_summaries(y, n, prior, design.p0, w)
         a, b = jsd_posterior(y, n, prior, eps, tau, base, w)
         return {
             "mean": a / (a + b),

@@ -8,11 +8,15 @@ import numpy as np
 from scipy.special import betaln, logsumexp
 
 from analysis.basket.checks import choice, get, prior_ab
+from analysis.basket.methods import nullscale
 from analysis.basket.methods.base import BorrowingMethod
+from analysis.basket.methods.logit_normal import parse_scale
 from analysis.basket.methods.tails import beta_sf
 
 
-def mem_posterior(y, n, prior=(1.0, 1.0), inclusion: float = 0.5, p0=None, structure: str = "symmetric"):
+def mem_posterior(
+    y, n, prior=(1.0, 1.0), inclusion: float = 0.5, p0=None, structure: str = "symmetric", scale: str = "probability"
+):
     """Multisource exchangeability model (MEM): posterior summaries of each indication's rate.
 
     Kaizer, Koopmeiners and Hobbs (2018), Biostatistics 19:169-184; for basket trials Hobbs and Landin (2018),
@@ -26,6 +30,9 @@ def mem_posterior(y, n, prior=(1.0, 1.0), inclusion: float = 0.5, p0=None, struc
     ``Beta(a + M_i . y, b + M_i . (n - y))``.  ``structure="source"``: each indication has its own configuration
     of the ``K - 1`` others (Kaizer et al.'s source-specific MEM), ``2^(K-1)`` terms.  ``inclusion = 0`` is
     independent Beta(a, b) priors, ``1`` complete pooling, under either.
+
+    ``scale="null"``: exchangeable indications share their gain over the null, ``logit(p) - logit(p0)``, rather
+    than their rate (:mod:`analysis.basket.methods.nullscale`; the same model when the nulls are equal).
 
     ``y``, ``n``: (B, K).  Returns ``mean``, ``m2``, ``p_above`` (``P(p_k > p0_k)``, when ``p0`` is given) and
     ``p_ex`` (B, K, K): the posterior exchangeability probabilities (1 on the diagonal).
@@ -61,29 +68,45 @@ def mem_posterior(y, n, prior=(1.0, 1.0), inclusion: float = 0.5, p0=None, struc
     out = {key: np.empty((B, K)) for key in ("mean", "m2", "p_above")}
     out["p_ex"] = np.empty((B, K, K))
 
-    def row_terms(R):  # R (C, K): one row of the configurations -> shape parameters and log marginal (B, C)
+    null = scale == "null" and p0 is not None and np.ptp(np.asarray(p0, float)) > 0
+
+    def row_terms(k, R):
+        """Indication k's configurations R (C, K) -> per (B, C): on the null scale the posterior mean, second
+        moment, P(p > p0) and log marginal; on the probability scale the Beta shapes, None and log marginal."""
+        if null:
+            distinct, back = np.unique(R, axis=0, return_inverse=True)
+            t = nullscale.mem_rows(y, n, (a, b), p0, k, distinct)
+            back = back.ravel()
+            lm = t["lm"][:, back] + own @ (1 - R).T
+            return t["mean"][:, back], t["m2"][:, back], t["p_above"][:, back], lm
         A = a + y @ R.T
         Bb = b + (n - y) @ R.T
         lm = betaln(A, Bb) - betaln(a, b) + own @ (1 - R).T
-        return A, Bb, lm
+        return A, Bb, None, lm  # moments in the loop below, in the order of the probability scale's formula
 
-    terms = {k: row_terms(rows_of[k]) for k in range(K)}
+    terms = {k: row_terms(k, rows_of[k]) for k in range(K)}
     if structure == "symmetric":
         lp = np.where(E == 1, log_in, log_out).sum(1)
-        lw_all = lp[None, :] + sum(terms[k][2] for k in range(K))
+        lw_all = lp[None, :] + sum(terms[k][3] for k in range(K))
         w_all = np.exp(lw_all - logsumexp(lw_all, axis=1, keepdims=True))
     for k in range(K):
-        A, Bb, lm = terms[k]
+        q1, q2, above, lm = terms[k]
         if structure == "symmetric":
             w = w_all
         else:
             Sk = np.delete(rows_of[k], k, axis=1)
             lw = np.where(Sk == 1, log_in, log_out).sum(1)[None, :] + lm
             w = np.exp(lw - logsumexp(lw, axis=1, keepdims=True))
-        out["mean"][:, k] = (w * A / (A + Bb)).sum(1)
-        out["m2"][:, k] = (w * A * (A + 1) / ((A + Bb) * (A + Bb + 1))).sum(1)
-        if p0 is not None:
-            out["p_above"][:, k] = (w * beta_sf(np.asarray(p0, float)[k], A, Bb)).sum(1)
+        if null:
+            out["mean"][:, k] = (w * q1).sum(1)
+            out["m2"][:, k] = (w * q2).sum(1)
+            out["p_above"][:, k] = (w * above).sum(1)
+        else:
+            A, Bb = q1, q2
+            out["mean"][:, k] = (w * A / (A + Bb)).sum(1)
+            out["m2"][:, k] = (w * A * (A + 1) / ((A + Bb) * (A + Bb + 1))).sum(1)
+            if p0 is not None:
+                out["p_above"][:, k] = (w * beta_sf(np.asarray(p0, float)[k], A, Bb)).sum(1)
         out["p_ex"][:, k, :] = w @ rows_of[k]
     if p0 is None:
         del out["p_above"]
@@ -96,7 +119,7 @@ class MEM(BorrowingMethod):
     kind: ClassVar[str] = "mem"
     label: ClassVar[str] = "MEM (Kaizer, Hobbs)"
     noun: ClassVar[str] = "the multisource exchangeability model"
-    keys: ClassVar[frozenset[str]] = frozenset({"prior", "inclusion", "structure"})
+    keys: ClassVar[frozenset[str]] = frozenset({"prior", "inclusion", "structure", "scale"})
     reference: ClassVar[str] = "Hobbs and Landin (2018), Statistics in Medicine 37:3557-3572"
 
     @classmethod
@@ -104,6 +127,8 @@ class MEM(BorrowingMethod):
         p: dict = {"prior": prior_ab(table.get("prior", [1, 1]), where)}
         p["inclusion"] = get(table, "inclusion", where, float, 0.5, lo=0, hi=1)
         p["structure"] = choice(table, "structure", where, ("symmetric", "source"), "symmetric")
+        if (scale := parse_scale(table, where)) is not None:
+            p["scale"] = scale
         if p["structure"] == "symmetric" and K > 6:
             from analysis.basket.checks import DesignError
 
@@ -118,7 +143,8 @@ class MEM(BorrowingMethod):
         a, b = params.get("prior", (1.0, 1.0))
         return (
             f"Beta({a:g}, {b:g}); prior exchangeability probability {params.get('inclusion', 0.5):g} "
-            f"({params.get('structure', 'symmetric')})"
+            f"({params.get('structure', 'symmetric')}"
+            f"{'; sharing the gain over the null, logit(p) - logit(p0)' if params.get('scale') == 'null' else ''})"
         )
 
     @classmethod
@@ -131,5 +157,6 @@ class MEM(BorrowingMethod):
             prm.get("inclusion", 0.5),
             design.p0,
             prm.get("structure", "symmetric"),
+            prm.get("scale", "probability"),
         )
         return {k: res[k] for k in ("mean", "m2", "p_above")}
