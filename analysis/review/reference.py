@@ -254,7 +254,8 @@ def basket_keys(example: Path) -> list[Key]:
     """Every key of the basket design file, as the reader (:mod:`analysis.basket.spec`) checks it.
 
     The keys are those the reader allows in each table (it lists them when it refuses an unknown key);
-    every registered borrowing method's table is asked in turn. The reader has no descriptions.
+    every registered borrowing method's table is asked in turn. Descriptions come from
+    :mod:`analysis.basket.keys` and each method's ``key_docs``.
 
     Parameters
     ----------
@@ -264,21 +265,25 @@ def basket_keys(example: Path) -> list[Key]:
     Returns
     -------
     list of Key
-        One per key and table, described ``undocumented``.
+        One per key and table (``undocumented`` where no description is written).
     """
     import copy
     import tomllib
 
+    from analysis.basket import keys as docs
     from analysis.basket import methods
 
     base = tomllib.loads(Path(example).read_text(encoding="utf-8"))
     base.setdefault("scenarios", {"generate": ["null"]})
     k = len(base["indication"])
 
-    def probe(where: str, edit) -> list[Key]:
+    def probe(where: str, edit, method=None) -> list[Key]:
         spec = copy.deepcopy(base)
         edit(spec)
-        return [Key("basket", where, key, "checked by the reader", "-", UNDOCUMENTED) for key in _allowed(spec)]
+        return [
+            Key("basket", where, key, "checked by the reader", "-", docs.describe(where, key, method) or UNDOCUMENTED)
+            for key in _allowed(spec)
+        ]
 
     keys = probe("(top level)", lambda s: s.update({_PROBE: 1}))
     keys += probe("[design]", lambda s: s["design"].update({_PROBE: 1}))
@@ -287,10 +292,12 @@ def basket_keys(example: Path) -> list[Key]:
         keys += probe(
             f'[method.NAME] type = "{kind}"',
             lambda s, kind=kind: s.update({"method": {"probe": {"type": kind, _PROBE: 1}}}),
+            methods.REGISTRY[kind],
         )
     keys += probe("[scenarios]", lambda s: s["scenarios"].update({_PROBE: 1}))
     keys += probe("[[scenario]]", lambda s: s.update({"scenario": [{"name": "x", "p": [0.5] * k, _PROBE: 1}]}))
     keys += probe("[calibration]", lambda s: s.update({"calibration": {"alpha": 0.1, _PROBE: 1}}))
+    keys += probe("[search]", lambda s: s.update({"search": {"n_min": 10, "n_max": 12, _PROBE: 1}}))
     return keys
 
 

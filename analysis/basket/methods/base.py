@@ -34,6 +34,8 @@ class BorrowingMethod:
     label: ClassVar[str] = ""
     noun: ClassVar[str] = ""  # the method in running prose ("the hierarchical model"); the label when empty
     keys: ClassVar[frozenset[str]] = frozenset()
+    #: what each of ``keys`` means (the design-file reference, ``make docs``)
+    key_docs: ClassVar[dict[str, str]] = {}
     reference: ClassVar[str] = ""
 
     @classmethod

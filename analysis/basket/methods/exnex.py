@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from analysis.basket.checks import DesignError, component, dist, per_indication, unknown_keys, weight
+from analysis.basket.keys import SCALE
 from analysis.basket.methods.logit_normal import LogitNormal, parse_scale
 
 
@@ -60,6 +61,16 @@ class Exnex(LogitNormal):
     label: ClassVar[str] = "EXNEX"
     noun: ClassVar[str] = "EXNEX"
     keys: ClassVar[frozenset[str]] = frozenset({"mu", "tau", "nex", "w", "component", "scale"})
+    key_docs: ClassVar[dict[str, str]] = {
+        "mu": "Prior of the exchangeable component's mean (one component; see `component` for several).",
+        "tau": "Prior of the exchangeable component's between-indication standard deviation.",
+        "nex": 'Prior of a non-exchangeable indication\'s logit (or gain), e.g. "Normal(0, 2)"; or a list, one '
+        "per indication.",
+        "w": "Prior probability that an indication is exchangeable (0 < w <= 1); or a list, one per indication.",
+        "component": "Several exchangeable components: a list of {mu, tau, w} (Neuenschwander et al. 2016, "
+        "section 2.2); an indication's weights sum to at most 1.",
+        "scale": SCALE,
+    }
     reference: ClassVar[str] = "Neuenschwander et al. (2016), Pharmaceutical Statistics 15:123-134"
 
     @classmethod

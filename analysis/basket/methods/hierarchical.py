@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from analysis.basket.checks import component, dist
+from analysis.basket.keys import SCALE
 from analysis.basket.methods.logit_normal import LogitNormal, parse_scale
 
 
@@ -16,6 +17,11 @@ class Hierarchical(LogitNormal):
     label: ClassVar[str] = "Hierarchical"
     noun: ClassVar[str] = "the hierarchical model"
     keys: ClassVar[frozenset[str]] = frozenset({"mu", "tau", "scale"})
+    key_docs: ClassVar[dict[str, str]] = {
+        "mu": 'Prior of the mean of the indications\' logits (or gains over the null), e.g. "Normal(0, 1.5)".',
+        "tau": 'Prior of the between-indication standard deviation, e.g. "HalfNormal(1)", "HalfCauchy(0.5)".',
+        "scale": SCALE,
+    }
     reference: ClassVar[str] = "Berry et al. (2013), Clinical Trials 10:720-734"
 
     @classmethod

@@ -107,6 +107,11 @@ class Independent(BorrowingMethod):
     label: ClassVar[str] = "Independent (no borrowing)"
     noun: ClassVar[str] = "no borrowing"
     keys: ClassVar[frozenset[str]] = frozenset({"prior", "map"})
+    key_docs: ClassVar[dict[str, str]] = {
+        "prior": "[a, b]: a Beta prior per indication (no borrowing), or [[w, a, b], ...]: a Beta mixture.",
+        "map": "{file, names, robust}: the priors step's MAP priors by name (one name, or one per indication), "
+        "robustified with the weight the priors step used unless robust = false.",
+    }
 
     @classmethod
     def parse(cls, table, where, K, base):

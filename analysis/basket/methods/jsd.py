@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from analysis.basket.checks import DesignError, get, prior_ab
+from analysis.basket.keys import SCALE
 from analysis.basket.methods import nullscale
 from analysis.basket.methods.base import BorrowingMethod
 from analysis.basket.methods.logit_normal import parse_scale
@@ -77,6 +78,13 @@ class JSD(BorrowingMethod):
     label: ClassVar[str] = "JSD-weighted (Fujikawa)"
     noun: ClassVar[str] = "Jensen-Shannon weights"
     keys: ClassVar[frozenset[str]] = frozenset({"prior", "epsilon", "tau", "logbase", "scale"})
+    key_docs: ClassVar[dict[str, str]] = {
+        "prior": "[a, b]: each indication's Beta prior.",
+        "epsilon": "Power of the weights (1 - JSD)^epsilon (> 0; larger borrows less).",
+        "tau": "Weights at most tau are set to 0 (0 <= tau < 1).",
+        "logbase": '"e" or 2: the base of the logarithm in the Jensen-Shannon divergence.',
+        "scale": SCALE,
+    }
     reference: ClassVar[str] = "Fujikawa et al. (2020), Biometrical Journal 62:330-338"
 
     @classmethod

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.special import betaln, logsumexp
 
 from analysis.basket.checks import choice, get, prior_ab
+from analysis.basket.keys import SCALE
 from analysis.basket.methods import nullscale
 from analysis.basket.methods.base import BorrowingMethod
 from analysis.basket.methods.logit_normal import parse_scale
@@ -120,6 +121,13 @@ class MEM(BorrowingMethod):
     label: ClassVar[str] = "MEM (Kaizer, Hobbs)"
     noun: ClassVar[str] = "the multisource exchangeability model"
     keys: ClassVar[frozenset[str]] = frozenset({"prior", "inclusion", "structure", "scale"})
+    key_docs: ClassVar[dict[str, str]] = {
+        "prior": "[a, b]: the Beta prior of each rate.",
+        "inclusion": "Prior probability that two indications are exchangeable (0..1; default 0.5).",
+        "structure": '"symmetric": configurations of all pairs, as the basket package\'s mem_exact (K <= 6); '
+        '"source": each indication\'s own configuration of the others.',
+        "scale": SCALE,
+    }
     reference: ClassVar[str] = "Hobbs and Landin (2018), Statistics in Medicine 37:3557-3572"
 
     @classmethod
