@@ -130,13 +130,17 @@ def design_sensitivity_table(designs: dict) -> str:
 
 
 def design_calibration_table(designs: dict) -> str:
-    """Each prior's threshold c calibrated to a common type I error, and the power then."""
-    rows = []
+    """Each prior's threshold c calibrated to a common type I error, and the power then.
+
+    Two targets can calibrate to the same rule (the type I error of the vague design at its own threshold is
+    often one of the listed alphas'): a target whose rows repeat an earlier target's for every prior is not
+    shown again, its label is joined to that target's (the second review found these duplicated rows)."""
+    groups: dict[tuple, dict] = {}  # the calibrated rows of one rule -> their target labels, in order
     for d in designs.values():
+        by_target: dict[str, list[dict]] = {}
         for r in d.get("calibration", []):
-            rows.append(
+            by_target.setdefault(r["target"], []).append(
                 {
-                    "Target type I error": r["target"],
                     "Prior": _label(d, r["prior"]),
                     "Calibrated c": f"{r['c']:.4f}",
                     "Success boundary": f"{r['boundary']}/{d['n']}",
@@ -145,6 +149,10 @@ def design_calibration_table(designs: dict) -> str:
                     "Expected N (p0)": f"{r['expected_n_null']:.1f}" if "expected_n_null" in r else "n/a",
                 }
             )
+        for target, cells in by_target.items():
+            key = tuple(tuple(c.items()) for c in cells)
+            groups.setdefault(key, {"targets": [], "cells": cells})["targets"].append(target)
+    rows = [{"Target type I error": "; ".join(g["targets"]), **c} for g in groups.values() for c in g["cells"]]
     if not rows:
         return ""
     return md_table(
@@ -153,7 +161,8 @@ def design_calibration_table(designs: dict) -> str:
         "of P(p > p0 | data) > c is calibrated so that the exact type I error at p0 is the largest not "
         "above the target (the smallest such c; any c up to the next posterior probability gives the "
         "same rule). At a common type I error every prior gives the same success boundary, hence the "
-        "same power (Kopp-Schneider et al. 2020); the priors differ only in the interim futility rule.",
+        "same power (Kopp-Schneider et al. 2020); the priors differ only in the interim futility rule. Targets "
+        "that calibrate to the same rule share their rows.",
         "tbl-design-calibration",
         "llrrrrrr",
     )
