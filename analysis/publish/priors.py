@@ -6,6 +6,7 @@ import pandas as pd
 
 from analysis.data import group_order
 from analysis.publish.format import ci, ess_text, md_table, prop, pval
+from analysis.publish.frequentist import _who
 
 
 def priors_table(priors: dict, full: bool = False) -> str:
@@ -189,6 +190,7 @@ def priors_variables(priors: dict, designs: dict) -> dict:
         v["map"][name]["label"] = p.get("label", name)
         v["map"][name]["cohorts"] = ", ".join(f"{st['name']} ({st['r']}/{st['n']})" for st in p.get("studies", []))
         v["map"][name]["patients"] = sum(int(st.get("n", 0)) for st in p.get("studies", []))
+        v["map"][name]["evidence"] = cohorts_phrase(p.get("studies", []))
         for m in ("moment", "morita"):
             v["map"][name][f"ess_informative_{m}"] = ess_text(e["informative"][m])
         for label, key in (("informative", "ess_informative"), ("robust", "ess")):
@@ -289,7 +291,24 @@ def priors_variables(priors: dict, designs: dict) -> dict:
     primary = next((d["prior"] for d in designs.values() if d["type"] == "one-sample"), None)
     if primary in v["map"]:
         v["map"]["primary"] = v["map"][primary]
+        v["edge_who"] = _edge_who(priors["priors"], primary)
     return v
+
+
+def cohorts_phrase(studies: list) -> str:
+    """'one cohort of 8 patients', '3 cohorts of 30 patients': how much evidence a prior rests on."""
+    k, n = len(studies), sum(int(st.get("n", 0)) for st in studies)
+    return f"{'one cohort' if k == 1 else f'{k} cohorts'} of {n} patient{'s' if n != 1 else ''}"
+
+
+def _edge_who(priors: dict, primary: str) -> str:
+    """Who responded in the cohorts of the primary prior and of the other diseases' priors (the priors whose
+    ELIR and Morita ESS the paper discusses), each cohort once: 'every patient' when all did, the sharp edge of
+    the MAP distribution at a rate of one."""
+    disease = primary.split("_")[0]
+    names = [primary] + [k for k, p in priors.items() if p.get("studies") and k.split("_")[0] != disease]
+    studies = {st["name"]: st for k in names for st in priors[k].get("studies", [])}
+    return _who(sum(int(st["r"]) for st in studies.values()), sum(int(st["n"]) for st in studies.values()))
 
 
 def _components_text(components: list) -> str:
