@@ -117,3 +117,32 @@ def test_map_prior_phrases_follow_the_cohorts():
     assert _edge_who(priors, "SLE_cd19") == "every patient"
     priors["IIM"]["studies"].append({"name": "C", "r": 1, "n": 2})
     assert _edge_who(priors, "SLE_cd19") == "12 of 13 patients"
+
+
+def test_meta_coverage_follows_the_meta_rows():
+    """'Only SLE has more than one cohort', 'every other ... a single cohort' and 'only the index study remains for
+    SLE and IIM' come from meta.csv: another pooled disease, or another autologous CD19 cohort, changes the words."""
+    import pandas as pd
+
+    from analysis.publish.frequentist import meta_coverage
+
+    def row(scenario, group, cls, k, studies, role="primary"):
+        return dict(scenario=scenario, group=group, endpoint_class=cls, k=k, studies=studies, role=role)
+
+    rows = [
+        row("primary", "SLE", "remission", 3, "IDX_SLE;A_SLE;B_SLE"),
+        row("primary", "SLE", "remission", 3, "IDX_SLE;A_SLE;B_SLE", role="sensitivity"),
+        row("primary", "IIM", "response", 1, "IDX_IIM", role="single"),
+        row("primary", "SSc", "event_free", 1, "C_SSC", role="single"),
+        row("cd19_autologous", "SLE", "remission", 1, "IDX_SLE", role="single"),
+        row("cd19_autologous", "IIM", "response", 1, "IDX_IIM", role="single"),
+        row("cd19_autologous", "SSc", "event_free", 1, "C_SSC", role="single"),
+    ]
+    words = meta_coverage(pd.DataFrame(rows), index_ids={"IDX"})
+    assert words["multi_has"] == "SLE has"
+    assert words["others_cap"] == "Every other disease and endpoint has a single cohort"
+    assert words["index_only"] == "SLE and IIM"
+    rows[2] = row("primary", "IIM", "response", 2, "IDX_IIM;D_IIM")
+    rows[5] = row("cd19_autologous", "IIM", "response", 2, "IDX_IIM;D_IIM")
+    words = meta_coverage(pd.DataFrame(rows), index_ids={"IDX"})
+    assert (words["multi_has"], words["index_only"]) == ("SLE and IIM have", "SLE")
