@@ -100,7 +100,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
         "Decisions' operating characteristics",
         "exact type I error {{< var priors.design.sle_single_arm.priors.primary.type1 >}} with the primary prior and "
         "{{< var priors.design.sle_single_arm.priors.SLE_all.type1 >}} with the broadest one; equal power at equal "
-        "type I error [fig-oc], [tbl-design], [tbl-design-calibration]",
+        "type I error @fig-oc, [tbl-design], @tbl-design-calibration",
     ),
     (
         "5A",
@@ -110,7 +110,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "5B",
         "Sensitivity of decisions",
-        "type I error and power with and without borrowing [tbl-design], [fig-prior-posterior]",
+        "type I error and power with and without borrowing [tbl-design], @fig-prior-posterior",
     ),
     ("6A", "Code", "the repository; `make paper` rebuilds every number [sec-colophon]"),
     ("6B", "Data", "published counts with quoted sources, data/raw/ of the repository [sec-colophon]"),

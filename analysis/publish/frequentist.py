@@ -243,7 +243,45 @@ def frequentist_variables(est: pd.DataFrame, tests: pd.DataFrame, meta: pd.DataF
     v["relapse"] = relapse_variables(f)
     # who reached an endpoint, as the data say it ("every patient" only when events = n): prose never types it
     v["who"] = {key: _who(v["events"][key], n) for key, n in v["n"].items()}
+    v["meta_cover"] = meta_coverage(meta)
     return v
+
+
+def meta_coverage(meta: pd.DataFrame, index_ids: set[str] | None = None) -> dict:
+    """What the meta-analysis had to pool, in words computed from meta.csv (no typed 'only SLE', 'every other').
+
+    ``multi_has``: the diseases with more than one cohort of one endpoint class in the primary selection ("SLE
+    has"); ``others``: whether every other disease and endpoint class has a single cohort; ``index_only``: the
+    diseases for which, restricted to autologous CD19 products, the index study is the only cohort left."""
+    from analysis.publish.context import _and
+
+    if index_ids is None:
+        from analysis.data import load_index
+
+        index_ids = set(load_index()["study_id"])
+    rows = meta[~meta["role"].isin(["sensitivity", "none"])]
+    prim = rows[rows["scenario"] == "primary"]
+    multi = [g for g in group_order(prim["group"]) if (prim.loc[prim["group"] == g, "k"] > 1).any()]
+    rest = prim[prim["k"] <= 1] if multi else prim
+    kmax = int(rest["k"].max()) if len(rest) else 0
+    others = (
+        "every other disease and endpoint has a single cohort"
+        if kmax <= 1
+        else f"other diseases and endpoints have up to {kmax} cohorts"
+    )
+    cd = rows[rows["scenario"] == "cd19_autologous"]
+
+    def index_only(g: str) -> bool:
+        studies = [st for x in cd.loc[cd["group"] == g, "studies"] for st in str(x).split(";") if st]
+        return bool(studies) and all(st.split("_")[0] in index_ids for st in studies)
+
+    only = [g for g in group_order(cd["group"]) if index_only(g)]
+    return {
+        "multi_has": (_and(multi) + (" has" if len(multi) == 1 else " have")) if multi else "no disease has",
+        "others": others,
+        "others_cap": others[0].upper() + others[1:],
+        "index_only": _and(only) if only else "no disease",
+    }
 
 
 def _who(events: int, n: int) -> str:

@@ -6,6 +6,7 @@ import pandas as pd
 
 from analysis.data import group_order
 from analysis.publish.format import ci, ess_text, md_table, prop, pval
+from analysis.publish.frequentist import _who
 
 
 def priors_table(priors: dict, full: bool = False) -> str:
@@ -130,13 +131,17 @@ def design_sensitivity_table(designs: dict) -> str:
 
 
 def design_calibration_table(designs: dict) -> str:
-    """Each prior's threshold c calibrated to a common type I error, and the power then."""
-    rows = []
+    """Each prior's threshold c calibrated to a common type I error, and the power then.
+
+    Two targets can calibrate to the same rule (the type I error of the vague design at its own threshold is
+    often one of the listed alphas'): a target whose rows repeat an earlier target's for every prior is not
+    shown again, its label is joined to that target's (the second review found these duplicated rows)."""
+    groups: dict[tuple, dict] = {}  # the calibrated rows of one rule -> their target labels, in order
     for d in designs.values():
+        by_target: dict[str, list[dict]] = {}
         for r in d.get("calibration", []):
-            rows.append(
+            by_target.setdefault(r["target"], []).append(
                 {
-                    "Target type I error": r["target"],
                     "Prior": _label(d, r["prior"]),
                     "Calibrated c": f"{r['c']:.4f}",
                     "Success boundary": f"{r['boundary']}/{d['n']}",
@@ -145,6 +150,10 @@ def design_calibration_table(designs: dict) -> str:
                     "Expected N (p0)": f"{r['expected_n_null']:.1f}" if "expected_n_null" in r else "n/a",
                 }
             )
+        for target, cells in by_target.items():
+            key = tuple(tuple(c.items()) for c in cells)
+            groups.setdefault(key, {"targets": [], "cells": cells})["targets"].append(target)
+    rows = [{"Target type I error": "; ".join(g["targets"]), **c} for g in groups.values() for c in g["cells"]]
     if not rows:
         return ""
     return md_table(
@@ -153,7 +162,8 @@ def design_calibration_table(designs: dict) -> str:
         "of P(p > p0 | data) > c is calibrated so that the exact type I error at p0 is the largest not "
         "above the target (the smallest such c; any c up to the next posterior probability gives the "
         "same rule). At a common type I error every prior gives the same success boundary, hence the "
-        "same power (Kopp-Schneider et al. 2020); the priors differ only in the interim futility rule.",
+        "same power (Kopp-Schneider et al. 2020); the priors differ only in the interim futility rule. Targets "
+        "that calibrate to the same rule share their rows.",
         "tbl-design-calibration",
         "llrrrrrr",
     )
@@ -180,6 +190,7 @@ def priors_variables(priors: dict, designs: dict) -> dict:
         v["map"][name]["label"] = p.get("label", name)
         v["map"][name]["cohorts"] = ", ".join(f"{st['name']} ({st['r']}/{st['n']})" for st in p.get("studies", []))
         v["map"][name]["patients"] = sum(int(st.get("n", 0)) for st in p.get("studies", []))
+        v["map"][name]["evidence"] = cohorts_phrase(p.get("studies", []))
         for m in ("moment", "morita"):
             v["map"][name][f"ess_informative_{m}"] = ess_text(e["informative"][m])
         for label, key in (("informative", "ess_informative"), ("robust", "ess")):
@@ -280,7 +291,24 @@ def priors_variables(priors: dict, designs: dict) -> dict:
     primary = next((d["prior"] for d in designs.values() if d["type"] == "one-sample"), None)
     if primary in v["map"]:
         v["map"]["primary"] = v["map"][primary]
+        v["edge_who"] = _edge_who(priors["priors"], primary)
     return v
+
+
+def cohorts_phrase(studies: list) -> str:
+    """'one cohort of 8 patients', '3 cohorts of 30 patients': how much evidence a prior rests on."""
+    k, n = len(studies), sum(int(st.get("n", 0)) for st in studies)
+    return f"{'one cohort' if k == 1 else f'{k} cohorts'} of {n} patient{'s' if n != 1 else ''}"
+
+
+def _edge_who(priors: dict, primary: str) -> str:
+    """Who responded in the cohorts of the primary prior and of the other diseases' priors (the priors whose
+    ELIR and Morita ESS the paper discusses), each cohort once: 'every patient' when all did, the sharp edge of
+    the MAP distribution at a rate of one."""
+    disease = primary.split("_")[0]
+    names = [primary] + [k for k, p in priors.items() if p.get("studies") and k.split("_")[0] != disease]
+    studies = {st["name"]: st for k in names for st in priors[k].get("studies", [])}
+    return _who(sum(int(st["r"]) for st in studies.values()), sum(int(st["n"]) for st in studies.values()))
 
 
 def _components_text(components: list) -> str:

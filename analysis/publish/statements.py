@@ -123,7 +123,8 @@ def journal_form(path: Path = SOURCES[0]) -> dict:
     text = Path(path).read_text(encoding="utf-8")
     _, front, body = text.split("---", 2)
     abstract = yaml.safe_load(front).get("abstract", "")
-    main = body.split("# Reproducibility", 1)[0]
+    main = re.sub(r"^```\{=\w+\}\n.*?^```\n", "", body, flags=re.M | re.S)  # raw Typst or HTML: layout, not text
+    main = main.split("# Reproducibility", 1)[0]
     main = main.split("{{< include tables/statements.md >}}", 1)[0]
     figures = re.findall(r"^!\[.*?\]\([^)]*\)\{#fig-", main, flags=re.M | re.S)
     tables = re.findall(r"\{\{< include tables/([\w-]+)\.md >\}\}", main)
