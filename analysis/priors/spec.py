@@ -478,9 +478,12 @@ def format_summary(result: dict) -> str:
         s = p["summary"]
         fam = p.get("family", "beta")
         lines.append(f"prior {name}: mean {s['mean']:.3f}, 95% interval {s['q025']:.3f} to {s['q975']:.3f}; ESS {fmt}")
-        if "ess_exact" in p:
-            ex = ", ".join(f"{k} {v:.1f}" for k, v in p["ess_exact"]["robust"].items())
-            lines.append(f"  ESS of the exact MAP distribution (robust): {ex}")
+        if "ess_exact" in p:  # robustified, or (no robust_weight) the MAP distribution itself
+            label = "robust" if "robust" in p["ess_exact"] else "informative"
+            ex = ", ".join(f"{k} {v:.1f}" for k, v in p["ess_exact"][label].items())
+            lines.append(
+                f"  ESS of the exact MAP distribution ({'robust' if label == 'robust' else 'not robustified'}): {ex}"
+            )
         comps = p["mixture"]["components"]
         if fam == "normal":
             body = "; ".join(f"{c['w']:.3f} x N({c['m']:.3g}, {c['s']:.3g})" for c in comps)
