@@ -114,6 +114,24 @@ class MEM(BorrowingMethod):
         return p
 
     @classmethod
+    def check_resources(cls, design, method, where):
+        """The posterior's arrays: per indication three (rows, configurations) tables, for every enumerated end
+        state (exact OC) or one simulation chunk; 2^(K(K-1)/2) configurations (symmetric) or 2^(K-1) (source)."""
+        from analysis.basket.design import n_outcomes, use_exact
+        from analysis.limits import require
+
+        K = design.K
+        symmetric = method.params.get("structure", "symmetric") == "symmetric"
+        configs = 2.0 ** (K * (K - 1) // 2 if symmetric else K - 1)
+        rows = n_outcomes(design) if use_exact(design) else design.chunk
+        what = f"{rows:,} end states (exact OC)" if use_exact(design) else f"chunks of {rows:,} simulated trials"
+        require(
+            f"{where}, key 'structure': the {'symmetric' if symmetric else 'source'} model's {configs:,.0f} "
+            f"configurations x {what}",
+            nbytes=8.0 * rows * configs * (3 * K + 2),
+        )
+
+    @classmethod
     def describe(cls, params):
         a, b = params.get("prior", (1.0, 1.0))
         return (
