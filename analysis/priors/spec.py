@@ -520,6 +520,8 @@ def run(spec_path: Path, out_dir: Path, mcmc: MCMC | None = None, cohorts_path: 
     recs = {p["name"]: build_prior(p, mcmc, cohorts_path) for p in spec["prior"]}
     priors_out = {name: describe_prior(r) for name, r in recs.items()}
     designs = {d["name"]: run_design(d, recs) for d in spec.get("design", [])}
+    # the printed summary is built before any file is written: a failure there leaves no half-written outputs
+    summary = format_summary({"priors": priors_out, "designs": designs})
     out_dir = Path(out_dir)
     write_json(
         out_dir / "priors.json", {"spec": str(spec_path), "seed": mcmc.seed, "priors": priors_out, "order": list(recs)}
@@ -532,4 +534,4 @@ def run(spec_path: Path, out_dir: Path, mcmc: MCMC | None = None, cohorts_path: 
         with atomic_path(out_dir / "map_draws.npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, **draws)
-    return {"priors": priors_out, "designs": designs, "records": recs}
+    return {"priors": priors_out, "designs": designs, "records": recs, "summary": summary}
