@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -123,8 +124,15 @@ class MEM(BorrowingMethod):
         K = design.K
         symmetric = method.params.get("structure", "symmetric") == "symmetric"
         configs = 2.0 ** (K * (K - 1) // 2 if symmetric else K - 1)
-        rows = n_outcomes(design) if use_exact(design) else design.chunk
-        what = f"{rows:,} end states (exact OC)" if use_exact(design) else f"chunks of {rows:,} simulated trials"
+        # end states: at most this many (the count itself enumerates each indication's states: only when few)
+        bound = math.prod(2.0 * ((i.interim_n or 0) + 1) + i.n + 1 for i in design.indications)
+        if bound <= 1e8:
+            exact = use_exact(design)
+            rows = float(n_outcomes(design) if exact else design.chunk)
+        else:
+            exact = design.oc == "exact" or (design.oc == "auto" and bound <= design.max_outcomes)
+            rows = bound if exact else float(design.chunk)
+        what = f"{rows:,.0f} end states (exact OC)" if exact else f"chunks of {rows:,.0f} simulated trials"
         require(
             f"{where}, key 'structure': the {'symmetric' if symmetric else 'source'} model's {configs:,.0f} "
             f"configurations x {what}",
