@@ -557,6 +557,8 @@ def default_program_cache() -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from analysis.basket.executor import scheduler_address
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the Python traceback of any failure")
     common.add_argument(
@@ -677,7 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
     dg = sub.add_parser("design", help="basket design: operating characteristics of borrowing methods (TOML file)")
     dg.add_argument("spec", type=Path, help="design file (see config/basket.toml)")
     dg.add_argument("--out", type=Path, default=SCRATCH / "basket", help=_OUT_HELP)
-    dg.add_argument("--scheduler", help="Dask scheduler address (default: local processes)")
+    dg.add_argument("--scheduler", type=scheduler_address, help="Dask scheduler address (default: local processes)")
     dg.add_argument("--workers", type=POSITIVE_INT, help="local worker processes (default 2; 1 = in this process)")
     dg.add_argument("--no-figures", action="store_true", dest="no_figures")
     dg.add_argument(

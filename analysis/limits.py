@@ -50,8 +50,8 @@ def require(
     *,
     nbytes: float = 0.0,
     seconds: float = 0.0,
-    max_bytes: float = MAX_BYTES,
-    max_seconds: float = MAX_SECONDS,
+    max_bytes: float | None = None,
+    max_seconds: float | None = None,
 ) -> None:
     """Refuse work whose estimated memory or time exceeds the limits.
 
@@ -61,14 +61,17 @@ def require(
         What is estimated, naming the file and key where it comes from (e.g. ``"config/x.toml, design 'a'"``).
     nbytes, seconds : float
         The estimates.
-    max_bytes, max_seconds : float
-        The limits (:data:`MAX_BYTES`, :data:`MAX_SECONDS`).
+    max_bytes, max_seconds : float, optional
+        The limits; by default :data:`MAX_BYTES` and :data:`MAX_SECONDS` as they are when called (a test may lower
+        them to check that a step asks before it allocates).
 
     Raises
     ------
     ResourceError
         With the estimate and the limit.
     """
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+    max_seconds = MAX_SECONDS if max_seconds is None else max_seconds
     if not (math.isfinite(nbytes) and nbytes <= max_bytes):
         raise ResourceError(
             f"{what}: would need about {_size(nbytes)} of memory, above the limit of {_size(max_bytes)}; "

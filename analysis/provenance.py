@@ -99,6 +99,8 @@ def differences(record: dict, root: Path = ROOT) -> list[str]:
     list of str
         One line per data file whose checksum differs (or that is gone) and one for the code hash.
     """
+    if not isinstance(record, dict):  # a record of an older format, or not a record at all
+        return [f"not a provenance record of this version (a JSON {type(record).__name__}, expected an object)"]
     out = []
     data = record.get("data")
     if not isinstance(data, dict) or not data:

@@ -326,6 +326,22 @@ OPTION_CASES = {
     "too many parameters": (["bayes", "--prior", "tau=HalfNormal(1, 2)"], 2, r"HalfNormal takes 1 parameter"),
     "no verb": ([], 2, r"the following arguments are required: verb"),
     "unknown verb": (["plot"], 2, r"invalid choice: 'plot'"),
+    # issue 23
+    "Beta prior of 1e308": (
+        ["bayes", "--prior", "p=Beta(1e308, 1e308)"],
+        2,
+        r"Beta\(1e\+308, 1e\+308\).*both parameters must be at most 1,000,000",
+    ),
+    "scheduler not a url": (
+        ["design", ROOT / "config" / "basket.toml", "--scheduler", "not a url"],
+        2,
+        r"--scheduler: 'not a url' is not a scheduler address; expected SCHEME://HOST:PORT",
+    ),
+    "scheduler without a port": (
+        ["design", ROOT / "config" / "basket.toml", "--scheduler", "tcp://localhost"],
+        2,
+        r"--scheduler: 'tcp://localhost' is not a scheduler address",
+    ),
 }
 
 
@@ -496,6 +512,8 @@ c = 0.9
 p_c = 0.3
 """
 
+NORMAL_PRIOR = '[[prior]]\nname = "norm"\nfamily = "normal"\nmixture = [[1.0, 0.5, 1.0]]\n\n'
+
 SPEC_CASES = {
     "misspelled key": (
         ("robust_weight = 0.2", "robust_wieght = 0.2"),
@@ -552,6 +570,31 @@ SPEC_CASES = {
         r"prior 'hist', field 'mixture': weights sum to 1.3; expected 1",
     ),
     "not TOML": (("[[prior]]\nname", "[[prior]\nname"), r"not valid TOML"),
+    # issue 23
+    "Normal prior in compare of a binomial design": (
+        (
+            '[[design]]\nname = "single"\ntype = "one-sample"\nprior = "hist"\n',
+            NORMAL_PRIOR + '[[design]]\nname = "single"\ntype = "one-sample"\nprior = "hist"\ncompare = ["norm"]\n',
+        ),
+        r"trial\.toml: 1 error.*\[\[design\]\] #1 'single', field 'compare': prior 'norm' is a normal prior "
+        r"\(a continuous endpoint\), but the design's prior 'hist' \(field 'prior'\) is a Beta prior",
+    ),
+    "Normal and Beta priors in one design": (
+        (
+            '[[design]]\nname = "randomised"\ntype = "two-sample"\nprior_treatment = "flat"\n',
+            NORMAL_PRIOR + '[[design]]\nname = "randomised"\ntype = "two-sample"\nprior_treatment = "norm"\n',
+        ),
+        r"\[\[design\]\] #2 'randomised', field 'prior_control': prior 'hist' is a Beta prior \(a binary "
+        r"endpoint\), but the design's prior 'norm' \(field 'prior_treatment'\) is a normal prior",
+    ),
+    "Beta(1e308, 1e308)": (
+        ("mixture = [[1.0, 1.0, 1.0]]", "mixture = [[1.0, 1e308, 1e308]]"),
+        r"\[\[prior\]\] #2 'flat'.*'mixture' row 1: \[1\.0, 1e\+308, 1e\+308\]; a and b must be at most 1,000,000",
+    ),
+    "robust_n of 1e308": (
+        ("robust_weight = 0.2", "robust_weight = 0.2\nrobust_n = 1e308"),
+        r"\[\[prior\]\] #1 'hist', field 'robust_n': 1e\+308: Input should be less than or equal to 1000000",
+    ),
 }
 
 
@@ -638,6 +681,40 @@ def _priors(t):
     return ["priors", t / "p.toml", "--out", t / "out", "--no-figures"]
 
 
+def _older_results(t, record):
+    """A results folder whose provenance record is of an older format (or another code version)."""
+    res = t / "results"
+    shutil.copytree(ROOT / "results", res, ignore=shutil.ignore_patterns("*.nc", "sensitivity"))
+    (res / "provenance.json").write_text(__import__("json").dumps(record))
+    return ["report", "--results", res, "--manuscript", t / "ms"]
+
+
+def _big_groups(t):
+    """The index study with groups of 100,000 (the cross-check's engine tables: one row per count)."""
+    text = INDEX
+    for old, new in (
+        ("DORIS remission,8,8", "DORIS remission,100000,80000"),
+        ("response,3,3", "response,100000,70000"),
+    ):
+        text = _replace(text, old, new)
+    (t / "index.csv").write_text(text)
+    return ["bayes", "--index", t / "index.csv", "--model", "hierarchical", "--out", t / "out"]
+
+
+_EXTRA_INDICATIONS = "".join(
+    f'[[indication]]\nname = "X{k}"\nn = 24\np0 = 0.3\ntarget = 0.6\nc = 0.95\ninterim_n = 12\nfutility = 0.1\n\n'
+    for k in range(3)
+)
+
+
+def _map_without_robust_weight(t):
+    (t / "p.toml").write_text(
+        'seed = 1\n[[prior]]\nname = "m"\nstudies = [{name = "a", n = 10, r = 3}, {name = "b", n = 12, r = 5}]\n'
+        '[[design]]\nname = "one"\ntype = "one-sample"\nprior = "m"\nn = 20\np0 = 0.5\nc = 0.95\n'
+    )
+    return ["priors", t / "p.toml", "--out", t / "out", "--no-figures"]
+
+
 ISSUE_23_CASES = {
     "frequentist --out the Bayesian folder (data loss)": (
         _bayes_folder,
@@ -689,6 +766,66 @@ ISSUE_23_CASES = {
         0,
         r"note: heterogeneity of 'response': Monte Carlo exact test .* above the limit of 1,000,000",
     ),
+    "basket prior mu = Normal(0, 1e6) (was OOM-killed at 24 GB)": (
+        lambda t: _basket(t, 'mu = "Normal(0.65, 1.5)" # about half', 'mu = "Normal(0, 1e6)" # about half'),
+        2,
+        r"basket\.toml, \[method\.hierarchical\], keys 'mu' and 'tau': the quadrature grid \([\d,]+ points\): would "
+        r"need about .* GiB of memory, above the limit of 8 GiB",
+    ),
+    "basket Beta prior [1e308, 1e308]": (
+        lambda t: _basket(t, "prior = [1, 1]           # Beta(1, 1) per", "prior = [1e308, 1e308] # Beta per"),
+        2,
+        r"basket\.toml, \[method\.independent\], key 'prior': \[1e\+308, 1e\+308\]; a and b must be at most 1,000,000",
+    ),
+    "MEM of 6 indications, checked at load": (
+        lambda t: _basket(
+            t,
+            "[method.independent]",
+            _EXTRA_INDICATIONS + "[method.independent]",
+            '[[scenario]]\nname = "SLE and IIM active"\np = [0.60, 0.60, 0.20]\n',
+            "",
+        ),
+        2,
+        r"basket\.toml, \[method\.mem\], key 'structure': the symmetric model's 32,768 configurations x chunks of "
+        r"2,000 simulated trials: would need about .* GiB of memory, above the limit of 8 GiB",
+    ),
+    "MEM of 7 indications (symmetric), checked at load": (
+        lambda t: _basket(
+            t,
+            "[method.independent]",
+            _EXTRA_INDICATIONS
+            + _EXTRA_INDICATIONS.replace('"X', '"Y').split("\n\n", 1)[0]
+            + "\n\n[method.independent]",
+            '[[scenario]]\nname = "SLE and IIM active"\np = [0.60, 0.60, 0.20]\n',
+            "",
+        ),
+        2,
+        r"basket\.toml, \[method\.mem\], key 'structure': the symmetric model enumerates 2\^\(K\(K-1\)/2\) "
+        r"configurations; K = 7 is too many \(use \"source\"\)",
+    ),
+    "cross-check of groups of 100,000 (238 GiB asked)": (
+        _big_groups,
+        2,
+        r"index\.csv: cross-check of model 'hierarchical' with the posterior engine \(groups of 100,000, 100,000, 4 "
+        r"patients; .*\): would need about .* GiB of memory, above the limit of 8 GiB",
+    ),
+    "results of an older format (another code version)": (
+        lambda t: _older_results(t, {"data": {}, "code": "0" * 64, "created": "2024-01-01"}),
+        4,
+        r"provenance\.json: the results were computed from other data or code \(no data checksums recorded; code "
+        r"hash: recorded 000000000000, current [0-9a-f]{12}\); rebuild them",
+    ),
+    "results of an older format (provenance a list)": (
+        lambda t: _older_results(t, [["data/raw/index_study.csv", "0" * 64]]),
+        4,
+        r"provenance\.json: the results were computed from other data or code \(not a provenance record of this "
+        r"version \(a JSON list, expected an object\)\)",
+    ),
+    "MAP prior without robust_weight (KeyError after writing)": (
+        _map_without_robust_weight,
+        0,
+        r"^(?!.*internal error)",
+    ),
 }
 
 
@@ -696,6 +833,10 @@ ISSUE_23_CASES = {
 def test_issue_23_case(case, tmp_path, capsys):
     setup, code, pattern = ISSUE_23_CASES[case]
     argv = setup(tmp_path)
+    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else None
+    fresh = out is not None and not out.exists()
     got, err = _run(argv, capsys)
     assert got == code, err
     assert re.search(pattern, err.strip(), flags=re.S), err
+    if code != 0 and fresh:  # a refused step writes nothing
+        assert not out.exists() or not any(out.iterdir()), sorted(out.iterdir())

@@ -73,14 +73,21 @@ def _run(argv, capsys):
     return code, err
 
 
-def test_design_with_a_vague_prior_is_refused_before_allocating():
-    """The CLI's check before the design runs.  The basket spec's loader itself still builds the grid to check
-    the prior (analysis/basket/spec.py, _component: make_grid(Component(mu, tau), 100)), which allocates first:
-    its owner must call analysis.limits there (reported), so this test checks the design object directly."""
+def test_design_with_a_vague_prior_is_refused_before_allocating(tmp_path, capsys):
+    """Issue 23: a basket prior ``mu = "Normal(0, 1e6)"`` used 23.7 GB until the kernel killed it.  The design
+    file's reader now estimates the grid before making it (analysis/basket/checks.py), so the command refuses
+    within seconds, naming file, table and keys; the CLI's own check of a design object agrees."""
     from dataclasses import replace
 
     from analysis.basket.spec import load
     from analysis.cli import _check_design_resources
+
+    spec = tmp_path / "basket.toml"
+    spec.write_text(BASKET.replace('mu = "Normal(0.65, 1.5)" # about half', 'mu = "Normal(0, 1e6)" # about half'))
+    code, err = _run(["design", spec, "--out", tmp_path / "out", "--workers", "1"], capsys)
+    assert code == 2, err
+    assert "[method.hierarchical], keys 'mu' and 'tau': the quadrature grid (" in err, err
+    assert "above the limit of 8 GiB" in err and not (tmp_path / "out").exists()
 
     design = load(ROOT / "config" / "basket.toml")
     _check_design_resources(ROOT / "config" / "basket.toml", design)  # the paper's design passes
@@ -91,6 +98,39 @@ def test_design_with_a_vague_prior_is_refused_before_allocating():
     with pytest.raises(ResourceError, match=r"method 'hierarchical': the quadrature grid \(.* points\): would need "
                        r"about .* GiB of memory, above the limit of 8 GiB"):  # fmt: skip
         _check_design_resources(ROOT / "config" / "basket.toml", replace(design, methods=methods))
+
+
+def test_engine_and_cross_check_ask_before_they_allocate(monkeypatch):
+    """With the limit lowered (analysis.limits.MAX_BYTES, read when each check runs) the paper's own design file,
+    the engine and the cross-check of the index study are refused before any grid or table exists: the checks sit
+    in front of the allocations (the sizes themselves are tested above, without allocating)."""
+    import analysis.limits as limits
+    from analysis.basket.checks import DesignError
+    from analysis.basket.spec import load
+    from analysis.bayes.crosscheck import check_resources
+    from analysis.bayes.engine import Engine, Model, make_grid
+    from analysis.bayes.models import DEFAULT_MODELS
+    from analysis.bayes.units import index_units
+    from analysis.settings import INDEX_STUDY
+
+    made = []
+    monkeypatch.setattr("analysis.bayes.engine.core.make_grid", lambda *a, **k: made.append(a) or make_grid(*a, **k))
+    monkeypatch.setattr(limits, "MAX_BYTES", 1000.0)
+    with pytest.raises(DesignError, match=r"basket\.toml, \[method\.hierarchical\], keys 'mu' and 'tau': the "
+                       r"quadrature grid .* above the limit of 0\.000954 MiB"):  # fmt: skip
+        load(ROOT / "config" / "basket.toml")
+    engine = Engine(Model.hierarchical("Normal(0, 2)", "HalfNormal(1)"))
+    with pytest.raises(ResourceError, match=r"model 'hierarchical': the posterior engine's grid \([\d,]+ points\)"):
+        engine.posterior([3, 4], [10, 12])
+    assert made == []
+    units = index_units(INDEX_STUDY)
+    spec = DEFAULT_MODELS["hierarchical"]
+    with pytest.raises(ResourceError, match=r"index_study\.csv: cross-check of model 'hierarchical' with the "
+                       r"posterior engine \(groups of 8, 3, 4 patients"):  # fmt: skip
+        check_resources(spec, units, str(INDEX_STUDY))
+    monkeypatch.setattr(limits, "MAX_BYTES", limits.GiB)  # within the limit: the same calls pass
+    check_resources(spec, units, str(INDEX_STUDY))
+    assert engine.posterior([3, 4], [10, 12]).mean.shape == (2,) and len(made) == 1
 
 
 def test_design_with_a_billion_simulations_is_refused(tmp_path, capsys):

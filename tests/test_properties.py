@@ -222,8 +222,7 @@ def test_priors_spec_loader_gives_a_spec_error_or_a_spec(tmp_path, key, value):
 
 
 BASKET_TEXT = (ROOT / "config" / "basket.toml").read_text(encoding="utf-8")
-#: numeric keys of the basket design file (prior strings are left out: the loader builds a quadrature grid for
-#: them, which must first be capped by analysis.limits in analysis/basket/spec.py, its owner's part)
+#: numeric keys of the basket design file (prior strings: test_basket_priors_give_a_design_error_or_a_design...)
 BASKET_KEYS = [
     ("design", None, "n_sim"), ("design", None, "chunk"), ("design", None, "max_outcomes"), ("design", None, "seed"),
     ("indication", 0, "n"), ("indication", 1, "p0"), ("indication", 2, "target"), ("indication", 0, "c"),
@@ -263,3 +262,31 @@ def test_fuzz_inputs_include_the_issue_cases():
     for case in ("1_0", " 10", "1e1", "\u0661\u0660", "new", "sle", "nan", "inf"):
         assert case in ODD_TEXT
     assert Path(ROOT / "config" / "basket.toml").is_file()
+
+
+#: prior scales from tiny to absurd (issue 23: mu = "Normal(0, 1e6)" was OOM-killed before the grid was capped)
+scales = st.one_of(st.sampled_from([1e-300, 1e-3, 1.0, 1e3, 1e6, 1e300]), st.floats(min_value=1e-6, max_value=1e8))
+
+
+@FUZZ
+@given(st.sampled_from(["hierarchical", "exnex"]), st.sampled_from(["mu", "tau"]), scales, scales)
+def test_basket_priors_give_a_design_error_or_a_design_without_allocating(method, key, a, b):
+    """Prior strings of any scale: a message naming table and key, or a design; never an allocation past the
+    memory limit (lowered here to 64 MiB, so a drawn prior just under the machine's limit is not built either)."""
+    import copy
+    import tomllib
+    from unittest import mock
+
+    import analysis.limits as limits
+    from analysis.basket.spec import DesignError, parse
+
+    raw = copy.deepcopy(tomllib.loads(BASKET_TEXT))
+    raw["method"] = {method: raw["method"][method]}  # the other methods' own checks are not the subject here
+    raw["method"][method][key] = f"Normal({a!r}, {b!r})" if key == "mu" else f"HalfNormal({b!r})"
+    with mock.patch.object(limits, "MAX_BYTES", 64 * 2**20):
+        try:
+            design = parse(raw)
+        except DesignError as err:
+            assert f"[method.{method}]" in str(err) and key in str(err), err
+            return
+    assert design.methods

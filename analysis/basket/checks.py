@@ -6,6 +6,7 @@ import difflib
 import math
 
 from analysis.bayes.engine import Component, as_dist
+from analysis.bayes.prior import MAX_BETA
 
 
 class DesignError(ValueError):
@@ -54,12 +55,14 @@ def get(table, key, where, kind, default=..., lo=None, hi=None, lo_open=False, h
 
 
 def prior_ab(v, where, key: str = "prior") -> tuple[float, float]:
-    """A Beta prior ``[a, b]`` with finite a, b > 0."""
+    """A Beta prior ``[a, b]`` with finite a, b > 0 (at most :data:`analysis.bayes.prior.MAX_BETA`)."""
     ok = isinstance(v, list) and len(v) == 2
     if not (
         ok and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0 for x in v)
     ):
         raise DesignError(f"{where}, key '{key}': expected [a, b] with finite a, b > 0, got {v!r}")
+    if max(v) > MAX_BETA:
+        raise DesignError(f"{where}, key '{key}': {v!r}; a and b must be at most {MAX_BETA:,} (a million patients)")
     return (float(v[0]), float(v[1]))
 
 
@@ -77,11 +80,18 @@ def dist(table, key, where, default):
 def component(mu, tau, where: str) -> None:
     """An exchangeable component the engine can integrate (a tau prior with mass above 1e-3, ...)."""
     from analysis.bayes.engine import make_grid
+    from analysis.limits import engine_bytes, engine_grid_points, require
 
     try:
-        make_grid(Component(mu, tau), 100)
-    except ValueError as err:
-        raise DesignError(f"{where}: {err}") from err
+        comp = Component(mu, tau)
+        # before the grid is made: a prior mu = "Normal(0, 1e6)" asked for billions of points (24 GB, OOM-killed)
+        points = engine_grid_points(comp, 100)
+        require(
+            f"{where}, keys 'mu' and 'tau': the quadrature grid ({points:,} points)", nbytes=engine_bytes(points, [])
+        )
+        make_grid(comp, 100)
+    except ValueError as err:  # also the ResourceError of require, which names where
+        raise DesignError(str(err) if str(err).startswith(where) else f"{where}: {err}") from err
 
 
 def per_indication(v, key: str, where: str, K: int, read):

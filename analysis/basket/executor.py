@@ -26,6 +26,42 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 PARENT_POLL = 0.5
 
 
+#: the address schemes of Dask's communication backends
+SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+
+
+def scheduler_address(text: str) -> str:
+    """A Dask scheduler address (``tcp://host:port``, ``host:port``, ...), checked before any work.
+
+    Parameters
+    ----------
+    text : str
+        The ``--scheduler`` option's value.
+
+    Returns
+    -------
+    str
+        ``text``, unchanged.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        Saying what is wrong and what is expected (``'not a url'`` used to fail after the design was set up, as an
+        internal error).
+    """
+    import argparse
+
+    expected = f"expected SCHEME://HOST:PORT (SCHEME one of {', '.join(SCHEMES)}) or HOST:PORT"
+    scheme, _, rest = text.rpartition("://") if "://" in text else ("tcp", "", text)
+    if scheme not in SCHEMES or not rest or any(c.isspace() for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a scheduler address; {expected}")
+    if scheme != "inproc":
+        host, sep, port = rest.rpartition(":")
+        if not (sep and host.strip("[]") and port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a scheduler address; {expected}")
+    return text
+
+
 def _call(task):
     fn, args = task
     return fn(*args)
@@ -127,7 +163,10 @@ class Executor:
         from distributed import Client
         from distributed import as_completed as dask_completed
 
-        client = self._client or Client(self.scheduler)
+        try:
+            client = self._client or Client(self.scheduler)
+        except OSError as err:  # unreachable or refused: name the option and the address
+            raise OSError(f"--scheduler {self.scheduler}: cannot connect to the Dask scheduler ({err})") from err
         try:
             futs = client.map(_call, tasks, pure=False)
             index = {f.key: i for i, f in enumerate(futs)}

@@ -181,7 +181,7 @@ def parse(spec: dict, where: str = "design file", base: Path | None = None) -> D
     elif "interim_rule" in d:
         raise DesignError(f"{wd}, key 'interim_rule': applies to interim = \"borrow\" only")
     search = _search(spec.get("search"), where, scen)
-    return Design(
+    design = Design(
         search=search,
         interim=interim,
         interim_rule=interim_rule,
@@ -197,6 +197,14 @@ def parse(spec: dict, where: str = "design file", base: Path | None = None) -> D
         max_outcomes=get(d, "max_outcomes", wd, int, 200_000, lo=1),
         interim_prior=prior_ab(ip, wd, "interim_prior"),
     )
+    from analysis.limits import ResourceError
+
+    for m in methods:  # memory and time at load, not when the design runs (MEM with many indications)
+        try:
+            registry.get(m.kind).check_resources(design, m, f"{where}, [method.{m.name}]")
+        except ResourceError as err:
+            raise DesignError(str(err)) from err
+    return design
 
 
 def _calibration(table, where: str, inds, scen):

@@ -15,9 +15,40 @@ import pandas as pd
 from analysis.bayes.engine import MCMCMismatch, compare_mcmc, posterior
 from analysis.bayes.models.base import Model
 from analysis.bayes.units import Units
+from analysis.limits import engine_bytes, engine_grid_points, require
 
 K_MCSE = 4.0
 COLUMNS = ["model", "group", "quantity", "mcmc", "engine", "mcse", "z"]
+
+
+def check_resources(spec: Model, units: Units, where: str = "") -> None:
+    """Refuse, before any fit, a cross-check whose engine tables would exceed the memory limit
+    (:mod:`analysis.limits`): they hold one row per count 0..n for each group, so groups of 1e5 asked for 238 GiB.
+
+    Parameters
+    ----------
+    spec : Model
+        The model (closed-form ones have no engine and pass).
+    units : Units
+        The data's groups.
+    where : str
+        The data file, for the message.
+
+    Raises
+    ------
+    ResourceError
+        With the estimate and the limit.
+    """
+    model = spec.engine_model(list(units.labels))
+    if model is None:
+        return
+    sizes = [int(v) for v in units.n]
+    points = sum(engine_grid_points(c, sum(sizes)) for c in model.components)
+    require(
+        f"{where}{': ' if where else ''}cross-check of model '{spec.name}' with the posterior engine (groups of "
+        f"{', '.join(f'{v:,}' for v in sizes)} patients; {points:,} grid points)",
+        nbytes=engine_bytes(points, sizes),
+    )
 
 
 def crosscheck(spec: Model, units: Units, idata: az.InferenceData, k_mcse: float = K_MCSE) -> pd.DataFrame:
@@ -28,6 +59,7 @@ def crosscheck(spec: Model, units: Units, idata: az.InferenceData, k_mcse: float
     model = spec.engine_model(list(units.labels))
     if model is None:
         return pd.DataFrame(columns=COLUMNS)
+    check_resources(spec, units)
     post = posterior(model, list(units.events), list(units.n))
     rows = compare_mcmc(idata, post, k_mcse=k_mcse)
     df = pd.DataFrame(rows)
@@ -36,4 +68,4 @@ def crosscheck(spec: Model, units: Units, idata: az.InferenceData, k_mcse: float
     return df[COLUMNS]
 
 
-__all__ = ["COLUMNS", "K_MCSE", "MCMCMismatch", "crosscheck"]
+__all__ = ["COLUMNS", "K_MCSE", "MCMCMismatch", "check_resources", "crosscheck"]

@@ -38,6 +38,9 @@ SUPPORT_NAMES = {"real": "the real line", "positive": "positive values", "unit":
 
 #: the one spelling of a distribution: ``Name(p1, p2, ...)``
 SPELLING = re.compile(r"\s*(\w+)\s*\(([^)]*)\)\s*")
+#: the largest parameter of a Beta prior: a prior worth a million patients, the data files' largest count
+#: (Beta(1e308, 1e308) overflowed to NaN estimates and tracebacks)
+MAX_BETA = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,13 @@ for _family in (
         "Beta",
         ("alpha", "beta"),
         "unit",
-        lambda p: None if min(p) > 0 else "both parameters must be > 0",
+        lambda p: (
+            "both parameters must be > 0"
+            if not min(p) > 0
+            else None
+            if max(p) <= MAX_BETA
+            else f"both parameters must be at most {MAX_BETA:,} (a prior worth a million patients)"
+        ),
         lambda p: stats.beta(p[0], p[1]),
         _pm("Beta", alpha="alpha", beta="beta"),
         lambda p, size, rng: rng.beta(p[0], p[1], size),

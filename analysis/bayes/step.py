@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.bayes.crosscheck import COLUMNS as CROSSCHECK_COLUMNS
+from analysis.bayes.crosscheck import check_resources as check_crosscheck_resources
 from analysis.bayes.crosscheck import crosscheck
 from analysis.bayes.models import DEFAULT_MODELS, Model
 from analysis.bayes.sampling import fit, prepare
@@ -121,6 +122,9 @@ def run(
                     f"({list(units.labels)})" + (f"; {' '.join(hints)}" if hints else "")
                 ],
             )
+    for spec in models.values():  # before any fit or file: the cross-check's engine tables fit in memory
+        if not spec.closed_form:
+            check_crosscheck_resources(spec, units, str(index_path))
     checksums = {str(index_path): sha256(index_path)}
     est, exc, diags, ppc, hyper, exch, checks, lodo = [], [], [], [], [], [], [], []
     prepare([(spec, units) for spec in models.values()], mcmc)

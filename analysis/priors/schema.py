@@ -17,6 +17,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 
+from analysis.bayes.prior import MAX_BETA
+
 #: a name that is also a safe file name: letters, digits, '_', '-', '.', not starting with '.'
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 #: exact one-sample OC enumerate n + 1 outcomes per rate; two-sample ones (n_t + 1) x (n_c + 1)
@@ -90,7 +92,7 @@ class PriorSpec(_Strict):
     likelihood: Literal["poisson", "exp"] | None = None
     robust_weight: Probability | None = None
     robust_mean: Number | None = None
-    robust_n: Annotated[Number, Field(ge=0)] | None = None
+    robust_n: Annotated[Number, Field(ge=0, le=MAX_BETA)] | None = None
     mu: str | None = None
     tau: str | None = None
     max_components: Annotated[StrictInt, Field(ge=1, le=8)] | None = None
@@ -116,6 +118,8 @@ class PriorSpec(_Strict):
             if not (row[0] > 0 and row[2] > 0 and (row[1] > 0 or self.family == "normal")):
                 names = "[w, m, s] with w, s > 0" if self.family == "normal" else "[w, a, b] all > 0"
                 raise ValueError(f"'mixture' row {i}: {row} must be {names}")
+            if self.family == "beta" and max(row[1:]) > MAX_BETA:
+                raise ValueError(f"'mixture' row {i}: {row}; a and b must be at most {MAX_BETA:,} (a million patients)")
         # weights that do not sum to 1 are refused when the prior is built, naming 'mixture'
         if self.family == "beta" and self.robust_mean is not None and not 0 < self.robust_mean < 1:
             raise ValueError(f"robust_mean {self.robust_mean} must be in (0, 1) for a Beta prior")
@@ -298,6 +302,7 @@ class Spec(_Strict):
                             f"{at}, field '{key}': the adaptive design needs a Beta prior (binary endpoint)"
                         )
                 continue
+            _one_family(d, at, {p.name: _endpoint(p) for p in self.prior})
             main = families[d.prior if isinstance(d, OneSample) else d.prior_treatment]
             if main == "beta":
                 rates = {"p0": d.p0} if isinstance(d, OneSample) else {"p_c": d.p_c}
@@ -311,6 +316,32 @@ class Spec(_Strict):
                     if not 0 <= r <= 1:
                         raise ValueError(f"{at}, field 'report_rates': {r} is not a rate in [0, 1]")
         return self
+
+
+def _endpoint(p: PriorSpec) -> str:
+    """The endpoint a prior is for, in words: priors of one design must agree on it."""
+    if p.family == "beta":
+        return "a Beta prior (a binary endpoint)"
+    if p.family == "normal":
+        return "a normal prior (a continuous endpoint)"
+    return f"a Gamma prior ({p.likelihood or 'poisson'} likelihood)"
+
+
+def _one_family(d, at: str, endpoints: dict[str, str]) -> None:
+    """Refuse a design whose priors are of different families (a Normal prior in ``compare`` of a binomial design
+    was evaluated as a continuous design; mixed Normal and Beta arms failed with a traceback)."""
+    key = "prior" if isinstance(d, OneSample) else "prior_treatment"
+    main = getattr(d, key)
+    others = [(k, getattr(d, k, None)) for k in ("design_prior", "prior_control")]
+    others += [("compare", c) for c in getattr(d, "compare", [])]
+    cal = getattr(d, "calibration", None)
+    others.append(("calibration.match", cal.match if cal is not None else None))
+    for k, ref in others:
+        if ref is not None and endpoints[ref] != endpoints[main]:
+            raise ValueError(
+                f"{at}, field '{k}': prior {ref!r} is {endpoints[ref]}, but the design's prior {main!r} (field "
+                f"'{key}') is {endpoints[main]}; every prior of a design must be of one family"
+            )
 
 
 _FIELDS = {

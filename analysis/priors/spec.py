@@ -478,9 +478,12 @@ def format_summary(result: dict) -> str:
         s = p["summary"]
         fam = p.get("family", "beta")
         lines.append(f"prior {name}: mean {s['mean']:.3f}, 95% interval {s['q025']:.3f} to {s['q975']:.3f}; ESS {fmt}")
-        if "ess_exact" in p:
-            ex = ", ".join(f"{k} {v:.1f}" for k, v in p["ess_exact"]["robust"].items())
-            lines.append(f"  ESS of the exact MAP distribution (robust): {ex}")
+        if "ess_exact" in p:  # robustified, or (no robust_weight) the MAP distribution itself
+            label = "robust" if "robust" in p["ess_exact"] else "informative"
+            ex = ", ".join(f"{k} {v:.1f}" for k, v in p["ess_exact"][label].items())
+            lines.append(
+                f"  ESS of the exact MAP distribution ({'robust' if label == 'robust' else 'not robustified'}): {ex}"
+            )
         comps = p["mixture"]["components"]
         if fam == "normal":
             body = "; ".join(f"{c['w']:.3f} x N({c['m']:.3g}, {c['s']:.3g})" for c in comps)
@@ -517,6 +520,8 @@ def run(spec_path: Path, out_dir: Path, mcmc: MCMC | None = None, cohorts_path: 
     recs = {p["name"]: build_prior(p, mcmc, cohorts_path) for p in spec["prior"]}
     priors_out = {name: describe_prior(r) for name, r in recs.items()}
     designs = {d["name"]: run_design(d, recs) for d in spec.get("design", [])}
+    # the printed summary is built before any file is written: a failure there leaves no half-written outputs
+    summary = format_summary({"priors": priors_out, "designs": designs})
     out_dir = Path(out_dir)
     write_json(
         out_dir / "priors.json", {"spec": str(spec_path), "seed": mcmc.seed, "priors": priors_out, "order": list(recs)}
@@ -529,4 +534,4 @@ def run(spec_path: Path, out_dir: Path, mcmc: MCMC | None = None, cohorts_path: 
         with atomic_path(out_dir / "map_draws.npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, **draws)
-    return {"priors": priors_out, "designs": designs, "records": recs}
+    return {"priors": priors_out, "designs": designs, "records": recs, "summary": summary}

@@ -133,3 +133,22 @@ def test_pos2S_is_oc_averaged_over_design_priors():
     grid = oc(x[:, None], x[None, :]) * d1.pdf(x)[:, None] * d2.pdf(x)[None, :]
     avg = np.trapezoid(np.trapezoid(grid, x, axis=1), x)
     assert_allclose(pos2S(p1, p2, 20, 15, dec)(d1, d2), avg, atol=1e-5)
+
+
+def test_two_arms_of_5000_boundaries_match_cooks_exact_sum():
+    """Issue 23: a two-sample design of 5,000 per arm (the schema's largest) reported every boundary as 5001 and OC 0
+    (wrong from about 1,000 per arm: the quadrature's densities overflowed to NaN).  Under flat priors each critical
+    value is checked against P(p_t > p_c | data) as Cook's (2005) finite sum (tests/priors/test_pmixdiff.py): the
+    count just above the critical value succeeds, the critical value itself does not."""
+    from tests.priors.test_pmixdiff import _cook_beta_above
+
+    n, c = 5000, 0.9
+    flat = BetaMixture([(1, 1, 1)])
+    b = decision2S_boundary(flat, flat, n, n, decision2S(c, 0.0, lower_tail=False))
+    table = b.discrete_table(n // 2)
+    for y2 in (0, 1, 700, 1500, 2500):
+        crit = int(table[y2])
+        assert 0 <= crit < n
+        assert _cook_beta_above(crit + 2, n - crit, y2 + 1, n - y2 + 1) > c  # y1 = crit + 1 succeeds
+        assert _cook_beta_above(crit + 1, n - crit + 1, y2 + 1, n - y2 + 1) <= c  # y1 = crit fails
+    assert np.all(np.diff(table) >= 0) and table[2500] > 2500

@@ -97,3 +97,41 @@ def test_gamma_difference_to_1e8(q, link):
         pts = sorted({mp.mpf(0), *([Q] if link == "identity" and Q > 0 else []), A1 / B1, mp.inf})
         ref = float(mp.quad(lambda x: f1(x) * F2(shift(x)), pts))  # noqa: B023
         assert abs(got - ref) < 1e-8
+
+
+def _cook_beta_above(a1, b1, a2, b2):
+    """P(X1 > X2) for X1 ~ Beta(a1, b1), X2 ~ Beta(a2, b2) and whole a2, as the finite sum of Cook (2005), Exact
+    calculation of beta inequalities (UT MD Anderson Biostatistics technical report UTMDABTR-005-05):
+    P(X2 > X1) = sum_{i=0}^{a2-1} B(a1 + i, b1 + b2) / ((b2 + i) B(1 + i, b2) B(a1, b1)), in logs."""
+    from scipy.special import betaln
+
+    i = np.arange(int(a2))
+    terms = betaln(a1 + i, b1 + b2) - np.log(b2 + i) - betaln(1 + i, b2) - betaln(a1, b1)
+    return 1.0 - float(np.exp(terms).sum())
+
+
+@pytest.mark.parametrize(
+    "a1,b1,a2,b2",
+    [
+        (1301, 3701, 1251, 3751),  # flat priors after 1300/5000 vs 1250/5000 (issue 23: NaN, every boundary n + 1)
+        (2501, 2501, 2401, 2601),
+        (3, 4999, 1, 5001),  # near 0: the densities are 1e-3 wide at one end
+        (4999, 3, 5001, 1),
+        (40, 60, 41, 59),
+    ],
+)
+def test_beta_difference_of_large_samples_matches_cooks_exact_sum(a1, b1, a2, b2):
+    got = pmixdiff(BetaMixture([(1, a1, b1)]), BetaMixture([(1, a2, b2)]), 0.0, lower_tail=False)
+    assert abs(got - _cook_beta_above(a1, b1, a2, b2)) < 1e-9
+
+
+@pytest.mark.parametrize("q,link", [(0.0, "identity"), (0.05, "log"), (-0.1, "log")])
+def test_gamma_difference_of_large_samples_is_a_beta_tail(q, link):
+    """X1 > e^q X2 for Gamma(a1, b1) and Gamma(a2, b2) iff b1 X1 / (b1 X1 + b2 X2) ~ Beta(a1, a2) exceeds
+    b1 e^q / (b1 e^q + b2): exact, and shares nothing with the quadrature (which overflowed to NaN here)."""
+    from scipy.special import betaincc
+
+    a1, b1, a2, b2 = 5000.0, 1000.0, 4900.0, 1000.0
+    got = pmixdiff(GammaMixture([(1, a1, b1)]), GammaMixture([(1, a2, b2)]), q, lower_tail=False, link=link)
+    t = b1 * np.exp(q) / (b1 * np.exp(q) + b2)
+    assert abs(got - float(betaincc(a1, a2, t))) < 1e-9

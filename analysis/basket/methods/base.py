@@ -61,6 +61,19 @@ class BorrowingMethod:
         return {}
 
     @classmethod
+    def check_resources(cls, design: Design, method: Method, where: str) -> None:
+        """Refuse, when the design file is read, settings whose analysis would exceed the memory or time limits
+        (:mod:`analysis.limits`); nothing by default.
+
+        Parameters
+        ----------
+        design, method
+            The design as read and this method in it.
+        where : str
+            The file and table, for the message.
+        """
+
+    @classmethod
     def describe(cls, params: dict) -> str:
         """The method's priors and settings in words, for the paper's design table."""
         return ", ".join(f"{k} = {v}" for k, v in params.items())

@@ -50,6 +50,10 @@ def mixture(v, where):
 
         if not all(isinstance(x, (int, float)) and math.isfinite(x) for c in v for x in c):
             raise ValueError(f"every weight and shape must be a finite number, got {v!r}")
+        from analysis.bayes.prior import MAX_BETA
+
+        if any(len(c) == 3 and max(c[1:]) > MAX_BETA for c in v):
+            raise ValueError(f"{v!r}: the shapes a and b must be at most {MAX_BETA:,} (a million patients)")
         return BetaMixture([tuple(c) for c in v])
     except (TypeError, ValueError) as err:
         raise DesignError(f"{where}, key 'prior': {err}") from err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -145,6 +146,31 @@ class MEM(BorrowingMethod):
                 f'K = {K} is too many (use "source")'
             )
         return p
+
+    @classmethod
+    def check_resources(cls, design, method, where):
+        """The posterior's arrays: per indication three (rows, configurations) tables, for every enumerated end
+        state (exact OC) or one simulation chunk; 2^(K(K-1)/2) configurations (symmetric) or 2^(K-1) (source)."""
+        from analysis.basket.design import n_outcomes, use_exact
+        from analysis.limits import require
+
+        K = design.K
+        symmetric = method.params.get("structure", "symmetric") == "symmetric"
+        configs = 2.0 ** (K * (K - 1) // 2 if symmetric else K - 1)
+        # end states: at most this many (the count itself enumerates each indication's states: only when few)
+        bound = math.prod(2.0 * ((i.interim_n or 0) + 1) + i.n + 1 for i in design.indications)
+        if bound <= 1e8:
+            exact = use_exact(design)
+            rows = float(n_outcomes(design) if exact else design.chunk)
+        else:
+            exact = design.oc == "exact" or (design.oc == "auto" and bound <= design.max_outcomes)
+            rows = bound if exact else float(design.chunk)
+        what = f"{rows:,.0f} end states (exact OC)" if exact else f"chunks of {rows:,.0f} simulated trials"
+        require(
+            f"{where}, key 'structure': the {'symmetric' if symmetric else 'source'} model's {configs:,.0f} "
+            f"configurations x {what}",
+            nbytes=8.0 * rows * configs * (3 * K + 2),
+        )
 
     @classmethod
     def describe(cls, params):

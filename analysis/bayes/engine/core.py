@@ -12,6 +12,7 @@ from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.grid import Grid, make_grid
 from analysis.bayes.engine.model import Model
 from analysis.bayes.engine.tables import GroupTable, add_tail, group_table
+from analysis.limits import engine_bytes, engine_grid_points, require
 from analysis.logitnormal import _log_h, log_binom, log_q
 
 
@@ -121,6 +122,11 @@ class Engine:
     def grids(self, n_total: int | None = None) -> list[Grid]:
         if self._grids is None:
             nt = self._n_total or n_total or 100
+            points = sum(engine_grid_points(c, nt, self.resolution) for c in self.model.components)
+            require(
+                f"model '{self.model.name}': the posterior engine's grid ({points:,} points)",
+                nbytes=engine_bytes(points, []),
+            )
             self._n_total = nt
             self._grids = [make_grid(c, nt, self.resolution) for c in self.model.components]
         return self._grids
@@ -128,6 +134,13 @@ class Engine:
     def table(self, n: int, j: int = 0, thresholds=()) -> GroupTable:
         key = (int(n), j)
         if key not in self._tables:
+            size = self.grids()[j].size
+            # one row per count 0..n (238 GiB for groups of 1e5 in the cross-check, before this check)
+            require(
+                f"model '{self.model.name}': the posterior engine's table for a group of {int(n):,} "
+                f"({int(n) + 1:,} x {size:,} values)",
+                nbytes=engine_bytes(size, [int(n)], arrays=0),
+            )
             ys = None if self.counts is None else sorted(self.counts[int(n)])
             self._tables[key] = group_table(int(n), self.grids()[j], self.nodes, ys=ys)
         tab = self._tables[key]
