@@ -247,6 +247,17 @@ def test_the_reference_holds_every_key_of_both_schemas(root):
     assert "| `power_rate` |" in page and "| `max_outcomes` |" in page and "| `products` |" in page
 
 
+def test_a_bar_in_a_description_stays_in_its_cell():
+    """A description such as P(p > p0 | data) > c keeps its '|' escaped, so the row keeps four cells."""
+    from analysis.review.reference import Key
+
+    page = format_keys([Key("toy", "[t]", "c", "'a' | 'b'", "0.5", "Go when P(p > p0 | data) > c.")])
+    (row,) = [line for line in page.splitlines() if line.startswith("| `c` |")]
+    assert row == "| `c` | 'a' \\| 'b' | 0.5 | Go when P(p > p0 \\| data) > c. |"
+    unescaped = row.replace("\\|", "")
+    assert unescaped.count("|") == 5
+
+
 def test_make_docs_builds_the_api_pages_the_keys_and_the_map(root, tmp_path):
     written = build(tmp_path / "_build", root)
     assert all(p.is_file() for p in written)
