@@ -40,13 +40,25 @@ class _Strict(BaseModel):
 
 
 class Study(_Strict):
-    name: str = Field(min_length=1)
-    n: Annotated[StrictInt, Field(ge=1)] | None = None
-    r: Annotated[StrictInt, Field(ge=0)] | None = None
-    m: Number | None = None
-    se: Annotated[Number, Field(gt=0)] | None = None
-    y: Annotated[StrictInt, Field(ge=0)] | None = None
-    exposure: Annotated[Number, Field(gt=0)] | None = None
+    name: str = Field(min_length=1, description="The study's label in the outputs (the MAP fit's tables).")
+    n: Annotated[StrictInt, Field(ge=1)] | None = Field(
+        default=None, description='family "beta": patients treated, the binomial denominator.'
+    )
+    r: Annotated[StrictInt, Field(ge=0)] | None = Field(
+        default=None, description='family "beta": responders among the `n` patients (0 <= r <= n).'
+    )
+    m: Number | None = Field(default=None, description='family "normal": the study\'s observed mean.')
+    se: Annotated[Number, Field(gt=0)] | None = Field(
+        default=None, description='family "normal": standard error of `m` (> 0), on the scale of `m`.'
+    )
+    y: Annotated[StrictInt, Field(ge=0)] | None = Field(
+        default=None, description='family "poisson": number of events counted over `exposure`.'
+    )
+    exposure: Annotated[Number, Field(gt=0)] | None = Field(
+        default=None,
+        description='family "poisson": exposure (> 0, e.g. patient-years) over which the `y` events were '
+        "counted; the MAP prior is of the event rate per unit of exposure.",
+    )
 
     @model_validator(mode="after")
     def _counts(self):
@@ -70,14 +82,52 @@ class MvComponent(_Strict):
 
 
 class PriorSpec(_Strict):
-    name: Name
-    label: str | None = Field(default=None, min_length=1, max_length=120)
-    family: Literal["beta", "normal", "gamma", "poisson", "mvnormal"] = "beta"
-    disease: str | None = Field(default=None, min_length=1)
-    products: list[Literal[PRODUCT_CLASSES]] | None = Field(default=None, min_length=1)
-    endpoint_classes: list[Literal[ENDPOINT_CLASSES]] | None = Field(default=None, min_length=1)
-    studies: list[Study] | None = Field(default=None, min_length=1)
-    mixture: list[list[Number]] | None = Field(default=None, min_length=1)
+    name: Name = Field(description="The prior's name (unique, a safe file name), by which designs refer to it.")
+    label: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=120,
+        description="Label in tables and figures (1 to 120 characters); default the name.",
+    )
+    family: Literal["beta", "normal", "gamma", "poisson", "mvnormal"] = Field(
+        default="beta",
+        description='"beta" (default): a response rate, Beta mixtures and binomial data; "normal": a mean, '
+        'Normal mixtures with reference scale `sigma`; "poisson": an event rate, a MAP prior from `studies` '
+        '{y, exposure} or a Gamma `mixture`; "gamma": a Gamma `mixture` (shape, rate) with `likelihood`; '
+        '"mvnormal": a multivariate normal mixture (`components`), a prior for a model, not for a design.',
+    )
+    disease: str | None = Field(
+        default=None,
+        min_length=1,
+        description="MAP prior of a response rate from the published cohorts of this disease, as spelled in "
+        'data/raw/published_cohorts.csv (e.g. "SLE"): never the systematic-review rows, one cohort per overlap '
+        "group (the largest). One of `disease`, `studies` and `mixture` is given.",
+    )
+    products: list[Literal[PRODUCT_CLASSES]] | None = Field(
+        default=None,
+        min_length=1,
+        description="With `disease`: keep only the cohorts of these product classes, before one cohort per "
+        "overlap group is kept (so a restriction never counts the same patients twice); absent: every product.",
+    )
+    endpoint_classes: list[Literal[ENDPOINT_CLASSES]] | None = Field(
+        default=None,
+        min_length=1,
+        description="With `disease`: keep only the cohorts whose endpoint is of these classes (data/README.md), "
+        "before the overlap groups are reduced; absent: every endpoint class.",
+    )
+    studies: list[Study] | None = Field(
+        default=None,
+        min_length=1,
+        description="MAP prior from these historical studies (Neuenschwander et al. 2010; RBesT's gMAP), one "
+        'table each: {name, n, r} for "beta", {name, m, se} for "normal" (with `sigma`), {name, y, exposure} '
+        'for "poisson".',
+    )
+    mixture: list[list[Number]] | None = Field(
+        default=None,
+        min_length=1,
+        description="A mixture given directly, one row per component: [w, a, b] for Beta and Gamma (shape, rate), "
+        "[w, m, s] for Normal; weights > 0 that sum to 1 (RBesT's mixbeta, mixgamma, mixnorm).",
+    )
     components: list[MvComponent] | None = Field(
         default=None,
         min_length=1,
@@ -88,14 +138,48 @@ class PriorSpec(_Strict):
         min_length=1,
         description='family = "mvnormal": sampling covariance of one observation (for the posterior with n).',
     )
-    sigma: Annotated[Number, Field(gt=0)] | None = None
-    likelihood: Literal["poisson", "exp"] | None = None
-    robust_weight: Probability | None = None
-    robust_mean: Number | None = None
-    robust_n: Annotated[Number, Field(ge=0, le=MAX_BETA)] | None = None
-    mu: str | None = None
-    tau: str | None = None
-    max_components: Annotated[StrictInt, Field(ge=1, le=8)] | None = None
+    sigma: Annotated[Number, Field(gt=0)] | None = Field(
+        default=None,
+        description='family "normal": the reference scale, the known standard deviation of one observation '
+        "(n observations have standard error sigma / sqrt(n)); the unit of the ESS. Needed with `studies` and "
+        "to robustify.",
+    )
+    likelihood: Literal["poisson", "exp"] | None = Field(
+        default=None,
+        description='A Gamma `mixture`: "poisson" (default; event counts per unit of exposure) or "exp" '
+        "(exponential event times). Not used by other priors.",
+    )
+    robust_weight: Probability | None = Field(
+        default=None,
+        description="Weight w (0 < w < 1) of a vague component added to the prior, the others scaled by 1 - w "
+        "(robust MAP prior, Schmidli et al. 2014; RBesT's robustify). Absent: not robustified.",
+    )
+    robust_mean: Number | None = Field(
+        default=None,
+        description="Mean of the robust component: default 0.5 for Beta (then in (0, 1)), the prior's mean for "
+        "Normal and Gamma. Used with `robust_weight` only.",
+    )
+    robust_n: Annotated[Number, Field(ge=0, le=MAX_BETA)] | None = Field(
+        default=None,
+        description="Observations the robust component is worth, default 1 (Beta(1, 1) at mean 0.5; 0 gives "
+        "Beta(0.5, 0.5); Normal: sd sigma / sqrt(n); > 0 for Normal and Gamma). Used with `robust_weight` only.",
+    )
+    mu: str | None = Field(
+        default=None,
+        description='Prior of the MAP model\'s mean mu on the logit scale, as text (default "Normal(0, 2)", as '
+        "RBesT's example); a prior on real values. Read for MAP priors of a response rate only.",
+    )
+    tau: str | None = Field(
+        default=None,
+        description='Prior of the between-study standard deviation tau, as text (default "HalfNormal(1)"); '
+        "a prior on positive values. Read for MAP priors of a response rate only; with a Normal mu and a "
+        "HalfNormal tau the exact MAP distribution's ESS is reported too.",
+    )
+    max_components: Annotated[StrictInt, Field(ge=1, le=8)] | None = Field(
+        default=None,
+        description="Most components (1 to 8, default 4) of the mixture fitted to the MAP draws; the number is "
+        "chosen by penalised likelihood (RBesT's automixfit). MAP priors only.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -157,35 +241,96 @@ Rate = Annotated[Number, Field(gt=0, lt=1)]
 class Sensitivity(_Strict):
     """The design over a grid of null rates and robust weights, each evaluated exactly (oc1S)."""
 
-    p0: list[Rate] = Field(min_length=1, max_length=50)
-    robust_weight: list[Rate] = Field(min_length=1, max_length=50)
-    delta: Annotated[Number, Field(gt=0, lt=1)] = 0.2
+    p0: list[Rate] = Field(
+        min_length=1,
+        max_length=50,
+        description="Null rates (each in (0, 1)) at which the design is evaluated, the threshold `c` fixed.",
+    )
+    robust_weight: list[Rate] = Field(
+        min_length=1,
+        max_length=50,
+        description="Robust weights (each in (0, 1)) given in turn to the design's prior, which must have "
+        "`robust_weight` (its robust mean and n are kept); compared Beta priors without one are shown as they are.",
+    )
+    delta: Annotated[Number, Field(gt=0, lt=1)] = Field(
+        default=0.2, description="The power is computed at p0 + delta (at most 0.99), for each null rate p0."
+    )
 
 
 class Calibration(_Strict):
     """Thresholds c that give each prior the same type I error at p0 (Kopp-Schneider et al. 2020)."""
 
-    alpha: list[Annotated[Number, Field(gt=0, lt=0.5)]] = []
-    match: str | None = None
+    alpha: list[Annotated[Number, Field(gt=0, lt=0.5)]] = Field(
+        default=[],
+        description="Target type I errors at p0 (each in (0, 0.5)): each Beta prior of the design gets the "
+        "threshold c whose exact type I error is the largest one at most alpha.",
+    )
+    match: str | None = Field(
+        default=None,
+        description="A prior of the design (`prior` or one in `compare`) whose exact type I error at the "
+        "design's `c` is a further target, met with equality.",
+    )
 
 
 class OneSample(_Strict):
-    name: Name
-    type: Literal["one-sample"]
-    prior: str
-    compare: list[str] = []
-    n: Annotated[StrictInt, Field(ge=1, le=MAX_N_ONE_SAMPLE)]
-    p0: Number
-    c: Probability
-    interim_n: Annotated[StrictInt, Field(ge=1)] | None = None
-    futility: Annotated[Number, Field(ge=0, lt=1)] | None = None
-    design_prior: str | None = None
-    grid: Annotated[StrictInt, Field(ge=2, le=10_001)] = 101
-    grid_range: tuple[Number, Number] | None = None
-    report_rates: list[Number] = [0.7, 0.8, 0.9]
-    power_rate: Number = 0.8
-    sensitivity: Sensitivity | None = None
-    calibration: Calibration | None = None
+    name: Name = Field(description="The design's name (unique, a safe file name).")
+    type: Literal["one-sample"] = Field(
+        description="A single-arm design: success when P(theta > p0 | data) > c (RBesT's decision1S, upper "
+        "tail), its operating characteristics exact (oc1S)."
+    )
+    prior: str = Field(description='Name of the prior the trial is analysed with (not a "mvnormal" one).')
+    compare: list[str] = Field(
+        default=[], description="Names of further priors evaluated with the same n, p0 and c, after `prior`."
+    )
+    n: Annotated[StrictInt, Field(ge=1, le=MAX_N_ONE_SAMPLE)] = Field(
+        description="Patients (units) at the final analysis."
+    )
+    p0: Number = Field(
+        description="Null value of theta (for a Beta prior a rate in (0, 1)): success needs "
+        "P(theta > p0 | data) > c; the type I error is the probability of success at p0."
+    )
+    c: Probability = Field(description="Decision threshold (0 < c < 1).")
+    interim_n: Annotated[StrictInt, Field(ge=1)] | None = Field(
+        default=None,
+        description="Patients at one interim look (1 <= interim_n < n) that may stop the trial for futility; "
+        "evaluated for Beta priors only.",
+    )
+    futility: Annotated[Number, Field(ge=0, lt=1)] | None = Field(
+        default=None,
+        description="Stop at the interim when the predictive probability of final success is below this "
+        "(Lee & Liu 2008); default 0.1. Needs `interim_n`.",
+    )
+    design_prior: str | None = Field(
+        default=None,
+        description="Name of the prior of the true rate under which each prior's probability of success "
+        "(assurance; RBesT's pos1S) is computed.",
+    )
+    grid: Annotated[StrictInt, Field(ge=2, le=10_001)] = Field(
+        default=101, description="Points of the grid of true values on which the OC curve is computed."
+    )
+    grid_range: tuple[Number, Number] | None = Field(
+        default=None,
+        description="[low, high] of the grid for a Normal or Gamma prior, default its 0.1% and 99.9% quantiles; "
+        "ignored for a Beta prior (the grid spans [0, 1]).",
+    )
+    report_rates: list[Number] = Field(
+        default=[0.7, 0.8, 0.9],
+        description="True values at which the probability of success is reported, besides p0 and power_rate "
+        "(for a Beta prior rates in [0, 1]).",
+    )
+    power_rate: Number = Field(
+        default=0.8,
+        description="True value of the alternative (for a Beta prior a rate in (0, 1)): the power, the interim "
+        "look's stopping probability and expected size, and the calibrated designs' power are reported there.",
+    )
+    sensitivity: Sensitivity | None = Field(
+        default=None, description="The design over grids of null rates and robust weights (exact OC, oc1S)."
+    )
+    calibration: Calibration | None = Field(
+        default=None,
+        description="Thresholds c that give every Beta prior of the design the same type I error at p0 "
+        "(Kopp-Schneider et al. 2020).",
+    )
 
     @model_validator(mode="after")
     def _interim(self):
@@ -197,32 +342,64 @@ class OneSample(_Strict):
 
 
 class TwoSample(_Strict):
-    name: Name
-    type: Literal["two-sample"]
-    prior_treatment: str
-    prior_control: str
-    n_t: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)]
-    n_c: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)]
-    delta: Number = 0.0
-    c: Probability
-    p_c: Number
-    link: Literal["identity", "logit", "log"] = "identity"
-    grid: Annotated[StrictInt, Field(ge=2, le=10_001)] = 101
-    grid_range: tuple[Number, Number] | None = None
-    power_rate: Number = 0.8
+    name: Name = Field(description="The design's name (unique, a safe file name).")
+    type: Literal["two-sample"] = Field(
+        description="Treatment against control: success when P(g(theta_t) - g(theta_c) > delta | data) > c "
+        "(RBesT's decision2S, upper tail), its operating characteristics exact (oc2S)."
+    )
+    prior_treatment: str = Field(description="Name of the treatment arm's prior.")
+    prior_control: str = Field(description="Name of the control arm's prior (often a robust MAP prior).")
+    n_t: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)] = Field(description="Treatment-arm patients (units).")
+    n_c: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM)] = Field(description="Control-arm patients (units).")
+    delta: Number = Field(
+        default=0.0,
+        description="Margin of the success criterion on the scale of `link` (in (-1, 1) for a Beta treatment "
+        "prior and the identity link).",
+    )
+    c: Probability = Field(description="Decision threshold (0 < c < 1).")
+    p_c: Number = Field(
+        description="True control value at which the OC curve over treatment values is computed (a rate in "
+        "[0, 1] when the treatment prior is Beta)."
+    )
+    link: Literal["identity", "logit", "log"] = Field(
+        default="identity",
+        description='The comparison g: "identity" (difference), "logit" (log odds ratio) or "log" (log '
+        "relative risk or rate ratio).",
+    )
+    grid: Annotated[StrictInt, Field(ge=2, le=10_001)] = Field(
+        default=101, description="Points of the grid of true treatment values on which the OC is computed."
+    )
+    grid_range: tuple[Number, Number] | None = Field(
+        default=None,
+        description="[low, high] of the grid for a Normal or Gamma treatment prior, default its 0.1% and 99.9% "
+        "quantiles; ignored for a Beta prior (the grid spans [0, 1]).",
+    )
+    power_rate: Number = Field(
+        default=0.8,
+        description="Accepted (a rate in (0, 1) for a Beta treatment prior) and copied to designs.json, but not "
+        "used by a two-sample design: its OC is the whole curve over `grid`.",
+    )
 
 
 class AdaptiveTwoSample(_Strict):
     """Adaptive two-stage robust-MAP design (Schmidli et al. 2014; :mod:`analysis.priors.adaptive2S`)."""
 
     name: Name = Field(description="Name of the design (a safe file name).")
-    type: Literal["adaptive-two-sample"] = Field(description="Adaptive two-stage robust-MAP design.")
+    type: Literal["adaptive-two-sample"] = Field(
+        description="Adaptive two-stage robust-MAP design (Schmidli et al. 2014): the stage-2 control size "
+        "follows the ESS of the control posterior at the interim; exact OC."
+    )
     prior_treatment: str = Field(description="Name of the treatment arm's Beta prior.")
     prior_control: str = Field(description="Name of the control arm's Beta prior (usually a robust MAP prior).")
     n1: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM, description="Stage-1 control patients.")]
     n_target: Annotated[
         StrictInt,
-        Field(ge=1, le=MAX_N_PER_ARM, description="Target control information: stage 2 adds n_target - round(ESS)."),
+        Field(
+            ge=1,
+            le=MAX_N_PER_ARM,
+            description="Target control information: stage 2 enrols max(n_target - round(ESS), n_min) "
+            "controls, ESS that of the control posterior after stage 1.",
+        ),
     ]
     n_min: Annotated[StrictInt, Field(ge=0, le=MAX_N_PER_ARM, description="Minimum stage-2 control patients.")]
     m: Annotated[StrictInt, Field(ge=1, le=MAX_N_PER_ARM, description="Treatment patients (fixed).")]
@@ -235,7 +412,9 @@ class AdaptiveTwoSample(_Strict):
         default=[0.0], min_length=1, max_length=20, description="True differences p_t - p_c (0: type I error)."
     )
     ess_method: Literal["morita", "elir", "moment"] = Field(
-        default="morita", description="ESS of the interim posterior that sets stage 2 (RBesT's demo: morita)."
+        default="morita",
+        description="ESS of the interim posterior that sets stage 2 (RBesT's ess): morita (Morita et al. "
+        "2008; RBesT's demo), elir (Neuenschwander et al. 2020) or moment.",
     )
     s: Annotated[Number, Field(gt=0, description="Morita flattening constant (RBesT's 100).")] = 100.0
     conditional: bool = Field(
@@ -257,9 +436,16 @@ Design = Annotated[OneSample | TwoSample | AdaptiveTwoSample, Field(discriminato
 
 
 class Spec(_Strict):
-    seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] = 20240222
-    prior: list[PriorSpec] = Field(min_length=1)
-    design: list[Design] = []
+    seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] = Field(
+        default=20240222,
+        description="Seed of the MCMC fits of the MAP priors, recorded in priors.json; the designs are exact "
+        "and draw no random numbers.",
+    )
+    prior: list[PriorSpec] = Field(min_length=1, description="The priors, one `[[prior]]` table each.")
+    design: list[Design] = Field(
+        default=[],
+        description="The designs, one `[[design]]` table each; `type` chooses the kind. Absent: priors only.",
+    )
 
     @model_validator(mode="after")
     def _references(self):

@@ -344,7 +344,8 @@ def format_keys(keys: list[Key]) -> str:
             lines += [f"### `{table}`", "", "| key | type | default | description |", "|:---|:---|:---|:---|"]
             for k in (k for k in mine if k.table == table):
                 cell = k.description if k.description != UNDOCUMENTED else f"*{UNDOCUMENTED}*"
-                kind, default = (text.replace("|", "\\|") for text in (k.kind, k.default))
+                # a '|' in any cell (P(p > p0 | data), 'beta' | 'normal') would end the cell: escaped
+                kind, default, cell = (text.replace("|", "\\|") for text in (k.kind, k.default, cell))
                 lines.append(f"| `{k.key}` | {kind} | {default} | {cell} |")
             lines.append("")
     return "\n".join(lines)
@@ -395,7 +396,8 @@ def build(out: Path, root: Path) -> list[Path]:
     written = []
     for name, text in (("design-files", keys_md), ("paper-map", map_md)):
         write_text(out / f"{name}.md", text)
-        body = markdown2.markdown(text, extras=["tables", "fenced-code-blocks"])
+        # code-friendly: an underscore is a character of a name (theta_t, p_c), never emphasis
+        body = markdown2.markdown(text, extras=["tables", "fenced-code-blocks", "code-friendly"])
         write_text(out / f"{name}.html", _page(name, body))
         written += [out / f"{name}.md", out / f"{name}.html"]
     links = "".join(
