@@ -161,15 +161,15 @@ test-slow: $(STAMP) ## slow calibration tests (simulation-based calibration)
 	$(PY) -m pytest -m slow
 
 lint: $(STAMP) ## ruff check and format check
-	$(PY) -m ruff check analysis tests
-	$(PY) -m ruff format --check analysis tests
+	$(PY) -m ruff check analysis tools tests
+	$(PY) -m ruff format --check analysis tools tests
 
 studio: $(STAMP) ## the design studio: a local web app for the basket design (PORT=N, DESIGN=FILE)
 	$(RUN) studio $(if $(PORT),--port $(PORT)) $(if $(DESIGN),--design $(DESIGN))
 
 bench: results/bench.json ## benchmarks (samplers, pipeline, OC grid) -> results/bench.json
 
-results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py analysis/timing.py $(PRIORS_CODE) \
+results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py $(wildcard tools/*.py) analysis/timing.py $(PRIORS_CODE) \
                     $(wildcard analysis/studio/*.py)
 	$(RUN) bench --out $@
 

@@ -58,11 +58,14 @@ def _io_message(err: OSError) -> str:
     return f"{where}: {reason}" if where else reason
 
 
+class CompareError(ValueError):
+    """The two sides of a comparison (``compare``, :mod:`tools.compare`) are not two trees or files that exist."""
+
+
 def classify(err: BaseException) -> tuple[int, str] | None:
     """The exit code and message for an expected failure; ``None`` for anything else (a bug)."""
     from analysis.bayes.models import PriorError
     from analysis.bayes.sampling import ConvergenceError
-    from analysis.compare import CompareError
     from analysis.data import DataError
     from analysis.io import OutputFolderError
     from analysis.limits import ResourceError

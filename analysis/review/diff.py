@@ -653,7 +653,7 @@ def reproduce_view(reference: Path, results: Path) -> str:
     -------
     str
         :func:`format_text` of the two papers (the results files themselves are compared by
-        :mod:`analysis.reproduce`, with tolerances).
+        :mod:`tools.reproduce`, with tolerances).
     """
     report = diff(results, results, overlay=reference)
     report.changes = [c for c in report.changes if c.kind != "result"]
