@@ -124,7 +124,7 @@ $(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(COR
 $(BASKET) &: $(STAMP) config/basket.toml $(CORE) $(BAYES_CODE) $(wildcard analysis/basket/*.py) $(STALE)
 	$(call TIME,basket) $(RUN) design config/basket.toml --out results/basket --no-figures --workers 1
 
-results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py $(STALE)
+results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py analysis/publish/build.py $(STALE)
 	$(call TIME,combine) $(RUN) combine $(ESTIMATES_IN) --out $@
 
 # the commit, time and code hash of the colophon: rebuilt whenever any analysis code, data or config changes

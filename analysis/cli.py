@@ -360,9 +360,9 @@ def cmd_studio(args: argparse.Namespace) -> int:
 
 
 def cmd_combine(args: argparse.Namespace) -> int:
-    from analysis.publish.combine import combine
+    from analysis.publish.build import build_estimates
 
-    df = combine(args.inputs, args.out)
+    df = build_estimates(args.inputs, args.out)
     print(f"wrote {len(df)} rows to {args.out}")
     return 0
 

@@ -87,7 +87,7 @@ def gmap(
     """Fit the MAP model to historical studies and approximate the MAP prior by a Beta mixture."""
     units = Units(tuple(labels), tuple(int(x) for x in events), tuple(int(m) for m in n))
     spec = Hierarchical(name="map", priors={"mu": mu, "tau": tau})
-    idata, diag = fit(spec, units, None, mcmc, gates)
+    idata, diag, _ = fit(spec, units, mcmc, gates)
     draws = idata.posterior["p_new"].values.ravel()
     mixture, fits = automixfit(draws, max_components)
     post = idata.posterior
