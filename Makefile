@@ -30,7 +30,7 @@ CONTEXT_DATA := data/raw/study_characteristics.csv data/raw/endpoint_definitions
                 manuscript/response.yml manuscript/index.qmd manuscript/supplement.qmd
 # code of each stage: a stage's step reruns when its code or an earlier stage's code changes
 CORE := analysis/__init__.py analysis/settings.py analysis/io.py analysis/cli.py analysis/provenance.py \
-        analysis/logitnormal.py \
+        analysis/logitnormal.py analysis/results.py \
         $(wildcard analysis/data/*.py)
 FREQ_CODE := $(wildcard analysis/frequentist/*.py)
 # every module of the stage, its subpackages included (models/, engine/, sampling/)

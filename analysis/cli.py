@@ -535,7 +535,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     text, ok = format_reports(compare_to_reference(args.reference, args.results))
     print(text)
     if not ok:  # what the differences do to the paper, number by number (python -m analysis diff)
-        from analysis.publish.results import MissingResultError
+        from analysis.results import MissingResultError
         from analysis.review.diff import reproduce_view
 
         try:

@@ -72,7 +72,7 @@ def classify(err: BaseException) -> tuple[int, str] | None:
     from analysis.priors.spec import SpecError
     from analysis.publish.combine import CombineError
     from analysis.publish.render import RenderError
-    from analysis.publish.results import MissingResultError
+    from analysis.results import MissingResultError
 
     if isinstance(err, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted; outputs are written atomically, so none was left half-written"

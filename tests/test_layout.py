@@ -22,6 +22,7 @@ STAGES = {
     "analysis.logitnormal": 0,
     "analysis.limits": 0,
     "analysis.progress": 0,
+    "analysis.results": 0,
     "analysis.data": 1,
     "analysis.frequentist": 2,
     "analysis.bayes": 3,

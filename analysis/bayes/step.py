@@ -30,7 +30,6 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from analysis.bayes.crosscheck import COLUMNS as CROSSCHECK_COLUMNS
 from analysis.bayes.crosscheck import crosscheck
 from analysis.bayes.models import DEFAULT_MODELS, Model
 from analysis.bayes.sampling import fit, fit_record, prepare
@@ -47,9 +46,8 @@ from analysis.bayes.units import Units, index_units
 from analysis.data.schema import DataError
 from analysis.io import atomic_path, write_csv, write_json
 from analysis.provenance import sha256
+from analysis.results import table
 from analysis.settings import INDEX_STUDY, LEVEL, MCMC, SETTINGS, Gates
-
-DIAGNOSTIC_COLUMNS = ["model", "parameter", "r_hat", "ess_bulk", "ess_tail", "divergences"]
 
 
 def closed_form_idata(spec: Model, units: Units, mcmc: MCMC) -> tuple[az.InferenceData, dict]:
@@ -186,7 +184,7 @@ def run(
         if diag is not None:
             diags.append(diag)
     estimates = pd.DataFrame(est)
-    diagnostics = pd.concat(diags, ignore_index=True) if diags else pd.DataFrame(columns=DIAGNOSTIC_COLUMNS)
+    diagnostics = table("bayes/diagnostics.csv", pd.concat(diags, ignore_index=True) if diags else None)
     write_csv(out_dir / "exceedance.csv", pd.DataFrame(exc))
     write_csv(out_dir / "diagnostics.csv", diagnostics)
     write_csv(out_dir / "ppc.csv", pd.DataFrame(ppc))
@@ -194,7 +192,7 @@ def run(
     write_csv(out_dir / "lodo.csv", pd.DataFrame(lodo))
     write_csv(
         out_dir / "crosscheck.csv",
-        pd.concat(checks, ignore_index=True) if checks else pd.DataFrame(columns=CROSSCHECK_COLUMNS),
+        table("bayes/crosscheck.csv", pd.concat(checks, ignore_index=True) if checks else None),
     )
     write_csv(out_dir / "exchangeability.csv", pd.DataFrame(exch))
     write_csv(out_dir / "prior_predictive.csv", pd.DataFrame(prior_predictive_rows(models)))

@@ -11,8 +11,8 @@ from analysis.io import write_csv, write_text
 from analysis.provenance import differences
 from analysis.publish.combine import combine
 from analysis.publish.format import write_yaml
-from analysis.publish.results import MissingResultError, Results
 from analysis.publish.shortcodes import markdown_literal
+from analysis.results import MissingResultError, Results
 
 
 class StaleResultsError(MissingResultError):

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.publish.results import MissingResultError
-
-#: The results contract: these columns always exist, in this order.
-CONTRACT = ["analysis", "method", "endpoint", "group", "n", "events", "estimate", "lower", "upper", "level"]
+from analysis.results import CONTRACT, MissingResultError
 
 
 class CombineError(ValueError):
@@ -59,4 +56,4 @@ def combine(inputs: list[Path]) -> pd.DataFrame:
             )
         frames.append(frame)
     df = pd.concat(frames, ignore_index=True)
-    return df[CONTRACT + [c for c in df.columns if c not in CONTRACT]]
+    return df[[*CONTRACT, *(c for c in df.columns if c not in CONTRACT)]]

@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from analysis.publish.results import MissingResultError, Results
+from analysis.results import MissingResultError, Results
 from analysis.review.paper import VAR, Paper, flatten, read_paper
 from analysis.review.papermap import results_read
 
