@@ -417,7 +417,29 @@ def em_fit(
 
 
 def fit_mixture(draws, k: int, family: str = "beta", **kwargs) -> tuple[Mixture, float]:
-    """EM fit of a ``k``-component mixture; returns (mixture, log-likelihood).  See :func:`em_fit`."""
+    """EM fit of a ``k``-component mixture; returns (mixture, log-likelihood).  See :func:`em_fit`.
+
+    Parameters
+    ----------
+    draws : array_like
+        Draws of the distribution to approximate (e.g. MAP prior draws).
+    k : int
+        The number of components.
+    family : {"beta", "normal", "gamma"}
+        The mixture family.
+    **kwargs
+        Passed to :func:`em_fit`.
+
+    Returns
+    -------
+    (Mixture, float)
+        The fitted mixture and its log-likelihood on ``draws``.
+
+    References
+    ----------
+    Dempster AP, Laird NM, Rubin DB (1977). Maximum likelihood from incomplete data via the EM algorithm.
+    Journal of the Royal Statistical Society B 39(1):1-38.
+    """
     fit = em_fit(draws, k, family, **kwargs)
     return fit.mixture, fit.loglik
 
@@ -436,6 +458,21 @@ def automixfit(
     The k-component fit also starts from the (k - 1)-component fit with a component split, so its
     log-likelihood is at least the (k - 1)-component one.  ``kwargs`` go to :func:`em_fit`
     (``constrain_gt1``, ``restarts``, ``seed``, ``sigma``, ``likelihood``, ...).
+
+    Parameters
+    ----------
+    draws : array_like
+        Draws of the distribution to approximate.
+    max_components : int
+        The most components tried.
+    criterion : {"aic", "bic"}
+        ``"aic"``: ``-2 loglik + penalty * parameters``; ``"bic"``: the BIC.
+    penalty : float
+        The penalty per parameter of ``"aic"`` (RBesT's k = 6).
+    family : {"beta", "normal", "gamma"}
+        The mixture family.
+    **kwargs
+        Passed to :func:`em_fit`.
 
     Returns
     -------
