@@ -421,24 +421,13 @@ def fit_mixture(draws, k: int, family: str = "beta", **kwargs) -> tuple[Mixture,
 
     Parameters
     ----------
-    draws : array_like
-        Draws of the distribution to approximate (e.g. MAP prior draws).
-    k : int
-        The number of components.
-    family : {"beta", "normal", "gamma"}
-        The mixture family.
-    **kwargs
-        Passed to :func:`em_fit`.
+    draws, k, family, **kwargs
+        As :func:`em_fit` (the draws, the number of components, ``"beta"``, ``"normal"`` or ``"gamma"``).
 
     Returns
     -------
     (Mixture, float)
         The fitted mixture and its log-likelihood on ``draws``.
-
-    References
-    ----------
-    Dempster AP, Laird NM, Rubin DB (1977). Maximum likelihood from incomplete data via the EM algorithm.
-    Journal of the Royal Statistical Society B 39(1):1-38.
     """
     fit = em_fit(draws, k, family, **kwargs)
     return fit.mixture, fit.loglik
@@ -461,18 +450,14 @@ def automixfit(
 
     Parameters
     ----------
-    draws : array_like
-        Draws of the distribution to approximate.
+    draws, family, **kwargs
+        As :func:`em_fit`.
     max_components : int
         The most components tried.
     criterion : {"aic", "bic"}
         ``"aic"``: ``-2 loglik + penalty * parameters``; ``"bic"``: the BIC.
     penalty : float
         The penalty per parameter of ``"aic"`` (RBesT's k = 6).
-    family : {"beta", "normal", "gamma"}
-        The mixture family.
-    **kwargs
-        Passed to :func:`em_fit`.
 
     Returns
     -------
