@@ -30,7 +30,7 @@ CONTEXT_DATA := data/raw/study_characteristics.csv data/raw/endpoint_definitions
                 manuscript/response.yml manuscript/index.qmd manuscript/supplement.qmd
 # code of each stage: a stage's step reruns when its code or an earlier stage's code changes
 CORE := analysis/__init__.py analysis/settings.py analysis/io.py analysis/cli.py analysis/provenance.py \
-        analysis/logitnormal.py \
+        analysis/logitnormal.py analysis/results.py \
         $(wildcard analysis/data/*.py)
 FREQ_CODE := $(wildcard analysis/frequentist/*.py)
 # every module of the stage, its subpackages included (models/, engine/, sampling/)
@@ -124,7 +124,7 @@ $(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(COR
 $(BASKET) &: $(STAMP) config/basket.toml $(CORE) $(BAYES_CODE) $(wildcard analysis/basket/*.py) $(STALE)
 	$(call TIME,basket) $(RUN) design config/basket.toml --out results/basket --no-figures --workers 1
 
-results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py $(STALE)
+results/estimates.csv: $(ESTIMATES_IN) analysis/publish/combine.py analysis/publish/build.py $(STALE)
 	$(call TIME,combine) $(RUN) combine $(ESTIMATES_IN) --out $@
 
 # the commit, time and code hash of the colophon: rebuilt whenever any analysis code, data or config changes
@@ -161,15 +161,15 @@ test-slow: $(STAMP) ## slow calibration tests (simulation-based calibration)
 	$(PY) -m pytest -m slow
 
 lint: $(STAMP) ## ruff check and format check
-	$(PY) -m ruff check analysis tests
-	$(PY) -m ruff format --check analysis tests
+	$(PY) -m ruff check analysis tools tests
+	$(PY) -m ruff format --check analysis tools tests
 
 studio: $(STAMP) ## the design studio: a local web app for the basket design (PORT=N, DESIGN=FILE)
 	$(RUN) studio $(if $(PORT),--port $(PORT)) $(if $(DESIGN),--design $(DESIGN))
 
 bench: results/bench.json ## benchmarks (samplers, pipeline, OC grid) -> results/bench.json
 
-results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/bench.py analysis/timing.py $(PRIORS_CODE) \
+results/bench.json: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py $(wildcard tools/*.py) analysis/timing.py $(PRIORS_CODE) \
                     $(wildcard analysis/studio/*.py)
 	$(RUN) bench --out $@
 

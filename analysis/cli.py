@@ -201,10 +201,24 @@ def cmd_priors(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tool(name: str):
+    """The module ``tools.NAME`` of the project (benchmarks, compare, reproduce): tools run by ``make`` beside the
+    library, not part of it, imported only by the verbs that run them (from the checkout that holds ``tools/``)."""
+    import importlib
+
+    from analysis.settings import ROOT
+
+    if not (ROOT / "tools" / f"{name}.py").is_file():
+        raise UsageError(f"{ROOT / 'tools' / (name + '.py')}: missing; this verb runs from a checkout of the project")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(f"tools.{name}")
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
-    from analysis.bench import run
+    run = _tool("bench").run
 
     result = run(args.out)
     print(json.dumps(result, indent=2, default=str))
@@ -346,9 +360,9 @@ def cmd_studio(args: argparse.Namespace) -> int:
 
 
 def cmd_combine(args: argparse.Namespace) -> int:
-    from analysis.publish.combine import combine
+    from analysis.publish.build import build_estimates
 
-    df = combine(args.inputs, args.out)
+    df = build_estimates(args.inputs, args.out)
     print(f"wrote {len(df)} rows to {args.out}")
     return 0
 
@@ -425,7 +439,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from analysis.compare import compare_trees, report
+    compare_trees, report = _tool("compare").compare_trees, _tool("compare").report
 
     if len(args.old) != len(args.new):
         raise UsageError(
@@ -507,7 +521,12 @@ def GROUP_PROBABILITY(text: str) -> tuple[str | None, float]:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from analysis.reproduce import compare_to_reference, format_reports, update_reference
+    tool = _tool("reproduce")
+    compare_to_reference, format_reports, update_reference = (
+        tool.compare_to_reference,
+        tool.format_reports,
+        tool.update_reference,
+    )
 
     if args.update:
         for p in update_reference(args.results, args.reference):
@@ -516,7 +535,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     text, ok = format_reports(compare_to_reference(args.reference, args.results))
     print(text)
     if not ok:  # what the differences do to the paper, number by number (python -m analysis diff)
-        from analysis.publish.results import MissingResultError
+        from analysis.results import MissingResultError
         from analysis.review.diff import reproduce_view
 
         try:

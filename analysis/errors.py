@@ -58,18 +58,21 @@ def _io_message(err: OSError) -> str:
     return f"{where}: {reason}" if where else reason
 
 
+class CompareError(ValueError):
+    """The two sides of a comparison (``compare``, :mod:`tools.compare`) are not two trees or files that exist."""
+
+
 def classify(err: BaseException) -> tuple[int, str] | None:
     """The exit code and message for an expected failure; ``None`` for anything else (a bug)."""
     from analysis.bayes.models import PriorError
     from analysis.bayes.sampling import ConvergenceError
-    from analysis.compare import CompareError
     from analysis.data import DataError
     from analysis.io import OutputFolderError
     from analysis.limits import ResourceError
     from analysis.priors.spec import SpecError
     from analysis.publish.combine import CombineError
     from analysis.publish.render import RenderError
-    from analysis.publish.results import MissingResultError
+    from analysis.results import MissingResultError
 
     if isinstance(err, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted; outputs are written atomically, so none was left half-written"

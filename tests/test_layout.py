@@ -22,17 +22,15 @@ STAGES = {
     "analysis.logitnormal": 0,
     "analysis.limits": 0,
     "analysis.progress": 0,
+    "analysis.results": 0,
     "analysis.data": 1,
     "analysis.frequentist": 2,
     "analysis.bayes": 3,
     "analysis.priors": 4,
     "analysis.basket": 5,
     "analysis.publish": 6,
-    "analysis.compare": 7,
     "analysis.errors": 7,
-    "analysis.reproduce": 7,
     "analysis.review": 7,
-    "analysis.bench": 7,
     "analysis.studio": 7,
     "analysis.cli": 8,
     "analysis.__main__": 9,
@@ -135,6 +133,26 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         if n not in state and (found := visit(n)):
             return found
     return None
+
+
+def _tool_imports(path: Path) -> set[str]:
+    """The modules of ``tools/`` (benchmarks, compare, reproduce) that ``path`` imports, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        found |= {n for n in names if n.split(".")[0] == "tools"}
+    return found
+
+
+def test_the_library_imports_no_tool(tmp_path):
+    """Benchmarks, compare and reproduce live in ``tools/``, outside the importable library: they import it, it
+    never imports them (the CLI's verbs load them by name, from the checkout, only when run)."""
+    path = tmp_path / "m.py"
+    path.write_text("def f():\n    from tools.bench import run\n    import tools.compare\n")
+    assert _tool_imports(path) == {"tools.bench", "tools.compare"}, "the reader sees imports inside functions"
+    offenders = {name: _tool_imports(p) for name, p in MODULES.items() if _tool_imports(p)}
+    assert not offenders, offenders
 
 
 #: import circles known and being broken by their owners (each edge drawn from the later module to the earlier

@@ -14,7 +14,7 @@ import pytest
 from analysis.cli import main
 from analysis.provenance import code_hash, differences, provenance, sha256, unseen_by_make
 from analysis.publish.build import StaleResultsError, check_provenance
-from analysis.publish.results import Results
+from analysis.results import Results
 from analysis.settings import COHORTS, INDEX_STUDY, ROOT
 
 

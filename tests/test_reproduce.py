@@ -5,7 +5,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from analysis.reproduce import REFERENCE_FILES, compare_to_reference, format_reports
+from tools.reproduce import REFERENCE_FILES, compare_to_reference, format_reports
 
 
 @pytest.mark.pipeline

@@ -16,9 +16,9 @@ from analysis.bayes.engine import MCMCMismatch, compare_mcmc, posterior
 from analysis.bayes.models.base import Model
 from analysis.bayes.units import Units
 from analysis.limits import engine_bytes, engine_grid_points, require
+from analysis.results import CROSSCHECK_COLUMNS as COLUMNS
 
 K_MCSE = 4.0
-COLUMNS = ["model", "group", "quantity", "mcmc", "engine", "mcse", "z"]
 
 
 def check_resources(spec: Model, units: Units, where: str = "") -> None:
@@ -58,14 +58,14 @@ def crosscheck(spec: Model, units: Units, idata: az.InferenceData, k_mcse: float
     """
     model = spec.engine_model(list(units.labels))
     if model is None:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=list(COLUMNS))
     check_resources(spec, units)
     post = posterior(model, list(units.events), list(units.n))
     rows = compare_mcmc(idata, post, k_mcse=k_mcse)
     df = pd.DataFrame(rows)
     df["model"] = spec.name
     df["z"] = (df["mcmc"] - df["engine"]).abs() / df["mcse"]
-    return df[COLUMNS]
+    return df[list(COLUMNS)]
 
 
 __all__ = ["COLUMNS", "K_MCSE", "MCMCMismatch", "check_resources", "crosscheck"]

@@ -22,17 +22,18 @@ Writes, under ``out_dir`` (default ``results/bayes``):
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import arviz as az
 import numpy as np
 import pandas as pd
 
-from analysis.bayes.crosscheck import COLUMNS as CROSSCHECK_COLUMNS
 from analysis.bayes.crosscheck import check_resources as check_crosscheck_resources
 from analysis.bayes.crosscheck import crosscheck
 from analysis.bayes.models import DEFAULT_MODELS, Model
-from analysis.bayes.sampling import fit, prepare
+from analysis.bayes.sampling import fit, fit_record, prepare
 from analysis.bayes.summaries import (
     exceedance_rows,
     exchangeability_rows,
@@ -46,9 +47,8 @@ from analysis.bayes.units import Units, index_units
 from analysis.data.schema import DataError
 from analysis.io import atomic_path, write_csv, write_json
 from analysis.provenance import sha256
-from analysis.settings import INDEX_STUDY, LEVEL, MCMC, SETTINGS
-
-DIAGNOSTIC_COLUMNS = ["model", "parameter", "r_hat", "ess_bulk", "ess_tail", "divergences"]
+from analysis.results import table
+from analysis.settings import INDEX_STUDY, LEVEL, MCMC, SETTINGS, Gates
 
 
 def closed_form_idata(spec: Model, units: Units, mcmc: MCMC) -> tuple[az.InferenceData, dict]:
@@ -64,6 +64,53 @@ def closed_form_idata(spec: Model, units: Units, mcmc: MCMC) -> tuple[az.Inferen
     )
     idata.attrs.update({"model": spec.name, "kind": spec.kind, "exact": "Beta posterior; draws only for plots"})
     return idata, post
+
+
+def stored_fit(
+    spec: Model,
+    units: Units,
+    out: Path | None = None,
+    mcmc: MCMC = SETTINGS.mcmc,
+    gates: Gates = SETTINGS.gates,
+    data_checksums: dict | None = None,
+    reuse: Iterable[Path] = (),
+) -> tuple[az.InferenceData, pd.DataFrame]:
+    """A fit (:func:`analysis.bayes.sampling.fit`: a stored one with the same cache key, else a new one), kept at
+    ``out`` as netCDF with its record (:func:`~analysis.bayes.sampling.fit_record`) as a JSON sidecar.
+
+    Parameters
+    ----------
+    spec : Model
+        The model and its priors.
+    units : Units
+        The binomial units.
+    out : Path, optional
+        Where the netCDF goes (its JSON sidecar beside it); ``None``: nothing is stored or read back.
+    mcmc, gates : MCMC, Gates
+        Sampler settings and convergence gates.
+    data_checksums : dict, optional
+        Recorded in the sidecar.
+    reuse : iterable of Path
+        Further folders whose stored fits (by cache key) are copied to ``out`` instead of refitted.
+
+    Returns
+    -------
+    tuple of (arviz.InferenceData, pandas.DataFrame)
+        The fit and its diagnostics.
+    """
+    idata, diag, source = fit(spec, units, mcmc, gates, out, reuse if out is not None else ())
+    if out is None:
+        return idata, diag
+    out = Path(out)
+    if source is None:
+        with atomic_path(out) as tmp:
+            idata.to_netcdf(str(tmp))
+        write_json(out.with_suffix(".json"), fit_record(spec, units, mcmc, gates, idata, data_checksums))
+    elif source.resolve() != out.resolve():
+        for suffix in (".nc", ".json"):
+            with atomic_path(out.with_suffix(suffix)) as tmp:
+                shutil.copyfile(source.with_suffix(suffix), tmp)
+    return idata, diag
 
 
 def fit_model(
@@ -91,7 +138,7 @@ def fit_model(
             )
         return idata, exact, None
     out = None if out_dir is None else Path(out_dir) / f"{name}.nc"
-    idata, diag = fit(spec, units, out, mcmc, SETTINGS.gates, checksums, reuse=reuse)
+    idata, diag = stored_fit(spec, units, out, mcmc, SETTINGS.gates, checksums, reuse=reuse)
     return idata, None, diag
 
 
@@ -141,7 +188,7 @@ def run(
         if diag is not None:
             diags.append(diag)
     estimates = pd.DataFrame(est)
-    diagnostics = pd.concat(diags, ignore_index=True) if diags else pd.DataFrame(columns=DIAGNOSTIC_COLUMNS)
+    diagnostics = table("bayes/diagnostics.csv", pd.concat(diags, ignore_index=True) if diags else None)
     write_csv(out_dir / "exceedance.csv", pd.DataFrame(exc))
     write_csv(out_dir / "diagnostics.csv", diagnostics)
     write_csv(out_dir / "ppc.csv", pd.DataFrame(ppc))
@@ -149,7 +196,7 @@ def run(
     write_csv(out_dir / "lodo.csv", pd.DataFrame(lodo))
     write_csv(
         out_dir / "crosscheck.csv",
-        pd.concat(checks, ignore_index=True) if checks else pd.DataFrame(columns=CROSSCHECK_COLUMNS),
+        table("bayes/crosscheck.csv", pd.concat(checks, ignore_index=True) if checks else None),
     )
     write_csv(out_dir / "exchangeability.csv", pd.DataFrame(exch))
     write_csv(out_dir / "prior_predictive.csv", pd.DataFrame(prior_predictive_rows(models)))

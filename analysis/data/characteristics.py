@@ -146,7 +146,18 @@ def read_characteristics(path: Path) -> tuple[list[str], list[dict]]:
 
 
 def validate_characteristics(path: Path | str) -> list[str]:
-    """Every error of a study-characteristics file (an unreadable file is one error)."""
+    """Every error of a study-characteristics file (an unreadable file is one error).
+
+    Parameters
+    ----------
+    path : Path or str
+        A study-characteristics file (``data/raw/study_characteristics.csv``).
+
+    Returns
+    -------
+    list of str
+        Every error, each naming its row and field; empty when the file is valid.
+    """
     try:
         return read_characteristics(Path(path))[0]
     except DataError as err:
@@ -158,7 +169,23 @@ def validate_characteristics(path: Path | str) -> list[str]:
 
 
 def load_characteristics(path: Path | str = CHARACTERISTICS) -> pd.DataFrame:
-    """The study characteristics, one row per fact: the validated, parsed rows (raises :class:`DataError`)."""
+    """The study characteristics, one row per fact: the validated, parsed rows.
+
+    Parameters
+    ----------
+    path : Path or str
+        The study-characteristics file (default ``data/raw/study_characteristics.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fact; ``attrs["path"]`` names the file for later stages' messages.
+
+    Raises
+    ------
+    DataError
+        Naming the file, row and field of every problem.
+    """
     path = Path(path)
     df = load_table(path, read_characteristics, CHARACTERISTICS_SCHEMA)
     df.attrs["path"] = str(path)  # for error messages of later stages

@@ -13,19 +13,62 @@ from analysis.settings import COHORTS, ENDPOINTS, GROUP_ORDER, INDEX_STUDY, TOTA
 
 def group_order(labels: Iterable[str]) -> tuple[str, ...]:
     """Labels in table order: those named in ``settings.GROUP_ORDER`` first, in that order, then the
-    others in order of first appearance; the whole-cohort total (``'all'``) is left out."""
+    others in order of first appearance; the whole-cohort total (``'all'``) is left out.
+
+    Parameters
+    ----------
+    labels : iterable of str
+        Group labels, repeats allowed (a table's ``group`` column).
+
+    Returns
+    -------
+    tuple of str
+        Each label once, in table order.
+    """
     seen = list(dict.fromkeys(str(x) for x in labels if str(x) != TOTAL))
     known = [g for g in GROUP_ORDER if g in seen]
     return tuple(known + [g for g in seen if g not in GROUP_ORDER])
 
 
 def load_index(path: Path | str = INDEX_STUDY) -> pd.DataFrame:
-    """The index study's counts, one row per (group, endpoint): the validated, parsed rows."""
+    """The index study's counts, one row per (group, endpoint): the validated, parsed rows.
+
+    Parameters
+    ----------
+    path : Path or str
+        The index-study file (default ``data/raw/index_study.csv``; codebook in ``data/README.md``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (group, endpoint), typed by the index schema.
+
+    Raises
+    ------
+    DataError
+        Naming the file, row and field of every problem; nothing is returned from a file with errors.
+    """
     return load_table(Path(path), read_index, INDEX_SCHEMA)
 
 
 def load_cohorts(path: Path | str = COHORTS) -> pd.DataFrame:
-    """Published cohorts, one row per (study, disease, endpoint): the validated, parsed rows."""
+    """Published cohorts, one row per (study, disease, endpoint): the validated, parsed rows.
+
+    Parameters
+    ----------
+    path : Path or str
+        The published-cohorts file (default ``data/raw/published_cohorts.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (study, disease, endpoint), typed by the cohort schema.
+
+    Raises
+    ------
+    DataError
+        Naming the file, row and field of every problem.
+    """
     return load_table(Path(path), read_cohorts, COHORT_SCHEMA)
 
 
@@ -35,6 +78,16 @@ def endpoint_counts(index: pd.DataFrame) -> pd.DataFrame:
     Endpoints reported for every group of the file get an 'all' row that sums
     them (unless the file gives it, in which case validation checked that it
     adds up).  Endpoints reported only for the whole cohort stay as they are.
+
+    Parameters
+    ----------
+    index : pandas.DataFrame
+        The index study as :func:`load_index` returns it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (endpoint, group) with its ``n`` and ``events``, the ``'all'`` rows included.
     """
     groups_all = group_order(index["group"])
     endpoints = [e for e in ENDPOINTS if e in set(index["endpoint"])]

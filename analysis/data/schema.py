@@ -348,10 +348,34 @@ def read_cohorts(path: Path) -> tuple[list[str], list[dict]]:
 
 
 def validate_index(path: Path) -> list[str]:
+    """Every error of an index-study file.
+
+    Parameters
+    ----------
+    path : Path
+        An index-study file (``data/raw/index_study.csv``).
+
+    Returns
+    -------
+    list of str
+        Every error, each naming its row and field; empty when the file is valid.
+    """
     return read_index(path)[0]
 
 
 def validate_cohorts(path: Path) -> list[str]:
+    """Every error of a published-cohorts file.
+
+    Parameters
+    ----------
+    path : Path
+        A published-cohorts file (``data/raw/published_cohorts.csv``).
+
+    Returns
+    -------
+    list of str
+        Every error, each naming its row and field; empty when the file is valid.
+    """
     return read_cohorts(path)[0]
 
 

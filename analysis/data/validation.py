@@ -25,7 +25,18 @@ def _sniff(path: Path) -> Callable[[Path], tuple[list[str], list[dict]]]:
 
 
 def validate(path: Path | str) -> list[str]:
-    """Validate any data file of the project; returns every error found."""
+    """Validate any data file of the project, recognised by its header; returns every error found.
+
+    Parameters
+    ----------
+    path : Path or str
+        An index-study, published-cohorts or study-characteristics file.
+
+    Returns
+    -------
+    list of str
+        Every error, each naming its row and field; empty when the file is valid.
+    """
     path = Path(path)
     try:
         return _sniff(path)(path)[0]

@@ -47,6 +47,7 @@ from statsmodels.stats.meta_analysis import combine_effects
 
 from analysis.data import group_order
 from analysis.frequentist import binomial_normal
+from analysis.results import META_COLUMNS
 from analysis.settings import SETTINGS, MetaAnalysis
 
 
@@ -191,39 +192,6 @@ def single_study(events: int, n: int, level: float = 0.95) -> dict:
     return dict(k=1, estimate=events / n, lower=float(ci.low), upper=float(ci.high))
 
 
-COLUMNS = [
-    "analysis",
-    "method",
-    "role",
-    "endpoint",
-    "endpoint_class",
-    "group",
-    "scenario",
-    "n",
-    "events",
-    "estimate",
-    "lower",
-    "upper",
-    "level",
-    "k",
-    "mu",
-    "mu_lower",
-    "mu_upper",
-    "se_mu",
-    "tau",
-    "tau_lower",
-    "tau_upper",
-    "tau2",
-    "i2",
-    "pred_lower",
-    "pred_upper",
-    "status",
-    "studies",
-    "continuity",
-    "note",
-]
-
-
 def meta_table(cohorts: pd.DataFrame, level: float = 0.95, settings: MetaAnalysis = SETTINGS.meta) -> pd.DataFrame:
     """Every scenario x disease x endpoint class: primary exact fit, DL sensitivity, or the single study.
 
@@ -297,4 +265,4 @@ def meta_table(cohorts: pd.DataFrame, level: float = 0.95, settings: MetaAnalysi
                         "added to every cell",
                     )
                 )
-    return pd.DataFrame(rows).reindex(columns=COLUMNS)
+    return pd.DataFrame(rows).reindex(columns=list(META_COLUMNS))

@@ -22,36 +22,8 @@ from analysis.frequentist.heterogeneity import freeman_halton
 from analysis.frequentist.intervals import interval_table
 from analysis.frequentist.meta import meta_table
 from analysis.io import write_csv
+from analysis.results import ESTIMATE_COLUMNS, TEST_COLUMNS
 from analysis.settings import COHORTS, INDEX_STUDY, LEVEL, SETTINGS, TOTAL, Settings
-
-ESTIMATE_COLUMNS = [
-    "analysis",
-    "method",
-    "endpoint",
-    "group",
-    "scenario",
-    "n",
-    "events",
-    "estimate",
-    "lower",
-    "upper",
-    "level",
-    "interval",
-    "note",
-]
-TEST_COLUMNS = [
-    "test",
-    "endpoint",
-    "group",
-    "n",
-    "events",
-    "benchmark",
-    "statistic",
-    "p_value",
-    "reject",
-    "alpha",
-    "note",
-]
 
 
 def heterogeneity_tests(counts: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +49,7 @@ def heterogeneity_tests(counts: pd.DataFrame) -> pd.DataFrame:
                 note=res.note,
             )
         )
-    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+    return pd.DataFrame(rows, columns=list(TEST_COLUMNS))
 
 
 def run(
@@ -93,10 +65,10 @@ def run(
     meta = meta_table(cohorts, LEVEL, settings.meta).assign(
         interval="two-sided", note=lambda d: d["note"] + "; studies: " + d["studies"]
     )
-    estimates = pd.concat([ci, meta], ignore_index=True)[ESTIMATE_COLUMNS]
+    estimates = pd.concat([ci, meta], ignore_index=True)[list(ESTIMATE_COLUMNS)]
     efficacy = counts[counts["endpoint"].isin(["response", "drug_free"])]
     tests = pd.concat(
-        [benchmark_tests(efficacy, settings.benchmarks.grid)[TEST_COLUMNS], heterogeneity_tests(counts)],
+        [benchmark_tests(efficacy, settings.benchmarks.grid)[list(TEST_COLUMNS)], heterogeneity_tests(counts)],
         ignore_index=True,
     )
     out_dir = Path(out_dir)

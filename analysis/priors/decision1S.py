@@ -30,7 +30,17 @@ from analysis.priors.mixture import BetaMixture, Mixture, NormalMixture
 
 
 class Decision1S:
-    """A one-sample decision rule: all of ``P(theta <= qc) > pc`` (lower tail) or ``P(theta > qc) > pc`` hold."""
+    """A one-sample decision rule: all of ``P(theta <= qc) > pc`` (lower tail) or ``P(theta > qc) > pc`` hold.
+
+    Parameters
+    ----------
+    pc : float or sequence of float
+        Critical probabilities, each in (0, 1).
+    qc : float or sequence of float
+        Critical values of the parameter, one per ``pc``.
+    lower_tail : bool
+        Which tail every criterion reads.
+    """
 
     def __init__(self, pc, qc, lower_tail: bool = True):
         pc, qc = np.broadcast_arrays(np.atleast_1d(np.asarray(pc, float)), np.atleast_1d(np.asarray(qc, float)))
@@ -76,7 +86,30 @@ class Decision1S:
 
 
 def decision1S(pc, qc, lower_tail: bool = True) -> Decision1S:
-    """One-sample decision function (RBesT's ``decision1S``); see :class:`Decision1S`."""
+    """One-sample decision function (RBesT's ``decision1S``); see :class:`Decision1S`.
+
+    Parameters
+    ----------
+    pc : float or sequence of float
+        Critical probabilities, each in (0, 1).
+    qc : float or sequence of float
+        Critical values of the parameter, one per ``pc``.
+    lower_tail : bool
+        ``True``: success when ``P(theta <= qc) > pc`` for every criterion; ``False``: ``P(theta > qc) > pc``.
+
+    Returns
+    -------
+    Decision1S
+        Called with a posterior mixture, says whether every criterion holds.
+
+    References
+    ----------
+    Neuenschwander B, Rouyrre N, Hollaender N, Zuber E, Branson M (2011). A proof of concept phase II
+    non-inferiority criterion. Statistics in Medicine 30(13):1618-1627 (dual criteria).
+
+    Weber S, Li Y, Seaman JW, Kakizume T, Schmidli H (2021). Applying meta-analytic-predictive priors with the
+    R Bayesian evidence synthesis tools. Journal of Statistical Software 100(19):1-32.
+    """
     return Decision1S(pc, qc, lower_tail)
 
 
@@ -171,7 +204,24 @@ def continuous_crit(prior: Mixture, n, decision: Decision1S, center: float, scal
 
 
 def decision1S_boundary(prior: Mixture, n, decision: Decision1S, sigma: float | None = None) -> float:
-    """Critical value of the statistic of ``n`` units (see the module docstring for its meaning)."""
+    """Critical value of the statistic of ``n`` units (see the module docstring for its meaning).
+
+    Parameters
+    ----------
+    prior : Mixture
+        The analysis prior.
+    n : int or float
+        The number of units (patients, or events for an exponential rate).
+    decision : Decision1S
+        The decision rule.
+    sigma : float, optional
+        Normal priors only: the sampling standard deviation of one observation (default: the prior's).
+
+    Returns
+    -------
+    float
+        The critical value; which side of it succeeds is :func:`region`'s answer.
+    """
     prior, kw = _prepare(prior, n, sigma)
     reg = region(prior, decision.lower_tail)
     if isinstance(prior, BetaMixture):

@@ -34,7 +34,19 @@ PRUNE = 1e-14
 
 
 class Decision2S:
-    """All of ``P(g(theta1) - g(theta2) <= qc) > pc`` (lower tail) or ``... > qc) > pc`` hold."""
+    """All of ``P(g(theta1) - g(theta2) <= qc) > pc`` (lower tail) or ``... > qc) > pc`` hold.
+
+    Parameters
+    ----------
+    pc : float or sequence of float
+        Critical probabilities, each in (0, 1).
+    qc : float or sequence of float
+        Critical values of the difference ``g(theta1) - g(theta2)``, one per ``pc``.
+    lower_tail : bool
+        ``True``: success when ``P(g(theta1) - g(theta2) <= qc) > pc`` for every criterion; ``False``: ``> qc``.
+    link : {"identity", "logit", "log"}
+        The scale ``g`` of the comparison.
+    """
 
     def __init__(self, pc, qc, lower_tail: bool = True, link: str = "identity"):
         pc, qc = np.broadcast_arrays(np.atleast_1d(np.asarray(pc, float)), np.atleast_1d(np.asarray(qc, float)))
@@ -71,7 +83,29 @@ class Decision2S:
 
 
 def decision2S(pc, qc, lower_tail: bool = True, link: str = "identity") -> Decision2S:
-    """Two-sample decision function (RBesT's ``decision2S``); see :class:`Decision2S`."""
+    """Two-sample decision function (RBesT's ``decision2S``); see :class:`Decision2S`.
+
+    Parameters
+    ----------
+    pc : float or sequence of float
+        Critical probabilities, each in (0, 1).
+    qc : float or sequence of float
+        Critical values of the difference ``g(theta1) - g(theta2)``, one per ``pc``.
+    lower_tail : bool
+        ``True``: success when ``P(g(theta1) - g(theta2) <= qc) > pc`` for every criterion; ``False``: ``> qc``.
+    link : {"identity", "logit", "log"}
+        The scale ``g`` of the comparison.
+
+    Returns
+    -------
+    Decision2S
+        Called with the two arms' posterior mixtures, says whether every criterion holds.
+
+    References
+    ----------
+    Weber S, Li Y, Seaman JW, Kakizume T, Schmidli H (2021). Applying meta-analytic-predictive priors with the
+    R Bayesian evidence synthesis tools. Journal of Statistical Software 100(19):1-32.
+    """
     return Decision2S(pc, qc, lower_tail, link)
 
 
@@ -86,7 +120,19 @@ def _prune(mix: Mixture) -> Mixture:
 
 
 class Boundary2S:
-    """Critical value of sample 1's statistic as a function of sample 2's, cached."""
+    """Critical value of sample 1's statistic as a function of sample 2's, cached.
+
+    Parameters
+    ----------
+    prior1, prior2 : Mixture
+        The analysis priors of the two arms (one family).
+    n1, n2 : int or float
+        The arms' numbers of units.
+    decision : Decision2S
+        The decision rule.
+    sigma1, sigma2 : float, optional
+        Normal priors only: each arm's sampling standard deviation of one observation.
+    """
 
     def __init__(self, prior1: Mixture, prior2: Mixture, n1, n2, decision: Decision2S, sigma1=None, sigma2=None):
         if type(prior1) is not type(prior2):
@@ -256,5 +302,22 @@ class Boundary2S:
 def decision2S_boundary(
     prior1: Mixture, prior2: Mixture, n1, n2, decision: Decision2S, sigma1=None, sigma2=None
 ) -> Boundary2S:
-    """Critical values of sample 1 given sample 2 (RBesT's ``decision2S_boundary``)."""
+    """Critical values of sample 1 given sample 2 (RBesT's ``decision2S_boundary``).
+
+    Parameters
+    ----------
+    prior1, prior2 : Mixture
+        The analysis priors of the two arms (one family).
+    n1, n2 : int or float
+        The arms' numbers of units.
+    decision : Decision2S
+        The decision rule.
+    sigma1, sigma2 : float, optional
+        Normal priors only: each arm's sampling standard deviation of one observation.
+
+    Returns
+    -------
+    Boundary2S
+        Sample 1's critical value for any statistic of sample 2.
+    """
     return Boundary2S(prior1, prior2, n1, n2, decision, sigma1, sigma2)

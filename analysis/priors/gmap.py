@@ -41,7 +41,25 @@ MAP_PRIORS = {"mu": Prior("Normal", (0, 2)), "tau": Prior("HalfNormal", (1,))}
 
 @dataclass
 class MAPResult:
-    """The MAP prior: its draws, its mixture approximation, and how it was obtained."""
+    """The MAP prior: its draws, its mixture approximation, and how it was obtained.
+
+    Attributes
+    ----------
+    studies : Units
+        The historical studies fitted.
+    spec : Hierarchical
+        The MAP model with its priors.
+    draws : numpy.ndarray
+        Draws of a new study's parameter (the MAP prior).
+    mixture : Mixture
+        Its mixture approximation (:func:`automixfit`).
+    fits : list of dict
+        The mixture fits tried, as :func:`automixfit` reports them.
+    diagnostics : pandas.DataFrame or None
+        The MCMC fit's convergence diagnostics.
+    tau_draws, mu_draws : numpy.ndarray or None
+        Draws of the between-study standard deviation and the population mean.
+    """
 
     studies: Units
     spec: Hierarchical
@@ -84,10 +102,41 @@ def gmap(
     gates: Gates = SETTINGS.gates,
     max_components: int = 4,
 ) -> MAPResult:
-    """Fit the MAP model to historical studies and approximate the MAP prior by a Beta mixture."""
+    """Fit the MAP model to historical studies and approximate the MAP prior by a Beta mixture (RBesT's
+    ``gMAP`` with a binomial likelihood and a logit link).
+
+    Parameters
+    ----------
+    labels : sequence of str
+        The studies' names.
+    events, n : sequence of int
+        Each study's responders and patients.
+    mu, tau : Prior, optional
+        Priors of the population mean and of the between-study standard deviation (on the link scale).
+    mcmc : MCMC
+        Sampler settings (default: the paper's).
+    gates : Gates
+        Convergence gates; a fit that fails one raises :class:`~analysis.bayes.sampling.ConvergenceError`.
+    max_components : int
+        The most mixture components :func:`automixfit` tries.
+
+    Returns
+    -------
+    MAPResult
+        The MAP prior's draws, its Beta-mixture approximation and the fit behind it.
+
+    References
+    ----------
+    Neuenschwander B, Capkun-Niggli G, Branson M, Spiegelhalter DJ (2010). Summarizing historical information on
+    controls in clinical trials. Clinical Trials 7(1):5-18.
+
+    Schmidli H, Gsteiger S, Roychoudhury S, O'Hagan A, Spiegelhalter D, Neuenschwander B (2014). Robust
+    meta-analytic-predictive priors in clinical trials with historical control information. Biometrics
+    70(4):1023-1032.
+    """
     units = Units(tuple(labels), tuple(int(x) for x in events), tuple(int(m) for m in n))
     spec = Hierarchical(name="map", priors={"mu": mu, "tau": tau})
-    idata, diag = fit(spec, units, None, mcmc, gates)
+    idata, diag, _ = fit(spec, units, mcmc, gates)
     draws = idata.posterior["p_new"].values.ravel()
     mixture, fits = automixfit(draws, max_components)
     post = idata.posterior
@@ -144,7 +193,39 @@ def gmap_normal(
     gates: Gates = SETTINGS.gates,
     max_components: int = 4,
 ) -> MAPResult:
-    """MAP prior for a mean from study means and their standard errors; a NormalMixture with reference scale sigma."""
+    """MAP prior for a mean from study means and their standard errors; a NormalMixture with reference scale sigma.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        The studies' names.
+    means, se : sequence of float
+        Each study's mean and its standard error.
+    sigma : float
+        The reference scale: the sampling standard deviation of one observation.
+    mu, tau : Prior, optional
+        Priors of the population mean and of the between-study standard deviation (on the link scale).
+    mcmc : MCMC
+        Sampler settings (default: the paper's).
+    gates : Gates
+        Convergence gates; a fit that fails one raises :class:`~analysis.bayes.sampling.ConvergenceError`.
+    max_components : int
+        The most mixture components :func:`automixfit` tries.
+
+    Returns
+    -------
+    MAPResult
+        The MAP prior's draws, its Normal-mixture approximation and the fit behind it.
+
+    References
+    ----------
+    Neuenschwander B, Capkun-Niggli G, Branson M, Spiegelhalter DJ (2010). Summarizing historical information on
+    controls in clinical trials. Clinical Trials 7(1):5-18.
+
+    Schmidli H, Gsteiger S, Roychoudhury S, O'Hagan A, Spiegelhalter D, Neuenschwander B (2014). Robust
+    meta-analytic-predictive priors in clinical trials with historical control information. Biometrics
+    70(4):1023-1032.
+    """
     mu = mu or Prior("Normal", (0.0, 100.0 * sigma))
     tau = tau or Prior("HalfNormal", (sigma / 2,))
     spec, draws, diag, tau_d = _sample_map("normal", means, se, mu, tau, mcmc, gates)
@@ -163,7 +244,39 @@ def gmap_poisson(
     gates: Gates = SETTINGS.gates,
     max_components: int = 4,
 ) -> MAPResult:
-    """MAP prior for an event rate from study counts and exposures; a GammaMixture (Poisson likelihood)."""
+    """MAP prior for an event rate from study counts and exposures; a GammaMixture (Poisson likelihood).
+
+    Parameters
+    ----------
+    labels : sequence of str
+        The studies' names.
+    counts : sequence of int
+        Each study's events.
+    exposure : sequence of float
+        Each study's exposure (e.g. patient-years).
+    mu, tau : Prior, optional
+        Priors of the population mean and of the between-study standard deviation (on the log scale).
+    mcmc : MCMC
+        Sampler settings (default: the paper's).
+    gates : Gates
+        Convergence gates; a fit that fails one raises :class:`~analysis.bayes.sampling.ConvergenceError`.
+    max_components : int
+        The most mixture components :func:`automixfit` tries.
+
+    Returns
+    -------
+    MAPResult
+        The MAP prior's draws, its Gamma-mixture approximation and the fit behind it.
+
+    References
+    ----------
+    Neuenschwander B, Capkun-Niggli G, Branson M, Spiegelhalter DJ (2010). Summarizing historical information on
+    controls in clinical trials. Clinical Trials 7(1):5-18.
+
+    Schmidli H, Gsteiger S, Roychoudhury S, O'Hagan A, Spiegelhalter D, Neuenschwander B (2014). Robust
+    meta-analytic-predictive priors in clinical trials with historical control information. Biometrics
+    70(4):1023-1032.
+    """
     mu = mu or Prior("Normal", (0.0, 2.0))
     tau = tau or Prior("HalfNormal", (1.0,))
     spec, log_draws, diag, tau_d = _sample_map("poisson", counts, exposure, mu, tau, mcmc, gates)

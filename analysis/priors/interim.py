@@ -17,7 +17,31 @@ def _success_counts(prior: BetaMixture, n: int, decision: Decision1S) -> tuple[i
 
 
 def predictive_probability(prior: BetaMixture, y1: int, n1: int, n: int, decision: Decision1S) -> float:
-    """P(final success | y1 of n1 so far), over the posterior predictive of the remaining n - n1."""
+    """P(final success | y1 of n1 so far), over the posterior predictive of the remaining n - n1.
+
+    Parameters
+    ----------
+    prior : BetaMixture
+        The analysis prior.
+    y1 : int
+        Responders at the interim.
+    n1 : int
+        Patients at the interim, ``0 < n1 < n``.
+    n : int
+        Patients at the final analysis.
+    decision : Decision1S
+        The final analysis's decision rule.
+
+    Returns
+    -------
+    float
+        The predictive probability that the final analysis succeeds.
+
+    References
+    ----------
+    Lee JJ, Liu DD (2008). A predictive probability design for phase II cancer clinical trials. Clinical
+    Trials 5(2):93-106.
+    """
     if not 0 < n1 < n:
         raise ValueError(f"need 0 < n1 < n, got n1={n1}, n={n}")
     crit, reg = _success_counts(prior, n, decision)
@@ -38,7 +62,35 @@ class InterimOC:
 
 def oc1S_interim(prior: BetaMixture, n1: int, n: int, decision: Decision1S, futility: float, p_true) -> InterimOC:
     """Exact OC of a design (upper-tail decision) that stops at ``n1`` when the predictive probability
-    of final success is below ``futility``.  ``boundary_final``: the fewest final responders that succeed."""
+    of final success is below ``futility``.  ``boundary_final``: the fewest final responders that succeed.
+
+    Parameters
+    ----------
+    prior : BetaMixture
+        The analysis prior.
+    n1 : int
+        Patients at the interim.
+    n : int
+        Patients at the final analysis.
+    decision : Decision1S
+        The final analysis's decision rule (upper tail).
+    futility : float
+        The trial stops when the predictive probability of final success (:func:`predictive_probability`) is
+        below this.
+    p_true : float or array_like
+        True response rates.
+
+    Returns
+    -------
+    InterimOC
+        At each rate: P(success), P(stopping for futility), the expected number of patients; and the rule's
+        final boundary and interim stopping count.
+
+    References
+    ----------
+    Lee JJ, Liu DD (2008). A predictive probability design for phase II cancer clinical trials. Clinical
+    Trials 5(2):93-106.
+    """
     crit, reg = _success_counts(prior, n, decision)
     if reg != "above":
         raise ValueError("interim futility is implemented for upper-tail (efficacy) decisions")

@@ -417,7 +417,18 @@ def em_fit(
 
 
 def fit_mixture(draws, k: int, family: str = "beta", **kwargs) -> tuple[Mixture, float]:
-    """EM fit of a ``k``-component mixture; returns (mixture, log-likelihood).  See :func:`em_fit`."""
+    """EM fit of a ``k``-component mixture; returns (mixture, log-likelihood).  See :func:`em_fit`.
+
+    Parameters
+    ----------
+    draws, k, family, **kwargs
+        As :func:`em_fit` (the draws, the number of components, ``"beta"``, ``"normal"`` or ``"gamma"``).
+
+    Returns
+    -------
+    (Mixture, float)
+        The fitted mixture and its log-likelihood on ``draws``.
+    """
     fit = em_fit(draws, k, family, **kwargs)
     return fit.mixture, fit.loglik
 
@@ -436,6 +447,17 @@ def automixfit(
     The k-component fit also starts from the (k - 1)-component fit with a component split, so its
     log-likelihood is at least the (k - 1)-component one.  ``kwargs`` go to :func:`em_fit`
     (``constrain_gt1``, ``restarts``, ``seed``, ``sigma``, ``likelihood``, ...).
+
+    Parameters
+    ----------
+    draws, family, **kwargs
+        As :func:`em_fit`.
+    max_components : int
+        The most components tried.
+    criterion : {"aic", "bic"}
+        ``"aic"``: ``-2 loglik + penalty * parameters``; ``"bic"``: the BIC.
+    penalty : float
+        The penalty per parameter of ``"aic"`` (RBesT's k = 6).
 
     Returns
     -------

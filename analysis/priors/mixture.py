@@ -31,7 +31,18 @@ FAMILIES = ("beta", "normal", "gamma")
 
 
 class Mixture:
-    """A finite mixture of one conjugate family; weights are positive and sum to 1 (within 1e-6)."""
+    """A finite mixture of one conjugate family; weights are positive and sum to 1 (within 1e-6).
+
+    Parameters
+    ----------
+    components : iterable of (float, float, float)
+        ``(weight, p1, p2)`` per component, ``p1`` and ``p2`` the family's two parameters (:attr:`params`).
+
+    References
+    ----------
+    Weber S, Li Y, Seaman JW, Kakizume T, Schmidli H (2021). Applying meta-analytic-predictive priors with the
+    R Bayesian evidence synthesis tools. Journal of Statistical Software 100(19):1-32.
+    """
 
     family: str = ""
     #: labels of the two component parameters, for messages and JSON
@@ -267,7 +278,13 @@ class Mixture:
 
 # ------------------------------------------------------------------------------------------------
 class BetaMixture(Mixture):
-    """A finite mixture of Beta(a, b) densities for a response rate (RBesT's ``mixbeta``)."""
+    """A finite mixture of Beta(a, b) densities for a response rate (RBesT's ``mixbeta``).
+
+    Parameters
+    ----------
+    components : iterable of (float, float, float)
+        ``(weight, a, b)`` per component, ``a, b > 0``.
+    """
 
     family = "beta"
     params = ("a", "b")
@@ -356,6 +373,13 @@ class NormalMixture(Mixture):
     ``sigma`` is the known sampling standard deviation of one observation; the data of ``n`` units are
     their mean, with standard error ``sigma / sqrt(n)``.  ``sigma`` may be omitted, but then it must be
     passed to the functions that need it (ESS, designs).
+
+    Parameters
+    ----------
+    components : iterable of (float, float, float)
+        ``(weight, m, s)`` per component, ``s > 0``.
+    sigma : float, optional
+        The reference scale: the sampling standard deviation of one observation.
     """
 
     family = "normal"
@@ -450,6 +474,13 @@ class GammaMixture(Mixture):
     ``likelihood='poisson'``: a rate of counts; the statistic of n units is the total count
     (posterior Gamma(a + total, b + n)).  ``likelihood='exp'``: an exponential rate; the statistic of
     n events is the total time (posterior Gamma(a + n, b + total)).
+
+    Parameters
+    ----------
+    components : iterable of (float, float, float)
+        ``(weight, a, b)`` per component, shape ``a`` and rate ``b`` both > 0.
+    likelihood : {"poisson", "exp"}
+        The data model the rate belongs to.
     """
 
     family = "gamma"

@@ -36,4 +36,28 @@ class OC1S:
 
 
 def oc1S(prior: Mixture, n, decision: Decision1S, sigma: float | None = None) -> OC1S:
+    """One-sample operating characteristics (RBesT's ``oc1S``): the probability that a trial of ``n`` units
+    succeeds, as a function of the true parameter.
+
+    Parameters
+    ----------
+    prior : Mixture
+        The analysis prior.
+    n : int or float
+        The number of units.
+    decision : Decision1S
+        The decision rule.
+    sigma : float, optional
+        Normal priors only: the sampling standard deviation of one observation (default: the prior's).
+
+    Returns
+    -------
+    OC1S
+        Called with true parameter values, gives P(success) at each.
+
+    References
+    ----------
+    Weber S, Li Y, Seaman JW, Kakizume T, Schmidli H (2021). Applying meta-analytic-predictive priors with the
+    R Bayesian evidence synthesis tools. Journal of Statistical Software 100(19):1-32.
+    """
     return OC1S(prior, n, decision, sigma)

@@ -80,5 +80,27 @@ class OC2S:
 
 
 def oc2S(prior1: Mixture, prior2: Mixture, n1, n2, decision: Decision2S, sigma1=None, sigma2=None) -> OC2S:
-    """Two-sample operating characteristics as a function of (theta1, theta2); see :class:`OC2S`."""
+    """Two-sample operating characteristics as a function of (theta1, theta2); see :class:`OC2S`.
+
+    Parameters
+    ----------
+    prior1, prior2 : Mixture
+        The analysis priors of the two arms (one family).
+    n1, n2 : int or float
+        The arms' numbers of units.
+    decision : Decision2S
+        The decision rule.
+    sigma1, sigma2 : float, optional
+        Normal priors only: each arm's sampling standard deviation of one observation.
+
+    Returns
+    -------
+    OC2S
+        Called with true parameters of both arms, gives P(success).
+
+    References
+    ----------
+    Weber S, Li Y, Seaman JW, Kakizume T, Schmidli H (2021). Applying meta-analytic-predictive priors with the
+    R Bayesian evidence synthesis tools. Journal of Statistical Software 100(19):1-32.
+    """
     return OC2S(prior1, prior2, n1, n2, decision, sigma1, sigma2)

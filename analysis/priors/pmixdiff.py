@@ -206,7 +206,29 @@ def prob_above(mix1: Mixture, mix2: Mixture, q: float, link: str = "identity") -
 
 
 def pmixdiff(mix1: Mixture, mix2: Mixture, q, lower_tail: bool = True, link: str = "identity"):
-    """``P(g(x1) - g(x2) <= q)`` (or ``> q`` with ``lower_tail=False``), vectorised over ``q``."""
+    """``P(g(x1) - g(x2) <= q)`` (or ``> q`` with ``lower_tail=False``), vectorised over ``q``.
+
+    Parameters
+    ----------
+    mix1, mix2 : Mixture
+        The distributions of ``x1`` and ``x2`` (independent; one family).
+    q : float or array_like
+        Quantiles of the difference.
+    lower_tail : bool
+        ``True``: ``P(... <= q)``; ``False``: ``P(... > q)``.
+    link : {"identity", "logit", "log"}
+        The scale ``g`` of the difference.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The probability, a float for a scalar ``q``.
+
+    References
+    ----------
+    Weber S, Li Y, Seaman JW, Kakizume T, Schmidli H (2021). Applying meta-analytic-predictive priors with the
+    R Bayesian evidence synthesis tools. Journal of Statistical Software 100(19):1-32.
+    """
     qs = np.atleast_1d(np.asarray(q, float))
     above = np.array([prob_above(mix1, mix2, qi, link) for qi in qs])
     out = 1 - above if lower_tail else above

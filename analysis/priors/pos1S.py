@@ -21,4 +21,28 @@ class POS1S(OC1S):
 
 
 def pos1S(prior: Mixture, n, decision: Decision1S, sigma: float | None = None) -> POS1S:
+    """One-sample probability of success (RBesT's ``pos1S``): P(success) averaged over a design prior of the
+    true parameter, i.e. under the design prior's predictive distribution of the trial's statistic.
+
+    Parameters
+    ----------
+    prior : Mixture
+        The analysis prior.
+    n : int or float
+        The number of units.
+    decision : Decision1S
+        The decision rule.
+    sigma : float, optional
+        Normal priors only: the sampling standard deviation of one observation (default: the prior's).
+
+    Returns
+    -------
+    POS1S
+        Called with a design prior (a mixture of the same family), gives the probability of success.
+
+    References
+    ----------
+    Weber S, Li Y, Seaman JW, Kakizume T, Schmidli H (2021). Applying meta-analytic-predictive priors with the
+    R Bayesian evidence synthesis tools. Journal of Statistical Software 100(19):1-32.
+    """
     return POS1S(prior, n, decision, sigma)

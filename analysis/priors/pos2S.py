@@ -42,4 +42,27 @@ class POS2S(OC2S):
 
 
 def pos2S(prior1: Mixture, prior2: Mixture, n1, n2, decision, sigma1=None, sigma2=None) -> POS2S:
+    """Two-sample probability of success (RBesT's ``pos2S``): P(success) under design priors of both arms.
+
+    Parameters
+    ----------
+    prior1, prior2 : Mixture
+        The analysis priors of the two arms (one family).
+    n1, n2 : int or float
+        The arms' numbers of units.
+    decision : Decision2S
+        The decision rule.
+    sigma1, sigma2 : float, optional
+        Normal priors only: each arm's sampling standard deviation of one observation.
+
+    Returns
+    -------
+    POS2S
+        Called with two design priors, gives the probability of success.
+
+    References
+    ----------
+    Weber S, Li Y, Seaman JW, Kakizume T, Schmidli H (2021). Applying meta-analytic-predictive priors with the
+    R Bayesian evidence synthesis tools. Journal of Statistical Software 100(19):1-32.
+    """
     return POS2S(prior1, prior2, n1, n2, decision, sigma1, sigma2)

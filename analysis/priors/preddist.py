@@ -94,12 +94,54 @@ class PredDist:
 
 
 def preddist(mix: Mixture, n, sigma: float | None = None) -> PredDist:
-    """The predictive distribution of the statistic of ``n`` future units (RBesT's ``preddist``)."""
+    """The predictive distribution of the statistic of ``n`` future units (RBesT's ``preddist``).
+
+    Parameters
+    ----------
+    mix : Mixture
+        The distribution of the parameter (a prior or a posterior).
+    n : int or float
+        The number of future units.
+    sigma : float, optional
+        Normal priors only: the sampling standard deviation of one observation (default: the mixture's).
+
+    Returns
+    -------
+    PredDist
+        Its ``pmf``/``pdf``, ``cdf``, ``sf``, quantiles, mean and draws.
+
+    References
+    ----------
+    Weber S, Li Y, Seaman JW, Kakizume T, Schmidli H (2021). Applying meta-analytic-predictive priors with the
+    R Bayesian evidence synthesis tools. Journal of Statistical Software 100(19):1-32.
+    """
     return PredDist(mix, n, sigma)
 
 
 def conflict(prior: Mixture, y, n, sigma: float | None = None) -> dict:
-    """Prior-data conflict: prior predictive tail probabilities of the observed statistic ``y``."""
+    """Prior-data conflict: prior predictive tail probabilities of the observed statistic ``y``.
+
+    Parameters
+    ----------
+    prior : Mixture
+        The prior.
+    y : int or float
+        The observed statistic (responders, mean, total count or total time).
+    n : int or float
+        The number of units behind ``y``.
+    sigma : float, optional
+        Normal priors only: the sampling standard deviation of one observation (default: the prior's).
+
+    Returns
+    -------
+    dict
+        ``p_lower`` = P(Y <= y), ``p_upper`` = P(Y >= y) and ``p_two_sided`` (twice the smaller, at most 1).
+
+    References
+    ----------
+    Box GEP (1980). Sampling and Bayes' inference in scientific modelling and robustness. Journal of the
+    Royal Statistical Society A 143(4):383-430.
+    """
     pred = preddist(prior, n, sigma)
     lower = float(pred.cdf(y))
     upper = float(pred.sf(y - 1)) if pred.discrete else float(pred.sf(y))
@@ -107,5 +149,20 @@ def conflict(prior: Mixture, y, n, sigma: float | None = None) -> dict:
 
 
 def conflict_pvalue(prior: BetaMixture, events: int, n: int) -> dict:
-    """Prior-data conflict for a response count (kept name; see :func:`conflict`)."""
+    """Prior-data conflict for a response count (kept name; see :func:`conflict`).
+
+    Parameters
+    ----------
+    prior : BetaMixture
+        The prior of the response rate.
+    events : int
+        Observed responders.
+    n : int
+        Patients.
+
+    Returns
+    -------
+    dict
+        As :func:`conflict`.
+    """
     return conflict(prior, events, n)

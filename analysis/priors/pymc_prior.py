@@ -15,6 +15,20 @@ def as_pymc(mix: Mixture | MvNormalMixture, name: str, **kwargs):
     intercept and slope of a meta-regression).  Extra keyword arguments (``dims``, ``shape``, ...)
     are passed on.
 
+    Parameters
+    ----------
+    mix : Mixture or MvNormalMixture
+        The density.
+    name : str
+        The random variable's name in the model.
+    **kwargs
+        Passed on to the PyMC distribution (``dims``, ``shape``, ...).
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+        The random variable, added to the model of the surrounding ``pm.Model`` context.
+
     References
     ----------
     RBesT ``R/mixstanvar.R`` (mixture priors in brms models).

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.bayes import models as registry
-from analysis.bayes.models import DEFAULT_MODELS
 from analysis.data import group_order
 from analysis.publish.format import ci, group_name, md_table, prop
-from analysis.settings import NEW_GROUP, SETTINGS
+from analysis.results import MissingResultError
+from analysis.settings import NEW_GROUP
 
 
 def groups_with_new(groups) -> list[str]:
@@ -98,7 +98,66 @@ def exceedance_table(exc: pd.DataFrame, models: tuple[str, ...] = EXCEEDANCE_MOD
     )
 
 
-def diagnostics_table(diag: pd.DataFrame, sens_diag: pd.DataFrame) -> str:
+def fit_settings(records: dict[str, dict]) -> dict:
+    """The MCMC settings and convergence gates the paper quotes, from the fits' own records (not the code's
+    defaults): one set, shared by every MCMC fit.
+
+    Parameters
+    ----------
+    records : dict of str to dict
+        Each model's fit record (:attr:`analysis.results.Results.fit_records`); closed-form fits have no MCMC
+        settings and are skipped.
+
+    Returns
+    -------
+    dict
+        ``{"mcmc": {...}, "gates": {...}}`` as recorded.
+
+    Raises
+    ------
+    MissingResultError
+        When no fit recorded MCMC settings, or two fits record different ones (the paper would quote one set
+        for fits made with another).
+    """
+    found = {name: (rec["mcmc"], rec.get("gates", {})) for name, rec in records.items() if "mcmc" in rec}
+    if not found:
+        raise MissingResultError("no fit record holds MCMC settings (bayes/<model>.json): rerun the Bayesian step")
+    (first, (mcmc, gates)), *others = found.items()
+    for name, other in others:
+        if other != (mcmc, gates):
+            raise MissingResultError(
+                f"the fits {first!r} and {name!r} record different MCMC settings or gates ({mcmc}, {gates} vs "
+                f"{other[0]}, {other[1]}); the paper quotes one set: rebuild the results with one"
+            )
+    return {"mcmc": mcmc, "gates": gates}
+
+
+def fit_variables(records: dict[str, dict]) -> dict:
+    """What the paper quotes about how the models were fitted, from the fits' own records: each model's priors
+    (``bayes.priors.<model>.<parameter>``), the MCMC settings and the EXNEX weight (``bayes.diag.*``).
+
+    Parameters
+    ----------
+    records : dict of str to dict
+        Each model's fit record (:attr:`analysis.results.Results.fit_records`).
+
+    Returns
+    -------
+    dict
+        ``{"priors": {model: {parameter: prior}}, "diag": {setting: value}}``.
+    """
+    mcmc = fit_settings(records)["mcmc"]
+    out = {
+        "priors": {name: dict(rec["model"]["priors"]) for name, rec in records.items()},
+        "diag": {k: mcmc[k] for k in ("sampler", "draws", "tune", "chains", "target_accept", "seed")},
+    }
+    weight = records.get("exnex", {}).get("model", {}).get("exnex_weight")
+    if weight is not None:
+        out["diag"]["exnex_weight"] = f"{weight:g}"
+    return out
+
+
+def diagnostics_table(diag: pd.DataFrame, sens_diag: pd.DataFrame, gates: dict) -> str:
     rows = []
     for source, d in (("main", diag), ("sensitivity", sens_diag)):
         for model, sub in d.groupby("model", sort=False):
@@ -112,11 +171,10 @@ def diagnostics_table(diag: pd.DataFrame, sens_diag: pd.DataFrame) -> str:
                     "Divergences": int(sub["divergences"].max()),
                 }
             )
-    g = SETTINGS.gates
     return md_table(
         pd.DataFrame(rows),
         f"Convergence diagnostics of every MCMC fit. The build fails if any R-hat "
-        f"exceeds {g.max_r_hat}, any bulk or tail ESS is below {g.min_ess_bulk:g}, or any transition "
+        f"exceeds {gates['max_r_hat']}, any bulk or tail ESS is below {gates['min_ess_bulk']:g}, or any transition "
         "diverges.",
         "tbl-diagnostics",
         "lrrrrr",
@@ -151,7 +209,11 @@ def bayes_variables(
     sens: pd.DataFrame,
     ppc: pd.DataFrame,
     prior_pred: pd.DataFrame,
+    records: dict[str, dict],
 ) -> dict:
+    """The Bayesian section's quoted numbers; the priors, MCMC settings and EXNEX weight as each fit recorded
+    them (``records``: :attr:`analysis.results.Results.fit_records`), so the paper states the priors behind its
+    numbers."""
     v: dict = {}
     b = est[est["analysis"] == "bayes"]
     for r in b.itertuples(index=False):
@@ -165,25 +227,20 @@ def bayes_variables(
         v["exceed"].setdefault(r.model, {}).setdefault(r.group, {})[f"b{round(100 * r.benchmark):02d}"] = probability(
             r.probability, getattr(r, "mcse", 0.0)
         )
-    v["high_benchmark"] = prop(max(SETTINGS.benchmarks.grid), 1)
-    top = exc[(exc["model"] == "hierarchical") & (exc["benchmark"] == max(SETTINGS.benchmarks.grid))]
+    high = exc["benchmark"].max()  # the grid's top, as the results hold it
+    v["high_benchmark"] = prop(high, 1)
+    top = exc[(exc["model"] == "hierarchical") & (exc["benchmark"] == high)]
     v["exceed_high"] = {
         r.group: probability(r.probability, getattr(r, "mcse", 0.0)) for r in top.itertuples(index=False)
     }
-    v["priors"] = {name: {k: repr(p) for k, p in spec.priors.items()} for name, spec in DEFAULT_MODELS.items()}
-    all_diag = diag
+    quoted = fit_variables(records)
+    v["priors"] = quoted["priors"]
     v["diag"] = {
-        "max_rhat": f"{all_diag['r_hat'].max():.3f}",
-        "min_ess_bulk": f"{all_diag['ess_bulk'].min():.0f}",
-        "min_ess_tail": f"{all_diag['ess_tail'].min():.0f}",
-        "divergences": int(all_diag["divergences"].sum()),
-        "sampler": SETTINGS.mcmc.sampler,
-        "draws": SETTINGS.mcmc.draws,
-        "tune": SETTINGS.mcmc.tune,
-        "chains": SETTINGS.mcmc.chains,
-        "target_accept": SETTINGS.mcmc.target_accept,
-        "seed": SETTINGS.mcmc.seed,
-        "exnex_weight": f"{DEFAULT_MODELS['exnex'].exnex_weight:g}",
+        "max_rhat": f"{diag['r_hat'].max():.3f}",
+        "min_ess_bulk": f"{diag['ess_bulk'].min():.0f}",
+        "min_ess_tail": f"{diag['ess_tail'].min():.0f}",
+        "divergences": int(diag["divergences"].sum()),
+        **quoted["diag"],
     }
     s = sens[sens["group"] != NEW_GROUP]
     v["sens"] = {

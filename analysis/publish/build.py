@@ -1,15 +1,18 @@
-"""Stage 5's build step: every table, figure and quoted number the sections declare, from ``results/``."""
+"""The publish stage's steps and their writers: the combined estimates (``combine``), and every table, figure
+and quoted number the sections declare, from ``results/`` (``report``, ``figures``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.io import write_text
+import pandas as pd
+
+from analysis.io import write_csv, write_text
 from analysis.provenance import differences
+from analysis.publish.combine import combine
 from analysis.publish.format import write_yaml
-from analysis.publish.results import MissingResultError, Results
-from analysis.publish.sections import SECTIONS
 from analysis.publish.shortcodes import markdown_literal
+from analysis.results import MissingResultError, Results
 
 
 class StaleResultsError(MissingResultError):
@@ -38,7 +41,30 @@ def check_provenance(r: Results) -> None:
         )
 
 
+def build_estimates(inputs: list[Path], out: Path) -> pd.DataFrame:
+    """The ``combine`` step: the steps' estimates files (:func:`~analysis.publish.combine.combine`) written to
+    ``out`` (atomically: a refused input leaves no file).
+
+    Parameters
+    ----------
+    inputs : list of Path
+        The steps' estimates files, each once.
+    out : Path
+        The combined table (``results/estimates.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The combined table.
+    """
+    df = combine(inputs)
+    write_csv(out, df)
+    return df
+
+
 def build_figures(results: Path, out: Path) -> list[Path]:
+    from analysis.publish.sections import SECTIONS  # here: the combine step needs none of the sections' imports
+
     r, out = Results(results), Path(out)
     check_provenance(r)
     written = []
@@ -52,6 +78,8 @@ def build_figures(results: Path, out: Path) -> list[Path]:
 
 def build_report(results: Path, manuscript: Path) -> list[Path]:
     """Write every declared table and ``_variables.yml``; nothing is written unless all of them build."""
+    from analysis.publish.sections import SECTIONS
+
     r, manuscript = Results(results), Path(manuscript)
     check_provenance(r)
     outputs = {

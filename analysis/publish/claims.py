@@ -37,7 +37,7 @@ import pandas as pd
 
 from analysis.data import group_order
 from analysis.publish.format import plain, prop
-from analysis.publish.results import Results
+from analysis.results import Results
 
 Format = Callable[[float], str]
 

@@ -1,4 +1,5 @@
-"""Combine the partial estimates files of each step into ``results/estimates.csv``."""
+"""Combine the partial estimates files of each step into one table (written by
+:func:`analysis.publish.build.build_estimates`, the ``combine`` step)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.io import write_csv
-from analysis.publish.results import MissingResultError
-
-#: The results contract: these columns always exist, in this order.
-CONTRACT = ["analysis", "method", "endpoint", "group", "n", "events", "estimate", "lower", "upper", "level"]
+from analysis.results import CONTRACT, MissingResultError
 
 
 class CombineError(ValueError):
     """The inputs of ``combine`` would duplicate rows."""
 
 
-def combine(inputs: list[Path], out: Path) -> pd.DataFrame:
+def combine(inputs: list[Path]) -> pd.DataFrame:
     """Concatenate the steps' estimates files into one table with the results-contract columns first.
 
     Parameters
@@ -26,8 +23,6 @@ def combine(inputs: list[Path], out: Path) -> pd.DataFrame:
     inputs : list of Path
         Estimates files, each given once (the same file twice, by any spelling of its path or as a copy, is
         refused: it duplicated every row).
-    out : Path
-        The combined file, written atomically.
 
     Returns
     -------
@@ -61,6 +56,4 @@ def combine(inputs: list[Path], out: Path) -> pd.DataFrame:
             )
         frames.append(frame)
     df = pd.concat(frames, ignore_index=True)
-    df = df[CONTRACT + [c for c in df.columns if c not in CONTRACT]]
-    write_csv(out, df)
-    return df
+    return df[[*CONTRACT, *(c for c in df.columns if c not in CONTRACT)]]

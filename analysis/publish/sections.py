@@ -30,7 +30,7 @@ from analysis.publish import (
     priors,
     statements,
 )
-from analysis.publish.results import Results
+from analysis.results import Results
 from analysis.settings import NEW_GROUP, SETTINGS
 
 
@@ -112,7 +112,9 @@ SECTIONS: tuple[Section, ...] = (
         tables={
             "bayes": lambda r: bayes.bayes_table(r.estimates),
             "exceedance": lambda r: bayes.exceedance_table(r.exceedance),
-            "diagnostics": lambda r: bayes.diagnostics_table(r.diagnostics, r.sensitivity_diagnostics),
+            "diagnostics": lambda r: bayes.diagnostics_table(
+                r.diagnostics, r.sensitivity_diagnostics, bayes.fit_settings(r.fit_records)["gates"]
+            ),
             "sensitivity": lambda r: bayes.sensitivity_table(r.sensitivity),
             "hyperparameters": lambda r: bayes.hyperparameter_table(r.hyperparameters),
         },
@@ -135,6 +137,7 @@ SECTIONS: tuple[Section, ...] = (
                     r.sensitivity,
                     r.ppc,
                     r.prior_predictive,
+                    r.fit_records,
                 )
                 | bayes.hyperparameter_variables(r.hyperparameters, r.exchangeability)
                 | bayes.check_variables(r.crosscheck, r.lodo)

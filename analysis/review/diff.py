@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from analysis.publish.results import MissingResultError, Results
+from analysis.results import MissingResultError, Results
 from analysis.review.paper import VAR, Paper, flatten, read_paper
 from analysis.review.papermap import results_read
 
@@ -653,7 +653,7 @@ def reproduce_view(reference: Path, results: Path) -> str:
     -------
     str
         :func:`format_text` of the two papers (the results files themselves are compared by
-        :mod:`analysis.reproduce`, with tolerances).
+        :mod:`tools.reproduce`, with tolerances).
     """
     report = diff(results, results, overlay=reference)
     report.changes = [c for c in report.changes if c.kind != "result"]

@@ -7,7 +7,7 @@ copies, the rule of the file it copies; for a table written at render time,
 the rule whose prerequisites hold the module that writes it); the code and the
 results files from the functions the publish stage declares for it
 (:mod:`analysis.publish.sections`), read from their byte code: the functions
-they call and the :class:`~analysis.publish.results.Results` attributes they
+they call and the :class:`~analysis.results.Results` attributes they
 use, each attribute mapped to its file by calling it on a recorder.
 
 ``python -m analysis map`` prints the map as a Markdown table; ``make docs``
@@ -25,7 +25,7 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.publish.results import Results
+from analysis.results import Results
 from analysis.review.paper import Item, read_paper
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,7 +224,7 @@ def results_read(maker) -> list[str]:
     Parameters
     ----------
     maker : callable
-        A function of a :class:`~analysis.publish.results.Results`, as declared in
+        A function of a :class:`~analysis.results.Results`, as declared in
         :mod:`analysis.publish.sections`.
 
     Returns

@@ -1,5 +1,5 @@
 """Drive the studio in a real headless Chromium (Selenium, Debian's ``chromium`` and ``chromium-driver``): for the
-browser tests (``tests/studio``) and the speed benchmark (:mod:`analysis.studio.bench`).
+browser tests (``tests/studio``) and the speed benchmark (:mod:`tools.bench_studio`).
 
 Selenium is a development dependency (``pip install .[dev]``); this module imports it only when called.
 """

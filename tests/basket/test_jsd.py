@@ -38,6 +38,6 @@ def test_exact_type_one_error_matches_baskexact(tau, rej, fwer):
     inds = [Indication(f"B{i}", 24, 0.2, 0.5, 0.99) for i in range(3)]
     m = Method("jsd", "jsd", {"prior": (1, 1), "epsilon": 2.0, "tau": tau})
     d = Design("fujikawa", inds, [m], [Scenario("null", (0.2, 0.2, 0.2))])
-    rows = exact_oc(d, m)  # 25^3 outcomes; its time is reported by `make bench` (analysis.basket.bench)
+    rows = exact_oc(d, m)  # 25^3 outcomes; its time is reported by `make bench` (tools.bench_basket)
     np.testing.assert_allclose([r["go"] for r in rows[:3]], [rej] * 3, atol=1e-7)
     assert rows[3]["fwer"] == pytest.approx(fwer, abs=1e-7)

@@ -14,7 +14,7 @@ from analysis.bayes.models import DEFAULT_MODELS
 from analysis.bayes.prior import Prior
 from analysis.bayes.sampling import ConvergenceError, check_gates, diagnostics, fit
 from analysis.bayes.sampling import cache as fit_cache
-from analysis.bayes.step import closed_form_idata
+from analysis.bayes.step import closed_form_idata, stored_fit
 from analysis.bayes.summaries import model_rows, prior_predictive
 from analysis.bayes.units import Units, index_units
 from analysis.settings import MCMC
@@ -28,7 +28,7 @@ UNITS = Units(("SLE", "IIM", "SSc"), (8, 3, 4), (8, 3, 4))
 @pytest.fixture(scope="session")
 def hier_fit(tmp_path_factory):
     out = tmp_path_factory.mktemp("bayes") / "hierarchical.nc"
-    idata, diag = fit(DEFAULT_MODELS["hierarchical"], UNITS, out, TEST_MCMC)
+    idata, diag = stored_fit(DEFAULT_MODELS["hierarchical"], UNITS, out, TEST_MCMC)
     return idata, diag, out
 
 
@@ -96,7 +96,7 @@ def test_fit_is_reproducible_and_cached(hier_fit, monkeypatch):
         raise AssertionError("refitted although nothing changed")
 
     monkeypatch.setattr(fit_cache, "sample", boom)
-    again, _ = fit(DEFAULT_MODELS["hierarchical"], UNITS, out, TEST_MCMC)
+    again, _ = stored_fit(DEFAULT_MODELS["hierarchical"], UNITS, out, TEST_MCMC)
     assert_allclose(again.posterior["mu"].values, idata.posterior["mu"].values)
 
 
@@ -136,7 +136,7 @@ def test_too_short_run_fails_the_gate():
 
 def test_exnex_flags_a_discordant_disease():
     units = Units(("A", "B", "C", "D"), (8, 7, 8, 0), (8, 8, 8, 6))
-    idata, _ = fit(DEFAULT_MODELS["exnex"], units, None, TEST_MCMC)
+    idata, _, _ = fit(DEFAULT_MODELS["exnex"], units, TEST_MCMC)
     pi = idata.posterior["pi_ex"].mean(("chain", "draw"))
     assert float(pi.sel(unit="D")) < min(float(pi.sel(unit=u)) for u in "ABC")
     # the discordant disease keeps its own low rate instead of being pulled up
@@ -245,7 +245,7 @@ def test_two_component_exnex_mcmc_agrees_with_the_engine():
 
     units = Units(("A", "B", "C", "D"), (9, 8, 1, 2), (10, 10, 10, 10))
     spec = REGISTRY["exnex2"]()
-    idata, _ = fit(spec, units, None, MCMC(draws=2000, tune=1500, chains=4, cores=1, seed=7))
+    idata, _, _ = fit(spec, units, MCMC(draws=2000, tune=1500, chains=4, cores=1, seed=7))
     table = crosscheck(spec, units, idata)
     assert (table["z"] < 4).all()
     pi = idata.posterior["pi"].mean(("chain", "draw"))
@@ -291,7 +291,7 @@ def test_per_group_exnex_mcmc_agrees_with_the_engine():
 
     units = Units(("A", "B", "C"), (9, 2, 5), (10, 10, 6))
     spec = REGISTRY["exnex"](group_weights={"A": 0.9, "B": 0.1}, group_nex={"C": (1.0, 1.0)})
-    idata, _ = fit(spec, units, None, MCMC(draws=2000, tune=1500, chains=4, cores=1, seed=3))
+    idata, _, _ = fit(spec, units, MCMC(draws=2000, tune=1500, chains=4, cores=1, seed=3))
     table = crosscheck(spec, units, idata)
     assert (table["z"] < 4).all()
     pi = idata.posterior["pi_ex"].mean(("chain", "draw"))
@@ -325,7 +325,7 @@ def test_three_component_exnex_mcmc_agrees_with_the_engine():
     spec = REGISTRY["exnex2"](component_weights=(0.3, 0.3, 0.3)).with_priors(
         mu=Prior("Normal", (1.5, 1)), mu2=Prior("Normal", (0, 1)), mu3=Prior("Normal", (-1.5, 1))
     )
-    idata, _ = fit(spec, units, None, MCMC(draws=2000, tune=1500, chains=4, cores=1, seed=5))
+    idata, _, _ = fit(spec, units, MCMC(draws=2000, tune=1500, chains=4, cores=1, seed=5))
     table = crosscheck(spec, units, idata)
     assert (table["z"] < 4).all()
 

@@ -8,7 +8,7 @@ from scipy import integrate, stats
 from scipy.special import expit
 
 import analysis.logitnormal as E
-from analysis.bayes.engine import Dist, Engine, Model, as_dist, log_q, posterior
+from analysis.bayes.engine import Dist, Engine, EngineModel, as_dist, log_q, posterior
 
 
 def _quad_q(a, b, mu, tau, lower=-np.inf):
@@ -87,11 +87,11 @@ def test_priors_parse_and_validate():
     with pytest.raises(ValueError, match=r"unknown prior distribution 'Gamma'; expected one of \['Normal'"):
         as_dist("Gamma(2, 1)")
     with pytest.raises(ValueError, match="tau prior"):
-        Model.hierarchical("Normal(0, 1)", "Normal(0, 1)")
+        EngineModel.hierarchical("Normal(0, 1)", "Normal(0, 1)")
 
 
-HIER = Model.hierarchical("Normal(0, 1.5)", "HalfNormal(1)")
-EXNEX = Model.exnex("Normal(0, 1.5)", "HalfNormal(1)", (0, 2), 0.5)
+HIER = EngineModel.hierarchical("Normal(0, 1.5)", "HalfNormal(1)")
+EXNEX = EngineModel.exnex("Normal(0, 1.5)", "HalfNormal(1)", (0, 2), 0.5)
 DATA = ([10, 0, 24], [24, 24, 24])  # includes no responders and all responders
 
 
@@ -112,10 +112,10 @@ def test_hierarchical_matches_independent_quadrature():
     [
         HIER,
         EXNEX,
-        Model.hierarchical("Normal(-1, 2)", "HalfCauchy(1)"),
-        Model.hierarchical("Normal(0, 1)", "Uniform(0, 5)"),
-        Model.hierarchical("Normal(0, 1)", "LogNormal(-1, 1)"),
-        Model.exnex("Normal(0, 2)", "HalfStudentT(3, 1)", (0, 2), 0.3),
+        EngineModel.hierarchical("Normal(-1, 2)", "HalfCauchy(1)"),
+        EngineModel.hierarchical("Normal(0, 1)", "Uniform(0, 5)"),
+        EngineModel.hierarchical("Normal(0, 1)", "LogNormal(-1, 1)"),
+        EngineModel.exnex("Normal(0, 2)", "HalfStudentT(3, 1)", (0, 2), 0.3),
     ],
     ids=["hier", "exnex", "halfcauchy", "uniform", "lognormal", "halft"],
 )
@@ -148,7 +148,7 @@ def test_grid_refinement_tails(model):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "model",
-    [HIER, EXNEX, Model.exnex("Normal(0, 2)", "HalfStudentT(3, 1)", (0, 2), 0.3)],
+    [HIER, EXNEX, EngineModel.exnex("Normal(0, 2)", "HalfStudentT(3, 1)", (0, 2), 0.3)],
     ids=["hier", "exnex", "exnex-halft"],
 )
 def test_grid_refinement_tails_meet_the_required_1e4(model):
@@ -207,7 +207,7 @@ def test_against_brute_force(model):
 
 def test_two_components_equal_direct_four_dimensional_grid():
     # the subset expansion (2^K terms) equals the direct sum over the (mu1, tau1) x (mu2, tau2) grid
-    m2 = Model(
+    m2 = EngineModel(
         (("Normal(-1.5, 1)", "HalfNormal(0.5)"), ("Normal(1, 1)", "HalfNormal(0.5)")),
         weights=[[0.45, 0.45]] * 3,
         nex=(0, 2),
@@ -271,7 +271,7 @@ def test_one_off_posterior_tabulates_only_its_counts_and_equals_the_full_engine(
 def test_three_components_equal_direct_six_dimensional_grid():
     # J = 3: the subset convolution of the three components' integrals equals the direct sum over the product of
     # their (mu, tau) grids (coarse grids, so that the 6-D product fits in memory; the identity is exact on any grid)
-    m3 = Model(
+    m3 = EngineModel(
         (
             ("Normal(-1.5, 1)", "HalfNormal(0.5)"),
             ("Normal(0, 1)", "HalfNormal(0.5)"),
@@ -310,8 +310,8 @@ def test_three_components_equal_direct_six_dimensional_grid():
 
 
 def test_a_component_of_weight_zero_changes_nothing():
-    two = Model((("Normal(-1, 1)", "HalfNormal(0.5)"), ("Normal(1, 1)", "HalfNormal(0.5)")), [0.4, 0.4], (0, 2))
-    three = Model(
+    two = EngineModel((("Normal(-1, 1)", "HalfNormal(0.5)"), ("Normal(1, 1)", "HalfNormal(0.5)")), [0.4, 0.4], (0, 2))
+    three = EngineModel(
         (("Normal(-1, 1)", "HalfNormal(0.5)"), ("Normal(1, 1)", "HalfNormal(0.5)"), ("Normal(0, 3)", "HalfNormal(2)")),
         [0.4, 0.4, 0.0],
         (0, 2),
@@ -325,7 +325,7 @@ def test_a_component_of_weight_zero_changes_nothing():
 
 
 def test_batch_with_two_components_equals_single_posteriors():
-    m2 = Model(
+    m2 = EngineModel(
         (("Normal(-2.197, 3.18)", "HalfNormal(1)"), ("Normal(-0.847, 1.94)", "HalfNormal(1)")),
         weights=[0.25, 0.25],
         nex=(-1.386, 2.5),
@@ -355,5 +355,5 @@ def test_mode_search_does_not_bounce_far_from_the_prior_mean():
     ref = np.log(integrate.quad(f, -3, 2, epsabs=0, epsrel=1e-12, points=[mode[0]])[0]) - 453.0
     assert log_q(a, b, mu, tau) == pytest.approx(ref, abs=1e-6)
     y = np.array([0, 200, 400] * 3)
-    post = posterior(Model.exnex("Normal(-1, 1)", "HalfNormal(0.1)", (0, 2), 0.9), y, np.full(9, 400))
+    post = posterior(EngineModel.exnex("Normal(-1, 1)", "HalfNormal(0.1)", (0, 2), 0.9), y, np.full(9, 400))
     assert np.isfinite(post.mean).all() and post.mean[0] < 0.01 < 0.99 < post.mean[2]

@@ -11,7 +11,7 @@ paper could not be retrieved, so the reference here is MCMC on the same model.
 import numpy as np
 import pytest
 
-from analysis.bayes.engine import Engine, MCMCMismatch, Model, compare_mcmc
+from analysis.bayes.engine import Engine, EngineModel, MCMCMismatch, compare_mcmc
 
 R = np.array([2, 0, 1, 6, 7, 3, 5, 1, 0, 3])
 N = np.array([15, 13, 12, 28, 29, 29, 26, 5, 2, 20])
@@ -62,9 +62,9 @@ def _fit(y, n, exnex: bool, seed: int = 11, draws: int = 1000):
 @pytest.mark.parametrize("exnex", [False, True], ids=["hierarchical", "exnex"])
 def test_sarcoma_engine_agrees_with_pymc(exnex):
     model = (
-        Model.exnex("Normal(-1.73, 2.616)", "HalfNormal(1)", (-1.73, 2.801), 0.5, name="sarcoma-exnex")
+        EngineModel.exnex("Normal(-1.73, 2.616)", "HalfNormal(1)", (-1.73, 2.801), 0.5, name="sarcoma-exnex")
         if exnex
-        else Model.hierarchical("Normal(-1.73, 2.616)", "HalfNormal(1)", name="sarcoma-hier")
+        else EngineModel.hierarchical("Normal(-1.73, 2.616)", "HalfNormal(1)", name="sarcoma-hier")
     )
     post = Engine(model, int(N.sum())).posterior(R, N)
     rows = compare_mcmc(_fit(R, N, exnex), post)  # raises naming model, group and quantity
@@ -74,7 +74,7 @@ def test_sarcoma_engine_agrees_with_pymc(exnex):
 def test_mismatch_is_reported_with_model_group_and_quantity():
     import arviz as az
 
-    post = Engine(Model.hierarchical("Normal(0, 1.5)", "HalfNormal(1)", name="m"), 24).posterior([3, 9], [12, 12])
+    post = Engine(EngineModel.hierarchical("Normal(0, 1.5)", "HalfNormal(1)", name="m"), 24).posterior([3, 9], [12, 12])
     rng = np.random.default_rng(0)
     fake = az.from_dict(posterior={"p": rng.beta(2, 2, size=(2, 500, 2)), "p_new": rng.beta(2, 2, size=(2, 500))})
     with pytest.raises(MCMCMismatch, match=r"model 'm', group '0', mean"):

@@ -104,16 +104,16 @@ def test_supports_decide_where_a_prior_may_go():
 def test_engine_takes_the_same_objects_and_strings_for_mu_tau_and_nex():
     """Model.exnex takes a Prior, its spelling or the (m, s) pair for nex, as for mu and tau; the posterior is the
     same whichever is given."""
-    as_pair = engine.Model.exnex((("Normal", (0, 1.5))), "HalfNormal(1)", nex=(0.5, 2), w=0.5)
-    as_text = engine.Model.exnex("Normal(0, 1.5)", Prior("HalfNormal", (1,)), nex="Normal(0.5, 2)", w=0.5)
-    per_group = engine.Model.exnex("Normal(0, 1.5)", "HalfNormal(1)", nex=["Normal(0.5, 2)", (0.5, 2)], w=0.5)
+    as_pair = engine.EngineModel.exnex((("Normal", (0, 1.5))), "HalfNormal(1)", nex=(0.5, 2), w=0.5)
+    as_text = engine.EngineModel.exnex("Normal(0, 1.5)", Prior("HalfNormal", (1,)), nex="Normal(0.5, 2)", w=0.5)
+    per_group = engine.EngineModel.exnex("Normal(0, 1.5)", "HalfNormal(1)", nex=["Normal(0.5, 2)", (0.5, 2)], w=0.5)
     assert as_pair == as_text and as_text.nex == (0.5, 2.0) and per_group.nex == ((0.5, 2.0), (0.5, 2.0))
     a, b = engine.posterior(as_pair, [4, 1], [6, 5]), engine.posterior(per_group, [4, 1], [6, 5])
     assert_allclose(a.mean, b.mean, rtol=0, atol=0)
     with pytest.raises(ValueError, match=r"nex must be Normal\(m, s\), got HalfNormal\(1\)"):
-        engine.Model.exnex("Normal(0, 1.5)", "HalfNormal(1)", nex="HalfNormal(1)")
+        engine.EngineModel.exnex("Normal(0, 1.5)", "HalfNormal(1)", nex="HalfNormal(1)")
     # a positive tau prior of any family integrates
-    t = engine.posterior(engine.Model.hierarchical("Normal(0, 1.5)", "HalfStudentT(3, 1)"), [4, 1], [6, 5])
+    t = engine.posterior(engine.EngineModel.hierarchical("Normal(0, 1.5)", "HalfStudentT(3, 1)"), [4, 1], [6, 5])
     assert np.all((t.mean > 0) & (t.mean < 1))
 
 
@@ -159,7 +159,7 @@ def test_a_registered_prior_family_reaches_cli_models_engine_and_tables(toy_fami
     assert spec.describe()["priors"]["tau"] == "Exponential(2)"
     with pytest.raises(PriorError, match="needs a prior on the real line"):
         spec.with_priors(mu=Prior("Exponential", (1,)))
-    post = engine.posterior(engine.Model.hierarchical("Normal(0, 1.5)", "Exponential(2)"), [4, 1], [6, 5])
+    post = engine.posterior(engine.EngineModel.hierarchical("Normal(0, 1.5)", "Exponential(2)"), [4, 1], [6, 5])
     assert np.all((post.mean > 0) & (post.mean < 1))
     pred = prior_predictive(spec, size=4000, seed=1)["p_d"]
     assert pred.shape == (4000,) and np.all((pred > 0) & (pred < 1))

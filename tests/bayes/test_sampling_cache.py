@@ -10,6 +10,7 @@ import pytest
 from analysis.bayes import sampling
 from analysis.bayes.models import DEFAULT_MODELS
 from analysis.bayes.sampling import cache, keys, programs
+from analysis.bayes.step import stored_fit
 from analysis.bayes.units import Units
 from analysis.settings import MCMC
 
@@ -48,13 +49,13 @@ def fake_sampler(monkeypatch):
 
 def test_code_change_refits(tmp_path, fake_sampler, monkeypatch):
     out = tmp_path / "hierarchical.nc"
-    sampling.fit(SPEC, UNITS, out, MC)
-    sampling.fit(SPEC, UNITS, out, MC)
+    stored_fit(SPEC, UNITS, out, MC)
+    stored_fit(SPEC, UNITS, out, MC)
     assert len(fake_sampler) == 1, "an unchanged fit must be read back"
     # editing a model file changes the code hash: the stored fit must not be read back
     monkeypatch.setattr(keys, "code_hash", lambda: "0" * 64)
     monkeypatch.setattr(cache, "code_hash", lambda: "0" * 64)
-    sampling.fit(SPEC, UNITS, out, MC)
+    stored_fit(SPEC, UNITS, out, MC)
     assert len(fake_sampler) == 2, "refit after a code change"
     assert json.loads(out.with_suffix(".json").read_text())["code"] == "0" * 64
 
@@ -70,33 +71,33 @@ def test_code_hash_covers_bayes_and_settings():
 
 def test_truncated_netcdf_is_refitted_with_a_warning(tmp_path, fake_sampler):
     out = tmp_path / "hierarchical.nc"
-    sampling.fit(SPEC, UNITS, out, MC)
+    stored_fit(SPEC, UNITS, out, MC)
     data = out.read_bytes()
     out.write_bytes(data[: len(data) // 2])
     with pytest.warns(sampling.CacheWarning, match="unreadable"):
-        idata, _ = sampling.fit(SPEC, UNITS, out, MC)
+        idata, _ = stored_fit(SPEC, UNITS, out, MC)
     assert len(fake_sampler) == 2
     assert az.from_netcdf(out).posterior["mu"].shape == (MC.chains, MC.draws)
 
 
 def test_corrupt_sidecar_is_refitted_with_a_warning(tmp_path, fake_sampler):
     out = tmp_path / "hierarchical.nc"
-    sampling.fit(SPEC, UNITS, out, MC)
+    stored_fit(SPEC, UNITS, out, MC)
     out.with_suffix(".json").write_text('{"cache_key": ')
     with pytest.warns(sampling.CacheWarning):
-        sampling.fit(SPEC, UNITS, out, MC)
+        stored_fit(SPEC, UNITS, out, MC)
     assert len(fake_sampler) == 2
 
 
 def test_fit_with_the_same_key_elsewhere_is_reused(tmp_path, fake_sampler):
     main = tmp_path / "bayes"
-    first, _ = sampling.fit(SPEC, UNITS, main / "hierarchical.nc", MC)
-    again, _ = sampling.fit(SPEC, UNITS, main / "sensitivity" / "default.nc", MC, reuse=(main,))
+    first, _ = stored_fit(SPEC, UNITS, main / "hierarchical.nc", MC)
+    again, _ = stored_fit(SPEC, UNITS, main / "sensitivity" / "default.nc", MC, reuse=(main,))
     assert len(fake_sampler) == 1
     np.testing.assert_array_equal(first.posterior["mu"].values, again.posterior["mu"].values)
     assert (main / "sensitivity" / "default.json").is_file()
     # other priors: another key, a new fit
-    sampling.fit(SPEC.with_priors(), Units(("A", "B"), (1, 2), (3, 4)), main / "other.nc", MC, reuse=(main,))
+    stored_fit(SPEC.with_priors(), Units(("A", "B"), (1, 2), (3, 4)), main / "other.nc", MC, reuse=(main,))
     assert len(fake_sampler) == 2
 
 

@@ -17,7 +17,7 @@ sqrt(q (1 - q) / ESS) / density, is 0.005-0.008 for the 1/5 and 0/2 strata's hea
 import numpy as np
 import pytest
 
-from analysis.bayes.engine import Model, posterior
+from analysis.bayes.engine import EngineModel, posterior
 
 R = np.array([2, 0, 1, 6, 7, 3, 5, 1, 0, 3])
 N = np.array([15, 13, 12, 28, 29, 29, 26, 5, 2, 20])
@@ -42,11 +42,11 @@ PUBLISHED = np.array(
 TOL = np.array([0.003, 0.003, 0.01, 0.003, 0.01])
 
 
-def _model(components: int) -> Model:
+def _model(components: int) -> EngineModel:
     if components == 1:
-        return Model.exnex(MU, "HalfNormal(1)", NEX, 0.5, name="sarcoma")
+        return EngineModel.exnex(MU, "HalfNormal(1)", NEX, 0.5, name="sarcoma")
     second = (f"Normal(0.847, {0.266**-0.5})", "HalfNormal(1)")  # the appendix's data list: pMix = (0.5, 0, 0.5)
-    return Model(((MU, "HalfNormal(1)"), second), weights=[0.5, 0.0], nex=NEX, name="sarcoma")
+    return EngineModel(((MU, "HalfNormal(1)"), second), weights=[0.5, 0.0], nex=NEX, name="sarcoma")
 
 
 def test_sarcoma_two_component_form_reproduces_the_published_means_and_sds():

@@ -28,7 +28,7 @@ def test_automixfit_uses_rbest_penalty_6_and_recovers_two_components():
 
 
 def test_em_on_8000_draws_recovers_the_mixture():
-    """The vectorised EM on 8,000 draws (its speed is reported by `make bench`, analysis.priors.bench)."""
+    """The vectorised EM on 8,000 draws (its speed is reported by `make bench`, tools.bench_priors)."""
     mix = BetaMixture([(0.6, 20, 60), (0.4, 5, 5)])
     fitted, _ = automixfit(mix.rvs(8000, np.random.default_rng(1)))
     assert abs(fitted.mean() - mix.mean()) < 0.01

@@ -18,7 +18,7 @@ from analysis.publish import claims
 from analysis.publish.bayes import check_variables
 from analysis.publish.claims import ClaimError, Statement, change, changes_by, check, compare, span
 from analysis.publish.format import prop
-from analysis.publish.results import Results
+from analysis.results import Results
 from analysis.settings import ROOT
 
 SOURCES = ("manuscript/index.qmd", "manuscript/supplement.qmd")

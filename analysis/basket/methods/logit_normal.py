@@ -10,7 +10,7 @@ import numpy as np
 
 from analysis.basket.checks import DesignError, choice
 from analysis.basket.methods.base import BorrowingMethod
-from analysis.bayes.engine import Engine, Grid, Model, group_table
+from analysis.bayes.engine import Engine, EngineModel, Grid, group_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from analysis.basket.design import Design, Method, States
@@ -69,7 +69,7 @@ def method_engine(method: Method, n_total: int) -> Engine:
     if key not in _ENGINES:
         p = method.params
         if method.kind == "hierarchical":
-            model = Model.hierarchical(p["mu"], p["tau"], name=method.name)
+            model = EngineModel.hierarchical(p["mu"], p["tau"], name=method.name)
         elif "component" in p:  # several exchangeable components: weights per indication and component
             comps = [(c["mu"], c["tau"]) for c in p["component"]]
             per_indication = next((c["w"] for c in p["component"] if isinstance(c["w"], tuple)), None)
@@ -78,9 +78,9 @@ def method_engine(method: Method, n_total: int) -> Engine:
                 w = np.array([c["w"] if isinstance(c["w"], tuple) else (c["w"],) * K for c in p["component"]]).T
             else:
                 w = np.array([c["w"] for c in p["component"]])
-            model = Model(tuple(comps), weights=w, nex=_nex(p["nex"]), name=method.name)
+            model = EngineModel(tuple(comps), weights=w, nex=_nex(p["nex"]), name=method.name)
         else:
-            model = Model.exnex(p["mu"], p["tau"], _nex(p["nex"]), _weights(p.get("w", 0.5)), name=method.name)
+            model = EngineModel.exnex(p["mu"], p["tau"], _nex(p["nex"]), _weights(p.get("w", 0.5)), name=method.name)
         _ENGINES[key] = Engine(model, n_total)
     return _ENGINES[key]
 

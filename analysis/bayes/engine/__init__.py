@@ -5,7 +5,7 @@ This package imports numpy, scipy, :mod:`analysis.logitnormal` and :mod:`analysi
 ``Dist`` and ``as_dist`` here are :class:`~analysis.bayes.prior.Prior` and
 :func:`~analysis.bayes.prior.as_prior`), so that it can move with that module unchanged.
 
-Model.  Group ``k`` has ``y_k`` responders of ``n_k``; its logit is
+The model (:class:`EngineModel`).  Group ``k`` has ``y_k`` responders of ``n_k``; its logit is
 ``theta_k``.  In the hierarchical model ``theta_k ~ Normal(mu, tau)`` with
 priors on ``mu`` and ``tau``.  In EXNEX (Neuenschwander et al. 2016,
 Pharmaceutical Statistics 15:123-134) ``theta_k`` comes from exchangeable
@@ -63,7 +63,7 @@ from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.core import Engine, Posterior, posterior
 from analysis.bayes.engine.grid import Grid, make_grid
 from analysis.bayes.engine.mcmc import MCMCMismatch, compare_mcmc
-from analysis.bayes.engine.model import Component, Model
+from analysis.bayes.engine.model import Component, EngineModel
 from analysis.bayes.engine.tables import GroupTable, add_tail, group_table
 from analysis.bayes.prior import Prior as Dist
 from analysis.bayes.prior import as_prior as as_dist
@@ -76,10 +76,10 @@ __all__ = [
     "Component",
     "Dist",
     "Engine",
+    "EngineModel",
     "Grid",
     "GroupTable",
     "MCMCMismatch",
-    "Model",
     "Posterior",
     "add_tail",
     "as_dist",

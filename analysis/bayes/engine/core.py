@@ -10,7 +10,7 @@ from scipy.special import expit, logit, logsumexp
 
 from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.grid import Grid, make_grid
-from analysis.bayes.engine.model import Model
+from analysis.bayes.engine.model import EngineModel
 from analysis.bayes.engine.tables import GroupTable, add_tail, group_table
 from analysis.limits import engine_bytes, engine_grid_points, require
 from analysis.logitnormal import _log_h, log_binom, log_q
@@ -100,7 +100,7 @@ class Engine:
 
     def __init__(
         self,
-        model: Model,
+        model: EngineModel,
         n_total: int | None = None,
         resolution: float = 1.0,
         nodes: int | None = None,
@@ -395,12 +395,12 @@ class Engine:
         return out
 
 
-def posterior(model: Model, y, n, resolution: float = 1.0) -> Posterior:
+def posterior(model: EngineModel, y, n, resolution: float = 1.0) -> Posterior:
     """One-off posterior (builds a fresh :class:`Engine` whose tables hold only these counts).
 
     Parameters
     ----------
-    model : Model
+    model : EngineModel
         The hierarchical or EXNEX model.
     y, n : array_like
         Responders and patients, one entry per group.

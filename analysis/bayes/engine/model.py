@@ -1,4 +1,4 @@
-"""What the engine computes: exchangeable :class:`Component` s and the hierarchical or EXNEX :class:`Model`."""
+"""What the engine computes: exchangeable :class:`Component` s and the hierarchical or EXNEX :class:`EngineModel`."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Component:
 
 
 @dataclass(frozen=True)
-class Model:
+class EngineModel:
     """Hierarchical (no ``nex``) or EXNEX model for K groups.
 
     ``weights``: exchangeability weights, a scalar (J = 1, all groups), a
@@ -74,11 +74,11 @@ class Model:
                 )
 
     @classmethod
-    def hierarchical(cls, mu, tau, name: str = "hierarchical") -> Model:
+    def hierarchical(cls, mu, tau, name: str = "hierarchical") -> EngineModel:
         return cls((Component(mu, tau),), name=name)
 
     @classmethod
-    def exnex(cls, mu, tau, nex, w=0.5, name: str = "exnex", **kw) -> Model:
+    def exnex(cls, mu, tau, nex, w=0.5, name: str = "exnex", **kw) -> EngineModel:
         return cls((Component(mu, tau),), weights=w, nex=nex, name=name, **kw)
 
     @property

@@ -142,7 +142,7 @@ class Exnex(PerGroupNex, Hierarchical):
         from analysis.bayes import engine
 
         w, nex = self._engine_weights_nex(labels)
-        return engine.Model.exnex(
+        return engine.EngineModel.exnex(
             self.priors["mu"],
             self.priors["tau"],
             nex,

@@ -140,7 +140,7 @@ class Exnex2(PerGroupNex, Model):
 
         comps = tuple(engine.Component(self.priors[_names(j)[0]], self.priors[_names(j)[1]]) for j in range(self.J))
         w, nex = self._engine_weights_nex(labels)
-        return engine.Model(
+        return engine.EngineModel(
             comps, weights=w, nex=nex, name=self.name, new_weights=self.prior_weights, new_nex=self.priors["nex"].params
         )
 

@@ -37,7 +37,7 @@ class Hierarchical(Model):
     def engine_model(self, labels=None):
         from analysis.bayes import engine
 
-        return engine.Model.hierarchical(self.priors["mu"], self.priors["tau"], name=self.name)
+        return engine.EngineModel.hierarchical(self.priors["mu"], self.priors["tau"], name=self.name)
 
     def _exchangeable(self, units: Units):
         import pymc as pm

@@ -53,7 +53,7 @@ refitted; an unreadable netCDF or sidecar is refitted with a warning.
 
 Modules, one role each: :mod:`~.keys` (cache keys and the code hash), :mod:`~.trace` (a model's sampler
 as one JAX program), :mod:`~.programs` (the store of compiled programs), :mod:`~.nuts` (sampling),
-:mod:`~.gates` (convergence gates), :mod:`~.cache` (the fit cache: :func:`fit`).
+:mod:`~.gates` (convergence gates), :mod:`~.cache` (the fit cache, read only: :func:`fit`, :func:`fit_record`).
 """
 
 import os
@@ -64,7 +64,7 @@ _XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 if "intra_op_parallelism_threads" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _XLA_FLAGS).strip()
 
-from analysis.bayes.sampling.cache import find_fit, fit  # noqa: E402 - after XLA_FLAGS, before JAX starts
+from analysis.bayes.sampling.cache import find_fit, fit, fit_record  # noqa: E402 - after XLA_FLAGS, before JAX starts
 from analysis.bayes.sampling.gates import ConvergenceError, check_gates, diagnostics  # noqa: E402
 from analysis.bayes.sampling.keys import CODE_FILES, CacheWarning, cache_key, code_hash, model_sources  # noqa: E402
 from analysis.bayes.sampling.nuts import run_nuts, sample  # noqa: E402
@@ -82,6 +82,7 @@ __all__ = [
     "diagnostics",
     "find_fit",
     "fit",
+    "fit_record",
     "get_jaxified_graph",
     "model_sources",
     "padded_size",

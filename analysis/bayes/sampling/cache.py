@@ -1,9 +1,10 @@
-"""The fit cache: a fit stored as netCDF with a JSON sidecar, read back only when its key matches."""
+"""The fit cache: a fit stored as netCDF with a JSON sidecar, read back only when its key matches.
+
+This module reads stored fits; the steps write them (:func:`analysis.bayes.step.stored_fit`)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -17,7 +18,6 @@ from analysis.bayes.sampling.gates import check_gates, diagnostics
 from analysis.bayes.sampling.keys import CacheWarning, cache_key, code_hash
 from analysis.bayes.sampling.nuts import sample
 from analysis.bayes.units import Units
-from analysis.io import atomic_path, write_json
 from analysis.provenance import package_versions
 from analysis.settings import MCMC, SETTINGS, Gates
 
@@ -58,13 +58,15 @@ def find_fit(key: str, dirs: Iterable[Path]) -> Path | None:
 def fit(
     spec: Model,
     units: Units,
-    out: Path | None = None,
     mcmc: MCMC = SETTINGS.mcmc,
     gates: Gates = SETTINGS.gates,
-    data_checksums: dict | None = None,
+    stored: Path | None = None,
     reuse: Iterable[Path] = (),
-) -> tuple[az.InferenceData, pd.DataFrame]:
-    """Sample (or reuse a stored fit with the same cache key), check the gates, save netCDF + sidecar.
+) -> tuple[az.InferenceData, pd.DataFrame, Path | None]:
+    """A fit with its gates checked: a stored one with the same cache key when there is one, else a new one.
+
+    Reads files, writes none: storing a new fit (or a copy of a reused one) is the step's
+    (:func:`analysis.bayes.step.stored_fit`, with :func:`fit_record` as its sidecar).
 
     Parameters
     ----------
@@ -72,19 +74,18 @@ def fit(
         The model and its priors.
     units : Units
         The binomial units.
-    out : Path, optional
-        Where the netCDF goes (its JSON sidecar beside it); ``None``: nothing is stored or read back.
     mcmc, gates : MCMC, Gates
         Sampler settings and convergence gates.
-    data_checksums : dict, optional
-        Recorded in the sidecar.
+    stored : Path, optional
+        The netCDF file a step keeps this fit in (its JSON sidecar beside it), read back when its key matches.
     reuse : iterable of Path
-        Further folders whose stored fits (by cache key) are copied to ``out`` instead of refitted.
+        Further folders whose stored fits are read back when their key matches.
 
     Returns
     -------
-    tuple of (arviz.InferenceData, pandas.DataFrame)
-        The fit and its :func:`~analysis.bayes.sampling.gates.diagnostics`.
+    tuple of (arviz.InferenceData, pandas.DataFrame, Path or None)
+        The fit, its :func:`~analysis.bayes.sampling.gates.diagnostics` and the file it was read from (``None``
+        when it was sampled now).
 
     Raises
     ------
@@ -92,41 +93,33 @@ def fit(
         When a gate fails (a stored fit is checked again).
     """
     key = cache_key(spec, units, mcmc)
-    if out is not None:
-        out = Path(out)
-        idata = _read_cached(out, key)
-        if idata is None:
-            found = find_fit(key, reuse)
-            if found is not None and found.resolve() != out.resolve():
-                idata = _read_cached(found, key)
-                if idata is not None:
-                    with atomic_path(out) as tmp:
-                        shutil.copyfile(found, tmp)
-                    with atomic_path(out.with_suffix(".json")) as tmp:
-                        shutil.copyfile(found.with_suffix(".json"), tmp)
-        if idata is not None:
-            diag = diagnostics(idata, spec)
-            check_gates(diag, gates)
-            return idata, diag
-    idata = sample(spec, units, mcmc)
+    idata, source = None, None
+    if stored is not None:
+        idata, source = _read_cached(Path(stored), key), Path(stored)
+    if idata is None:
+        found = find_fit(key, reuse)
+        idata, source = (_read_cached(found, key), found) if found is not None else (None, None)
+    if idata is None:
+        idata, source = sample(spec, units, mcmc), None
     diag = diagnostics(idata, spec)
     check_gates(diag, gates)
-    if out is not None:
-        with atomic_path(out) as tmp:
-            idata.to_netcdf(str(tmp))
-        write_json(
-            out.with_suffix(".json"),
-            {
-                "cache_key": key,
-                "code": code_hash(),
-                "model": spec.describe(),
-                "units": asdict(units),
-                "mcmc": asdict(mcmc),
-                "gates": asdict(gates),
-                "data": data_checksums or {},
-                "packages": package_versions(),
-                "sampling_seconds": idata.attrs["sampling_seconds"],
-                "interval": "equal-tailed",
-            },
-        )
-    return idata, diag
+    return idata, diag, source
+
+
+def fit_record(
+    spec: Model, units: Units, mcmc: MCMC, gates: Gates, idata: az.InferenceData, data_checksums: dict | None = None
+) -> dict:
+    """The sidecar of a stored fit: its cache key, the model with its priors, units, MCMC settings, gates, data
+    checksums, package versions and sampling time (what the paper quotes is read from here)."""
+    return {
+        "cache_key": cache_key(spec, units, mcmc),
+        "code": code_hash(),
+        "model": spec.describe(),
+        "units": asdict(units),
+        "mcmc": asdict(mcmc),
+        "gates": asdict(gates),
+        "data": data_checksums or {},
+        "packages": package_versions(),
+        "sampling_seconds": idata.attrs["sampling_seconds"],
+        "interval": "equal-tailed",
+    }

@@ -1,6 +1,6 @@
 """Compare two builds (``results/`` and ``manuscript/`` trees) file by file.
 
-``python -m analysis compare OLD NEW`` reports, for every file of either
+``python -m analysis compare --old OLD --new NEW`` reports, for every file of either
 tree, whether it is byte-identical, identical once the fields that record
 *when* and *where* a build ran are masked (provenance time and git commit,
 sampling time, netCDF attributes), or different.  It exits 1 when any file
@@ -21,6 +21,8 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from analysis.errors import CompareError
 
 VOLATILE_JSON = {"created", "git_commit", "sampling_seconds", "cache_key", "code"}
 SKIP = {"bench.json"}
@@ -83,10 +85,6 @@ def compare_file(a: Path, b: Path) -> tuple[str, str]:
                 return "different", f"line {i}: {la[:80]!r} vs {lb[:80]!r}"
         return "different", "different length"
     return "different", "bytes differ"
-
-
-class CompareError(ValueError):
-    """The two sides of a comparison are not two trees (or two files) that exist."""
 
 
 def compare_trees(old: Path, new: Path) -> list[Comparison]:

@@ -1,6 +1,9 @@
-"""The results files the publish stage reads, loaded once and on demand.
+"""The results contract: each results table's columns (:data:`TABLES`), and the reader of ``results/``.
 
-A missing file is a clear error naming it and the step that writes it.
+The steps build their tables through :func:`table` (columns in the contract's order) and the publish stage
+reads every results file through :class:`Results`, once and on demand: tables, the priors' and designs'
+records, and each fit's own record (its priors, MCMC settings and gates: what the paper quotes). A missing
+file is a clear error naming it and the step that writes it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,120 @@ import pandas as pd
 
 class MissingResultError(FileNotFoundError):
     """A results file the manuscript needs does not exist."""
+
+
+# -- the contract: each table's columns, in order ---------------------------------------------
+#: ``estimates.csv`` (combined): these columns always exist, in this order, before any others
+CONTRACT = ("analysis", "method", "endpoint", "group", "n", "events", "estimate", "lower", "upper", "level")
+#: ``frequentist/estimates.csv``
+ESTIMATE_COLUMNS = (
+    "analysis",
+    "method",
+    "endpoint",
+    "group",
+    "scenario",
+    "n",
+    "events",
+    "estimate",
+    "lower",
+    "upper",
+    "level",
+    "interval",
+    "note",
+)
+#: ``frequentist/tests.csv``: exact benchmark tests and the heterogeneity test
+TEST_COLUMNS = (
+    "test",
+    "endpoint",
+    "group",
+    "n",
+    "events",
+    "benchmark",
+    "statistic",
+    "p_value",
+    "reject",
+    "alpha",
+    "note",
+)
+#: ``frequentist/meta.csv``: one row per meta-analysis (method, role, endpoint) with its heterogeneity
+META_COLUMNS = (
+    "analysis",
+    "method",
+    "role",
+    "endpoint",
+    "endpoint_class",
+    "group",
+    "scenario",
+    "n",
+    "events",
+    "estimate",
+    "lower",
+    "upper",
+    "level",
+    "k",
+    "mu",
+    "mu_lower",
+    "mu_upper",
+    "se_mu",
+    "tau",
+    "tau_lower",
+    "tau_upper",
+    "tau2",
+    "i2",
+    "pred_lower",
+    "pred_upper",
+    "status",
+    "studies",
+    "continuity",
+    "note",
+)
+#: ``bayes/diagnostics.csv`` and ``bayes/sensitivity_diagnostics.csv``: one row per parameter of each MCMC fit
+DIAGNOSTIC_COLUMNS = ("model", "parameter", "r_hat", "ess_bulk", "ess_tail", "divergences")
+#: ``bayes/crosscheck.csv``: every MCMC fit against the deterministic engine
+CROSSCHECK_COLUMNS = ("model", "group", "quantity", "mcmc", "engine", "mcse", "z")
+#: results file -> the columns it must have (read and written through :func:`table`)
+TABLES = {
+    "estimates.csv": CONTRACT,
+    "frequentist/estimates.csv": ESTIMATE_COLUMNS,
+    "frequentist/tests.csv": TEST_COLUMNS,
+    "frequentist/meta.csv": META_COLUMNS,
+    "bayes/diagnostics.csv": DIAGNOSTIC_COLUMNS,
+    "bayes/sensitivity_diagnostics.csv": DIAGNOSTIC_COLUMNS,
+    "bayes/crosscheck.csv": CROSSCHECK_COLUMNS,
+}
+
+
+def table(name: str, rows=None) -> pd.DataFrame:
+    """A results table of the contract: ``rows`` (a DataFrame or records) with ``TABLES[name]``'s columns in
+    order, empty with its header when there are no rows.
+
+    Parameters
+    ----------
+    name : str
+        The results file, relative to ``results/`` (a key of :data:`TABLES`).
+    rows : pandas.DataFrame or list of dict, optional
+        The rows; every column of the contract must be among theirs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, columns in the contract's order (extra columns dropped).
+
+    Raises
+    ------
+    KeyError
+        When ``name`` has no contract, or a row set lacks one of its columns (a bug in the step).
+    """
+    if name not in TABLES:
+        raise KeyError(f"{name}: no results contract; known: {sorted(TABLES)}")
+    cols = list(TABLES[name])
+    df = pd.DataFrame(rows) if rows is not None and not isinstance(rows, pd.DataFrame) else rows
+    if df is None or (df.empty and not len(df.columns)):
+        return pd.DataFrame(columns=cols)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"{name}: the rows lack the contract's column(s) {missing}")
+    return df[cols]
 
 
 #: results file -> the make target / command that writes it
@@ -137,6 +254,20 @@ class Results:
             raise MissingResultError(
                 f"{path} is not a readable posterior file ({err}): rerun its step (make paper refits it)"
             ) from err
+
+    def fit_record(self, model: str, folder: str = "bayes") -> dict:
+        """The record a step kept beside a fit (``bayes/<model>.json``): its model with the priors it was fitted
+        with, and for an MCMC fit its sampler settings and convergence gates."""
+        record = self.json(f"{folder}/{model}.json")
+        if not isinstance(record.get("model"), dict) or "priors" not in record["model"]:
+            raise MissingResultError(f"{self.root / folder / model}.json: no model and priors recorded; rerun its step")
+        return record
+
+    @cached_property
+    def fit_records(self) -> dict[str, dict]:
+        """The record of every model of the Bayesian estimates (``bayes-<model>`` methods), by model."""
+        methods = self.estimates.loc[self.estimates["analysis"] == "bayes", "method"].unique()
+        return {m.removeprefix("bayes-"): self.fit_record(m.removeprefix("bayes-")) for m in methods}
 
     @cached_property
     def priors(self) -> dict:

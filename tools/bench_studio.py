@@ -75,7 +75,7 @@ def run(design: Path = DEFAULT_DESIGN, changes=THRESHOLDS) -> dict:
     }
 
 
-if __name__ == "__main__":  # pragma: no cover - python -m analysis.studio.bench
+if __name__ == "__main__":  # pragma: no cover - python -m tools.bench_studio
     import json
 
     print(json.dumps(run(), indent=2))

@@ -13,9 +13,9 @@
   the convergence gates, and the estimated fitting time of the paper's MCMC fits
   (``first + (fits - 1) * second``).  The default sampler should be the fastest that passes.
 - Design: the exact operating-characteristics grid against the same grid by simulation
-  (:mod:`analysis.priors.bench`).
+  (:mod:`tools.bench_priors`).
 - Studio: seconds from a changed field to the updated OC table in a real browser
-  (:mod:`analysis.studio.bench`).
+  (:mod:`tools.bench_studio`).
 """
 
 from __future__ import annotations
@@ -43,36 +43,7 @@ BEFORE = {
 }
 #: the MCMC fits of one build: 2 main, 10 sensitivity (2 reuse main fits), 3 MAP priors
 PIPELINE_FITS = 15
-_COPY = ("Makefile", "pyproject.toml", "requirements.lock", "analysis", "data", "config", "manuscript")
-
-_SAMPLER_SCRIPT = """
-import json, sys, time
-t0 = time.perf_counter()
-from dataclasses import replace
-from analysis.bayes.models import DEFAULT_MODELS
-from analysis.bayes.prior import Prior
-from analysis.bayes.sampling import ConvergenceError, check_gates, diagnostics, sample
-from analysis.bayes.units import index_units
-from analysis.settings import SETTINGS
-mcmc = replace(SETTINGS.mcmc, sampler=sys.argv[1])
-units = index_units()
-out = {"import_seconds": time.perf_counter() - t0}
-for label, spec in (("first", DEFAULT_MODELS["hierarchical"]),
-                    ("second", DEFAULT_MODELS["hierarchical"].with_priors(tau=Prior("HalfNormal", (0.5,))))):
-    t = time.perf_counter()
-    idata = sample(spec, units, mcmc)
-    wall = time.perf_counter() - t
-    diag = diagnostics(idata, spec)
-    try:
-        check_gates(diag)
-        passes, why = True, ""
-    except ConvergenceError as err:
-        passes, why = False, str(err)
-    out[label] = {"wall_seconds": wall, "min_ess_bulk": float(diag["ess_bulk"].min()),
-                  "min_ess_tail": float(diag["ess_tail"].min()),
-                  "divergences": int(diag["divergences"].iloc[0]), "passes_gates": passes, "gate_failures": why}
-print("BENCH" + json.dumps(out))
-"""
+_COPY = ("Makefile", "pyproject.toml", "requirements.lock", "analysis", "tools", "data", "config", "manuscript")
 
 
 def _load() -> list[float]:
@@ -84,7 +55,7 @@ def bench_samplers(fits: int = PIPELINE_FITS) -> list[dict]:
     env = {**os.environ, "ANALYSIS_JAX_CACHE": ""}  # compilation included: no stored program (unset: the user's)
     for sampler in SAMPLERS:
         res = subprocess.run(
-            [sys.executable, "-c", _SAMPLER_SCRIPT, sampler],
+            [sys.executable, "-m", "tools.bench_sampler", sampler],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -184,9 +155,9 @@ def bench_pipeline(jobs: int = 2) -> dict:
 
 
 def run(out: Path = Path("results/bench.json")) -> dict:
-    from analysis.basket import bench as basket_bench
-    from analysis.priors.bench import bench_oc, bench_priors
-    from analysis.studio import bench as studio_bench
+    from tools import bench_basket as basket_bench
+    from tools import bench_studio as studio_bench
+    from tools.bench_priors import bench_oc, bench_priors
 
     pipeline = bench_pipeline()
     samplers = bench_samplers()

@@ -134,37 +134,17 @@ def calibrate_config_seconds(path: str = "config/basket.toml") -> dict:
     return {"seconds": total, "per_method": per, "target_seconds": 10.0, "ratio_to_target": total / 10.0}
 
 
-_ONE_OFF = """
-import time, sys
-t0 = time.perf_counter()
-from analysis.bayes.engine import Model, posterior
-t_import = time.perf_counter() - t0
-m = Model((("Normal(-2.1972246, 3.18)", "HalfNormal(1)"), ("Normal(-0.8472979, 1.94)", "HalfNormal(1)")),
-          weights=[0.25, 0.25], nex=(-1.3862944, 2.5))
-y, n = [2, 5, 1, 4], [20, 20, 10, 10]
-t0 = time.perf_counter()
-post = posterior(m, y, n)
-p = post.prob_above(0.1)
-cold = time.perf_counter() - t0
-from analysis.bayes.engine import Engine
-eng = Engine(m, 60)
-eng.posterior(y, n, thresholds=[0.1]).prob_above(0.1)  # tables built once
-t0 = time.perf_counter()
-for _ in range(5):
-    post = eng.posterior([3, 5, 1, 4], n, thresholds=[0.1])
-    post.prob_above(0.1)
-warm = (time.perf_counter() - t0) / 5
-print(t_import, cold, warm, list(post.mean))
-"""
-
-
 def one_off_exnex() -> dict:
     """A one-off EXNEX posterior (4 strata, two exchangeable components: Neuenschwander et al. 2016 Table V prior,
     P(p > 0.1) included) in a fresh process after import, and warm (a new data vector, same process)."""
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", _ONE_OFF], capture_output=True, text=True, check=True)
+    from analysis.settings import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-m", "tools.bench_oneoff"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     t_import, cold, warm, *_ = out.stdout.split(" ", 3)
     cold, warm = float(cold), float(warm)
     return {
