@@ -21,6 +21,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from analysis.basket.design import Design, Method, States
 
 
+def beta_sf(x, a, b) -> np.ndarray:
+    """``scipy.stats.beta.sf(x, a, b)`` elementwise, evaluated once per distinct ``(x, a, b)``: over a joint
+    outcome space the posteriors repeat (independent indications: one per count), and the incomplete beta function
+    is the costly step (the same numbers: each element is the same function of the same arguments)."""
+    from scipy import stats
+
+    x, a, b = np.broadcast_arrays(*(np.asarray(v, float) for v in (x, a, b)))
+    if x.size < 64:
+        return stats.beta.sf(x, a, b)
+    uniq, inv = np.unique(np.stack([x.ravel(), a.ravel(), b.ravel()], 1), axis=0, return_inverse=True)
+    return stats.beta.sf(uniq[:, 0], uniq[:, 1], uniq[:, 2])[inv.ravel()].reshape(x.shape)
+
+
 class BorrowingMethod:
     """One borrowing method: its design-file keys, how it reads them, and its posterior summaries.
 

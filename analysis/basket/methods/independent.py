@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 from scipy.special import betaln, logsumexp
 
 from analysis.basket.checks import DesignError, per_indication, prior_ab, unknown_keys
-from analysis.basket.methods.base import BorrowingMethod
+from analysis.basket.methods.base import BorrowingMethod, beta_sf
 
 
 def beta_components(prior) -> np.ndarray:
@@ -37,7 +36,7 @@ def beta_mixture_summary(prior, y, n, p0):
     A, B = a + y, b + n - y
     mean = (pw * A / (A + B)).sum(-1)
     m2 = (pw * A * (A + 1) / ((A + B) * (A + B + 1))).sum(-1)
-    pa = (pw * stats.beta.sf(p0, A, B)).sum(-1)
+    pa = (pw * beta_sf(p0, A, B)).sum(-1)
     return mean, m2, pa
 
 

@@ -6,11 +6,10 @@ import math
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from scipy import stats
 from scipy.special import betaln
 
 from analysis.basket.checks import DesignError, get, prior_ab
-from analysis.basket.methods.base import BorrowingMethod
+from analysis.basket.methods.base import BorrowingMethod, beta_sf
 
 if TYPE_CHECKING:  # pragma: no cover
     from analysis.basket.design import States
@@ -133,5 +132,5 @@ class JSD(BorrowingMethod):
         return {
             "mean": a / (a + b),
             "m2": a * (a + 1) / ((a + b) * (a + b + 1)),
-            "p_above": stats.beta.sf(design.p0, a, b),
+            "p_above": beta_sf(design.p0, a, b),
         }

@@ -51,16 +51,27 @@ def offsets(design: Design, method: Method) -> np.ndarray:
     return np.log(p0) - np.log1p(-p0)
 
 
+#: shifted tables shared by every engine of the process, keyed by what the table depends on (the grid's component,
+#: total size, resolution and nodes, the group size, the shift and the thresholds): methods with the same
+#: exchangeable prior (the hierarchical model and EXNEX's exchangeable part, usually) compute each table once
+_SHIFTED: dict = {}
+
+
+def _grid_key(eng: Engine, j: int) -> tuple:
+    g = eng.grids()[j]
+    return (repr(eng.model.components[j]), eng._n_total, eng.resolution, eng.nodes, g.size)
+
+
 def shifted_table(eng: Engine, n: int, j: int, offset: float, thresholds=()):
-    """The engine's table of a group of size n on component j's grid moved by ``offset`` (cached on the engine)."""
+    """The engine's table of a group of size n on component j's grid moved by ``offset`` (cached per process and
+    shared between engines whose component j has the same grid: the same numbers, computed once)."""
     if offset == 0.0:
         return eng.table(n, j, thresholds)
-    cache = eng.__dict__.setdefault("_shifted_tables", {})
-    key = (int(n), j, float(offset), tuple(float(x) for x in thresholds))
-    if key not in cache:
+    key = (_grid_key(eng, j), int(n), float(offset), tuple(float(x) for x in thresholds))
+    if key not in _SHIFTED:
         g = eng.grids()[j]
-        cache[key] = group_table(int(n), Grid(g.mu + offset, g.tau, g.logw), eng.nodes, thresholds=thresholds)
-    return cache[key]
+        _SHIFTED[key] = group_table(int(n), Grid(g.mu + offset, g.tau, g.logw), eng.nodes, thresholds=thresholds)
+    return _SHIFTED[key]
 
 
 def method_engine(method: Method, n_total: int) -> Engine:

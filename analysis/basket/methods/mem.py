@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 from scipy.special import betaln, logsumexp
 
 from analysis.basket.checks import choice, get, prior_ab
-from analysis.basket.methods.base import BorrowingMethod
+from analysis.basket.methods.base import BorrowingMethod, beta_sf
 
 
 def mem_posterior(y, n, prior=(1.0, 1.0), inclusion: float = 0.5, p0=None, structure: str = "symmetric"):
@@ -83,7 +82,7 @@ def mem_posterior(y, n, prior=(1.0, 1.0), inclusion: float = 0.5, p0=None, struc
         out["mean"][:, k] = (w * A / (A + Bb)).sum(1)
         out["m2"][:, k] = (w * A * (A + 1) / ((A + Bb) * (A + Bb + 1))).sum(1)
         if p0 is not None:
-            out["p_above"][:, k] = (w * stats.beta.sf(np.asarray(p0, float)[k], A, Bb)).sum(1)
+            out["p_above"][:, k] = (w * beta_sf(np.asarray(p0, float)[k], A, Bb)).sum(1)
         out["p_ex"][:, k, :] = w @ rows_of[k]
     if p0 is None:
         del out["p_above"]
