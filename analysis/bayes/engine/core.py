@@ -10,6 +10,7 @@ from scipy.special import expit, logit, logsumexp
 
 from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.grid import Grid, make_grid
+from analysis.bayes.engine.mixed import mixed_factor, posterior_sums
 from analysis.bayes.engine.model import Model
 from analysis.bayes.engine.tables import GroupTable, add_tail, group_table
 from analysis.logitnormal import _log_h, log_binom, log_q
@@ -305,43 +306,26 @@ class Engine:
         g = self.grids(int(n.sum()))[0]
         W = self.model.group_weights(K)[:, 0]
         nex = self.model.group_nex(K)
-        tabs = [self.table(n[k], 0, [thr[k]]) for k in range(K)]
-        ntabs = [self.nex_table(n[k], *nex[k], [thr[k]]) for k in range(K)] if self.model.is_exnex else None
-        out = {key: np.empty((B, K)) for key in ("mean", "m2", "p_above", "p_ex")}
         with np.errstate(divide="ignore"):
             lw, lwn = np.log(W), np.log1p(-W)
-        for i in range(0, B, chunk):
-            Yc = Y[i : i + chunk]
-            terms = [lw[k] + tabs[k].loglik[Yc[:, k]] for k in range(K)]  # (b, G)
-            if ntabs is not None:
-                nx = [lwn[k] + ntabs[k].loglik[Yc[:, k], 0] for k in range(K)]
-                lm = [np.logaddexp(terms[k], nx[k][:, None]) for k in range(K)]
-            else:
-                lm = terms
-            lpost = g.logw + sum(lm)
-            lpost -= lpost.max(1, keepdims=True)
-            post = np.exp(lpost)
-            post /= post.sum(1, keepdims=True)
-            for k in range(K):
-                yk = Yc[:, k]
-                pik = np.exp(terms[k] - lm[k]) if ntabs is not None else None
-                wk = post * pik if pik is not None else post
-                pex = wk.sum(1)
-                tab = tabs[k]
-                mean = np.einsum("bg,bg->b", wk, tab.m1[yk])
-                m2 = np.einsum("bg,bg->b", wk, tab.m2[yk])
-                pa = np.einsum("bg,bg->b", wk, tab.tails[float(thr[k])][yk])
-                if ntabs is not None:
-                    nt = ntabs[k]
-                    rest = 1 - pex
-                    mean += rest * nt.m1[yk, 0]
-                    m2 += rest * nt.m2[yk, 0]
-                    pa += rest * nt.tails[float(thr[k])][yk, 0]
-                out["mean"][i : i + chunk, k] = mean
-                out["m2"][i : i + chunk, k] = m2
-                out["p_above"][i : i + chunk, k] = np.clip(pa, 0, 1)
-                out["p_ex"][i : i + chunk, k] = pex
-        return out
+        factors = [self.mixed_factor(n[k], thr[k], lw[k], lwn[k], nex[k]) for k in range(K)]
+        sums = posterior_sums(g.logw, factors, Y)
+        return {
+            "mean": sums[..., 1],
+            "m2": sums[..., 2],
+            "p_above": np.clip(sums[..., 3], 0, 1),
+            "p_ex": sums[..., 0],
+        }
+
+    def mixed_factor(self, n: int, thr: float, lw: float, lwn: float, nex):
+        """:func:`~analysis.bayes.engine.mixed.mixed_factor` of a group of size ``n`` (one exchangeable component,
+        NEX ``(m, s)`` when the model has it), cached on the engine."""
+        key = (int(n), float(thr), float(lw), float(lwn), float(nex[0]), float(nex[1]))
+        cache = self.__dict__.setdefault("_mixed", {})
+        if key not in cache:
+            ntab = self.nex_table(n, nex[0], nex[1], [thr]) if self.model.is_exnex else None
+            cache[key] = mixed_factor(self.table(n, 0, [thr]), thr, lw, ntab, lwn)
+        return cache[key]
 
     def _batch_components(self, Y, n, thr, budget: int = 4_000_000) -> dict:
         """:meth:`batch` with several exchangeable components (:func:`mixture_weights`, in chunks of bounded size)."""
