@@ -12,7 +12,7 @@ from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.grid import Grid, make_grid
 from analysis.bayes.engine.mixed import mixed_factor, posterior_sums
 from analysis.bayes.engine.model import Model
-from analysis.bayes.engine.tables import GroupTable, add_tail, group_table
+from analysis.bayes.engine.tables import GroupTable, add_tail, extend_rows, group_table
 from analysis.logitnormal import _log_h, log_binom, log_q
 
 
@@ -105,10 +105,14 @@ class Engine:
         resolution: float = 1.0,
         nodes: int | None = None,
         counts: dict[int, set[int]] | None = None,
+        lazy: bool = False,
     ):
         """``counts``: restrict the tables to these counts per group size (``{n: {y, ...}}``), for an engine that
-        serves one data vector (:func:`posterior`); other data then raise ``ValueError``."""
+        serves one data vector (:func:`posterior`); other data then raise ``ValueError``, unless ``lazy``: then
+        the rows of new counts are computed when a posterior needs them (the same numbers as a table built with
+        every count at once)."""
         self.model = model
+        self.lazy = bool(lazy)
         self.counts = None if counts is None else {int(k): {int(v) for v in vs} for k, vs in counts.items()}
         self.resolution = float(resolution)
         self.nodes = nodes or int(round(12 * max(1.0, resolution)))
@@ -147,6 +151,18 @@ class Engine:
             add_tail(d["tab"], x, d["grid"], self.nodes)
         return d["tab"]
 
+    def _add_counts(self, n, y) -> None:
+        """A lazy engine's new counts: rows added to the tables already built (later tables include them)."""
+        new: dict[int, set[int]] = {}
+        for a, b in zip(n.astype(int), y.astype(int)):
+            if int(b) not in self.counts.get(int(a), ()):
+                new.setdefault(int(a), set()).add(int(b))
+        for a, ys in new.items():
+            self.counts.setdefault(a, set()).update(ys)
+            for j in range(self.model.J):
+                if (a, j) in self._tables:
+                    extend_rows(self._tables[(a, j)], self.grids()[j], self.nodes, sorted(ys))
+
     def _check(self, y, n):
         y = np.asarray(y)
         n = np.asarray(n)
@@ -154,6 +170,8 @@ class Engine:
             raise ValueError("y and n must be 1-D of the same, non-zero length")
         if np.any(y != np.round(y)) or np.any(n != np.round(n)) or np.any(y < 0) or np.any(y > n) or np.any(n < 1):
             raise ValueError(f"need whole numbers 0 <= y <= n and n >= 1, got y={y.tolist()}, n={n.tolist()}")
+        if self.counts is not None and self.lazy:
+            self._add_counts(n, y)
         if self.counts is not None and any(int(b) not in self.counts.get(int(a), ()) for a, b in zip(n, y)):
             raise ValueError(
                 f"this engine's tables hold only the counts {self.counts}; got y={y.tolist()}, n={n.tolist()}"
@@ -172,9 +190,11 @@ class Engine:
         J = self.model.J
         grids = self.grids()
         # per group, per component: log-lik vectors on the grid; nex scalars
-        ll = [[self.table(n[k], j).loglik[y[k]] for j in range(J)] for k in range(K)]
+        ll = [[self.table(n[k], j, thresholds).loglik[y[k]] for j in range(J)] for k in range(K)]
         lnex = (
-            np.array([self.nex_table(n[k], *nex[k]).loglik[y[k], 0] for k in range(K)]) if self.model.is_exnex else None
+            np.array([self.nex_table(n[k], *nex[k], thresholds).loglik[y[k], 0] for k in range(K)])
+            if self.model.is_exnex
+            else None
         )
         with np.errstate(divide="ignore"):
             lw = np.log(W)
@@ -250,6 +270,18 @@ class Engine:
         return m1, m2
 
     def _tail_k(self, state, k, x):
+        """P(p_k > x): from the tables when they hold this threshold (:meth:`posterior`'s ``thresholds``), else
+        integrated where group k's posterior weight is not negligible."""
+        y, n, x = state["y"], state["n"], float(x)
+        thr = [x] if self.lazy else []  # a lazy engine tabulates the tails of its counts, for its next posteriors
+        tabs = [self.table(n[k], j, thr) for j in range(len(state["omega"][k]))]
+        nex = self.model.is_exnex and state["nex_mass"][k] > 0
+        ntab = self.nex_table(n[k], *state["nex"][k], thr) if nex else None
+        if all(x in t.tails for t in tabs) and (ntab is None or x in ntab.tails):
+            total = sum(float(om @ t.tails[x][y[k]]) for om, t in zip(state["omega"][k], tabs))
+            if ntab is not None:
+                total += state["nex_mass"][k] * float(ntab.tails[x][y[k], 0])
+            return min(max(total, 0.0), 1.0)
         return self._tail_density_k(state, k, float(logit(x)), density=False)[0]
 
     def _tail_density_k(self, state, k, z: float, density: bool = True) -> tuple[float, float]:
@@ -367,7 +399,8 @@ class Engine:
 
 
 def posterior(model: Model, y, n, resolution: float = 1.0) -> Posterior:
-    """One-off posterior (builds a fresh :class:`Engine` whose tables hold only these counts).
+    """One-off posterior (an :class:`Engine` whose tables hold only the counts its posteriors used, kept for the
+    next call with the same model and total size: only new counts then cost table rows).
 
     Parameters
     ----------
@@ -389,7 +422,22 @@ def posterior(model: Model, y, n, resolution: float = 1.0) -> Posterior:
     Neuenschwander, Wandel, Roychoudhury and Bailey (2016), Robust exchangeability designs for early phase
     clinical trials with multiple strata, Pharmaceutical Statistics 15:123-134 (EXNEX).
     """
-    counts: dict[int, set[int]] = {}
-    for a, b in zip(np.ravel(n), np.ravel(y)):
-        counts.setdefault(int(a), set()).add(int(b))
-    return Engine(model, int(np.sum(n)), resolution, counts=counts).posterior(y, n)
+    key = (repr(model), int(np.sum(n)), float(resolution))
+    eng = _ONE_OFF.pop(key, None)  # most recently used last
+    if eng is None:
+        eng = Engine(model, int(np.sum(n)), resolution, counts={}, lazy=True)
+    _ONE_OFF[key] = eng
+    while len(_ONE_OFF) > ONE_OFF_ENGINES:
+        del _ONE_OFF[next(iter(_ONE_OFF))]
+    return eng.posterior(y, n)
+
+
+#: one-off posteriors reuse the lazy engines of the last few (model, total size, resolution): a new data vector
+#: computes only the table rows of counts not seen before
+ONE_OFF_ENGINES = 8
+_ONE_OFF: dict[tuple, Engine] = {}
+
+
+def clear_one_off_engines() -> None:
+    """Forget the engines :func:`posterior` keeps (their tables), e.g. to time a cold one-off posterior."""
+    _ONE_OFF.clear()
