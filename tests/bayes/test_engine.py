@@ -254,7 +254,6 @@ def test_bad_data_rejected():
 def test_one_off_posterior_tabulates_only_its_counts_and_equals_the_full_engine():
     """:func:`posterior` builds tables for the observed counts only; every summary equals the full tables'."""
     from analysis.bayes.engine import posterior
-
     from analysis.bayes.engine.core import clear_one_off_engines
 
     clear_one_off_engines()
