@@ -398,9 +398,13 @@ class Engine:
         return out
 
 
-def posterior(model: Model, y, n, resolution: float = 1.0) -> Posterior:
+def posterior(model: Model, y, n, resolution: float = 1.0, reuse: bool = True) -> Posterior:
     """One-off posterior (an :class:`Engine` whose tables hold only the counts its posteriors used, kept for the
     next call with the same model and total size: only new counts then cost table rows).
+
+    ``reuse=False`` builds a fresh engine for these counts alone, as before engines were kept: the paper's
+    results use it, so that their numbers stay those of the reference bit for bit (a row computed with other
+    counts can differ in its last bit: the panel sums' matrix-vector product rounds by position).
 
     Parameters
     ----------
@@ -422,6 +426,11 @@ def posterior(model: Model, y, n, resolution: float = 1.0) -> Posterior:
     Neuenschwander, Wandel, Roychoudhury and Bailey (2016), Robust exchangeability designs for early phase
     clinical trials with multiple strata, Pharmaceutical Statistics 15:123-134 (EXNEX).
     """
+    if not reuse:
+        counts: dict[int, set[int]] = {}
+        for a, b in zip(np.ravel(n), np.ravel(y)):
+            counts.setdefault(int(a), set()).add(int(b))
+        return Engine(model, int(np.sum(n)), resolution, counts=counts).posterior(y, n)
     key = (repr(model), int(np.sum(n)), float(resolution))
     eng = _ONE_OFF.pop(key, None)  # most recently used last
     if eng is None:
