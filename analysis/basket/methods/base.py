@@ -28,10 +28,14 @@ def beta_sf(x, a, b) -> np.ndarray:
     from scipy import stats
 
     x, a, b = np.broadcast_arrays(*(np.asarray(v, float) for v in (x, a, b)))
-    if x.size < 64:
+    if x.size < 64 or not np.isfinite(x).all():
         return stats.beta.sf(x, a, b)
-    uniq, inv = np.unique(np.stack([x.ravel(), a.ravel(), b.ravel()], 1), axis=0, return_inverse=True)
-    return stats.beta.sf(uniq[:, 0], uniq[:, 1], uniq[:, 2])[inv.ravel()].reshape(x.shape)
+    out = np.empty(x.shape)
+    for xv in np.unique(x):  # a few: one null rate per indication
+        at = x == xv
+        pairs, inv = np.unique(a[at] + 1j * b[at], return_inverse=True)  # (a, b) as one sortable key, exactly
+        out[at] = stats.beta.sf(xv, pairs.real, pairs.imag)[inv.ravel()]
+    return out
 
 
 class BorrowingMethod:
