@@ -106,3 +106,14 @@ def test_beta_tails_once_per_distinct_argument_equal_scipy():
     b = rng.integers(1, 30, (400, 3)).astype(float)
     x = np.array([0.2, 0.3, 0.15])
     np.testing.assert_array_equal(beta_sf(x, a, b), stats.beta.sf(x, a, b))
+
+
+def test_one_off_engines_are_kept_per_exact_model():
+    """Models whose weights differ below a numpy repr's 8 digits get engines of their own."""
+    clear_one_off_engines()
+    a = Model.exnex("Normal(0, 1.5)", "HalfNormal(1)", (0, 2), np.array([[0.5], [0.3]]))
+    b = Model.exnex("Normal(0, 1.5)", "HalfNormal(1)", (0, 2), np.array([[0.5], [0.300000001]]))
+    pa = posterior(a, [3, 4], [10, 12], resolution=0.5)
+    pb = posterior(b, [3, 4], [10, 12], resolution=0.5)
+    assert pa._engine is not pb._engine
+    assert posterior(a, [5, 4], [10, 12], resolution=0.5)._engine is pa._engine

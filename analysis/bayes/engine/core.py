@@ -431,7 +431,7 @@ def posterior(model: Model, y, n, resolution: float = 1.0, reuse: bool = True) -
         for a, b in zip(np.ravel(n), np.ravel(y)):
             counts.setdefault(int(a), set()).add(int(b))
         return Engine(model, int(np.sum(n)), resolution, counts=counts).posterior(y, n)
-    key = (repr(model), int(np.sum(n)), float(resolution))
+    key = (_model_key(model), int(np.sum(n)), float(resolution))
     eng = _ONE_OFF.pop(key, None)  # most recently used last
     if eng is None:
         eng = Engine(model, int(np.sum(n)), resolution, counts={}, lazy=True)
@@ -445,6 +445,16 @@ def posterior(model: Model, y, n, resolution: float = 1.0, reuse: bool = True) -
 #: computes only the table rows of counts not seen before
 ONE_OFF_ENGINES = 8
 _ONE_OFF: dict[tuple, Engine] = {}
+
+
+def _model_key(model: Model) -> tuple:
+    """Everything a model's posteriors depend on, exactly (a numpy array's repr rounds to 8 digits)."""
+
+    def exact(v):
+        return None if v is None else (np.shape(v), np.asarray(v, float).tobytes())
+
+    comps = tuple((c.mu.dist, c.mu.params, c.tau.dist, c.tau.params) for c in model.components)
+    return comps, exact(model.weights), exact(model.nex), exact(model.new_weights), exact(model.new_nex)
 
 
 def clear_one_off_engines() -> None:
