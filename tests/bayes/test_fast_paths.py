@@ -117,3 +117,17 @@ def test_one_off_engines_are_kept_per_exact_model():
     pb = posterior(b, [3, 4], [10, 12], resolution=0.5)
     assert pa._engine is not pb._engine
     assert posterior(a, [5, 4], [10, 12], resolution=0.5)._engine is pa._engine
+
+
+def test_batch_rows_do_not_depend_on_the_counts_met_before():
+    """Batch factors are computed per count on first use: the same bits whichever trials came first (so that one
+    worker and several give identical simulated OC)."""
+    n = [12, 5, 20]
+    Y = np.array([[3, 1, 9], [0, 5, 20], [7, 2, 1]])
+    fresh = Engine(EXNEX, sum(n), resolution=0.5).batch(Y, n, 0.3)
+    seasoned = Engine(EXNEX, sum(n), resolution=0.5)
+    seasoned.batch(np.array([[3, 4, 9], [12, 0, 0]]), n, 0.3)  # other counts first, one shared (3)
+    again = seasoned.batch(Y, n, 0.3)
+    for q in ("mean", "m2", "p_above", "p_ex"):
+        np.testing.assert_array_equal(again[q], fresh[q])
+    assert seasoned.mixed_factor(12, 0.3, np.log(0.5), np.log1p(-0.5), (0.0, 2.0)).have.sum() == 4  # 0, 3, 7, 12

@@ -11,7 +11,7 @@ import numpy as np
 from analysis.basket.checks import DesignError, choice
 from analysis.basket.methods.base import BorrowingMethod
 from analysis.bayes.engine import Engine, Grid, Model, group_table
-from analysis.bayes.engine.mixed import mixed_factor, posterior_sums
+from analysis.bayes.engine.mixed import LazyFactor, count_row, mixed_factor, posterior_sums
 
 if TYPE_CHECKING:  # pragma: no cover
     from analysis.basket.design import Design, Method, States
@@ -240,22 +240,29 @@ def null_scale_batch(design: Design, method: Method, n: np.ndarray, y: np.ndarra
         for nv in np.unique(n[:, k]):
             rows = n[:, k] == nv
             codes[rows, k] = start + y[rows, k]
-            parts.append(_null_factor(eng, int(nv), thr, float(off[k]), lw[k], lwn[k], nex[k]))
+            parts.append(_null_factor(eng, int(nv), thr, float(off[k]), lw[k], lwn[k], nex[k]).rows(y[rows, k]))
             start += int(nv) + 1
         factors.append(parts[0] if len(parts) == 1 else tuple(np.concatenate(v) for v in zip(*parts)))
     sums = posterior_sums(g.logw, factors, codes)
     return {"mean": sums[..., 1], "m2": sums[..., 2], "p_above": np.clip(sums[..., 3], 0, 1)}
 
 
-def _null_factor(eng: Engine, n: int, thr: float, offset: float, lw: float, lwn: float, nex) -> tuple:
-    """:func:`~analysis.bayes.engine.mixed.mixed_factor` of a group of size n on the grid moved by ``offset``
-    (cached on the engine)."""
+def _null_factor(eng: Engine, n: int, thr: float, offset: float, lw: float, lwn: float, nex) -> LazyFactor:
+    """:func:`~analysis.bayes.engine.mixed.mixed_factor` of a group of size n on the grid moved by ``offset``, its
+    rows computed per count on first use (cached on the engine)."""
     key = (n, thr, offset, float(lw), float(lwn), float(nex[0]), float(nex[1]))
     cache = eng.__dict__.setdefault("_null_factors", {})
     if key not in cache:
-        tab = shifted_table(eng, n, 0, offset, [thr])
+        g = eng.grids()[0]
+        moved = Grid(g.mu + offset, g.tau, g.logw)
         ntab = eng.nex_table(n, nex[0] + offset, nex[1], [thr]) if eng.model.is_exnex else None
-        cache[key] = mixed_factor(tab, thr, lw, ntab, lwn)
+
+        def make_row(y: int):
+            tab = group_table(n, moved, eng.nodes, thresholds=[thr], ys=[y])
+            nrow = None if ntab is None else count_row(ntab, y, thr)
+            return mixed_factor(count_row(tab, y, thr), thr, lw, nrow, lwn)
+
+        cache[key] = LazyFactor(n, make_row)
     return cache[key]
 
 

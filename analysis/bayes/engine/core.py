@@ -10,7 +10,7 @@ from scipy.special import expit, logit, logsumexp
 
 from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.grid import Grid, make_grid
-from analysis.bayes.engine.mixed import mixed_factor, posterior_sums
+from analysis.bayes.engine.mixed import LazyFactor, count_row, mixed_factor, posterior_sums
 from analysis.bayes.engine.model import Model
 from analysis.bayes.engine.tables import GroupTable, add_tail, extend_rows, group_table
 from analysis.logitnormal import _log_h, log_binom, log_q
@@ -340,7 +340,7 @@ class Engine:
         nex = self.model.group_nex(K)
         with np.errstate(divide="ignore"):
             lw, lwn = np.log(W), np.log1p(-W)
-        factors = [self.mixed_factor(n[k], thr[k], lw[k], lwn[k], nex[k]) for k in range(K)]
+        factors = [self.mixed_factor(n[k], thr[k], lw[k], lwn[k], nex[k]).rows(Y[:, k]) for k in range(K)]
         sums = posterior_sums(g.logw, factors, Y)
         return {
             "mean": sums[..., 1],
@@ -349,14 +349,22 @@ class Engine:
             "p_ex": sums[..., 0],
         }
 
-    def mixed_factor(self, n: int, thr: float, lw: float, lwn: float, nex):
+    def mixed_factor(self, n: int, thr: float, lw: float, lwn: float, nex) -> LazyFactor:
         """:func:`~analysis.bayes.engine.mixed.mixed_factor` of a group of size ``n`` (one exchangeable component,
-        NEX ``(m, s)`` when the model has it), cached on the engine."""
+        NEX ``(m, s)`` when the model has it), its rows computed per count on first use and cached on the engine
+        (:class:`~analysis.bayes.engine.mixed.LazyFactor`)."""
         key = (int(n), float(thr), float(lw), float(lwn), float(nex[0]), float(nex[1]))
         cache = self.__dict__.setdefault("_mixed", {})
         if key not in cache:
+            g = self.grids()[0]
             ntab = self.nex_table(n, nex[0], nex[1], [thr]) if self.model.is_exnex else None
-            cache[key] = mixed_factor(self.table(n, 0, [thr]), thr, lw, ntab, lwn)
+
+            def make_row(y: int):
+                tab = group_table(int(n), g, self.nodes, thresholds=[thr], ys=[y])
+                nrow = None if ntab is None else count_row(ntab, y, thr)
+                return mixed_factor(count_row(tab, y, thr), thr, lw, nrow, lwn)
+
+            cache[key] = LazyFactor(n, make_row)
         return cache[key]
 
     def _batch_components(self, Y, n, thr, budget: int = 4_000_000) -> dict:

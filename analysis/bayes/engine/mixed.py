@@ -70,3 +70,40 @@ def posterior_sums(logw: np.ndarray, factors: list, codes: np.ndarray, max_elems
                 rows = np.nonzero(inv == r)[0]
                 blk[rows, k] = post[rows] @ Qk[v]
     return out
+
+
+class LazyFactor:
+    """A group's :func:`mixed_factor` whose rows are computed on first use, one count at a time.
+
+    Simulated trials meet only some counts (about two thirds of the sarcoma design's), so only those rows are
+    computed.  Each count's row is computed alone, so its numbers do not depend on which counts a process met
+    first: one worker, several processes or a cluster give the same bits (a row computed together with other
+    rows can differ in its last bit, by its position in the panel sums' matrix-vector product).
+
+    ``make_row(y)`` returns ``(LM, Q)`` of count ``y`` as one-row arrays."""
+
+    def __init__(self, n: int, make_row):
+        self.n = int(n)
+        self.make_row = make_row
+        self.LM: np.ndarray | None = None
+        self.Q: np.ndarray | None = None
+        self.have = np.zeros(self.n + 1, bool)
+
+    def rows(self, ys) -> tuple[np.ndarray, np.ndarray]:
+        """``(LM, Q)`` with the rows of the counts ``ys`` computed (others NaN)."""
+        ys = np.unique(np.asarray(ys, int))
+        for y in ys if ys.size or self.LM is not None else [0]:  # no rows asked: one, for the arrays' shape
+            if self.have[y]:
+                continue
+            lm, q = self.make_row(int(y))
+            if self.LM is None:
+                self.LM = np.full((self.n + 1, lm.shape[-1]), np.nan)
+                self.Q = np.full((self.n + 1, lm.shape[-1], 4), np.nan)
+            self.LM[y], self.Q[y] = lm[0], q[0]
+            self.have[y] = True
+        return self.LM, self.Q
+
+
+def count_row(tab: GroupTable, y: int, thr: float) -> GroupTable:
+    """Row ``y`` of a table (and its tail at ``thr``) as a one-row table, for :func:`mixed_factor`."""
+    return GroupTable(tab.n, tab.loglik[[y]], tab.m1[[y]], tab.m2[[y]], {float(thr): tab.tails[float(thr)][[y]]})
