@@ -120,7 +120,7 @@ class Engine:
         self._grids: list[Grid] | None = None
         self._tables: dict[tuple[int, int], GroupTable] = {}
         self._nex: dict[tuple[int, float, float], dict] = {}
-        self._new_mom: dict[int, np.ndarray] = {}
+        self._new_mom: dict = {}  # per component j: E[p | mu, tau] on its grid; per NEX prior: its mean
 
     # grids and tables
     def grids(self, n_total: int | None = None) -> list[Grid]:
@@ -235,7 +235,10 @@ class Engine:
             new_mean += wn[j] * float(hyper_w[j] @ mom)
         rest = max(0.0, 1 - float(np.sum(wn)))
         if rest > 0:
-            new_mean += rest * float(np.exp(log_q(1, 0, nexn[0], nexn[1], None, self.nodes)))
+            key = ("nex", float(nexn[0]), float(nexn[1]))  # the new group's NEX mean: the model's, not the data's
+            if key not in self._new_mom:
+                self._new_mom[key] = float(np.exp(log_q(1, 0, nexn[0], nexn[1], None, self.nodes)))
+            new_mean += rest * self._new_mom[key]
         state["new"] = (wn, nexn, rest)
         hyper = {
             f"component{j + 1}": {"mu": float(hyper_w[j] @ grids[j].mu), "tau": float(hyper_w[j] @ grids[j].tau)}
