@@ -175,6 +175,7 @@ def run(out: Path = Path("results/bench.json")) -> dict:
     result["oc"] = bench_oc()
     result["priors"] = bench_priors()
     result["basket"] = basket_bench.run()
+    result["speed_targets"] = result["basket"]["designer"]["rows"]  # issue 21: target, measured, before, one a row
     result["studio"] = studio_bench.run()
     write_json(out, result)
     return result

@@ -117,6 +117,30 @@ def run(mcmc: bool = True) -> dict:
     return out
 
 
+#: the speed targets of the designer (issue 21, "Speed and scale") as measured before this work, for the ratios:
+#: ``session`` the previous session's figures (a heavily loaded machine); ``head`` commit 3799ddb re-measured on
+#: the 2-core machine shared with other jobs: CPU seconds (which the load inflates least) and wall seconds at a
+#: load average of 2-4 (calibration, one-off) or CPU per trial (simulation, the tables built beforehand)
+BEFORE = {
+    "calibrate_config": {"session_wall_seconds": 82.0, "head_cpu_seconds": 13.4, "head_wall_seconds": 23.6},
+    "one_off_cold": {"session_wall_seconds": 5.6, "head_cpu_seconds": 0.84, "head_wall_seconds": 1.84},
+    "one_off_warm": {"session_wall_seconds": 0.8, "head_wall_seconds": 0.225},
+    "ten_indications": {
+        "session_trials_per_second": 7.9,
+        "head_tables_cpu_seconds_per_process": 18.0,
+        "head_trials_per_cpu_second_tables_built": 139.0,
+    },
+}
+
+
+def _clear_caches() -> None:
+    """Forget the engines and tables of earlier benchmarks in this process (each target is timed from scratch)."""
+    from analysis.basket.methods import logit_normal
+
+    logit_normal._ENGINES.clear()
+    logit_normal._SHIFTED.clear()
+
+
 def calibrate_config_seconds(path: str = "config/basket.toml") -> dict:
     """Exact calibration of every method of the paper's design file (outcome space, summaries, thresholds)."""
     from analysis.basket.calibrate import calibrate
@@ -124,19 +148,28 @@ def calibrate_config_seconds(path: str = "config/basket.toml") -> dict:
     from analysis.basket.spec import load
 
     d = load(path)
+    _clear_caches()
     per = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for m in d.methods:
         t1 = time.perf_counter()
         calibrate(d, m, d.calibration, space=exact_space(d, m))
         per[m.name] = time.perf_counter() - t1
-    total = time.perf_counter() - t0
-    return {"seconds": total, "per_method": per, "target_seconds": 10.0, "ratio_to_target": total / 10.0}
+    total, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {
+        "seconds": total,
+        "cpu_seconds": cpu,
+        "per_method": per,
+        "target_seconds": 10.0,
+        "ratio_to_target": total / 10.0,
+    }
 
 
 def one_off_exnex() -> dict:
     """A one-off EXNEX posterior (4 strata, two exchangeable components: Neuenschwander et al. 2016 Table V prior,
-    P(p > 0.1) included) in a fresh process after import, and warm (a new data vector, same process)."""
+    P(p > 0.1) included) in a fresh process after import (cold), then in the same process: the same data again
+    through :func:`~analysis.bayes.engine.posterior` (its engine kept), one new count, and any data with the
+    tables of every count built (warm)."""
     import subprocess
     import sys
 
@@ -145,12 +178,16 @@ def one_off_exnex() -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "tools.bench_oneoff"], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    t_import, cold, warm, *_ = out.stdout.split(" ", 3)
-    cold, warm = float(cold), float(warm)
+    t_import, cold, cold_cpu, warm, warm_cpu, repeat, repeat_cpu, new_count = map(float, out.stdout.split()[:8])
     return {
-        "import_seconds": float(t_import),
+        "import_seconds": t_import,
         "cold_seconds": cold,
+        "cold_cpu_seconds": cold_cpu,
         "warm_seconds": warm,
+        "warm_cpu_seconds": warm_cpu,
+        "repeat_one_off_seconds": repeat,
+        "repeat_one_off_cpu_seconds": repeat_cpu,
+        "one_new_count_seconds": new_count,
         "cold_ratio_to_100ms": cold / 0.1,
         "warm_ratio_to_5ms": warm / 0.005,
         "jags": _jags_row(),
@@ -165,27 +202,122 @@ def _jags_row() -> dict:
     return {"skipped": "JAGS found, but the R bridge (rjags) is not driven from this benchmark yet"}
 
 
-def ten_indications_throughput(workers: int = 2, n_sim: int = 4000) -> dict:
-    """Simulated OC of a 10-indication EXNEX design (the sarcoma strata sizes of Neuenschwander et al. 2016,
-    Appendix 5.3) on the probability scale, trials per second with ``workers`` local processes."""
+def _sarcoma10(n_sim: int):
     from analysis.basket.design import Design, Indication, Method, Scenario
-    from analysis.basket.executor import Executor
-    from analysis.basket.run import operating_characteristics
 
     sizes = [15, 13, 12, 28, 29, 29, 26, 5, 2, 20]  # Chugh et al. (2009) via Neuenschwander et al. (2016), App. 5.3
     inds = [Indication(f"S{k}", n, 0.2, 0.4, 0.9) for k, n in enumerate(sizes)]
     m = Method("exnex", "exnex", {"mu": "Normal(-1.4, 2)", "tau": "HalfNormal(1)", "nex": (-1.4, 2.0), "w": 0.5})
-    d = Design("sarcoma10", inds, [m], [Scenario("mixed", (0.2, 0.4) * 5)], oc="simulate", n_sim=n_sim, chunk=500)
+    return Design("sarcoma10", inds, [m], [Scenario("mixed", (0.2, 0.4) * 5)], oc="simulate", n_sim=n_sim, chunk=500)
+
+
+def ten_indications_throughput(workers: int = 2, n_sim: int = 4000) -> dict:
+    """Simulated OC of a 10-indication EXNEX design (the sarcoma strata sizes of Neuenschwander et al. 2016,
+    Appendix 5.3) on the probability scale: trials per second with ``workers`` local processes, end to end (each
+    process builds the engine's tables first), and per core once the tables are built (the rate of long runs)."""
+    from analysis.basket.design import analyze
+    from analysis.basket.executor import Executor
+    from analysis.basket.run import operating_characteristics
+
+    d = _sarcoma10(n_sim)
+    _clear_caches()
     t0 = time.perf_counter()
     operating_characteristics(d, Executor(workers=workers))
     rate = n_sim / (time.perf_counter() - t0)
-    return {"trials_per_second": rate, "workers": workers, "target": 1000, "ratio_to_target": rate / 1000}
+    m = d.methods[0]
+    rng = np.random.default_rng(d.seed)
+    n = np.tile([i.n for i in d.indications], (n_sim, 1))
+    y = rng.binomial(n, d.scenarios[0].p)
+    c0 = time.process_time()
+    analyze(d, m, n, y)  # this process's tables (the rows of the counts these trials meet), then the trials
+    first = time.process_time() - c0
+    c0 = time.process_time()
+    analyze(d, m, n, y)  # the same trials, the tables built
+    again = time.process_time() - c0
+    tables_cpu, per_core = first - again, n_sim / again
+    return {
+        "trials_per_second": rate,
+        "workers": workers,
+        "n_sim": n_sim,
+        "target": 1000,
+        "ratio_to_target": rate / 1000,
+        "tables_cpu_seconds_per_process": tables_cpu,
+        "trials_per_cpu_second_tables_built": per_core,
+    }
+
+
+def components_k7_j4() -> dict:
+    """A posterior with several exchangeable components at scale: K = 7 strata, J = 4 components (and NEX), one
+    data vector, from a fresh engine (target: seconds, not minutes)."""
+    from analysis.bayes.engine import EngineModel, posterior
+
+    comps = tuple((f"Normal({m}, 1.5)", "HalfNormal(1)") for m in (-2.0, -1.0, 0.0, 1.0))
+    model = EngineModel(comps, weights=[0.2, 0.2, 0.2, 0.2], nex=(-1.0, 2.0), name="k7j4")
+    y, n = [1, 3, 5, 8, 10, 2, 12], [14, 14, 14, 14, 14, 10, 20]
+    t0, c0 = time.perf_counter(), time.process_time()
+    post = posterior(model, y, n, reuse=False)
+    post.prob_above(0.2)
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "target_seconds": 10.0}
 
 
 def designer() -> dict:
-    """The designer's speed targets (issue: calibration, one-off posterior, 10 indications), as ratios."""
+    """The designer's speed targets (issue 21: calibration, one-off posterior, 10 indications, K = 7 and J = 4):
+    each a row with its target, the measured value and the value before (:data:`BEFORE`)."""
+    cal = calibrate_config_seconds()
+    one = one_off_exnex()
+    ten = ten_indications_throughput()
+    big = components_k7_j4()
+    rows = [
+        _row(
+            "calibrate config/basket.toml, 5 methods, exact",
+            "s",
+            "<",
+            10.0,
+            cal["seconds"],
+            cal["cpu_seconds"],
+            BEFORE["calibrate_config"],
+        ),
+        _row(
+            "one-off EXNEX posterior, fresh process after import",
+            "s",
+            "<",
+            0.1,
+            one["cold_seconds"],
+            one["cold_cpu_seconds"],
+            BEFORE["one_off_cold"],
+        ),
+        _row(
+            "EXNEX posterior, warm (tables built)",
+            "s",
+            "<",
+            0.005,
+            one["warm_seconds"],
+            one["warm_cpu_seconds"],
+            BEFORE["one_off_warm"],
+        ),
+        _row(
+            "simulated OC, 10 indications, 2 workers",
+            "trials/s",
+            ">=",
+            1000.0,
+            ten["trials_per_second"],
+            None,
+            BEFORE["ten_indications"],
+        ),
+        _row("posterior, K = 7 strata, J = 4 components", "s", "<", 10.0, big["seconds"], big["cpu_seconds"], {}),
+        {"target": "EXNEX posterior vs JAGS (2 chains, 1e4 iterations)", **one["jags"]},
+    ]
+    return {"rows": rows, "calibrate_config": cal, "one_off_exnex": one, "ten_indications": ten, "k7_j4": big}
+
+
+def _row(what: str, unit: str, op: str, target: float, measured: float, cpu: float | None, before: dict) -> dict:
+    met = measured < target if op == "<" else measured >= target
     return {
-        "calibrate_config": calibrate_config_seconds(),
-        "one_off_exnex": one_off_exnex(),
-        "ten_indications": ten_indications_throughput(),
+        "target": what,
+        "unit": unit,
+        "goal": f"{op} {target:g}",
+        "measured": measured,
+        "cpu": cpu,
+        "met": bool(met),
+        "before": before,
     }

@@ -60,7 +60,7 @@ def crosscheck(spec: Model, units: Units, idata: az.InferenceData, k_mcse: float
     if model is None:
         return pd.DataFrame(columns=list(COLUMNS))
     check_resources(spec, units)
-    post = posterior(model, list(units.events), list(units.n))
+    post = posterior(model, list(units.events), list(units.n), reuse=False)  # a fresh engine: the reference's bits
     rows = compare_mcmc(idata, post, k_mcse=k_mcse)
     df = pd.DataFrame(rows)
     df["model"] = spec.name

@@ -261,7 +261,7 @@ def lodo_rows(spec: Model, units: Units, grid: int = 400) -> list[dict]:
         if model.is_exnex:  # the held-out group is predicted with its own weights and NEX prior
             own_w = np.atleast_2d(spec.unit_weights([g]))[0]
             model = replace(model, new_weights=own_w, new_nex=tuple(spec.unit_nex([g])[0]))
-        post = posterior(model, [units.events[i] for i in keep], [units.n[i] for i in keep])
+        post = posterior(model, [units.events[i] for i in keep], [units.n[i] for i in keep], reuse=False)
         cdf = np.array([1.0 - post.new_prob_above(float(p)) for p in p_edges])
         mass = np.clip(np.diff(cdf), 0, None)
         mass = mass / mass.sum()

@@ -11,6 +11,7 @@ import numpy as np
 from analysis.basket.checks import DesignError, choice
 from analysis.basket.methods.base import BorrowingMethod
 from analysis.bayes.engine import Engine, EngineModel, Grid, group_table
+from analysis.bayes.engine.mixed import LazyFactor, count_row, mixed_factor, posterior_sums
 
 if TYPE_CHECKING:  # pragma: no cover
     from analysis.basket.design import Design, Method, States
@@ -51,16 +52,27 @@ def offsets(design: Design, method: Method) -> np.ndarray:
     return np.log(p0) - np.log1p(-p0)
 
 
+#: shifted tables shared by every engine of the process, keyed by what the table depends on (the grid's component,
+#: total size, resolution and nodes, the group size, the shift and the thresholds): methods with the same
+#: exchangeable prior (the hierarchical model and EXNEX's exchangeable part, usually) compute each table once
+_SHIFTED: dict = {}
+
+
+def _grid_key(eng: Engine, j: int) -> tuple:
+    g = eng.grids()[j]
+    return (repr(eng.model.components[j]), eng._n_total, eng.resolution, eng.nodes, g.size)
+
+
 def shifted_table(eng: Engine, n: int, j: int, offset: float, thresholds=()):
-    """The engine's table of a group of size n on component j's grid moved by ``offset`` (cached on the engine)."""
+    """The engine's table of a group of size n on component j's grid moved by ``offset`` (cached per process and
+    shared between engines whose component j has the same grid: the same numbers, computed once)."""
     if offset == 0.0:
         return eng.table(n, j, thresholds)
-    cache = eng.__dict__.setdefault("_shifted_tables", {})
-    key = (int(n), j, float(offset), tuple(float(x) for x in thresholds))
-    if key not in cache:
+    key = (_grid_key(eng, j), int(n), float(offset), tuple(float(x) for x in thresholds))
+    if key not in _SHIFTED:
         g = eng.grids()[j]
-        cache[key] = group_table(int(n), Grid(g.mu + offset, g.tau, g.logw), eng.nodes, thresholds=thresholds)
-    return cache[key]
+        _SHIFTED[key] = group_table(int(n), Grid(g.mu + offset, g.tau, g.logw), eng.nodes, thresholds=thresholds)
+    return _SHIFTED[key]
 
 
 def method_engine(method: Method, n_total: int) -> Engine:
@@ -196,13 +208,15 @@ def engine_product_summaries(design: Design, method: Method, states: list[States
     return out
 
 
-def null_scale_batch(design: Design, method: Method, n: np.ndarray, y: np.ndarray, max_elems: int = 4_000_000):
+def null_scale_batch(design: Design, method: Method, n: np.ndarray, y: np.ndarray) -> dict:
     """Posterior summaries of data rows on the null scale (one exchangeable component; EXNEX included).
 
     Given (mu, tau) the indications are independent: indication k's factor is
     ``L_k = w_k exp(loglik_k) + (1 - w_k) exp(loglik_nex,k)``, the posterior over the grid is proportional to
     the prior times ``prod_k L_k``, and ``E[q_k | data]`` is the posterior average of the mixture of the
-    exchangeable and non-exchangeable conditional expectations, weighted ``w_k exp(loglik_k) / L_k``.
+    exchangeable and non-exchangeable conditional expectations, weighted ``w_k exp(loglik_k) / L_k``
+    (:func:`analysis.bayes.engine.mixed.posterior_sums`, with each indication's factors of every group size it
+    has in ``n`` stacked: a row's code is its count plus the offset of its group size).
     """
     eng = method_engine(method, int(sum(i.n for i in design.indications)))
     model = eng.model
@@ -214,48 +228,42 @@ def null_scale_batch(design: Design, method: Method, n: np.ndarray, y: np.ndarra
     K = design.K
     off = offsets(design, method)
     g = eng.grids()[0]
-    lprior = g.logw - g.logw.max()
     W = model.group_weights(K)[:, 0]
     nex = model.group_nex(K)
     w_nex = np.clip(1 - W, 0, 1)
-    B = y.shape[0]
-    out = {q: np.empty((B, K)) for q in ("mean", "m2", "p_above")}
-    step = max(1, max_elems // max(K * g.size, 1))
-    for i0 in range(0, B, step):
-        yy, nn = y[i0 : i0 + step], n[i0 : i0 + step]
-        b = yy.shape[0]
-        logL = np.empty((b, K, g.size))
-        cond = {q: np.empty((b, K, g.size)) for q in ("m1", "m2", "tail")}
-        for k in range(K):
-            thr = float(design.p0[k])
-            for nv in np.unique(nn[:, k]):
-                rows = np.nonzero(nn[:, k] == nv)[0]
-                tab = shifted_table(eng, int(nv), 0, float(off[k]), [thr])
-                yk = yy[rows, k]
-                with np.errstate(divide="ignore"):
-                    lex = np.log(W[k]) + tab.loglik[yk]
-                parts = {"m1": tab.m1[yk], "m2": tab.m2[yk], "tail": tab.tails[thr][yk]}
-                if model.is_exnex:
-                    nt = eng.nex_table(int(nv), nex[k][0] + off[k], nex[k][1], [thr])
-                    with np.errstate(divide="ignore"):
-                        lnx = np.log(w_nex[k]) + nt.loglik[yk, 0][:, None]
-                    lk = np.logaddexp(lex, lnx)
-                    pex = np.exp(lex - lk)
-                    nvals = {"m1": nt.m1, "m2": nt.m2, "tail": nt.tails[thr]}
-                    for q, v in parts.items():
-                        cond[q][rows, k] = pex * v + (1 - pex) * nvals[q][yk, 0][:, None]
-                else:
-                    lk = lex
-                    for q, v in parts.items():
-                        cond[q][rows, k] = v
-                logL[rows, k] = lk
-        lw = lprior[None, :] + logL.sum(1)
-        w = np.exp(lw - lw.max(1, keepdims=True))
-        w /= w.sum(1, keepdims=True)
-        for q, name in (("m1", "mean"), ("m2", "m2"), ("tail", "p_above")):
-            out[name][i0 : i0 + b] = np.einsum("bg,bkg->bk", w, cond[q])
-    out["p_above"] = np.clip(out["p_above"], 0, 1)
-    return out
+    with np.errstate(divide="ignore"):
+        lw, lwn = np.log(W), np.log(w_nex)
+    factors, codes = [], np.empty(y.shape, int)
+    for k in range(K):
+        thr = float(design.p0[k])
+        parts, start = [], 0
+        for nv in np.unique(n[:, k]):
+            rows = n[:, k] == nv
+            codes[rows, k] = start + y[rows, k]
+            parts.append(_null_factor(eng, int(nv), thr, float(off[k]), lw[k], lwn[k], nex[k]).rows(y[rows, k]))
+            start += int(nv) + 1
+        factors.append(parts[0] if len(parts) == 1 else tuple(np.concatenate(v) for v in zip(*parts)))
+    sums = posterior_sums(g.logw, factors, codes)
+    return {"mean": sums[..., 1], "m2": sums[..., 2], "p_above": np.clip(sums[..., 3], 0, 1)}
+
+
+def _null_factor(eng: Engine, n: int, thr: float, offset: float, lw: float, lwn: float, nex) -> LazyFactor:
+    """:func:`~analysis.bayes.engine.mixed.mixed_factor` of a group of size n on the grid moved by ``offset``, its
+    rows computed per count on first use (cached on the engine)."""
+    key = (n, thr, offset, float(lw), float(lwn), float(nex[0]), float(nex[1]))
+    cache = eng.__dict__.setdefault("_null_factors", {})
+    if key not in cache:
+        g = eng.grids()[0]
+        moved = Grid(g.mu + offset, g.tau, g.logw)
+        ntab = eng.nex_table(n, nex[0] + offset, nex[1], [thr]) if eng.model.is_exnex else None
+
+        def make_row(y: int):
+            tab = group_table(n, moved, eng.nodes, thresholds=[thr], ys=[y])
+            nrow = None if ntab is None else count_row(ntab, y, thr)
+            return mixed_factor(count_row(tab, y, thr), thr, lw, nrow, lwn)
+
+        cache[key] = LazyFactor(n, make_row)
+    return cache[key]
 
 
 class LogitNormal(BorrowingMethod):

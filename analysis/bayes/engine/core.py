@@ -10,8 +10,9 @@ from scipy.special import expit, logit, logsumexp
 
 from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.grid import Grid, make_grid
+from analysis.bayes.engine.mixed import LazyFactor, count_row, mixed_factor, posterior_sums
 from analysis.bayes.engine.model import EngineModel
-from analysis.bayes.engine.tables import GroupTable, add_tail, group_table
+from analysis.bayes.engine.tables import GroupTable, add_tail, extend_rows, group_table
 from analysis.limits import engine_bytes, engine_grid_points, require
 from analysis.logitnormal import _log_h, log_binom, log_q
 
@@ -105,10 +106,14 @@ class Engine:
         resolution: float = 1.0,
         nodes: int | None = None,
         counts: dict[int, set[int]] | None = None,
+        lazy: bool = False,
     ):
         """``counts``: restrict the tables to these counts per group size (``{n: {y, ...}}``), for an engine that
-        serves one data vector (:func:`posterior`); other data then raise ``ValueError``."""
+        serves one data vector (:func:`posterior`); other data then raise ``ValueError``, unless ``lazy``: then
+        the rows of new counts are computed when a posterior needs them (the same numbers as a table built with
+        every count at once)."""
         self.model = model
+        self.lazy = bool(lazy)
         self.counts = None if counts is None else {int(k): {int(v) for v in vs} for k, vs in counts.items()}
         self.resolution = float(resolution)
         self.nodes = nodes or int(round(12 * max(1.0, resolution)))
@@ -116,7 +121,7 @@ class Engine:
         self._grids: list[Grid] | None = None
         self._tables: dict[tuple[int, int], GroupTable] = {}
         self._nex: dict[tuple[int, float, float], dict] = {}
-        self._new_mom: dict[int, np.ndarray] = {}
+        self._new_mom: dict = {}  # per component j: E[p | mu, tau] on its grid; per NEX prior: its mean
 
     # grids and tables
     def grids(self, n_total: int | None = None) -> list[Grid]:
@@ -159,6 +164,18 @@ class Engine:
             add_tail(d["tab"], x, d["grid"], self.nodes)
         return d["tab"]
 
+    def _add_counts(self, n, y) -> None:
+        """A lazy engine's new counts: rows added to the tables already built (later tables include them)."""
+        new: dict[int, set[int]] = {}
+        for a, b in zip(n.astype(int), y.astype(int)):
+            if int(b) not in self.counts.get(int(a), ()):
+                new.setdefault(int(a), set()).add(int(b))
+        for a, ys in new.items():
+            self.counts.setdefault(a, set()).update(ys)
+            for j in range(self.model.J):
+                if (a, j) in self._tables:
+                    extend_rows(self._tables[(a, j)], self.grids()[j], self.nodes, sorted(ys))
+
     def _check(self, y, n):
         y = np.asarray(y)
         n = np.asarray(n)
@@ -166,6 +183,8 @@ class Engine:
             raise ValueError("y and n must be 1-D of the same, non-zero length")
         if np.any(y != np.round(y)) or np.any(n != np.round(n)) or np.any(y < 0) or np.any(y > n) or np.any(n < 1):
             raise ValueError(f"need whole numbers 0 <= y <= n and n >= 1, got y={y.tolist()}, n={n.tolist()}")
+        if self.counts is not None and self.lazy:
+            self._add_counts(n, y)
         if self.counts is not None and any(int(b) not in self.counts.get(int(a), ()) for a, b in zip(n, y)):
             raise ValueError(
                 f"this engine's tables hold only the counts {self.counts}; got y={y.tolist()}, n={n.tolist()}"
@@ -184,9 +203,11 @@ class Engine:
         J = self.model.J
         grids = self.grids()
         # per group, per component: log-lik vectors on the grid; nex scalars
-        ll = [[self.table(n[k], j).loglik[y[k]] for j in range(J)] for k in range(K)]
+        ll = [[self.table(n[k], j, thresholds).loglik[y[k]] for j in range(J)] for k in range(K)]
         lnex = (
-            np.array([self.nex_table(n[k], *nex[k]).loglik[y[k], 0] for k in range(K)]) if self.model.is_exnex else None
+            np.array([self.nex_table(n[k], *nex[k], thresholds).loglik[y[k], 0] for k in range(K)])
+            if self.model.is_exnex
+            else None
         )
         with np.errstate(divide="ignore"):
             lw = np.log(W)
@@ -227,7 +248,10 @@ class Engine:
             new_mean += wn[j] * float(hyper_w[j] @ mom)
         rest = max(0.0, 1 - float(np.sum(wn)))
         if rest > 0:
-            new_mean += rest * float(np.exp(log_q(1, 0, nexn[0], nexn[1], None, self.nodes)))
+            key = ("nex", float(nexn[0]), float(nexn[1]))  # the new group's NEX mean: the model's, not the data's
+            if key not in self._new_mom:
+                self._new_mom[key] = float(np.exp(log_q(1, 0, nexn[0], nexn[1], None, self.nodes)))
+            new_mean += rest * self._new_mom[key]
         state["new"] = (wn, nexn, rest)
         hyper = {
             f"component{j + 1}": {"mu": float(hyper_w[j] @ grids[j].mu), "tau": float(hyper_w[j] @ grids[j].tau)}
@@ -262,6 +286,18 @@ class Engine:
         return m1, m2
 
     def _tail_k(self, state, k, x):
+        """P(p_k > x): from the tables when they hold this threshold (:meth:`posterior`'s ``thresholds``), else
+        integrated where group k's posterior weight is not negligible."""
+        y, n, x = state["y"], state["n"], float(x)
+        thr = [x] if self.lazy else []  # a lazy engine tabulates the tails of its counts, for its next posteriors
+        tabs = [self.table(n[k], j, thr) for j in range(len(state["omega"][k]))]
+        nex = self.model.is_exnex and state["nex_mass"][k] > 0
+        ntab = self.nex_table(n[k], *state["nex"][k], thr) if nex else None
+        if all(x in t.tails for t in tabs) and (ntab is None or x in ntab.tails):
+            total = sum(float(om @ t.tails[x][y[k]]) for om, t in zip(state["omega"][k], tabs))
+            if ntab is not None:
+                total += state["nex_mass"][k] * float(ntab.tails[x][y[k], 0])
+            return min(max(total, 0.0), 1.0)
         return self._tail_density_k(state, k, float(logit(x)), density=False)[0]
 
     def _tail_density_k(self, state, k, z: float, density: bool = True) -> tuple[float, float]:
@@ -318,43 +354,34 @@ class Engine:
         g = self.grids(int(n.sum()))[0]
         W = self.model.group_weights(K)[:, 0]
         nex = self.model.group_nex(K)
-        tabs = [self.table(n[k], 0, [thr[k]]) for k in range(K)]
-        ntabs = [self.nex_table(n[k], *nex[k], [thr[k]]) for k in range(K)] if self.model.is_exnex else None
-        out = {key: np.empty((B, K)) for key in ("mean", "m2", "p_above", "p_ex")}
         with np.errstate(divide="ignore"):
             lw, lwn = np.log(W), np.log1p(-W)
-        for i in range(0, B, chunk):
-            Yc = Y[i : i + chunk]
-            terms = [lw[k] + tabs[k].loglik[Yc[:, k]] for k in range(K)]  # (b, G)
-            if ntabs is not None:
-                nx = [lwn[k] + ntabs[k].loglik[Yc[:, k], 0] for k in range(K)]
-                lm = [np.logaddexp(terms[k], nx[k][:, None]) for k in range(K)]
-            else:
-                lm = terms
-            lpost = g.logw + sum(lm)
-            lpost -= lpost.max(1, keepdims=True)
-            post = np.exp(lpost)
-            post /= post.sum(1, keepdims=True)
-            for k in range(K):
-                yk = Yc[:, k]
-                pik = np.exp(terms[k] - lm[k]) if ntabs is not None else None
-                wk = post * pik if pik is not None else post
-                pex = wk.sum(1)
-                tab = tabs[k]
-                mean = np.einsum("bg,bg->b", wk, tab.m1[yk])
-                m2 = np.einsum("bg,bg->b", wk, tab.m2[yk])
-                pa = np.einsum("bg,bg->b", wk, tab.tails[float(thr[k])][yk])
-                if ntabs is not None:
-                    nt = ntabs[k]
-                    rest = 1 - pex
-                    mean += rest * nt.m1[yk, 0]
-                    m2 += rest * nt.m2[yk, 0]
-                    pa += rest * nt.tails[float(thr[k])][yk, 0]
-                out["mean"][i : i + chunk, k] = mean
-                out["m2"][i : i + chunk, k] = m2
-                out["p_above"][i : i + chunk, k] = np.clip(pa, 0, 1)
-                out["p_ex"][i : i + chunk, k] = pex
-        return out
+        factors = [self.mixed_factor(n[k], thr[k], lw[k], lwn[k], nex[k]).rows(Y[:, k]) for k in range(K)]
+        sums = posterior_sums(g.logw, factors, Y)
+        return {
+            "mean": sums[..., 1],
+            "m2": sums[..., 2],
+            "p_above": np.clip(sums[..., 3], 0, 1),
+            "p_ex": sums[..., 0],
+        }
+
+    def mixed_factor(self, n: int, thr: float, lw: float, lwn: float, nex) -> LazyFactor:
+        """:func:`~analysis.bayes.engine.mixed.mixed_factor` of a group of size ``n`` (one exchangeable component,
+        NEX ``(m, s)`` when the model has it), its rows computed per count on first use and cached on the engine
+        (:class:`~analysis.bayes.engine.mixed.LazyFactor`)."""
+        key = (int(n), float(thr), float(lw), float(lwn), float(nex[0]), float(nex[1]))
+        cache = self.__dict__.setdefault("_mixed", {})
+        if key not in cache:
+            g = self.grids()[0]
+            ntab = self.nex_table(n, nex[0], nex[1], [thr]) if self.model.is_exnex else None
+
+            def make_row(y: int):
+                tab = group_table(int(n), g, self.nodes, thresholds=[thr], ys=[y])
+                nrow = None if ntab is None else count_row(ntab, y, thr)
+                return mixed_factor(count_row(tab, y, thr), thr, lw, nrow, lwn)
+
+            cache[key] = LazyFactor(n, make_row)
+        return cache[key]
 
     def _batch_components(self, Y, n, thr, budget: int = 4_000_000) -> dict:
         """:meth:`batch` with several exchangeable components (:func:`mixture_weights`, in chunks of bounded size)."""
@@ -395,8 +422,13 @@ class Engine:
         return out
 
 
-def posterior(model: EngineModel, y, n, resolution: float = 1.0) -> Posterior:
-    """One-off posterior (builds a fresh :class:`Engine` whose tables hold only these counts).
+def posterior(model: EngineModel, y, n, resolution: float = 1.0, reuse: bool = True) -> Posterior:
+    """One-off posterior (an :class:`Engine` whose tables hold only the counts its posteriors used, kept for the
+    next call with the same model and total size: only new counts then cost table rows).
+
+    ``reuse=False`` builds a fresh engine for these counts alone, as before engines were kept: the paper's
+    results use it, so that their numbers stay those of the reference bit for bit (a row computed with other
+    counts can differ in its last bit: the panel sums' matrix-vector product rounds by position).
 
     Parameters
     ----------
@@ -418,7 +450,37 @@ def posterior(model: EngineModel, y, n, resolution: float = 1.0) -> Posterior:
     Neuenschwander, Wandel, Roychoudhury and Bailey (2016), Robust exchangeability designs for early phase
     clinical trials with multiple strata, Pharmaceutical Statistics 15:123-134 (EXNEX).
     """
-    counts: dict[int, set[int]] = {}
-    for a, b in zip(np.ravel(n), np.ravel(y)):
-        counts.setdefault(int(a), set()).add(int(b))
-    return Engine(model, int(np.sum(n)), resolution, counts=counts).posterior(y, n)
+    if not reuse:
+        counts: dict[int, set[int]] = {}
+        for a, b in zip(np.ravel(n), np.ravel(y)):
+            counts.setdefault(int(a), set()).add(int(b))
+        return Engine(model, int(np.sum(n)), resolution, counts=counts).posterior(y, n)
+    key = (_model_key(model), int(np.sum(n)), float(resolution))
+    eng = _ONE_OFF.pop(key, None)  # most recently used last
+    if eng is None:
+        eng = Engine(model, int(np.sum(n)), resolution, counts={}, lazy=True)
+    _ONE_OFF[key] = eng
+    while len(_ONE_OFF) > ONE_OFF_ENGINES:
+        del _ONE_OFF[next(iter(_ONE_OFF))]
+    return eng.posterior(y, n)
+
+
+#: one-off posteriors reuse the lazy engines of the last few (model, total size, resolution): a new data vector
+#: computes only the table rows of counts not seen before
+ONE_OFF_ENGINES = 8
+_ONE_OFF: dict[tuple, Engine] = {}
+
+
+def _model_key(model: EngineModel) -> tuple:
+    """Everything a model's posteriors depend on, exactly (a numpy array's repr rounds to 8 digits)."""
+
+    def exact(v):
+        return None if v is None else (np.shape(v), np.asarray(v, float).tobytes())
+
+    comps = tuple((c.mu.dist, c.mu.params, c.tau.dist, c.tau.params) for c in model.components)
+    return comps, exact(model.weights), exact(model.nex), exact(model.new_weights), exact(model.new_nex)
+
+
+def clear_one_off_engines() -> None:
+    """Forget the engines :func:`posterior` keeps (their tables), e.g. to time a cold one-off posterior."""
+    _ONE_OFF.clear()

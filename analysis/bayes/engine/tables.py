@@ -76,3 +76,20 @@ def add_tail(tab: GroupTable, x: float, grid: Grid, nodes: int = 12) -> None:
     l0 = tab.loglik[ys] - log_binom(y, n)[:, None]
     lt = _chunked_log_q(y, n - y, grid.mu, grid.tau, logit(x), nodes)
     tab.tails[x] = _rows(n, ys, np.minimum(np.exp(lt - l0), 1.0))
+
+
+def extend_rows(tab: GroupTable, grid: Grid, nodes: int, ys) -> None:
+    """Compute, in place, the rows of the counts ``ys`` that a table restricted to some counts lacks (with the
+    tails it holds).  Each element of a row is the same function of its count and grid point whichever rows are
+    computed together, so an extended table equals one built with all its counts at once, bit for bit."""
+    if tab.ys is None or tab.ys.size == tab.n + 1:
+        return
+    new = np.setdiff1d(np.unique(np.asarray(ys, int)), tab.ys)
+    if new.size == 0:
+        return
+    part = group_table(tab.n, grid, nodes, thresholds=tuple(tab.tails), ys=new)
+    for name in ("loglik", "m1", "m2"):
+        getattr(tab, name)[new] = getattr(part, name)[new]
+    for x, rows in tab.tails.items():
+        rows[new] = part.tails[x][new]
+    tab.ys = np.union1d(tab.ys, new)
