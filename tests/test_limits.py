@@ -108,7 +108,7 @@ def test_engine_and_cross_check_ask_before_they_allocate(monkeypatch):
     from analysis.basket.checks import DesignError
     from analysis.basket.spec import load
     from analysis.bayes.crosscheck import check_resources
-    from analysis.bayes.engine import Engine, Model, make_grid
+    from analysis.bayes.engine import Engine, EngineModel, make_grid
     from analysis.bayes.models import DEFAULT_MODELS
     from analysis.bayes.units import index_units
     from analysis.settings import INDEX_STUDY
@@ -119,7 +119,7 @@ def test_engine_and_cross_check_ask_before_they_allocate(monkeypatch):
     with pytest.raises(DesignError, match=r"basket\.toml, \[method\.hierarchical\], keys 'mu' and 'tau': the "
                        r"quadrature grid .* above the limit of 0\.000954 MiB"):  # fmt: skip
         load(ROOT / "config" / "basket.toml")
-    engine = Engine(Model.hierarchical("Normal(0, 2)", "HalfNormal(1)"))
+    engine = Engine(EngineModel.hierarchical("Normal(0, 2)", "HalfNormal(1)"))
     with pytest.raises(ResourceError, match=r"model 'hierarchical': the posterior engine's grid \([\d,]+ points\)"):
         engine.posterior([3, 4], [10, 12])
     assert made == []
