@@ -240,10 +240,11 @@ def _crosscheck(r: Results) -> dict[str, Statement]:
     return {"crosscheck_gate": compare(float(c["z"].max()), K_MCSE, lambda x: f"{x:.1f}")}
 
 
-def design_type1_statement(designs: Mapping, design: str = "sle_single_arm", reference: str = "vague") -> Statement:
+def design_type1_statement(designs: Mapping, design: str | None = None, reference: str = "vague") -> Statement:
     """The type I error of the robust priors over the sensitivity grid where their boundary differs from the
-    reference prior's boundary at the same null rate (the 'wherever borrowing changes the boundary' sentence)."""
-    rows = designs[design].get("sensitivity", [])
+    reference prior's boundary at the same null rate (the 'wherever borrowing changes the boundary' sentence);
+    ``design`` defaults to the first design of the specification."""
+    rows = designs[design or next(iter(designs), None)].get("sensitivity", [])
     ref = {r["p0"]: r["boundary"] for r in rows if r["prior"] == reference}
     moved = [r["type1"] for r in rows if r["robust_weight"] is not None and r["boundary"] != ref.get(r["p0"])]
     if not moved:

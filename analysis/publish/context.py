@@ -129,6 +129,8 @@ def dose_text(value: str, unit: str = "") -> str:
 
 
 def _and(items: list[str]) -> str:
+    if not items:  # a cohort without unreadable reports
+        return ""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 

@@ -117,3 +117,27 @@ def test_an_unpublished_index_study_validates_and_is_labelled(tmp_path, capsys):
     assert study == {"id": "MULLER24", "citation": UNPUBLISHED, "published": False}
     published = context_variables(load_characteristics(), load_index())["study"]
     assert published == {"id": "MULLER24", "citation": "[@muller2024]", "published": True}
+
+
+TWO_GROUP = ROOT / "tests" / "data" / "two_group"
+
+
+def test_a_made_up_two_group_cohort_validates_and_gets_its_table(capsys):
+    """6 ANCA vasculitis patients (5 responders) and 4 myasthenia gravis patients (4), unpublished (issue 24)."""
+    code, out, err = _validate(capsys, "--data", TWO_GROUP)
+    assert code == 0, err
+    chars, index = load_characteristics(TWO_GROUP / FILES["characteristics"]), load_index(TWO_GROUP / FILES["index"])
+    table = characteristics_table(chars, index)
+    assert table.splitlines()[0] == "| Characteristic | AAV | MG | All patients |"
+    assert "(unpublished)" in table
+    v = context_variables(chars, index)
+    assert v["patients"] == {"AAV": 6, "MG": 4, "all": 10} and v["study"]["id"] == "DEMO25"
+    assert v["unreadable"] == {"list": "", "count": 0}
+
+
+def test_the_paper_priors_spec_names_what_a_new_cohort_lacks(capsys):
+    """The paper's MAP priors are for SLE, IIM and SSc: validate says so for every one, before any build."""
+    code, _, err = _validate(capsys, "--data", TWO_GROUP, "--spec", SPEC)
+    assert code == 2
+    for prior in ("SLE_cd19_remission", "SLE_remission", "SLE_all", "IIM", "SSc"):
+        assert f"prior '{prior}', field 'disease'" in err
