@@ -66,6 +66,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_INPUT if total else 0
 
 
+def cmd_cohort(args: argparse.Namespace) -> int:
+    from analysis.publish.cohort import build, missing_variables
+
+    try:
+        failed, code = build(args.data, args.spec, args.out, basket=args.basket)
+    except ValueError as err:
+        raise UsageError(f"--out {err}") from err
+    if failed is None:
+        print(f"[cohort] the report is in {args.out / 'manuscript' / '_manuscript'}")
+        return 0
+    print(f"[cohort] stopped at step '{failed}' (exit {code})", file=sys.stderr)
+    if failed == "render":
+        missing = missing_variables(args.out / "manuscript")
+        print(
+            f"[cohort] the manuscript template quotes {len(missing)} variable(s) this cohort's results do not "
+            f"have: {', '.join(missing[:12])}{' ...' if len(missing) > 12 else ''}",
+            file=sys.stderr,
+        )
+    return code
+
+
 def cmd_frequentist(args: argparse.Namespace) -> int:
     from analysis.frequentist.step import run
 
@@ -641,6 +662,16 @@ def build_parser() -> argparse.ArgumentParser:
         "config/follow_up.toml)",
     )
     v.set_defaults(func=cmd_validate)
+
+    co = sub.add_parser(
+        "cohort",
+        help="build the report for another cohort into its own folder (never results/ or manuscript/)",
+    )
+    co.add_argument("data", type=Path, help="the cohort's data folder (the four files of data/raw, validated first)")
+    co.add_argument("--spec", type=Path, required=True, help="priors and design specification for this cohort (TOML)")
+    co.add_argument("--out", type=Path, required=True, help="output folder: results/ and manuscript/ inside it")
+    co.add_argument("--basket", action="store_true", help="recompute the basket design instead of copying the paper's")
+    co.set_defaults(func=cmd_cohort)
 
     def data_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--index", type=Path, default=INDEX_STUDY, help="index-study counts (CSV)")

@@ -28,9 +28,9 @@ import pandas as pd
 from analysis.data.dataset import DEFINITION_COLUMNS, read_definitions
 from analysis.data.schema import DataError
 from analysis.publish.format import md_table
-from analysis.settings import ROOT
+from analysis.settings import DATA_RAW
 
-DEFINITIONS = ROOT / "data/raw/endpoint_definitions.csv"
+DEFINITIONS = DATA_RAW / "endpoint_definitions.csv"
 
 #: reasons, in the order the flow lists them
 NO_COUNTS = "cohort exists, responder counts could not be read"
