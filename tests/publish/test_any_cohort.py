@@ -25,12 +25,12 @@ ALLOWED = {
     # an example in --help
     ("analysis/cli.py", "SSc='Normal(-1, 2)'"): "help example",
     # captions and footnotes about the Erlangen study: to move into the study metadata (issue 24)
-    ("analysis/publish/bayes.py", "leaving out SSc"): "sensitivity caption",
     ("analysis/publish/context.py", "remission for SLE"): "Table 1 caption",
     ("analysis/publish/context.py", "first patients with SLE"): "predecessor-report footnote",
     ("analysis/publish/evidence.py", "time of the IIM endpoint"): "flow reason",
     ("analysis/publish/evidence.py", "IIM relapse sensitivity"): "flow reason",
-    ("analysis/publish/frequentist.py", "IIM"): "relapse sensitivity group (to come from the relapse_report row)",
+    # Table 2 caption: the response endpoint of each disease (could come from index_study.csv's definitions)
+    ("analysis/publish/frequentist.py", "DORIS remission (SLE)"): "estimates caption",
     # readable prior names in the priors figures (results/priors/*.png): to come from the spec's labels
     ("analysis/publish/figures.py", "SLE_cd19_remission"): "prior name",
     ("analysis/publish/figures.py", "SLE_remission"): "prior name",
@@ -69,8 +69,13 @@ def _found() -> list[tuple[str, int, str]]:
     return hits
 
 
+def _matches(part: str, text: str) -> bool:
+    """A bare label ('IIM') allows that literal only; a longer entry, the literals that contain it."""
+    return part == text or (len(part) > 4 and part in text)
+
+
 def _allowed(rel: str, text: str) -> bool:
-    return any(f == rel and (part == text or part in text) for f, part in ALLOWED)
+    return any(f == rel and _matches(part, text) for f, part in ALLOWED)
 
 
 def test_no_study_or_disease_of_the_paper_in_the_code():
@@ -81,7 +86,7 @@ def test_no_study_or_disease_of_the_paper_in_the_code():
 def test_every_allowance_is_still_needed():
     """An entry of ALLOWED that matches nothing is removed, so that the list only shrinks."""
     hits = _found()
-    stale = [key for key in ALLOWED if not any(rel == key[0] and key[1] in text for rel, _, text in hits)]
+    stale = [key for key in ALLOWED if not any(rel == key[0] and _matches(key[1], text) for rel, _, text in hits)]
     assert not stale, stale
 
 
