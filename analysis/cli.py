@@ -9,28 +9,82 @@ import os
 import sys
 from pathlib import Path
 
-from analysis.errors import EXIT_BUG, UsageError, classify
-from analysis.settings import COHORTS, INDEX_STUDY, RESULTS
+from analysis.errors import EXIT_BUG, EXIT_INPUT, UsageError, classify
+from analysis.settings import COHORTS, INDEX_STUDY, RESULTS, ROOT
 
 #: Where an ad-hoc run writes without ``--out``: never the paper's ``results/`` (the Makefile passes ``--out``
 #: to every step of the paper), so that ``design my.toml`` cannot overwrite the paper's basket results.
 SCRATCH = Path("scratch")
+#: the paper's priors specification, whose MAP priors ``validate`` checks against the paper's cohorts
+PRIORS_SPEC = ROOT / "config" / "follow_up.toml"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from analysis.data import validate
+    """Every problem of a data set at once: each file's own and those between files (exit 2 if any)."""
+    from analysis.data.dataset import PAPER, check, paths_in, role_of
+    from analysis.data.schema import DataError
 
-    status = 0
-    for path in args.paths:
-        errors = validate(path)
+    if args.paths and args.data:
+        raise UsageError("validate: give files or --data FOLDER, not both")
+    spec = args.spec
+    if args.paths:
+        roles: dict[str, list[Path]] = {}
+        for path in args.paths:
+            try:
+                role = role_of(path)
+            except (DataError, OSError, UnicodeDecodeError):
+                role = "index"  # unreadable: its reader reports why
+            roles.setdefault(role, []).append(path)
+        # the files of one data set are checked together; two files of one role each alone
+        sets = (
+            [{r: ps[0] for r, ps in roles.items()}]
+            if all(len(ps) == 1 for ps in roles.values())
+            else [{r: p} for r, ps in roles.items() for p in ps]
+        )
+    else:
+        sets = [paths_in(args.data) if args.data else PAPER]
+        spec = spec or (None if args.data else PRIORS_SPEC)
+    problems: dict[Path, list[str]] = {}
+    for paths in sets:
+        found, rows = check(paths)
+        for path, errors in found.items():
+            problems.setdefault(path, []).extend(errors)
+        if spec is not None and "cohorts" in paths and not found[Path(paths["cohorts"])]:
+            from analysis.priors.datacheck import spec_problems
+
+            problems.setdefault(Path(spec), []).extend(spec_problems(spec, paths["cohorts"]))
+    total = sum(len(e) for e in problems.values())
+    for path, errors in problems.items():
         if errors:
-            status = 1
-            print(f"{path}: {len(errors)} error(s)", file=sys.stderr)
+            print(f"{path}: {len(errors)} problem(s)", file=sys.stderr)
             for e in errors:
                 print(f"  {path}: {e}", file=sys.stderr)
         else:
             print(f"{path}: ok")
-    return status
+    if total:
+        print(f"{total} problem(s) in {sum(1 for e in problems.values() if e)} file(s)", file=sys.stderr)
+    return EXIT_INPUT if total else 0
+
+
+def cmd_cohort(args: argparse.Namespace) -> int:
+    from analysis.publish.cohort import build, missing_variables
+
+    try:
+        failed, code = build(args.data, args.spec, args.out, basket=args.basket)
+    except ValueError as err:
+        raise UsageError(f"--out {err}") from err
+    if failed is None:
+        print(f"[cohort] the report is in {args.out / 'manuscript' / '_manuscript'}")
+        return 0
+    print(f"[cohort] stopped at step '{failed}' (exit {code})", file=sys.stderr)
+    if failed == "render":
+        missing = missing_variables(args.out / "manuscript")
+        print(
+            f"[cohort] the manuscript template quotes {len(missing)} variable(s) this cohort's results do not "
+            f"have: {', '.join(missing[:12])}{' ...' if len(missing) > 12 else ''}",
+            file=sys.stderr,
+        )
+    return code
 
 
 def cmd_frequentist(args: argparse.Namespace) -> int:
@@ -608,9 +662,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser = add_parser
 
-    v = sub.add_parser("validate", help="check data files against their schema; exit 1 listing every error")
-    v.add_argument("paths", nargs="+", type=Path)
+    v = sub.add_parser(
+        "validate",
+        help="check a data set: every file's schema and every check between files the build runs; "
+        "exit 2 listing every problem",
+    )
+    v.add_argument(
+        "paths", nargs="*", type=Path, help="data files (each recognised by its header); default: the paper's data set"
+    )
+    v.add_argument(
+        "--data",
+        type=Path,
+        help="a data folder holding index_study.csv, published_cohorts.csv, study_characteristics.csv and "
+        "endpoint_definitions.csv",
+    )
+    v.add_argument(
+        "--spec",
+        type=Path,
+        help="a priors specification whose MAP priors must find their cohorts (default for the paper's data: "
+        "config/follow_up.toml)",
+    )
     v.set_defaults(func=cmd_validate)
+
+    co = sub.add_parser(
+        "cohort",
+        help="build the report for another cohort into its own folder (never results/ or manuscript/)",
+    )
+    co.add_argument("data", type=Path, help="the cohort's data folder (the four files of data/raw, validated first)")
+    co.add_argument("--spec", type=Path, required=True, help="priors and design specification for this cohort (TOML)")
+    co.add_argument("--out", type=Path, required=True, help="output folder: results/ and manuscript/ inside it")
+    co.add_argument("--basket", action="store_true", help="recompute the basket design instead of copying the paper's")
+    co.set_defaults(func=cmd_cohort)
 
     def data_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--index", type=Path, default=INDEX_STUDY, help="index-study counts (CSV)")

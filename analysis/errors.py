@@ -6,8 +6,9 @@ traceback instead.  Exit codes (documented in the README):
 
 ====  =====================================================================
 0     success
-1     a check found problems (``validate``, ``compare``, ``reproduce``)
-2     bad input: a data file, a specification file, a prior or an option
+1     a check found problems (``compare``, ``reproduce``)
+2     bad input: a data file, a specification file, a prior or an option (and
+      ``validate`` finding any: the code the build step reading the file exits with)
 3     a convergence gate failed (model and parameter named)
 4     a file cannot be read or written (missing results, permission
       denied, disk full, a path that is a file where a folder is needed)

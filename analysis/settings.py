@@ -7,11 +7,14 @@ record them.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_RAW = ROOT / "data" / "raw"
+#: the data folder every step reads by default: the paper's, or another cohort's with the same four files
+#: (``ANALYSIS_DATA=path/to/cohort``; ``python -m analysis validate --data path/to/cohort`` checks it first)
+DATA_RAW = Path(os.environ.get("ANALYSIS_DATA") or ROOT / "data" / "raw").resolve()
 INDEX_STUDY = DATA_RAW / "index_study.csv"
 COHORTS = DATA_RAW / "published_cohorts.csv"
 RESULTS = ROOT / "results"

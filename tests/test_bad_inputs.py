@@ -260,7 +260,7 @@ def test_bad_cohort_file(case, verb, tmp_path, out, capsys):
     bad = tmp_path / "cohorts.csv"
     bad.write_text(text, encoding="utf-8")
     if verb == "validate":
-        _check(["validate", bad], capsys, out, 1, pattern)
+        _check(["validate", bad], capsys, out, 2, pattern)  # the frequentist step exits 2 too
     else:
         _check(["frequentist", "--cohorts", bad, "--out", out], capsys, out, 2, pattern)
 
@@ -420,7 +420,7 @@ def test_render_without_variables(tmp_path, capsys):
 
 def test_validate_missing_and_folder(tmp_path, capsys):
     code, err = _run(["validate", tmp_path / "nope.csv", tmp_path], capsys)
-    assert code == 1 and "file not found" in err, err
+    assert code == 2 and "file not found" in err, err
 
 
 # -- faults while writing ---------------------------------------------------------------------------

@@ -127,7 +127,7 @@ INDEX_SCHEMA = (
     Column("n", int, low=1),
     Column("events", int),
     Column("timepoint"),
-    Column("doi"),
+    Column("doi", required=False),  # empty for an unpublished index study (the report says so)
     Column("pmid", required=False),
     Column("quote"),
 )

@@ -181,6 +181,10 @@ def diagnostics_table(diag: pd.DataFrame, sens_diag: pd.DataFrame, gates: dict) 
     )
 
 
+#: how a sensitivity scenario's label ends when it leaves a group out ('SSc left out')
+LEFT_OUT = " left out"
+
+
 def sensitivity_table(sens: pd.DataFrame) -> str:
     rows = []
     sens = sens[sens["group"] != NEW_GROUP]
@@ -190,10 +194,13 @@ def sensitivity_table(sens: pd.DataFrame) -> str:
             r = sub[sub["group"] == g]
             row[group_name(g)] = _cri(r.iloc[0]) if len(r) else "left out"
         rows.append(row)
+    left = [x.removesuffix(LEFT_OUT) for x in sens["label"].unique() if str(x).endswith(LEFT_OUT)]
+    left = [g for g in left if g in set(sens["group"])]  # a scenario dropping a group the data lack drops nothing
     return md_table(
         pd.DataFrame(rows),
         "Sensitivity of the posterior mean (95% credible interval) to the priors (tau, mu, and EXNEX's weight and "
-        "non-exchangeable prior), leaving out SSc, and adding the external cohorts as exchangeable units "
+        f"non-exchangeable prior), {''.join(f'leaving out {g}, ' for g in left)}and adding the external cohorts "
+        "as exchangeable units "
         "(hierarchical model unless EXNEX is named). Scenarios marked exact were computed by numerical "
         "integration over mu and tau instead of MCMC: under a half-Cauchy prior for tau the posterior keeps the "
         "prior's heavy tail and NUTS diverged in every parametrisation tried.",

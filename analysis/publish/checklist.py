@@ -78,7 +78,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "3A",
         "Posterior predictive check",
-        "little power when all patients respond (p = {{< var bayes.ppc.hierarchical_SLE >}} for SLE) [sec-results]",
+        "<<ppc>> [sec-results]",
     ),
     (
         "3B",
@@ -98,14 +98,12 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "4B",
         "Decisions' operating characteristics",
-        "exact type I error {{< var priors.design.sle_single_arm.priors.primary.type1 >}} with the primary prior and "
-        "{{< var priors.design.sle_single_arm.priors.SLE_all.type1 >}} with the broadest one; equal power at equal "
-        "type I error @fig-oc, [tbl-design], @tbl-design-calibration",
+        "<<oc>>; equal power at equal type I error @fig-oc, [tbl-design], @tbl-design-calibration",
     ),
     (
         "5A",
         "Sensitivity to the prior",
-        "{{< var bayes.sens.n_scenarios >}} prior and data scenarios; IIM posterior mean {{< var bayes.sens.IIM.min_estimate >}} to {{< var bayes.sens.IIM.max_estimate >}} @tbl-sensitivity, @fig-sensitivity",
+        "{{< var bayes.sens.n_scenarios >}} prior and data scenarios<<sens>> @tbl-sensitivity, @fig-sensitivity",
     ),
     (
         "5B",
@@ -116,6 +114,60 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     ("6B", "Data", "published counts with quoted sources, data/raw/ of the repository [sec-colophon]"),
     ("6C", "Reproducible computation", "seed {{< var bayes.diag.seed >}}, data checksums and versions [tbl-colophon]"),
 )
+
+SLOT = re.compile(r"<<(\w+)>>")
+
+
+def _var(*keys: str) -> str:
+    return "{{< var " + ".".join(keys) + " >}}"
+
+
+def _number(text) -> float:
+    return float(str(text).lstrip("\\<> "))
+
+
+def slots(variables: dict) -> dict[str, str]:
+    """The answers that name a group, a design or a prior, chosen from the results (never named here).
+
+    - ``ppc``: the posterior predictive p-value of the hierarchical model for the largest group in which every
+      patient responded (such a check has little power), else for the largest group;
+    - ``oc``: the design's exact type I error with its primary prior, and the largest with another prior;
+    - ``sens``: the group whose posterior mean moves most across the sensitivity scenarios, with its range.
+    """
+    bayes, freq = variables.get("bayes", {}), variables.get("freq", {})
+    out = {"ppc": "posterior predictive p-values @tbl-bayes", "oc": "exact type I error and power", "sens": ""}
+    ppc = [k.removeprefix("hierarchical_") for k in bayes.get("ppc", {}) if k.startswith("hierarchical_")]
+    n, events = freq.get("n", {}), freq.get("events", {})
+    sized = [g for g in ppc if f"response_{g}" in n]
+    if sized:
+        full = [g for g in sized if events.get(f"response_{g}") == n[f"response_{g}"]]
+        g = max(full or sized, key=lambda g: n[f"response_{g}"])
+        p = _var("bayes", "ppc", f"hierarchical_{g}")
+        out["ppc"] = (
+            f"little power when all patients respond (p = {p} for {g})"
+            if full
+            else f"p = {p} for {g}, the largest group"
+        )
+    designs = variables.get("priors", {}).get("design", {})
+    if designs:
+        name, design = next(iter(designs.items()))
+        priors = design.get("priors", {})
+        others = [k for k in priors if k != "primary" and "type1" in priors[k]]
+        if "primary" in priors and others:
+            top = max(others, key=lambda k: _number(priors[k]["type1"]))
+            out["oc"] = (
+                f"exact type I error {_var('priors', 'design', name, 'priors', 'primary', 'type1')} with the primary "
+                f"prior and up to {_var('priors', 'design', name, 'priors', top, 'type1')} with the others"
+            )
+    sens = {g: r for g, r in bayes.get("sens", {}).items() if isinstance(r, dict) and "min_estimate" in r}
+    if sens:
+        g = max(sens, key=lambda g: _number(sens[g]["max_estimate"]) - _number(sens[g]["min_estimate"]))
+        out["sens"] = (
+            f"; {g} posterior mean {_var('bayes', 'sens', g, 'min_estimate')} to "
+            f"{_var('bayes', 'sens', g, 'max_estimate')}"
+        )
+    return out
+
 
 POINTER = re.compile(r"\[((?:sec|tbl|fig)-[\w-]+)\]")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
@@ -165,10 +217,15 @@ def answer(text: str, names: dict[str, str]) -> str:
     return POINTER.sub(sub, text)
 
 
-def checklist_table(names: dict[str, str]) -> str:
+def checklist_table(names: dict[str, str], variables: dict | None = None) -> str:
+    filled = slots(variables or {})
     df = pd.DataFrame(
         [
-            {"Item": item, "Guideline": what, "Where and what (paper unless marked)": answer(a, names)}
+            {
+                "Item": item,
+                "Guideline": what,
+                "Where and what (paper unless marked)": answer(SLOT.sub(lambda m: filled[m.group(1)], a), names),
+            }
             for item, what, a in ITEMS
         ]
     )
@@ -188,5 +245,5 @@ def write(manuscript: Path) -> Path:
     variables = yaml.safe_load((manuscript / "_variables.yml").read_text(encoding="utf-8")) or {}
     names = paper_numbers(expand(src.read_text(encoding="utf-8"), manuscript, variables, src))
     path = manuscript / CHECKLIST_FILE
-    write_text(path, checklist_table(names))
+    write_text(path, checklist_table(names, variables))
     return path

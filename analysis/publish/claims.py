@@ -70,7 +70,7 @@ class Statement:
         The words, ready for the prose (``str(statement)``).
     relation : str
         ``'larger'``, ``'smaller'``, ``'equal'`` (a comparison or a change), ``'range'`` or ``'single'``
-        (a span), ``'by_group'`` (:func:`changes_by`).
+        (a span), ``'by_group'`` (:func:`changes_by`), ``'none'`` (words resting on no number).
     values : tuple
         The printed numbers the relation is about, in the builder's order.
     parts : dict
@@ -224,6 +224,9 @@ def check(s: Statement, fmt_values: Sequence[str] | None = None) -> None:
             for rel in set(rels.values()):
                 if GROUP_WORDS[rel] not in s.text:
                     raise ClaimError(f"{s.text!r}: for {g} some alternative {GROUP_WORDS[rel]}, the words omit it")
+    elif s.relation == "none":  # words that rest on no number ('never changes')
+        if s.values or re.search(r"\d", s.text):
+            raise ClaimError(f"{s.text!r} claims no number but rests on {s.values}")
     else:
         raise ClaimError(f"unknown relation {s.relation!r}")
 
@@ -240,14 +243,15 @@ def _crosscheck(r: Results) -> dict[str, Statement]:
     return {"crosscheck_gate": compare(float(c["z"].max()), K_MCSE, lambda x: f"{x:.1f}")}
 
 
-def design_type1_statement(designs: Mapping, design: str = "sle_single_arm", reference: str = "vague") -> Statement:
+def design_type1_statement(designs: Mapping, design: str | None = None, reference: str = "vague") -> Statement:
     """The type I error of the robust priors over the sensitivity grid where their boundary differs from the
-    reference prior's boundary at the same null rate (the 'wherever borrowing changes the boundary' sentence)."""
-    rows = designs[design].get("sensitivity", [])
+    reference prior's boundary at the same null rate (the 'wherever borrowing changes the boundary' sentence);
+    ``design`` defaults to the first design of the specification."""
+    rows = designs[design or next(iter(designs), None)].get("sensitivity", [])
     ref = {r["p0"]: r["boundary"] for r in rows if r["prior"] == reference}
     moved = [r["type1"] for r in rows if r["robust_weight"] is not None and r["boundary"] != ref.get(r["p0"])]
     if not moved:
-        return Statement("never changes", "single", ())
+        return Statement("never changes", "none", ())
     return span(moved, lambda x: prop(x, 3))
 
 

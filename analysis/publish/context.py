@@ -16,14 +16,17 @@ import pandas as pd
 
 from analysis.data import DataError, group_order
 from analysis.data.characteristics import CHARACTERISTICS
+from analysis.data.dataset import check_facts, described_study, index_study_id
 from analysis.publish.format import group_name, md_table
-from analysis.settings import TOTAL
+from analysis.settings import MANUSCRIPT, TOTAL
 
-#: the study whose characteristics the table describes
-INDEX_STUDY_ID = "MULLER24"
-#: BibTeX keys (manuscript/references.bib) of studies the table cites; others are shown by DOI
-CITE_KEYS = {"MULLER24": "muller2024", "MACKENSEN22": "mackensen2022"}
+#: BibTeX keys (manuscript/references.bib) of other studies the table's footnotes cite; others are shown
+#: by DOI.  The index study (whose id comes from the data) is cited by its DOI's entry in the references.
+CITE_KEYS = {"MACKENSEN22": "mackensen2022"}
+REFERENCES = MANUSCRIPT / "references.bib"
 NOT_STATED = "not stated"
+#: what the report prints where the citation of an index study without a DOI would stand
+UNPUBLISHED = "unpublished"
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -37,14 +40,72 @@ def _number(value: str) -> int | float:
     return int(x) if x == int(x) else x
 
 
-def _find(df: pd.DataFrame, item: str, group: str = TOTAL, statistic: str = "text", study: str = INDEX_STUDY_ID):
+def _study(df: pd.DataFrame) -> str:
+    """The index study's id: set by :func:`_checked` from the index file, else the study the file describes."""
+    study = df.attrs.get("index_study") or described_study(df.to_dict("records"))
+    if study is None:
+        raise DataError(_path(df), ["field 'study_id': no single study has a row for group 'all', item 'patients'"])
+    return study
+
+
+def _checked(df: pd.DataFrame, index: pd.DataFrame | None) -> pd.DataFrame:
+    """``df`` with the index study's id and DOI attached, after every check between it and ``index``
+    (:func:`analysis.data.dataset.check_facts`): all problems are raised at once."""
+    study = None
+    if index is not None:
+        study, errors = index_study_id(index.to_dict("records"))
+        if errors:
+            raise DataError(Path(index.attrs.get("path", "index_study.csv")), errors)
+    study = study or described_study(df.to_dict("records"))
+    if study is None:
+        raise DataError(_path(df), ["field 'study_id': no single study has a row for group 'all', item 'patients'"])
+    errors = check_facts(df.to_dict("records"), study, None if index is None else index.to_dict("records"))
+    if errors:
+        raise DataError(_path(df), errors)
+    out = df.copy()
+    out.attrs.update(df.attrs, index_study=study, index_doi=_index_doi(df, index, study))
+    return out
+
+
+def _index_doi(df: pd.DataFrame, index: pd.DataFrame | None, study: str) -> str:
+    """The index study's DOI: from the index file, else from its characteristics rows; '' if unpublished."""
+    dois = [] if index is None else [d for d in index["doi"] if d]
+    dois += [d for d in df.loc[df["study_id"] == study, "doi"] if d]
+    return dois[0] if dois else ""
+
+
+def bib_key(doi: str, references: Path = REFERENCES) -> str | None:
+    """The BibTeX key of the entry with this DOI in ``references``, if any."""
+    if not doi or not Path(references).is_file():
+        return None
+    for entry in re.split(r"(?m)^@", Path(references).read_text(encoding="utf-8")):
+        key = re.match(r"\w+\{([^,\s]+),", entry)
+        found = re.search(r"(?mi)^\s*doi\s*=\s*\{([^}]*)\}", entry)
+        if key and found and found.group(1).strip().lower() == doi.strip().lower():
+            return key.group(1)
+    return None
+
+
+def citation(df: pd.DataFrame) -> str:
+    """How the report cites the index study: '[@key]' for a DOI in the references, 'doi:...' for
+    another DOI, :data:`UNPUBLISHED` for none (the data of an unpublished cohort)."""
+    doi = df.attrs.get("index_doi", "")
+    if not doi:
+        return UNPUBLISHED
+    key = bib_key(doi)
+    return f"[@{key}]" if key else f"doi:{doi}"
+
+
+def _find(df: pd.DataFrame, item: str, group: str = TOTAL, statistic: str = "text", study: str | None = None):
+    study = study or _study(df)
     rows = df[
         (df["study_id"] == study) & (df["group"] == group) & (df["item"] == item) & (df["statistic"] == statistic)
     ]
     return None if rows.empty else rows.iloc[0]
 
 
-def _get(df: pd.DataFrame, item: str, group: str = TOTAL, statistic: str = "text", study: str = INDEX_STUDY_ID):
+def _get(df: pd.DataFrame, item: str, group: str = TOTAL, statistic: str = "text", study: str | None = None):
+    study = study or _study(df)
     row = _find(df, item, group, statistic, study)
     if row is None:
         raise DataError(
@@ -55,7 +116,7 @@ def _get(df: pd.DataFrame, item: str, group: str = TOTAL, statistic: str = "text
     return row
 
 
-def _value(df: pd.DataFrame, item: str, group: str = TOTAL, statistic: str = "text", study: str = INDEX_STUDY_ID):
+def _value(df: pd.DataFrame, item: str, group: str = TOTAL, statistic: str = "text", study: str | None = None):
     v = _get(df, item, group, statistic, study)["value"]
     return v if statistic == "text" else _number(v)
 
@@ -68,31 +129,23 @@ def dose_text(value: str, unit: str = "") -> str:
 
 
 def _and(items: list[str]) -> str:
+    if not items:  # a cohort without unreadable reports
+        return ""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _groups(df: pd.DataFrame) -> tuple[str, ...]:
-    pts = df[(df["study_id"] == INDEX_STUDY_ID) & (df["item"] == "patients")]
+    pts = df[(df["study_id"] == _study(df)) & (df["item"] == "patients")]
     return group_order(pts["group"])
 
 
 def patients(df: pd.DataFrame, index: pd.DataFrame | None = None) -> dict[str, int]:
-    """Patients per disease and in all, from this file; checked against the index study's counts when given."""
+    """Patients per disease and in all, from this file; checked against the index study's counts when given
+    (:func:`analysis.data.dataset.check_facts`, the check ``python -m analysis validate`` runs)."""
+    df = _checked(df, index)
     groups = _groups(df)
     counts = {g: int(_value(df, "patients", g, "count")) for g in groups}
     counts[TOTAL] = int(_value(df, "patients", TOTAL, "count"))
-    errors = []
-    if sum(counts[g] for g in groups) != counts[TOTAL]:
-        errors.append(f"patients per disease add up to {sum(counts[g] for g in groups)}, but 'all' is {counts[TOTAL]}")
-    if index is not None:
-        n = index[index["endpoint"] == "response"].set_index("group")["n"]
-        for g in group_order(n.index):
-            if counts.get(g) != int(n[g]):
-                errors.append(
-                    f"patients for group '{g}' is {counts.get(g)}, but index_study.csv has n = {int(n[g])} (response)"
-                )
-    if errors:
-        raise DataError(_path(df), errors)
     return counts
 
 
@@ -105,7 +158,7 @@ class _Notes:
     def mark(self, row) -> str:
         if row["evidence"] == "news":
             key, text = "news", "News report on the index study (a lower level of evidence)."
-        elif row["study_id"] != INDEX_STUDY_ID:
+        elif row["study_id"] != _study(self.df):
             key = row["study_id"]
             cite = f"[@{CITE_KEYS[key]}]" if key in CITE_KEYS else (f"doi:{row['doi']}" if row["doi"] else "")
             source = str(row["source"])
@@ -126,6 +179,7 @@ class _Notes:
 
 def characteristics_table(df: pd.DataFrame, index: pd.DataFrame | None = None) -> str:
     """Table 1: the index study's patients, treatment, endpoints and their timing, follow-up and durability."""
+    df = _checked(df, index)
     groups = _groups(df)
     cols = [group_name(g) for g in groups] + ["All patients"]
     notes = _Notes(df)
@@ -179,7 +233,7 @@ def characteristics_table(df: pd.DataFrame, index: pd.DataFrame | None = None) -
     whole = ""
     for r in df[df["item"] == "b_cell_reconstitution"].itertuples(index=False):
         row = pd.Series(r._asdict())
-        if row["statistic"] == "text" and row["study_id"] == INDEX_STUDY_ID and row["group"] == TOTAL:
+        if row["statistic"] == "text" and row["study_id"] == _study(df) and row["group"] == TOTAL:
             whole = f"{row['value']}{notes.mark(row)}"
     for g in groups:
         studies = df[(df["item"] == "b_cell_reconstitution") & (df["group"] == g) & (df["statistic"] == "mean")]
@@ -191,7 +245,7 @@ def characteristics_table(df: pd.DataFrame, index: pd.DataFrame | None = None) -
             k = _find(df, "patients", g, "count", study)
             among = (
                 f" in the {_number(k['value'])} patients of that report"
-                if k is not None and study != INDEX_STUDY_ID
+                if k is not None and study != _study(df)
                 else ""
             )
             bcell_group[g] = (
@@ -214,9 +268,10 @@ def characteristics_table(df: pd.DataFrame, index: pd.DataFrame | None = None) -
         add("Later report", relapse)
 
     align = "l" * (len(cols) + 1)
-    cite = f" [@{CITE_KEYS[INDEX_STUDY_ID]}]" if INDEX_STUDY_ID in CITE_KEYS else ""
+    cite = citation(df)
+    source = f" ({UNPUBLISHED})" if cite == UNPUBLISHED else f" {cite}, as published"
     caption = (
-        f"Characteristics of the index study{cite}, as published. Response endpoints differ in strength: "
+        f"Characteristics of the index study{source}. Response endpoints differ in strength: "
         "remission for SLE, a major clinical response (not remission) for IIM, any decrease of an activity "
         f"index for SSc. {notes.caption()}"
     ).strip()
@@ -229,6 +284,9 @@ def context_variables(df: pd.DataFrame, index: pd.DataFrame | None = None) -> di
     Keys (``{{< var context.KEY >}}``); ``G`` is a disease label from the data (SLE, IIM, SSc):
 
     - ``patients.G``, ``patients.all``: patients treated in the index study (checked against index_study.csv)
+    - ``study.id``, ``study.citation``, ``study.published``: the index study's id (from the data), its citation
+      ('[@key]' for a DOI in references.bib, 'doi:...' for another, 'unpublished' without a DOI) and whether it
+      has a DOI
     - ``refractory_min_therapies``: all patients were refractory to at least this many conventional therapies
     - ``centre``, ``setting``, ``product``: where, in which setting (compassionate use), which product
     - ``dose``: the CAR T-cell dose as printed ('1 × 10⁶ per kg')
@@ -248,9 +306,12 @@ def context_variables(df: pd.DataFrame, index: pd.DataFrame | None = None) -> di
     - ``unreadable.list``, ``unreadable.count``: the cohorts whose responder counts could not be read
     - ``unreadable.castle.G``, ``unreadable.castle.all``: patients per disease in CASTLE and their sum
     """
+    df = _checked(df, index)
     groups = _groups(df)
     n = patients(df, index)
     out: dict = {"patients": {g: n[g] for g in (*groups, TOTAL)}}
+    cite = citation(df)
+    out["study"] = {"id": _study(df), "citation": cite, "published": cite != UNPUBLISHED}
     out["refractory_min_therapies"] = _value(df, "refractoriness", statistic="minimum")
     out["centre"] = _value(df, "centre")
     out["setting"] = _value(df, "setting")

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.data.dataset import DEFINITION_COLUMNS, read_definitions
 from analysis.data.schema import DataError
 from analysis.publish.format import md_table
-from analysis.settings import ROOT
+from analysis.settings import DATA_RAW
 
-DEFINITIONS = ROOT / "data/raw/endpoint_definitions.csv"
-DEFINITION_COLUMNS = ("endpoint_id", "disease", "instrument", "definition", "index_study_use", "source", "doi", "quote")
+DEFINITIONS = DATA_RAW / "endpoint_definitions.csv"
 
 #: reasons, in the order the flow lists them
 NO_COUNTS = "cohort exists, responder counts could not be read"
@@ -131,26 +131,18 @@ def evidence_variables(f: dict, cohorts: pd.DataFrame | None = None) -> dict:
 
 
 def load_definitions(path: Path = DEFINITIONS) -> pd.DataFrame:
-    """The response endpoints' published definitions (``data/raw/endpoint_definitions.csv``), checked.
+    """The response endpoints' published definitions (``data/raw/endpoint_definitions.csv``), checked by
+    :func:`analysis.data.dataset.read_definitions` (the check ``python -m analysis validate`` runs).
 
     Raises
     ------
     DataError
-        Naming the file, row and column of a missing column or an empty cell.
+        Naming the file, row and field of every missing column or empty cell.
     """
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in DEFINITION_COLUMNS if c not in df.columns]
-    if missing:
-        raise DataError(path, [f"missing column(s) {', '.join(missing)}"])
-    errors = [
-        f"row {i + 2}, column {c!r}: empty (every definition needs its source)"
-        for i, row in df.iterrows()
-        for c in DEFINITION_COLUMNS
-        if not row[c].strip()
-    ]
+    errors, rows = read_definitions(Path(path))
     if errors:
         raise DataError(path, errors)
-    return df
+    return pd.DataFrame([{c: r[c] for c in DEFINITION_COLUMNS} for r in rows], columns=list(DEFINITION_COLUMNS))
 
 
 def definitions_table(defs: pd.DataFrame) -> str:

@@ -302,11 +302,21 @@ def _zero_event_variables(f: pd.DataFrame) -> dict:
     return {"names": phrase, "k": len(names), "upper1s": " to ".join(bounds) if bounds else "n/a"}
 
 
-def relapse_variables(f: pd.DataFrame, group: str = "IIM", lost: int = 1) -> dict:
+def relapse_group() -> str | None:
+    """The group of the later relapse report in the study characteristics (``item = relapse_report``), if any."""
+    from analysis.data import load_characteristics
+
+    chars = load_characteristics()
+    rows = chars[chars["item"] == "relapse_report"]
+    return str(rows["group"].iloc[0]) if len(rows) else None
+
+
+def relapse_variables(f: pd.DataFrame, group: str | None = None, lost: int = 1) -> dict:
     """What the response rate of ``group`` would be if ``lost`` responders had relapsed (sensitivity analysis).
 
-    A later case report describes a relapse in a patient with IIM from the same centre; whether she is one of
-    the index study's patients is not stated.  Counting her as a non-responder gives ``events - lost`` of ``n``;
+    ``group`` defaults to the group of the relapse report in the study characteristics (:func:`relapse_group`;
+    none: no such analysis).  A later case report describes a relapse in a patient with IIM from the same centre;
+    whether she is one of the index study's patients is not stated.  Counting her as a non-responder gives ``events - lost`` of ``n``;
     the exact (Clopper-Pearson) interval and one-sided lower bound are computed with the frequentist step's own
     functions, so they are the ones its tables use for observed counts.
 
@@ -318,6 +328,7 @@ def relapse_variables(f: pd.DataFrame, group: str = "IIM", lost: int = 1) -> dic
     """
     from analysis.frequentist.intervals import interval, lower_bound
 
+    group = group or relapse_group()
     row = f[(f["endpoint"] == "response") & (f["group"] == group) & (f["method"] == "clopper-pearson")]
     if row.empty:
         return {}

@@ -115,7 +115,7 @@ def test_definitions_file_refuses_an_empty_source(tmp_path):
     defs = evidence.load_definitions()
     defs.loc[1, "doi"] = ""
     defs.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"row 3, column 'doi'"):
+    with pytest.raises(DataError, match=r"row 3, field 'doi'"):
         evidence.load_definitions(path)
 
 

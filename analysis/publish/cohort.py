@@ -1,0 +1,120 @@
+"""The report for another cohort, built into its own folder: ``python -m analysis cohort DATA --spec SPEC --out DIR``.
+
+Every step of ``make paper`` runs as its own ``python -m analysis`` process with ``ANALYSIS_DATA=DATA``
+(:data:`analysis.settings.DATA_RAW`), writing under ``DIR/results`` and ``DIR/manuscript`` (a copy of the
+manuscript's sources): the paper's ``results/`` and ``manuscript/`` are never written.  The data set is validated
+first (every problem at once, :mod:`analysis.data.dataset`).  The basket-trial design does not depend on the data:
+its results are copied from the paper's when present (``--basket`` recomputes them, about 2.5 minutes).
+
+The first step that fails stops the build; :func:`build` returns its name and exit code.  The manuscript
+template (``index.qmd``) still quotes variables named after the paper's diseases, so for another cohort the
+render step stops there, naming the first such variable, and :func:`missing_variables` lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from analysis.settings import MANUSCRIPT, RESULTS, ROOT
+
+#: the manuscript's sources (what git tracks in manuscript/), copied into the cohort's folder
+SOURCES = ("*.qmd", "*.yml", "*.bib", "*.css", "*.csl", "*.typ", "filters/*.lua")
+GENERATED = ("_variables.yml",)
+VAR = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
+
+
+def _steps(data: Path, spec: Path, out: Path, basket: bool) -> list[tuple[str, list[str]]]:
+    res, ms = out / "results", out / "manuscript"
+    steps = [
+        ("validate", ["validate", "--data", data, "--spec", spec]),
+        ("frequentist", ["frequentist", "--out", res / "frequentist"]),
+        ("bayes", ["bayes", "--out", res / "bayes"]),
+        ("sensitivity", ["sensitivity", "--out", res / "bayes"]),
+        ("priors", ["priors", spec, "--out", res / "priors"]),
+    ]
+    if basket:
+        steps.append(("basket", ["design", ROOT / "config" / "basket.toml", "--out", res / "basket", "--no-figures"]))
+    steps += [
+        (
+            "combine",
+            [
+                "combine",
+                res / "frequentist" / "estimates.csv",
+                res / "bayes" / "estimates.csv",
+                "--out",
+                res / "estimates.csv",
+            ],
+        ),
+        ("provenance", ["provenance", "--out", res / "provenance.json"]),
+        ("figures", ["figures", "--results", res, "--out", ms / "figures"]),
+        ("report", ["report", "--results", res, "--manuscript", ms]),
+        ("render", ["render", "--manuscript", ms]),
+    ]
+    return steps
+
+
+def copy_sources(out: Path, manuscript: Path = MANUSCRIPT) -> Path:
+    """The manuscript's sources (not its generated tables, figures or variables) copied to ``out/manuscript``."""
+    ms = Path(out) / "manuscript"
+    for pattern in SOURCES:
+        for src in Path(manuscript).glob(pattern):
+            if src.name in GENERATED:
+                continue
+            dest = ms / src.relative_to(manuscript)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest)
+    return ms
+
+
+def missing_variables(manuscript: Path) -> list[str]:
+    """The variables ``index.qmd`` and ``supplement.qmd`` quote that ``_variables.yml`` lacks, in order."""
+    manuscript = Path(manuscript)
+    path = manuscript / "_variables.yml"
+    variables = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def has(key: str) -> bool:
+        node = variables
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    keys = []
+    for name in ("index.qmd", "supplement.qmd"):
+        src = manuscript / name
+        if src.is_file():
+            keys += VAR.findall(src.read_text(encoding="utf-8"))
+    return [k for k in dict.fromkeys(keys) if not has(k)]
+
+
+def build(data: Path, spec: Path, out: Path, basket: bool = False, log=sys.stderr) -> tuple[str | None, int]:
+    """Run every step for the cohort in ``data``; returns ``(None, 0)``, or the failed step and its exit code."""
+    data, spec, out = Path(data).resolve(), Path(spec).resolve(), Path(out).resolve()
+    paper = (RESULTS, MANUSCRIPT)
+    if any(out.is_relative_to(p) or p.is_relative_to(out) for p in paper):
+        raise ValueError(f"{out}: would hold the paper's results or manuscript; expected a folder of its own")
+    env = {**os.environ, "ANALYSIS_DATA": str(data)}
+    steps = _steps(data, spec, out, basket)
+    for name, argv in steps:
+        if name == "combine" and not basket:
+            if not (RESULTS / "basket").is_dir():
+                return "basket", 4
+            shutil.copytree(RESULTS / "basket", out / "results" / "basket", dirs_exist_ok=True)
+        if name == "figures":
+            ms = copy_sources(out)
+            (ms / "figures").mkdir(parents=True, exist_ok=True)
+            for png in (out / "results" / "priors").glob("*.png"):
+                shutil.copy2(png, ms / "figures" / png.name)
+        print(f"[cohort] {name}", file=log, flush=True)
+        code = subprocess.run([sys.executable, "-m", "analysis", *map(str, argv)], env=env, cwd=ROOT).returncode
+        if code:
+            return name, code
+    return None, 0

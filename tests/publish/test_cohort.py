@@ -1,0 +1,58 @@
+"""``python -m analysis cohort``: another cohort's report in its own folder, never the paper's results or manuscript."""
+
+import io
+import shutil
+
+import pytest
+
+from analysis.cli import main
+from analysis.publish.cohort import build, copy_sources, missing_variables
+from analysis.settings import MANUSCRIPT, RESULTS, ROOT
+
+TWO_GROUP = ROOT / "tests" / "data" / "two_group"
+SPEC = TWO_GROUP / "priors.toml"
+
+
+@pytest.mark.parametrize("out", [RESULTS, RESULTS / "cohort", MANUSCRIPT / "x", ROOT])
+def test_refuses_the_papers_folders(out, capsys):
+    assert main(["cohort", str(TWO_GROUP), "--spec", str(SPEC), "--out", str(out)]) == 2
+    assert "expected a folder of its own" in capsys.readouterr().err
+
+
+def test_a_data_set_with_problems_stops_before_any_step(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(TWO_GROUP, data)
+    text = (data / "index_study.csv").read_text().replace(",6,5,", ",6,7,")  # 7 of 6 responders
+    (data / "index_study.csv").write_text(text)
+    out = tmp_path / "out"
+    assert build(data, SPEC, out, log=io.StringIO()) == ("validate", 2)
+    assert not (out / "results").exists() and not (out / "manuscript").exists()
+
+
+def test_copies_the_sources_not_the_generated_files(tmp_path):
+    ms = copy_sources(tmp_path)
+    assert (ms / "index.qmd").read_text() == (MANUSCRIPT / "index.qmd").read_text()
+    assert (ms / "filters").is_dir() and (ms / "references.bib").is_file()
+    assert not (ms / "_variables.yml").exists() and not (ms / "tables").exists()
+
+
+def test_missing_variables_lists_what_the_template_quotes_and_the_results_lack(tmp_path):
+    (tmp_path / "index.qmd").write_text("{{< var a.b >}} {{< var a.c >}} {{< var d >}} {{< var a.b >}}")
+    (tmp_path / "_variables.yml").write_text("a:\n  b: 1\n")
+    assert missing_variables(tmp_path) == ["a.c", "d"]
+
+
+@pytest.mark.slow
+def test_the_two_group_cohort_runs_every_step_up_to_the_template(tmp_path, capsys):
+    """About 3 minutes: every analysis, the tables, figures and variables; render stops at index.qmd's
+    disease-named variables (issue 24: the template is the next step)."""
+    before = {p: p.stat().st_mtime_ns for p in RESULTS.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+    code = main(["cohort", str(TWO_GROUP), "--spec", str(SPEC), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 5 and "stopped at step 'render'" in err, err
+    assert "freq.events.response_SLE" in err
+    table = (out / "manuscript" / "tables" / "characteristics.md").read_text()
+    assert table.startswith("| Characteristic | AAV | MG | All patients |") and "(unpublished)" in table
+    assert (out / "results" / "bayes" / "estimates.csv").is_file()
+    assert {p: p.stat().st_mtime_ns for p in RESULTS.rglob("*") if p.is_file()} == before
