@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 
 from analysis.bayes.prior import MAX_BETA
+from analysis.settings import SETTINGS
 
 #: a name that is also a safe file name: letters, digits, '_', '-', '.', not starting with '.'
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -147,7 +148,7 @@ class PriorSpec(_Strict):
     likelihood: Literal["poisson", "exp"] | None = Field(
         default=None,
         description='A Gamma `mixture`: "poisson" (default; event counts per unit of exposure) or "exp" '
-        "(exponential event times). Not used by other priors.",
+        '(exponential event times); family "poisson" takes "poisson" only. Refused for other families.',
     )
     robust_weight: Probability | None = Field(
         default=None,
@@ -157,23 +158,24 @@ class PriorSpec(_Strict):
     robust_mean: Number | None = Field(
         default=None,
         description="Mean of the robust component: default 0.5 for Beta (then in (0, 1)), the prior's mean for "
-        "Normal and Gamma. Used with `robust_weight` only.",
+        "Normal and Gamma. Needs `robust_weight`.",
     )
     robust_n: Annotated[Number, Field(ge=0, le=MAX_BETA)] | None = Field(
         default=None,
         description="Observations the robust component is worth, default 1 (Beta(1, 1) at mean 0.5; 0 gives "
-        "Beta(0.5, 0.5); Normal: sd sigma / sqrt(n); > 0 for Normal and Gamma). Used with `robust_weight` only.",
+        "Beta(0.5, 0.5); Normal: sd sigma / sqrt(n); > 0 for Normal and Gamma). Needs `robust_weight`.",
     )
     mu: str | None = Field(
         default=None,
-        description='Prior of the MAP model\'s mean mu on the logit scale, as text (default "Normal(0, 2)", as '
-        "RBesT's example); a prior on real values. Read for MAP priors of a response rate only.",
+        description="Prior of the MAP model's mean mu, as text, a prior on real values: on the logit scale for a "
+        'response rate (default "Normal(0, 2)", as RBesT\'s example), the log scale for an event rate (default '
+        '"Normal(0, 2)"), the scale of the mean for "normal" (default Normal(0, 100 sigma)). MAP priors only.',
     )
     tau: str | None = Field(
         default=None,
-        description='Prior of the between-study standard deviation tau, as text (default "HalfNormal(1)"); '
-        "a prior on positive values. Read for MAP priors of a response rate only; with a Normal mu and a "
-        "HalfNormal tau the exact MAP distribution's ESS is reported too.",
+        description='Prior of the between-study standard deviation tau, as text (default "HalfNormal(1)"; '
+        'HalfNormal(sigma / 2) for "normal"); a prior on positive values. MAP priors only; for a response rate '
+        "with a Normal mu and a HalfNormal tau the exact MAP distribution's ESS is reported too.",
     )
     max_components: Annotated[StrictInt, Field(ge=1, le=8)] | None = Field(
         default=None,
@@ -205,6 +207,8 @@ class PriorSpec(_Strict):
             if self.family == "beta" and max(row[1:]) > MAX_BETA:
                 raise ValueError(f"'mixture' row {i}: {row}; a and b must be at most {MAX_BETA:,} (a million patients)")
         # weights that do not sum to 1 are refused when the prior is built, naming 'mixture'
+        self._builds()
+        self._no_idle_keys()
         if self.family == "beta" and self.robust_mean is not None and not 0 < self.robust_mean < 1:
             raise ValueError(f"robust_mean {self.robust_mean} must be in (0, 1) for a Beta prior")
         for key in ("mu", "tau"):
@@ -218,13 +222,66 @@ class PriorSpec(_Strict):
                     raise ValueError(f"{key} = {text!r}: the MAP model's {key} needs a prior on {need_support} values")
         return self
 
+    def _builds(self):
+        """Refuse the sources the builder has no model for (issue 23: they failed while building or built the
+        wrong prior)."""
+        if self.disease is not None and self.family != "beta":
+            raise ValueError(
+                f"field 'disease': gives a MAP prior of a response rate (binomial cohorts, a Beta mixture); family "
+                f"{self.family!r} cannot use it: give 'studies' or 'mixture'"
+            )
+        if self.studies is not None and self.family == "gamma" and self.likelihood == "exp":
+            raise ValueError(
+                "field 'likelihood': 'studies' {y, exposure} give a MAP prior of an event rate (Poisson likelihood); there is no MAP "
+                "model for likelihood 'exp': give a Gamma 'mixture'"
+            )
+        if self.studies is not None and self.family == "normal" and self.sigma is None:
+            raise ValueError(
+                "field 'sigma': missing; family 'normal' with 'studies' needs it, the reference scale of the fitted Normal mixture "
+                "(the known standard deviation of one observation)"
+            )
+
+    def _no_idle_keys(self):
+        """Refuse keys the builder would ignore: a key that has no effect is most likely a mistake."""
+        if self.robust_weight is None:
+            for key in ("robust_mean", "robust_n"):
+                if getattr(self, key) is not None:
+                    raise ValueError(
+                        f"field '{key}': sets the robust component, which only 'robust_weight' adds; without it "
+                        f"'{key}' has no effect"
+                    )
+        if self.mixture is not None:
+            for key in ("max_components", "mu", "tau"):
+                if getattr(self, key) is not None:
+                    raise ValueError(
+                        f"field '{key}': a setting of the MAP fit, and a given 'mixture' is not fitted, so it has no effect"
+                    )
+        if self.sigma is not None and self.family != "normal":
+            raise ValueError(
+                f"field 'sigma': the reference scale of a Normal prior; family {self.family!r} has none, so it has "
+                "no effect"
+            )
+        if self.likelihood is not None and self.family not in ("gamma", "poisson"):
+            raise ValueError(
+                f"field 'likelihood': that of a Gamma prior (family \"gamma\"); family {self.family!r} has its own, "
+                "so it has no effect"
+            )
+        if self.family == "poisson" and self.likelihood == "exp":
+            raise ValueError(
+                "field 'likelihood': family 'poisson' is the Poisson likelihood; for exponential event times give family \"gamma\" "
+                'with likelihood "exp"'
+            )
+
     def _mvnormal(self):
         """A multivariate normal mixture prior (RBesT's mixmvnorm): ``components`` only, checked here."""
         if self.family != "mvnormal":
             raise ValueError("'components' and 'sigma_cov' are for family = \"mvnormal\"")
         given = [
             k
-            for k in ("disease", "studies", "mixture", "sigma", "robust_weight", "robust_mean", "robust_n")
+            for k in (
+                *("disease", "products", "endpoint_classes", "studies", "mixture", "sigma", "likelihood"),
+                *("robust_weight", "robust_mean", "robust_n", "mu", "tau", "max_components"),
+            )
             if getattr(self, k) is not None
         ]
         if self.components is None or given:
@@ -253,7 +310,7 @@ class Sensitivity(_Strict):
         "`robust_weight` (its robust mean and n are kept); compared Beta priors without one are shown as they are.",
     )
     delta: Annotated[Number, Field(gt=0, lt=1)] = Field(
-        default=0.2, description="The power is computed at p0 + delta (at most 0.99), for each null rate p0."
+        default=0.2, description="The power is computed at p0 + delta, for each null rate p0 (p0 + delta < 1)."
     )
 
 
@@ -268,8 +325,14 @@ class Calibration(_Strict):
     match: str | None = Field(
         default=None,
         description="A prior of the design (`prior` or one in `compare`) whose exact type I error at the "
-        "design's `c` is a further target, met with equality.",
+        "design's `c` is a further target, met with equality. At least one of `alpha` and `match` is given.",
     )
+
+    @model_validator(mode="after")
+    def _a_target(self):
+        if not self.alpha and self.match is None:
+            raise ValueError("neither 'alpha' nor 'match' is given: the table sets no target, so it has no effect")
+        return self
 
 
 class OneSample(_Strict):
@@ -374,10 +437,11 @@ class TwoSample(_Strict):
         description="[low, high] of the grid for a Normal or Gamma treatment prior, default its 0.1% and 99.9% "
         "quantiles; ignored for a Beta prior (the grid spans [0, 1]).",
     )
-    power_rate: Number = Field(
-        default=0.8,
-        description="Accepted (a rate in (0, 1) for a Beta treatment prior) and copied to designs.json, but not "
-        "used by a two-sample design: its OC is the whole curve over `grid`.",
+    power_rate: Number | None = Field(
+        default=None,
+        description="True treatment value of the alternative (for a Beta treatment prior a rate in (0, 1)): the "
+        "power, the probability of success with treatment value power_rate and control value `p_c`, is reported "
+        "besides the OC curve. Absent: no power reported.",
     )
 
 
@@ -437,9 +501,9 @@ Design = Annotated[OneSample | TwoSample | AdaptiveTwoSample, Field(discriminato
 
 class Spec(_Strict):
     seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] = Field(
-        default=20240222,
-        description="Seed of the MCMC fits of the MAP priors, recorded in priors.json; the designs are exact "
-        "and draw no random numbers.",
+        default=SETTINGS.mcmc.seed,
+        description="Seed of the MCMC fits of the MAP priors, recorded in priors.json (default the analysis' "
+        "seed, analysis/settings.py); the designs are exact and draw no random numbers.",
     )
     prior: list[PriorSpec] = Field(min_length=1, description="The priors, one `[[prior]]` table each.")
     design: list[Design] = Field(
@@ -475,12 +539,15 @@ class Spec(_Strict):
                 for k in ("prior", "design_prior", "prior_treatment", "prior_control")
                 if getattr(d, k, None)
             ]
-            cal = getattr(d, "calibration", None)
-            if cal is not None and cal.match is not None:
-                refs.append(cal.match)
             for ref in [*refs, *getattr(d, "compare", [])]:
                 if ref not in names:
                     raise ValueError(f"{at}: prior {ref!r} is not defined; defined: {names}")
+            cal = getattr(d, "calibration", None)
+            if cal is not None and cal.match is not None and cal.match not in [d.prior, *d.compare]:
+                raise ValueError(
+                    f"{at}, [design.calibration], field 'match': {cal.match!r} is not a prior of the design; "
+                    f"allowed: {[d.prior, *d.compare]} (its 'prior' and 'compare')"
+                )
             if isinstance(d, AdaptiveTwoSample):
                 for key in ("prior_treatment", "prior_control"):
                     if families[getattr(d, key)] != "beta":
@@ -489,19 +556,64 @@ class Spec(_Strict):
                         )
                 continue
             _one_family(d, at, {p.name: _endpoint(p) for p in self.prior})
-            main = families[d.prior if isinstance(d, OneSample) else d.prior_treatment]
-            if main == "beta":
-                rates = {"p0": d.p0} if isinstance(d, OneSample) else {"p_c": d.p_c}
-                rates["power_rate"] = d.power_rate
-                for key, v in rates.items():
-                    if not 0 < v < 1 and not (key == "p_c" and 0 <= v <= 1):
-                        raise ValueError(f"{at}, field '{key}': {v} must be a rate in (0, 1)")
-                if isinstance(d, TwoSample) and d.link == "identity" and not -1 < d.delta < 1:
-                    raise ValueError(f"{at}, field 'delta': {d.delta} must be a difference in (-1, 1)")
-                for r in getattr(d, "report_rates", []):
-                    if not 0 <= r <= 1:
-                        raise ValueError(f"{at}, field 'report_rates': {r} is not a rate in [0, 1]")
+            _ranges(d, at, families)
+            _effective(d, at, {p.name: p for p in self.prior})
         return self
+
+
+def _ranges(d, at: str, families: dict[str, str]) -> None:
+    """Rates of a Beta prior are in (0, 1): p0, power_rate and report_rates are true values of the design's
+    (treatment) prior, p_c of the control prior, and an identity-link delta a difference of both."""
+    if isinstance(d, OneSample):
+        main = families[d.prior]
+        rates = [("p0", d.p0, main, False), ("power_rate", d.power_rate, main, False)]
+        rates += [("report_rates", r, main, True) for r in d.report_rates]
+    else:
+        control, main = families[d.prior_control], families[d.prior_treatment]
+        rates = [("p_c", d.p_c, control, True), ("power_rate", d.power_rate, main, False)]
+        if d.link == "identity" and main == control == "beta" and not -1 < d.delta < 1:
+            raise ValueError(f"{at}, field 'delta': {d.delta} must be a difference in (-1, 1)")
+    for key, v, family, closed in rates:
+        if v is not None and family == "beta" and not (0 <= v <= 1 if closed else 0 < v < 1):
+            raise ValueError(f"{at}, field '{key}': {v} must be a rate in {'[0, 1]' if closed else '(0, 1)'}")
+
+
+def _effective(d, at: str, priors: dict[str, PriorSpec]) -> None:
+    """Refuse design keys that would have no effect with the design's prior (issue 23: they were ignored)."""
+    key = "prior" if isinstance(d, OneSample) else "prior_treatment"
+    main = priors[getattr(d, key)]
+    if main.family == "beta" and d.grid_range is not None:
+        raise ValueError(
+            f"{at}, field 'grid_range': the OC grid of a Beta prior spans [0, 1] (prior {main.name!r}, field "
+            f"'{key}'), so 'grid_range' has no effect"
+        )
+    if not isinstance(d, OneSample):
+        return
+    if main.family != "beta":
+        for k, what in (
+            ("interim_n", "the interim look"),
+            ("sensitivity", "the sensitivity grid"),
+            ("calibration", "the calibration"),
+        ):
+            if getattr(d, k) is not None:
+                raise ValueError(
+                    f"{at}, field '{k}': {what} is computed for Beta priors (binary data) only, and prior "
+                    f"{main.name!r} (field 'prior') is {_endpoint(main)}, so it has no effect"
+                )
+    sens = d.sensitivity
+    if sens is None:
+        return
+    if main.robust_weight is None:
+        raise ValueError(
+            f"{at}, [design.sensitivity], field 'robust_weight': the grid varies the robust weight of the design's "
+            f"prior {main.name!r}, which has no 'robust_weight' (robustify it, or drop the table)"
+        )
+    for p0 in sens.p0:
+        if round(p0 + sens.delta, 10) >= 1:  # as the run computes it: 0.7 + 0.3 is 1 there
+            raise ValueError(
+                f"{at}, [design.sensitivity], field 'delta': the power is computed at p0 + delta, and {p0:g} + "
+                f"{sens.delta:g} = {p0 + sens.delta:g} is not a rate below 1"
+            )
 
 
 def _endpoint(p: PriorSpec) -> str:
