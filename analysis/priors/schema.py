@@ -6,18 +6,19 @@ caught rather than silently ignored), whole numbers must be whole (``n = 20.7``
 is an error, not 20), names are safe file names (they become output file
 names), and names are unique.  Sizes whose exact operating characteristics
 would take minutes are refused up front with the reason.  Messages name the
-file, the table (``[[design]] #2 'sle'``) and the field.
+file, the table (``[[design]] #2 'sle'``) and the field.  The checks that span fields or tables are in
+:mod:`analysis.priors.schema_checks`, the messages in :mod:`analysis.priors.schema_errors`
+(:func:`~analysis.priors.schema_errors.validate_spec`).
 """
 
 from __future__ import annotations
 
-import difflib
-from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
 from analysis.bayes.prior import MAX_BETA
+from analysis.priors.schema_checks import prior_idle_keys, prior_sources, references
 from analysis.settings import SETTINGS
 
 #: a name that is also a safe file name: letters, digits, '_', '-', '.', not starting with '.'
@@ -207,8 +208,8 @@ class PriorSpec(_Strict):
             if self.family == "beta" and max(row[1:]) > MAX_BETA:
                 raise ValueError(f"'mixture' row {i}: {row}; a and b must be at most {MAX_BETA:,} (a million patients)")
         # weights that do not sum to 1 are refused when the prior is built, naming 'mixture'
-        self._builds()
-        self._no_idle_keys()
+        prior_sources(self)
+        prior_idle_keys(self)
         if self.family == "beta" and self.robust_mean is not None and not 0 < self.robust_mean < 1:
             raise ValueError(f"robust_mean {self.robust_mean} must be in (0, 1) for a Beta prior")
         for key in ("mu", "tau"):
@@ -221,56 +222,6 @@ class PriorSpec(_Strict):
                 if prior.support != need_support:
                     raise ValueError(f"{key} = {text!r}: the MAP model's {key} needs a prior on {need_support} values")
         return self
-
-    def _builds(self):
-        """Refuse the sources the builder has no model for (issue 23: they failed while building or built the
-        wrong prior)."""
-        if self.disease is not None and self.family != "beta":
-            raise ValueError(
-                f"field 'disease': gives a MAP prior of a response rate (binomial cohorts, a Beta mixture); family "
-                f"{self.family!r} cannot use it: give 'studies' or 'mixture'"
-            )
-        if self.studies is not None and self.family == "gamma" and self.likelihood == "exp":
-            raise ValueError(
-                "field 'likelihood': 'studies' {y, exposure} give a MAP prior of an event rate (Poisson likelihood); there is no MAP "
-                "model for likelihood 'exp': give a Gamma 'mixture'"
-            )
-        if self.studies is not None and self.family == "normal" and self.sigma is None:
-            raise ValueError(
-                "field 'sigma': missing; family 'normal' with 'studies' needs it, the reference scale of the fitted Normal mixture "
-                "(the known standard deviation of one observation)"
-            )
-
-    def _no_idle_keys(self):
-        """Refuse keys the builder would ignore: a key that has no effect is most likely a mistake."""
-        if self.robust_weight is None:
-            for key in ("robust_mean", "robust_n"):
-                if getattr(self, key) is not None:
-                    raise ValueError(
-                        f"field '{key}': sets the robust component, which only 'robust_weight' adds; without it "
-                        f"'{key}' has no effect"
-                    )
-        if self.mixture is not None:
-            for key in ("max_components", "mu", "tau"):
-                if getattr(self, key) is not None:
-                    raise ValueError(
-                        f"field '{key}': a setting of the MAP fit, and a given 'mixture' is not fitted, so it has no effect"
-                    )
-        if self.sigma is not None and self.family != "normal":
-            raise ValueError(
-                f"field 'sigma': the reference scale of a Normal prior; family {self.family!r} has none, so it has "
-                "no effect"
-            )
-        if self.likelihood is not None and self.family not in ("gamma", "poisson"):
-            raise ValueError(
-                f"field 'likelihood': that of a Gamma prior (family \"gamma\"); family {self.family!r} has its own, "
-                "so it has no effect"
-            )
-        if self.family == "poisson" and self.likelihood == "exp":
-            raise ValueError(
-                "field 'likelihood': family 'poisson' is the Poisson likelihood; for exponential event times give family \"gamma\" "
-                'with likelihood "exp"'
-            )
 
     def _mvnormal(self):
         """A multivariate normal mixture prior (RBesT's mixmvnorm): ``components`` only, checked here."""
@@ -513,207 +464,5 @@ class Spec(_Strict):
 
     @model_validator(mode="after")
     def _references(self):
-        names = [p.name for p in self.prior]
-        for what, items in (("prior", self.prior), ("design", self.design)):
-            seen = set()
-            for x in items:
-                if x.name in seen:
-                    raise ValueError(f"two [[{what}]] tables are named {x.name!r}; names must be unique")
-                seen.add(x.name)
-        families = {p.name: p.family for p in self.prior}
-        for i, d in enumerate(self.design, start=1):
-            for key in ("prior", "design_prior", "prior_treatment", "prior_control"):
-                ref = getattr(d, key, None)
-                if families.get(ref) == "mvnormal":
-                    raise ValueError(
-                        f"[[design]] #{i} {d.name!r}, field '{key}': prior {ref!r} is multivariate normal, a prior "
-                        "for a model (as_pymc), not for a design"
-                    )
-        for i, d in enumerate(self.design, start=1):
-            at = f"[[design]] #{i} {d.name!r}"
-            grid_range = getattr(d, "grid_range", None)
-            if grid_range is not None and not grid_range[0] < grid_range[1]:
-                raise ValueError(f"{at}, field 'grid_range': {list(grid_range)} must be [low, high] with low < high")
-            refs = [
-                getattr(d, k)
-                for k in ("prior", "design_prior", "prior_treatment", "prior_control")
-                if getattr(d, k, None)
-            ]
-            for ref in [*refs, *getattr(d, "compare", [])]:
-                if ref not in names:
-                    raise ValueError(f"{at}: prior {ref!r} is not defined; defined: {names}")
-            cal = getattr(d, "calibration", None)
-            if cal is not None and cal.match is not None and cal.match not in [d.prior, *d.compare]:
-                raise ValueError(
-                    f"{at}, [design.calibration], field 'match': {cal.match!r} is not a prior of the design; "
-                    f"allowed: {[d.prior, *d.compare]} (its 'prior' and 'compare')"
-                )
-            if isinstance(d, AdaptiveTwoSample):
-                for key in ("prior_treatment", "prior_control"):
-                    if families[getattr(d, key)] != "beta":
-                        raise ValueError(
-                            f"{at}, field '{key}': the adaptive design needs a Beta prior (binary endpoint)"
-                        )
-                continue
-            _one_family(d, at, {p.name: _endpoint(p) for p in self.prior})
-            _ranges(d, at, families)
-            _effective(d, at, {p.name: p for p in self.prior})
+        references(self.prior, self.design)
         return self
-
-
-def _ranges(d, at: str, families: dict[str, str]) -> None:
-    """Rates of a Beta prior are in (0, 1): p0, power_rate and report_rates are true values of the design's
-    (treatment) prior, p_c of the control prior, and an identity-link delta a difference of both."""
-    if isinstance(d, OneSample):
-        main = families[d.prior]
-        rates = [("p0", d.p0, main, False), ("power_rate", d.power_rate, main, False)]
-        rates += [("report_rates", r, main, True) for r in d.report_rates]
-    else:
-        control, main = families[d.prior_control], families[d.prior_treatment]
-        rates = [("p_c", d.p_c, control, True), ("power_rate", d.power_rate, main, False)]
-        if d.link == "identity" and main == control == "beta" and not -1 < d.delta < 1:
-            raise ValueError(f"{at}, field 'delta': {d.delta} must be a difference in (-1, 1)")
-    for key, v, family, closed in rates:
-        if v is not None and family == "beta" and not (0 <= v <= 1 if closed else 0 < v < 1):
-            raise ValueError(f"{at}, field '{key}': {v} must be a rate in {'[0, 1]' if closed else '(0, 1)'}")
-
-
-def _effective(d, at: str, priors: dict[str, PriorSpec]) -> None:
-    """Refuse design keys that would have no effect with the design's prior (issue 23: they were ignored)."""
-    key = "prior" if isinstance(d, OneSample) else "prior_treatment"
-    main = priors[getattr(d, key)]
-    if main.family == "beta" and d.grid_range is not None:
-        raise ValueError(
-            f"{at}, field 'grid_range': the OC grid of a Beta prior spans [0, 1] (prior {main.name!r}, field "
-            f"'{key}'), so 'grid_range' has no effect"
-        )
-    if not isinstance(d, OneSample):
-        return
-    if main.family != "beta":
-        for k, what in (
-            ("interim_n", "the interim look"),
-            ("sensitivity", "the sensitivity grid"),
-            ("calibration", "the calibration"),
-        ):
-            if getattr(d, k) is not None:
-                raise ValueError(
-                    f"{at}, field '{k}': {what} is computed for Beta priors (binary data) only, and prior "
-                    f"{main.name!r} (field 'prior') is {_endpoint(main)}, so it has no effect"
-                )
-    sens = d.sensitivity
-    if sens is None:
-        return
-    if main.robust_weight is None:
-        raise ValueError(
-            f"{at}, [design.sensitivity], field 'robust_weight': the grid varies the robust weight of the design's "
-            f"prior {main.name!r}, which has no 'robust_weight' (robustify it, or drop the table)"
-        )
-    for p0 in sens.p0:
-        if round(p0 + sens.delta, 10) >= 1:  # as the run computes it: 0.7 + 0.3 is 1 there
-            raise ValueError(
-                f"{at}, [design.sensitivity], field 'delta': the power is computed at p0 + delta, and {p0:g} + "
-                f"{sens.delta:g} = {p0 + sens.delta:g} is not a rate below 1"
-            )
-
-
-def _endpoint(p: PriorSpec) -> str:
-    """The endpoint a prior is for, in words: priors of one design must agree on it."""
-    if p.family == "beta":
-        return "a Beta prior (a binary endpoint)"
-    if p.family == "normal":
-        return "a normal prior (a continuous endpoint)"
-    return f"a Gamma prior ({p.likelihood or 'poisson'} likelihood)"
-
-
-def _one_family(d, at: str, endpoints: dict[str, str]) -> None:
-    """Refuse a design whose priors are of different families (a Normal prior in ``compare`` of a binomial design
-    was evaluated as a continuous design; mixed Normal and Beta arms failed with a traceback)."""
-    key = "prior" if isinstance(d, OneSample) else "prior_treatment"
-    main = getattr(d, key)
-    others = [(k, getattr(d, k, None)) for k in ("design_prior", "prior_control")]
-    others += [("compare", c) for c in getattr(d, "compare", [])]
-    cal = getattr(d, "calibration", None)
-    others.append(("calibration.match", cal.match if cal is not None else None))
-    for k, ref in others:
-        if ref is not None and endpoints[ref] != endpoints[main]:
-            raise ValueError(
-                f"{at}, field '{k}': prior {ref!r} is {endpoints[ref]}, but the design's prior {main!r} (field "
-                f"'{key}') is {endpoints[main]}; every prior of a design must be of one family"
-            )
-
-
-_FIELDS = {
-    "prior": set(PriorSpec.model_fields),
-    "one-sample": set(OneSample.model_fields),
-    "two-sample": set(TwoSample.model_fields),
-    "adaptive-two-sample": set(AdaptiveTwoSample.model_fields),
-    "studies": set(Study.model_fields),
-    "components": set(MvComponent.model_fields),
-    "sensitivity": set(Sensitivity.model_fields),
-    "calibration": set(Calibration.model_fields),
-    "": set(Spec.model_fields),
-}
-
-
-def _where(loc: tuple, raw: dict) -> tuple[str, str]:
-    """'[[design]] #2 'sle'' and the field name for a pydantic error location."""
-    parts = list(loc)
-    where, field, table = "", "", ""
-    if parts and parts[0] in ("prior", "design") and len(parts) > 1 and isinstance(parts[1], int):
-        table = parts[0]
-        items = raw.get(table) or []
-        name = items[parts[1]].get("name") if parts[1] < len(items) and isinstance(items[parts[1]], dict) else None
-        where = f"[[{table}]] #{parts[1] + 1}" + (f" {name!r}" if name else "")
-        if table == "design" and len(parts) == 2:
-            parts = parts[2:]
-        parts = parts[2:]
-        if table == "design" and parts and parts[0] in ("one-sample", "two-sample", "adaptive-two-sample"):
-            table = parts[0]
-            parts = parts[1:]
-    if parts and parts[0] == "studies" and len(parts) > 1:
-        where += f", study #{parts[1] + 1}"
-        table, parts = "studies", parts[2:]
-    if parts and parts[0] == "components" and len(parts) > 1 and isinstance(parts[1], int):
-        where += f", component #{parts[1] + 1}"
-        table, parts = "components", parts[2:]
-    if parts and parts[0] in ("sensitivity", "calibration") and len(parts) > 1:
-        where += f", [design.{parts[0]}]"
-        table, parts = parts[0], parts[1:]
-    # the members of a union type (StrictInt | StrictFloat) appear as 'int' and 'float' in the location
-    field = ".".join(str(p) for p in parts if not isinstance(p, int) and p not in _UNION_TAGS)
-    return where, field, table
-
-
-_UNION_TAGS = {"int", "float", "str", "bool"}
-
-
-def validate_spec(raw: dict, path: Path) -> Spec:
-    """The validated specification, or a :class:`SpecError` listing every problem."""
-    try:
-        return Spec.model_validate(raw)
-    except ValidationError as err:
-        lines = []
-        errors = err.errors()
-        # a value that fails both members of Number (int | float): report the float member's reason only
-        placed = {}
-        for e in errors:
-            placed.setdefault(_where(e["loc"], raw)[:2], []).append(e["type"])
-        for e in errors:
-            where, field, table = _where(e["loc"], raw)
-            if e["type"] in ("int_type", "int_from_float") and len(placed[(where, field)]) > 1:
-                continue
-            head = ", ".join(x for x in (where, f"field '{field}'" if field else "") if x)
-            if e["type"] == "extra_forbidden":
-                known = _FIELDS.get(table, _FIELDS[""])
-                close = difflib.get_close_matches(field, sorted(known), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {sorted(known)}"
-                lines.append(f"{head}: unknown field{hint}")
-            elif e["type"] == "missing":
-                lines.append(f"{where}: missing field '{field}'" if where else f"missing field '{field}'")
-            elif e["type"] in ("int_type", "int_from_float"):
-                lines.append(f"{head}: {e.get('input')!r} is not a whole number")
-            else:
-                msg = e["msg"].removeprefix("Value error, ")
-                shown = "" if e["type"] == "value_error" else f"{e.get('input')!r}: "
-                lines.append(f"{head}: {shown}{msg}" if head else msg)
-        raise SpecError(f"{path}: {len(lines)} error(s)\n  " + "\n  ".join(lines)) from None

@@ -58,7 +58,8 @@ from analysis.priors.oc1S import oc1S
 from analysis.priors.oc2S import oc2S
 from analysis.priors.pos1S import pos1S
 from analysis.priors.preddist import conflict
-from analysis.priors.schema import SpecError, validate_spec  # noqa: E402  (SpecError is re-exported)
+from analysis.priors.schema import SpecError  # noqa: E402  (SpecError is re-exported)
+from analysis.priors.schema_errors import validate_spec
 from analysis.settings import COHORTS, MCMC, SETTINGS
 
 
