@@ -595,6 +595,105 @@ SPEC_CASES = {
         ("robust_weight = 0.2", "robust_weight = 0.2\nrobust_n = 1e308"),
         r"\[\[prior\]\] #1 'hist', field 'robust_n': 1e\+308: Input should be less than or equal to 1000000",
     ),
+    # issue 23, the priors file's review: a source the builder has no model for is refused at load ...
+    **{
+        f"{family} prior from published cohorts": (
+            ('name = "flat"\n', f'name = "flat2"\nfamily = "{family}"\ndisease = "SLE"\n[[prior]]\nname = "flat"\n'),
+            rf"trial\.toml: 1 error.*\[\[prior\]\] #2 'flat2': field 'disease': gives a MAP prior of a response rate "
+            rf"\(binomial cohorts, a Beta mixture\); family '{family}' cannot use it",
+        )
+        for family in ("gamma", "normal", "poisson")
+    },
+    "gamma studies with exponential likelihood": (
+        (
+            'name = "flat"\n',
+            'name = "g"\nfamily = "gamma"\nlikelihood = "exp"\nstudies = [{name = "a", y = 3, '
+            'exposure = 10.0}]\n[[prior]]\nname = "flat"\n',
+        ),
+        r"\[\[prior\]\] #2 'g': field 'likelihood': 'studies' \{y, exposure\} give a MAP prior of an event rate "
+        r"\(Poisson likelihood\); there is no MAP model for likelihood 'exp'",
+    ),
+    "normal studies without sigma": (
+        (
+            'name = "flat"\n',
+            'name = "n"\nfamily = "normal"\nstudies = [{name = "a", m = 1.0, se = 0.5}]\n[[prior]]\nname = "flat"\n',
+        ),
+        r"\[\[prior\]\] #2 'n': field 'sigma': missing; family 'normal' with 'studies' needs it",
+    ),
+    "calibration matching a prior outside the design": (
+        ("futility = 0.1\n", 'futility = 0.1\n[design.calibration]\nmatch = "flat"\n'),
+        r"\[\[design\]\] #1 'single', \[design\.calibration\], field 'match': 'flat' is not a prior of the "
+        r"design; allowed: \['hist'\] \(its 'prior' and 'compare'\)",
+    ),
+    "calibration without a target": (
+        ("futility = 0.1\n", "futility = 0.1\n[design.calibration]\nalpha = []\n"),
+        r"\[\[design\]\] #1 'single', field 'calibration': neither 'alpha' nor 'match' is given: the table sets "
+        r"no target, so it has no effect",
+    ),
+    # ... and so is a key that would have no effect
+    **{
+        f"{key} without robust_weight": (
+            ("mixture = [[1.0, 1.0, 1.0]]", f"mixture = [[1.0, 1.0, 1.0]]\n{key} = 0.5"),
+            rf"\[\[prior\]\] #2 'flat': field '{key}': sets the robust component, which only 'robust_weight' "
+            rf"adds; without it '{key}' has no effect",
+        )
+        for key in ("robust_mean", "robust_n")
+    },
+    **{
+        f"{key} with a given mixture": (
+            ("mixture = [[1.0, 1.0, 1.0]]", f"mixture = [[1.0, 1.0, 1.0]]\n{key} = {value}"),
+            rf"\[\[prior\]\] #2 'flat': field '{key}': a setting of the MAP fit, and a given 'mixture' is not "
+            "fitted, so it has no effect",
+        )
+        for key, value in (("max_components", "2"), ("mu", '"Normal(0, 1)"'), ("tau", '"HalfNormal(1)"'))
+    },
+    "sigma for a Beta prior": (
+        ("mixture = [[1.0, 1.0, 1.0]]", "mixture = [[1.0, 1.0, 1.0]]\nsigma = 2"),
+        r"\[\[prior\]\] #2 'flat': field 'sigma': the reference scale of a Normal prior; family 'beta' has none",
+    ),
+    "likelihood for a Beta prior": (
+        ("mixture = [[1.0, 1.0, 1.0]]", 'mixture = [[1.0, 1.0, 1.0]]\nlikelihood = "exp"'),
+        r"\[\[prior\]\] #2 'flat': field 'likelihood': that of a Gamma prior \(family \"gamma\"\); family 'beta' "
+        r"has its own, so it has no effect",
+    ),
+    "exponential likelihood for a Poisson prior": (
+        ("mixture = [[1.0, 1.0, 1.0]]", 'family = "poisson"\nmixture = [[1.0, 1.0, 1.0]]\nlikelihood = "exp"'),
+        r"\[\[prior\]\] #2 'flat': field 'likelihood': family 'poisson' is the Poisson likelihood",
+    ),
+    "grid_range for a Beta prior": (
+        ("p_c = 0.3", "p_c = 0.3\ngrid_range = [0.1, 0.5]"),
+        r"\[\[design\]\] #2 'randomised', field 'grid_range': the OC grid of a Beta prior spans \[0, 1\] \(prior "
+        r"'flat', field 'prior_treatment'\), so 'grid_range' has no effect",
+    ),
+    "interim look with a Normal prior": (
+        (
+            '[[design]]\nname = "single"\ntype = "one-sample"\nprior = "hist"\n',
+            NORMAL_PRIOR + '[[design]]\nname = "single"\ntype = "one-sample"\nprior = "norm"\n',
+        ),
+        r"\[\[design\]\] #1 'single', field 'interim_n': the interim look is computed for Beta priors \(binary "
+        r"data\) only, and prior 'norm' \(field 'prior'\) is a normal prior \(a continuous endpoint\)",
+    ),
+    "two-sample power_rate outside (0, 1)": (
+        ("p_c = 0.3", "p_c = 0.3\npower_rate = 1.5"),
+        r"\[\[design\]\] #2 'randomised', field 'power_rate': 1.5 must be a rate in \(0, 1\)",
+    ),
+    "p_c above one": (("p_c = 0.3", "p_c = 1.5"), r"'randomised', field 'p_c': 1.5 must be a rate in \[0, 1\]"),
+    "sensitivity of a prior without robust_weight": (
+        (
+            'prior = "hist"\nn = 20\np0 = 0.5\nc = 0.95\ninterim_n = 10\nfutility = 0.1\n',
+            'prior = "flat"\nn = 20\np0 = 0.5\nc = 0.95\n[design.sensitivity]\np0 = [0.5]\nrobust_weight = [0.2]\n',
+        ),
+        r"\[\[design\]\] #1 'single', \[design\.sensitivity\], field 'robust_weight': the grid varies the robust "
+        r"weight of the design's prior 'flat', which has no 'robust_weight'",
+    ),
+    "sensitivity power at p0 + delta = 1": (
+        (
+            "futility = 0.1\n",
+            "futility = 0.1\n[design.sensitivity]\np0 = [0.5, 0.7]\nrobust_weight = [0.2]\ndelta = 0.3\n",
+        ),
+        r"\[\[design\]\] #1 'single', \[design\.sensitivity\], field 'delta': the power is computed at p0 \+ "
+        r"delta, and 0\.7 \+ 0\.3 = 1 is not a rate below 1",
+    ),
 }
 
 

@@ -194,7 +194,6 @@ MAX_LINES = 500
 LONG_MODULES = {
     "analysis/priors/mixture.py": "Beta, Normal and Gamma mixtures: one class hierarchy of three families",
     "analysis/priors/spec.py": "the priors spec file's runner: MAP priors, designs and their records in one pass",
-    "analysis/priors/schema.py": "the priors file's schema: one model per table, every key with its description",
     "analysis/cli.py": "the parser and a handler per verb; the handlers are to move beside the steps they run",
     "analysis/review/diff.py": "the review diff of two builds, new and not split yet",
     "analysis/basket/design.py": "the basket designer's OC (its methods are already one file each), new",

@@ -6,18 +6,20 @@ caught rather than silently ignored), whole numbers must be whole (``n = 20.7``
 is an error, not 20), names are safe file names (they become output file
 names), and names are unique.  Sizes whose exact operating characteristics
 would take minutes are refused up front with the reason.  Messages name the
-file, the table (``[[design]] #2 'sle'``) and the field.
+file, the table (``[[design]] #2 'sle'``) and the field.  The checks that span fields or tables are in
+:mod:`analysis.priors.schema_checks`, the messages in :mod:`analysis.priors.schema_errors`
+(:func:`~analysis.priors.schema_errors.validate_spec`).
 """
 
 from __future__ import annotations
 
-import difflib
-from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
 from analysis.bayes.prior import MAX_BETA
+from analysis.priors.schema_checks import prior_idle_keys, prior_sources, references
+from analysis.settings import SETTINGS
 
 #: a name that is also a safe file name: letters, digits, '_', '-', '.', not starting with '.'
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -147,7 +149,7 @@ class PriorSpec(_Strict):
     likelihood: Literal["poisson", "exp"] | None = Field(
         default=None,
         description='A Gamma `mixture`: "poisson" (default; event counts per unit of exposure) or "exp" '
-        "(exponential event times). Not used by other priors.",
+        '(exponential event times); family "poisson" takes "poisson" only. Refused for other families.',
     )
     robust_weight: Probability | None = Field(
         default=None,
@@ -157,23 +159,24 @@ class PriorSpec(_Strict):
     robust_mean: Number | None = Field(
         default=None,
         description="Mean of the robust component: default 0.5 for Beta (then in (0, 1)), the prior's mean for "
-        "Normal and Gamma. Used with `robust_weight` only.",
+        "Normal and Gamma. Needs `robust_weight`.",
     )
     robust_n: Annotated[Number, Field(ge=0, le=MAX_BETA)] | None = Field(
         default=None,
         description="Observations the robust component is worth, default 1 (Beta(1, 1) at mean 0.5; 0 gives "
-        "Beta(0.5, 0.5); Normal: sd sigma / sqrt(n); > 0 for Normal and Gamma). Used with `robust_weight` only.",
+        "Beta(0.5, 0.5); Normal: sd sigma / sqrt(n); > 0 for Normal and Gamma). Needs `robust_weight`.",
     )
     mu: str | None = Field(
         default=None,
-        description='Prior of the MAP model\'s mean mu on the logit scale, as text (default "Normal(0, 2)", as '
-        "RBesT's example); a prior on real values. Read for MAP priors of a response rate only.",
+        description="Prior of the MAP model's mean mu, as text, a prior on real values: on the logit scale for a "
+        'response rate (default "Normal(0, 2)", as RBesT\'s example), the log scale for an event rate (default '
+        '"Normal(0, 2)"), the scale of the mean for "normal" (default Normal(0, 100 sigma)). MAP priors only.',
     )
     tau: str | None = Field(
         default=None,
-        description='Prior of the between-study standard deviation tau, as text (default "HalfNormal(1)"); '
-        "a prior on positive values. Read for MAP priors of a response rate only; with a Normal mu and a "
-        "HalfNormal tau the exact MAP distribution's ESS is reported too.",
+        description='Prior of the between-study standard deviation tau, as text (default "HalfNormal(1)"; '
+        'HalfNormal(sigma / 2) for "normal"); a prior on positive values. MAP priors only; for a response rate '
+        "with a Normal mu and a HalfNormal tau the exact MAP distribution's ESS is reported too.",
     )
     max_components: Annotated[StrictInt, Field(ge=1, le=8)] | None = Field(
         default=None,
@@ -205,6 +208,8 @@ class PriorSpec(_Strict):
             if self.family == "beta" and max(row[1:]) > MAX_BETA:
                 raise ValueError(f"'mixture' row {i}: {row}; a and b must be at most {MAX_BETA:,} (a million patients)")
         # weights that do not sum to 1 are refused when the prior is built, naming 'mixture'
+        prior_sources(self)
+        prior_idle_keys(self)
         if self.family == "beta" and self.robust_mean is not None and not 0 < self.robust_mean < 1:
             raise ValueError(f"robust_mean {self.robust_mean} must be in (0, 1) for a Beta prior")
         for key in ("mu", "tau"):
@@ -224,7 +229,10 @@ class PriorSpec(_Strict):
             raise ValueError("'components' and 'sigma_cov' are for family = \"mvnormal\"")
         given = [
             k
-            for k in ("disease", "studies", "mixture", "sigma", "robust_weight", "robust_mean", "robust_n")
+            for k in (
+                *("disease", "products", "endpoint_classes", "studies", "mixture", "sigma", "likelihood"),
+                *("robust_weight", "robust_mean", "robust_n", "mu", "tau", "max_components"),
+            )
             if getattr(self, k) is not None
         ]
         if self.components is None or given:
@@ -253,7 +261,7 @@ class Sensitivity(_Strict):
         "`robust_weight` (its robust mean and n are kept); compared Beta priors without one are shown as they are.",
     )
     delta: Annotated[Number, Field(gt=0, lt=1)] = Field(
-        default=0.2, description="The power is computed at p0 + delta (at most 0.99), for each null rate p0."
+        default=0.2, description="The power is computed at p0 + delta, for each null rate p0 (p0 + delta < 1)."
     )
 
 
@@ -268,8 +276,14 @@ class Calibration(_Strict):
     match: str | None = Field(
         default=None,
         description="A prior of the design (`prior` or one in `compare`) whose exact type I error at the "
-        "design's `c` is a further target, met with equality.",
+        "design's `c` is a further target, met with equality. At least one of `alpha` and `match` is given.",
     )
+
+    @model_validator(mode="after")
+    def _a_target(self):
+        if not self.alpha and self.match is None:
+            raise ValueError("neither 'alpha' nor 'match' is given: the table sets no target, so it has no effect")
+        return self
 
 
 class OneSample(_Strict):
@@ -374,10 +388,11 @@ class TwoSample(_Strict):
         description="[low, high] of the grid for a Normal or Gamma treatment prior, default its 0.1% and 99.9% "
         "quantiles; ignored for a Beta prior (the grid spans [0, 1]).",
     )
-    power_rate: Number = Field(
-        default=0.8,
-        description="Accepted (a rate in (0, 1) for a Beta treatment prior) and copied to designs.json, but not "
-        "used by a two-sample design: its OC is the whole curve over `grid`.",
+    power_rate: Number | None = Field(
+        default=None,
+        description="True treatment value of the alternative (for a Beta treatment prior a rate in (0, 1)): the "
+        "power, the probability of success with treatment value power_rate and control value `p_c`, is reported "
+        "besides the OC curve. Absent: no power reported.",
     )
 
 
@@ -437,9 +452,9 @@ Design = Annotated[OneSample | TwoSample | AdaptiveTwoSample, Field(discriminato
 
 class Spec(_Strict):
     seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] = Field(
-        default=20240222,
-        description="Seed of the MCMC fits of the MAP priors, recorded in priors.json; the designs are exact "
-        "and draw no random numbers.",
+        default=SETTINGS.mcmc.seed,
+        description="Seed of the MCMC fits of the MAP priors, recorded in priors.json (default the analysis' "
+        "seed, analysis/settings.py); the designs are exact and draw no random numbers.",
     )
     prior: list[PriorSpec] = Field(min_length=1, description="The priors, one `[[prior]]` table each.")
     design: list[Design] = Field(
@@ -449,159 +464,5 @@ class Spec(_Strict):
 
     @model_validator(mode="after")
     def _references(self):
-        names = [p.name for p in self.prior]
-        for what, items in (("prior", self.prior), ("design", self.design)):
-            seen = set()
-            for x in items:
-                if x.name in seen:
-                    raise ValueError(f"two [[{what}]] tables are named {x.name!r}; names must be unique")
-                seen.add(x.name)
-        families = {p.name: p.family for p in self.prior}
-        for i, d in enumerate(self.design, start=1):
-            for key in ("prior", "design_prior", "prior_treatment", "prior_control"):
-                ref = getattr(d, key, None)
-                if families.get(ref) == "mvnormal":
-                    raise ValueError(
-                        f"[[design]] #{i} {d.name!r}, field '{key}': prior {ref!r} is multivariate normal, a prior "
-                        "for a model (as_pymc), not for a design"
-                    )
-        for i, d in enumerate(self.design, start=1):
-            at = f"[[design]] #{i} {d.name!r}"
-            grid_range = getattr(d, "grid_range", None)
-            if grid_range is not None and not grid_range[0] < grid_range[1]:
-                raise ValueError(f"{at}, field 'grid_range': {list(grid_range)} must be [low, high] with low < high")
-            refs = [
-                getattr(d, k)
-                for k in ("prior", "design_prior", "prior_treatment", "prior_control")
-                if getattr(d, k, None)
-            ]
-            cal = getattr(d, "calibration", None)
-            if cal is not None and cal.match is not None:
-                refs.append(cal.match)
-            for ref in [*refs, *getattr(d, "compare", [])]:
-                if ref not in names:
-                    raise ValueError(f"{at}: prior {ref!r} is not defined; defined: {names}")
-            if isinstance(d, AdaptiveTwoSample):
-                for key in ("prior_treatment", "prior_control"):
-                    if families[getattr(d, key)] != "beta":
-                        raise ValueError(
-                            f"{at}, field '{key}': the adaptive design needs a Beta prior (binary endpoint)"
-                        )
-                continue
-            _one_family(d, at, {p.name: _endpoint(p) for p in self.prior})
-            main = families[d.prior if isinstance(d, OneSample) else d.prior_treatment]
-            if main == "beta":
-                rates = {"p0": d.p0} if isinstance(d, OneSample) else {"p_c": d.p_c}
-                rates["power_rate"] = d.power_rate
-                for key, v in rates.items():
-                    if not 0 < v < 1 and not (key == "p_c" and 0 <= v <= 1):
-                        raise ValueError(f"{at}, field '{key}': {v} must be a rate in (0, 1)")
-                if isinstance(d, TwoSample) and d.link == "identity" and not -1 < d.delta < 1:
-                    raise ValueError(f"{at}, field 'delta': {d.delta} must be a difference in (-1, 1)")
-                for r in getattr(d, "report_rates", []):
-                    if not 0 <= r <= 1:
-                        raise ValueError(f"{at}, field 'report_rates': {r} is not a rate in [0, 1]")
+        references(self.prior, self.design)
         return self
-
-
-def _endpoint(p: PriorSpec) -> str:
-    """The endpoint a prior is for, in words: priors of one design must agree on it."""
-    if p.family == "beta":
-        return "a Beta prior (a binary endpoint)"
-    if p.family == "normal":
-        return "a normal prior (a continuous endpoint)"
-    return f"a Gamma prior ({p.likelihood or 'poisson'} likelihood)"
-
-
-def _one_family(d, at: str, endpoints: dict[str, str]) -> None:
-    """Refuse a design whose priors are of different families (a Normal prior in ``compare`` of a binomial design
-    was evaluated as a continuous design; mixed Normal and Beta arms failed with a traceback)."""
-    key = "prior" if isinstance(d, OneSample) else "prior_treatment"
-    main = getattr(d, key)
-    others = [(k, getattr(d, k, None)) for k in ("design_prior", "prior_control")]
-    others += [("compare", c) for c in getattr(d, "compare", [])]
-    cal = getattr(d, "calibration", None)
-    others.append(("calibration.match", cal.match if cal is not None else None))
-    for k, ref in others:
-        if ref is not None and endpoints[ref] != endpoints[main]:
-            raise ValueError(
-                f"{at}, field '{k}': prior {ref!r} is {endpoints[ref]}, but the design's prior {main!r} (field "
-                f"'{key}') is {endpoints[main]}; every prior of a design must be of one family"
-            )
-
-
-_FIELDS = {
-    "prior": set(PriorSpec.model_fields),
-    "one-sample": set(OneSample.model_fields),
-    "two-sample": set(TwoSample.model_fields),
-    "adaptive-two-sample": set(AdaptiveTwoSample.model_fields),
-    "studies": set(Study.model_fields),
-    "components": set(MvComponent.model_fields),
-    "sensitivity": set(Sensitivity.model_fields),
-    "calibration": set(Calibration.model_fields),
-    "": set(Spec.model_fields),
-}
-
-
-def _where(loc: tuple, raw: dict) -> tuple[str, str]:
-    """'[[design]] #2 'sle'' and the field name for a pydantic error location."""
-    parts = list(loc)
-    where, field, table = "", "", ""
-    if parts and parts[0] in ("prior", "design") and len(parts) > 1 and isinstance(parts[1], int):
-        table = parts[0]
-        items = raw.get(table) or []
-        name = items[parts[1]].get("name") if parts[1] < len(items) and isinstance(items[parts[1]], dict) else None
-        where = f"[[{table}]] #{parts[1] + 1}" + (f" {name!r}" if name else "")
-        if table == "design" and len(parts) == 2:
-            parts = parts[2:]
-        parts = parts[2:]
-        if table == "design" and parts and parts[0] in ("one-sample", "two-sample", "adaptive-two-sample"):
-            table = parts[0]
-            parts = parts[1:]
-    if parts and parts[0] == "studies" and len(parts) > 1:
-        where += f", study #{parts[1] + 1}"
-        table, parts = "studies", parts[2:]
-    if parts and parts[0] == "components" and len(parts) > 1 and isinstance(parts[1], int):
-        where += f", component #{parts[1] + 1}"
-        table, parts = "components", parts[2:]
-    if parts and parts[0] in ("sensitivity", "calibration") and len(parts) > 1:
-        where += f", [design.{parts[0]}]"
-        table, parts = parts[0], parts[1:]
-    # the members of a union type (StrictInt | StrictFloat) appear as 'int' and 'float' in the location
-    field = ".".join(str(p) for p in parts if not isinstance(p, int) and p not in _UNION_TAGS)
-    return where, field, table
-
-
-_UNION_TAGS = {"int", "float", "str", "bool"}
-
-
-def validate_spec(raw: dict, path: Path) -> Spec:
-    """The validated specification, or a :class:`SpecError` listing every problem."""
-    try:
-        return Spec.model_validate(raw)
-    except ValidationError as err:
-        lines = []
-        errors = err.errors()
-        # a value that fails both members of Number (int | float): report the float member's reason only
-        placed = {}
-        for e in errors:
-            placed.setdefault(_where(e["loc"], raw)[:2], []).append(e["type"])
-        for e in errors:
-            where, field, table = _where(e["loc"], raw)
-            if e["type"] in ("int_type", "int_from_float") and len(placed[(where, field)]) > 1:
-                continue
-            head = ", ".join(x for x in (where, f"field '{field}'" if field else "") if x)
-            if e["type"] == "extra_forbidden":
-                known = _FIELDS.get(table, _FIELDS[""])
-                close = difflib.get_close_matches(field, sorted(known), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {sorted(known)}"
-                lines.append(f"{head}: unknown field{hint}")
-            elif e["type"] == "missing":
-                lines.append(f"{where}: missing field '{field}'" if where else f"missing field '{field}'")
-            elif e["type"] in ("int_type", "int_from_float"):
-                lines.append(f"{head}: {e.get('input')!r} is not a whole number")
-            else:
-                msg = e["msg"].removeprefix("Value error, ")
-                shown = "" if e["type"] == "value_error" else f"{e.get('input')!r}: "
-                lines.append(f"{head}: {shown}{msg}" if head else msg)
-        raise SpecError(f"{path}: {len(lines)} error(s)\n  " + "\n  ".join(lines)) from None

@@ -20,14 +20,15 @@ A TOML file lists ``[[prior]]`` and ``[[design]]`` tables (see
   (:func:`analysis.priors.pymc_prior.as_pymc`), not for a design;
 
 optionally robustified (``robust_weight``, ``robust_mean``, ``robust_n``; RBesT's defaults),
-with MAP settings ``mu``, ``tau`` (priors as text) and ``max_components``.
+with MAP settings ``mu``, ``tau`` (priors as text) and ``max_components``; a key that would have no
+effect is refused by the schema.
 A design is ``one-sample`` (``n``, ``p0``, ``c``; optional ``interim_n``
 and ``futility``; ``design_prior``; ``compare`` = other priors to evaluate; ``[design.sensitivity]``
 with lists ``p0`` and ``robust_weight`` and ``delta`` (power at p0 + delta); ``[design.calibration]``
 with ``alpha`` (target type I errors) and ``match`` (a prior whose type I error at c is the target),
 see :mod:`analysis.priors.calibrate`)
 or ``two-sample`` (``prior_treatment``, ``prior_control``, ``n_t``, ``n_c``,
-``delta``, ``c``, ``p_c``) or ``adaptive-two-sample`` (Schmidli et al. 2014: ``prior_treatment``,
+``delta``, ``c``, ``p_c``; optional ``power_rate``, the treatment value of the reported power) or ``adaptive-two-sample`` (Schmidli et al. 2014: ``prior_treatment``,
 ``prior_control``, stage-1 controls ``n1``, ``n_target``, ``n_min``, treatment size ``m``, ``c``,
 ``delta``, true control rates ``p_c`` and effects ``effect``; :mod:`analysis.priors.adaptive2S`).
 Errors name the file, the table and the field.
@@ -57,7 +58,8 @@ from analysis.priors.oc1S import oc1S
 from analysis.priors.oc2S import oc2S
 from analysis.priors.pos1S import pos1S
 from analysis.priors.preddist import conflict
-from analysis.priors.schema import SpecError, validate_spec  # noqa: E402  (SpecError is re-exported)
+from analysis.priors.schema import SpecError  # noqa: E402  (SpecError is re-exported)
+from analysis.priors.schema_errors import validate_spec
 from analysis.settings import COHORTS, MCMC, SETTINGS
 
 
@@ -90,6 +92,7 @@ def load_spec(path: Path) -> dict:
         if "studies" in p:
             p["studies"] = [{k: v for k, v in s.items() if v is not None} for s in p["studies"]]
     out["design"] = [d.model_dump(exclude_none=True, exclude_unset=True) for d in spec.design]
+    out["seed"] = spec.seed  # the schema's default (the analysis' seed) when the file gives none
     return out
 
 
@@ -139,7 +142,9 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
         except (TypeError, ValueError) as err:
             raise SpecError(f"prior '{p['name']}', field 'mixture': {err}") from err
         rec.update(source="given", mixture=mix)
-    elif family in ("normal", "poisson"):
+    elif family in ("normal", "poisson", "gamma"):  # studies (the schema refuses 'disease' for these families)
+        # gamma: the studies are counts {y, exposure}, so the MAP model is the Poisson one (its Gamma mixture)
+        hyper = {k: Prior.parse(p[k]) for k in ("mu", "tau") if k in p}
         try:
             labels = [s["name"] for s in p["studies"]]
             if family == "normal":
@@ -149,6 +154,7 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
                     [float(s["m"]) for s in p["studies"]],
                     [float(s["se"]) for s in p["studies"]],
                     sigma,
+                    **hyper,
                     mcmc=mcmc,
                     max_components=int(p.get("max_components", 4)),
                 )
@@ -157,12 +163,14 @@ def build_prior(p: dict, mcmc: MCMC, cohorts_path: Path = COHORTS) -> dict:
                     labels,
                     [int(s["y"]) for s in p["studies"]],
                     [float(s["exposure"]) for s in p["studies"]],
+                    **hyper,
                     mcmc=mcmc,
                     max_components=int(p.get("max_components", 4)),
                 )
         except (KeyError, TypeError, ValueError) as err:
             raise SpecError(f"prior '{p['name']}', field 'studies'/'sigma': {err}") from err
         rec.update(
+            map_priors={k: repr(v) for k, v in res.spec.priors.items()},
             source=f"MAP from given studies ({family})",
             mixture=res.mixture,
             draws=res.draws,
@@ -296,8 +304,8 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
     :func:`decision1S`); two-sample: P(theta_t - theta_c > delta | data) > c (:func:`decision2S`).
     ``boundary`` is, as before, the fewest responders (the smallest statistic) that succeed."""
     out = {k: v for k, v in d.items()}
-    out.setdefault("power_rate", 0.8)
     if d["type"] == "one-sample":
+        out.setdefault("power_rate", 0.8)
         n, p0, c = int(d["n"]), float(d["p0"]), float(d["c"])
         decision = decision1S(c, p0, lower_tail=False)
         out["decision"] = repr(decision)
@@ -375,7 +383,6 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
             s=float(d.get("s", 100.0)),
             conditional=bool(d.get("conditional", True)),
         )
-        out.pop("power_rate", None)
         out["decision"] = repr(decision)
         out["adaptive"] = design.to_dict()
         out["oc_table"] = design.table(d["p_c"], d.get("effect", [0.0]))
@@ -390,6 +397,8 @@ def run_design(d: dict, priors: dict[str, dict]) -> dict:
         if isinstance(pc, BetaMixture):  # fewest treatment responders that succeed, per control count
             out["boundary"] = (oc.boundary(np.arange(n_c + 1)).astype(int) + 1).tolist()
         out.update(grid=grid.tolist(), oc=oc(grid, p_c).tolist())
+        if "power_rate" in d:  # P(success) at the alternative: treatment value power_rate, control value p_c
+            out["power"] = float(oc(float(d["power_rate"]), p_c))
     return out
 
 
@@ -413,7 +422,7 @@ def _one_sample_row(mix, d: dict, p0: float, c: float, p1: float) -> dict:
 def design_sensitivity(d: dict, priors: dict[str, dict]) -> list[dict]:
     """The design (threshold ``c`` fixed) over null rates p0 and robust weights of the design's prior, and
     under each compared prior that is not robustified (e.g. the vague one): exact OC (oc1S) at p0 and at
-    the alternative p1 = p0 + delta (capped at 0.99)."""
+    the alternative p1 = p0 + delta (below 1: the schema refuses p0 + delta >= 1)."""
     sens, c = d["sensitivity"], float(d["c"])
     main = priors[d["prior"]]
     if "robust" not in main:
@@ -421,7 +430,7 @@ def design_sensitivity(d: dict, priors: dict[str, dict]) -> list[dict]:
     rob = main["robust"]
     rows = []
     for p0 in sens["p0"]:
-        p1 = min(round(float(p0) + float(sens.get("delta", 0.2)), 10), 0.99)
+        p1 = round(float(p0) + float(sens.get("delta", 0.2)), 10)
         for w in sens["robust_weight"]:
             mix = main["informative"].robustify(float(w), rob["mean"], rob["n"])
             rows.append(
@@ -510,13 +519,15 @@ def format_summary(result: dict) -> str:
             lines.append(f"design {name}: boundaries {d['boundary']}")
         else:
             lines.append(f"design {name}: {d['decision']}")
+        if d["type"] == "two-sample" and "power" in d:
+            lines.append(f"  power {d['power']:.3f} at treatment {d['power_rate']:g}, control {d['p_c']:g}")
     return "\n".join(lines)
 
 
 def run(spec_path: Path, out_dir: Path, mcmc: MCMC | None = None, cohorts_path: Path = COHORTS) -> dict:
     """Build every prior and design of ``spec_path``; write ``priors.json`` and ``designs.json`` to ``out_dir``."""
     spec = load_spec(spec_path)
-    mcmc = mcmc or replace(SETTINGS.mcmc, seed=int(spec.get("seed", SETTINGS.mcmc.seed)))
+    mcmc = mcmc or replace(SETTINGS.mcmc, seed=spec["seed"])
     recs = {p["name"]: build_prior(p, mcmc, cohorts_path) for p in spec["prior"]}
     priors_out = {name: describe_prior(r) for name, r in recs.items()}
     designs = {d["name"]: run_design(d, recs) for d in spec.get("design", [])}
