@@ -303,3 +303,20 @@ def test_priors_are_checked_against_the_parameter_support():
         DEFAULT_MODELS["exnex"].with_priors(mu=Prior("Beta", (1, 1)))
     with pytest.raises(ValueError, match="finite"):
         Prior("Normal", (0, float("nan")))
+
+
+def test_the_developer_documents_layout_names_every_module_and_only_real_folders():
+    """docs/DEVELOPING.md's layout block (issue 20: "the layout section matches the tree") names every package
+    and top-level module of analysis/ and tools/, and every folder it names at the start of a line exists."""
+    text = (ROOT / "docs" / "DEVELOPING.md").read_text(encoding="utf-8")
+    block = re.search(r"## Layout\n.*?```\n(.*?)```", text, flags=re.S).group(1)
+    for pkg in ("analysis", "tools"):
+        for p in sorted((ROOT / pkg).iterdir()):
+            name = p.name if p.is_dir() else p.stem
+            if name.startswith(("_", ".")) or (p.is_file() and p.suffix != ".py"):
+                continue
+            assert re.search(rf"\b{re.escape(name)}\b", block), f"{pkg}/{p.name} is missing from the layout block"
+    named = re.findall(r"^\s{0,2}([a-z_]+)/", block, flags=re.M)
+    assert len(named) >= 10
+    for folder in named:
+        assert (ROOT / folder).is_dir() or (ROOT / "analysis" / folder).is_dir(), f"the layout names {folder}/"
