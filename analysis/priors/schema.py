@@ -101,9 +101,9 @@ class PriorSpec(_Strict):
     disease: str | None = Field(
         default=None,
         min_length=1,
-        description="MAP prior of a response rate from the published cohorts of this disease, as spelled in "
-        'data/raw/published_cohorts.csv (e.g. "SLE"): never the systematic-review rows, one cohort per overlap '
-        "group (the largest). One of `disease`, `studies` and `mixture` is given.",
+        description="MAP prior of a response rate from the published cohorts of this disease, spelled as in the "
+        "`disease` column of the data's published_cohorts.csv: never the systematic-review rows, one cohort per "
+        "overlap group (the largest). One of `disease`, `studies` and `mixture` is given.",
     )
     products: list[Literal[PRODUCT_CLASSES]] | None = Field(
         default=None,
