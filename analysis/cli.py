@@ -247,10 +247,11 @@ def cmd_priors(args: argparse.Namespace) -> int:
         out = run(args.spec, args.out, cohorts_path=args.cohorts)
     print(format_summary(out))
     if not args.no_figures:
+        from analysis.publish.build import save_figure
         from analysis.publish.figures import priors_figures
 
-        for p in priors_figures(args.out, out):
-            print(f"wrote {p}")
+        for name, fig in priors_figures(out).items():
+            print(f"wrote {save_figure(fig, args.out / name)}")
     print(f"wrote {args.out / 'priors.json'} and {args.out / 'designs.json'}")
     return 0
 
@@ -332,7 +333,14 @@ def _design_search(design, args: argparse.Namespace) -> int:
     write_csv(args.out / "search.csv", df)
     paths = [args.out / "search.csv"]
     if not args.no_figures:
-        figure(df, design.search.power, args.out / "search.png")
+        import matplotlib.pyplot as plt
+
+        from analysis.io import atomic_path
+
+        fig = figure(df, design.search.power)
+        with atomic_path(args.out / "search.png") as tmp:
+            fig.savefig(tmp, dpi=150, format="png")
+        plt.close(fig)
         paths.append(args.out / "search.png")
     cols = ["label", "n", "total_n", "thresholds", "max_type1", "min_power", "feasible", "smallest"]
     print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -271,6 +271,7 @@ def test_a_registered_model_reaches_results_tables_figures_and_cli(toy, tmp_path
     from analysis.cli import _models, build_parser
     from analysis.publish import bayes as pub
     from analysis.publish import figures
+    from analysis.publish.build import save_figure
     from analysis.settings import MCMC
 
     chosen = {k: models.DEFAULT_MODELS[k] for k in ("independent", "jeffreys")}
@@ -282,8 +283,8 @@ def test_a_registered_model_reaches_results_tables_figures_and_cli(toy, tmp_path
     assert "Jeffreys (toy)" in table.splitlines()[0]
     assert figures.method_label("bayes-jeffreys") == "Bayes: Jeffreys toy"
     post = est[est["analysis"] == "bayes"]
-    figures.shrinkage(post, tmp_path / "shrinkage.png")
-    figures.forest(post, tmp_path / "forest.png", ["bayes-independent", "bayes-jeffreys"])
+    save_figure(figures.shrinkage(post), tmp_path / "shrinkage.png")
+    save_figure(figures.forest(post, ["bayes-independent", "bayes-jeffreys"]), tmp_path / "forest.png")
     assert (tmp_path / "forest.png").stat().st_size > 1000
     args = build_parser().parse_args(["bayes", "--model", "jeffreys", "--prior", "p=Beta(1, 1)"])
     assert _models(args)["jeffreys"].priors["p"].params == (1.0, 1.0)

@@ -118,14 +118,13 @@ def search(design: Design, settings: Search, where: str = "design file") -> pd.D
     return df
 
 
-def figure(df: pd.DataFrame, power: float, path) -> None:
-    """The smallest power across indications against the sample size per indication, one line per method."""
+def figure(df: pd.DataFrame, power: float):
+    """The smallest power across indications against the sample size per indication, one line per method (a
+    matplotlib figure; the ``design --search`` step saves it)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from analysis.io import atomic_path
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for label, sub in df.groupby("label", sort=False):
@@ -136,6 +135,4 @@ def figure(df: pd.DataFrame, power: float, path) -> None:
     ax.set_title("Power at calibrated thresholds (dashed: target)", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=150, format="png")
-    plt.close(fig)
+    return fig

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.io import write_csv, write_text
+from analysis.io import atomic_path, write_csv, write_text
 from analysis.provenance import differences
 from analysis.publish.combine import combine
 from analysis.publish.format import write_yaml
@@ -62,6 +62,40 @@ def build_estimates(inputs: list[Path], out: Path) -> pd.DataFrame:
     return df
 
 
+def save_figure(fig, path: Path) -> Path:
+    """Write a figure of :mod:`analysis.publish.figures` as PNG (atomically), refusing text below the house minimum.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; closed once written.
+    path : Path
+        Where it goes.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        When a text of the figure is set below :data:`analysis.publish.figures.MIN_FONT`.
+    """
+    import matplotlib.pyplot as plt
+
+    from analysis.publish.figures import DPI, MIN_FONT, too_small
+
+    small = too_small(fig)
+    if small:
+        plt.close(fig)
+        raise ValueError(f"{Path(path).name}: text smaller than {MIN_FONT} pt: {small[:5]}")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=DPI, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
 def build_figures(results: Path, out: Path) -> list[Path]:
     from analysis.publish.sections import SECTIONS  # here: the combine step needs none of the sections' imports
 
@@ -70,9 +104,7 @@ def build_figures(results: Path, out: Path) -> list[Path]:
     written = []
     for section in SECTIONS:
         for name, draw in section.figures.items():
-            path = out / f"{name}.png"
-            draw(r, path)
-            written.append(path)
+            written.append(save_figure(draw(r), out / f"{name}.png"))
     return written
 
 

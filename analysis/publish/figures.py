@@ -26,7 +26,6 @@ import seaborn as sns  # noqa: E402
 
 from analysis.bayes import models as registry  # noqa: E402
 from analysis.data import group_order  # noqa: E402
-from analysis.io import atomic_path  # noqa: E402
 from analysis.publish.format import group_name  # noqa: E402
 from analysis.settings import NEW_GROUP, TOTAL  # noqa: E402
 
@@ -107,23 +106,18 @@ def figure(height: float, ncols: int = 1, nrows: int = 1, **kw):
     return plt.subplots(nrows, ncols, figsize=(TEXT_WIDTH, height), layout="constrained", **kw)
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
-    small = [t.get_text() for t in fig.findobj(plt.Text) if t.get_text() and t.get_fontsize() < MIN_FONT - 1e-9]
-    if small:
-        raise ValueError(f"{path.name}: text smaller than {MIN_FONT} pt: {small[:5]}")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=DPI, format="png")
-    plt.close(fig)
+def too_small(fig: plt.Figure) -> list[str]:
+    """Texts of ``fig`` set below :data:`MIN_FONT` (the steps refuse to save such a figure)."""
+    return [t.get_text() for t in fig.findobj(plt.Text) if t.get_text() and t.get_fontsize() < MIN_FONT - 1e-9]
 
 
 def forest(
     estimates: pd.DataFrame,
-    path: Path,
     methods: list[str],
     endpoint: str = "response",
     title: str | None = None,
     benchmark: float | None = None,
-) -> None:
+) -> plt.Figure:
     """Forest plot: one row per group, one colour per interval method."""
     df = estimates[(estimates["endpoint"] == endpoint) & estimates["method"].isin(methods)].copy()
     if df.empty:
@@ -170,10 +164,10 @@ def forest(
         ax.set_title(title)
     # two columns when four or more methods: one row of four long labels ran off the page (clipped legend)
     fig.legend(loc="outside lower center", ncol=min(3, len(methods)) if len(methods) < 4 else 2, frameon=False)
-    _save(fig, path)
+    return fig
 
 
-def shrinkage(estimates: pd.DataFrame, path: Path) -> None:
+def shrinkage(estimates: pd.DataFrame) -> plt.Figure:
     """Posterior means per disease under each model, from no pooling to complete pooling (registry order)."""
     bayes = estimates[(estimates["analysis"] == "bayes") & (estimates["group"] != NEW_GROUP)]
     present = set(bayes["method"])
@@ -195,10 +189,10 @@ def shrinkage(estimates: pd.DataFrame, path: Path) -> None:
     ax.set_xlabel("")
     ax.set_ylabel("Posterior mean\nresponse probability")
     ax.legend(title="Disease", frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    _save(fig, path)
+    return fig
 
 
-def sensitivity(table: pd.DataFrame, path: Path) -> None:
+def sensitivity(table: pd.DataFrame) -> plt.Figure:
     """Posterior mean and 95% interval per disease under each sensitivity scenario (the predictive 'new disease'
     has no endpoint and is not shown)."""
     df = table[table["group"] != NEW_GROUP].copy()
@@ -226,7 +220,7 @@ def sensitivity(table: pd.DataFrame, path: Path) -> None:
     fig.supxlabel("Posterior mean response probability (95% credible interval)", fontsize=FONT)
     axes[0].set_yticks(range(len(labels)), labels)
     axes[0].invert_yaxis()
-    _save(fig, path)
+    return fig
 
 
 #: a prior's short name in figure titles and legends where the priors run gives no label
@@ -245,8 +239,9 @@ def prior_name(name: str) -> str:
     return PRIOR_NAMES.get(name, name.replace("_", " "))
 
 
-def priors_figures(out_dir: Path, result: dict) -> list[Path]:
-    """Figures of a priors run: MAP draws vs mixture, prior vs posterior, OC curves (one file each).
+def priors_figures(result: dict) -> dict[str, plt.Figure]:
+    """Figures of a priors run: MAP draws vs mixture, prior vs posterior, OC curves, by file name (the priors step
+    saves them with :func:`analysis.publish.build.save_figure`).
 
     Every label is a readable name (:func:`prior_name`); the MAP panels draw the MCMC histogram their legend names
     (bars without white edges, which hid 60 narrow bars at print size); the prior-posterior panels each carry their
@@ -254,8 +249,7 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
     """
     from analysis.priors import BetaMixture
 
-    out_dir = Path(out_dir)
-    written = []
+    drawn: dict[str, plt.Figure] = {}
     recs = result["records"]
     maps = [name for name, r in recs.items() if "draws" in r]
     x = np.linspace(0.0005, 0.9995, 800)
@@ -283,9 +277,7 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
         np.atleast_1d(axes)[0].set_ylabel("Density")
         handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
-        path = out_dir / "map-priors.png"
-        _save(fig, path)
-        written.append(path)
+        drawn["map-priors.png"] = fig
     for dname, d in result["designs"].items():
         if d["type"] != "one-sample":
             continue
@@ -308,9 +300,7 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
         same = len({e["boundary"] for e in d["priors"].values()}) < len(d["priors"])
         title = "Priors with the same success boundary have identical curves, drawn over each other" if same else None
         fig.legend(loc="outside lower center", ncol=2, frameon=False, title=title, title_fontsize=MIN_FONT + 0.5)
-        path = out_dir / f"oc-{dname}.png"
-        _save(fig, path)
-        written.append(path)
+        drawn[f"oc-{dname}.png"] = fig
         fig, axes = figure(2.6, ncols=len(d["priors"]), sharey=True)
         for ax, (pname, e) in zip(np.atleast_1d(axes), d["priors"].items()):
             prior = recs[pname]["mixture"]
@@ -321,16 +311,15 @@ def priors_figures(out_dir: Path, result: dict) -> list[Path]:
             ax.axvline(d["p0"], color="0.6", lw=1)
             ax.set_title(textwrap.fill(prior_name(pname).replace(":", ","), 22), fontsize=MIN_FONT)
             ax.set_xlabel("Response rate")
-            # each panel its own legend: the outcome at the success boundary differs between priors
-            ax.legend(frameon=False, loc="upper left")
+            # each panel its own legend (the outcome at the success boundary differs between priors), below the
+            # panel: inside, it sat on the null-rate line and met the frame
+            ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), handlelength=1.6)
         np.atleast_1d(axes)[0].set_ylabel("Density")
-        path = out_dir / f"prior-posterior-{dname}.png"
-        _save(fig, path)
-        written.append(path)
-    return written
+        drawn[f"prior-posterior-{dname}.png"] = fig
+    return drawn
 
 
-def prior_predictive(table: pd.DataFrame, path: Path) -> None:
+def prior_predictive(table: pd.DataFrame) -> plt.Figure:
     """What each model's priors imply for one disease's response probability (80% and 95% ranges)."""
     fig, ax = figure(0.35 * len(table) + 0.8)
     ys = np.arange(len(table))
@@ -342,10 +331,10 @@ def prior_predictive(table: pd.DataFrame, path: Path) -> None:
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("Prior predictive response probability of one disease")
-    _save(fig, path)
+    return fig
 
 
-def hyperparameters(hyper: pd.DataFrame, posteriors: dict, path: Path) -> None:
+def hyperparameters(hyper: pd.DataFrame, posteriors: dict) -> plt.Figure:
     """Prior density against posterior draws of mu and tau (one row per model with a hierarchy).
 
     ``posteriors``: per model, its posterior draws by parameter (:meth:`Results.posterior`)."""
@@ -374,7 +363,7 @@ def hyperparameters(hyper: pd.DataFrame, posteriors: dict, path: Path) -> None:
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False)
     fig.get_layout_engine().set(wspace=0.08)
-    _save(fig, path)
+    return fig
 
 
 def priors_result_from_files(results_dir: Path) -> dict:
@@ -408,7 +397,7 @@ BASKET_NAMES = {
 }
 
 
-def basket(oc: pd.DataFrame, path: Path, design: dict | None = None) -> None:
+def basket(oc: pd.DataFrame, design: dict | None = None) -> plt.Figure:
     """Probability of a go decision per indication, by scenario and borrowing method (basket trial OC), at the
     calibrated thresholds when the design calibrated them, with a reference line at the target alpha."""
     from analysis.publish.basket import _set
@@ -446,4 +435,4 @@ def basket(oc: pd.DataFrame, path: Path, design: dict | None = None) -> None:
     handles, labels = axes[0].get_legend_handles_labels()
     # three columns: five labels in one row ran off both edges of the page (clipped legend)
     fig.legend(handles, labels, loc="outside upper center", ncol=min(len(methods), 3), frameon=False)
-    _save(fig, path)
+    return fig

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
@@ -38,7 +37,7 @@ from analysis.settings import NEW_GROUP, SETTINGS
 class Section:
     name: str
     tables: dict[str, Callable[[Results], str]] = field(default_factory=dict)
-    figures: dict[str, Callable[[Results, Path], None]] = field(default_factory=dict)
+    figures: dict[str, Callable[[Results], object]] = field(default_factory=dict)  # -> a matplotlib Figure
     copied: tuple[str, ...] = ()
     variables: tuple[str, Callable[[Results], dict]] | None = None
 
@@ -58,24 +57,22 @@ def _efficacy(r: Results) -> pd.DataFrame:
     return est[est["analysis"].isin(["frequentist", "bayes"])]
 
 
-def _forest_frequentist(r: Results, path: Path) -> None:
+def _forest_frequentist(r: Results):
     est = _efficacy(r)
-    figures.forest(
+    return figures.forest(
         est[est["analysis"] == "frequentist"],
-        path,
         ["clopper-pearson", "wilson", "jeffreys"],
         benchmark=SETTINGS.benchmarks.default,
     )
 
 
-def _forest_bayes(r: Results, path: Path) -> None:
+def _forest_bayes(r: Results):
     est = _efficacy(r)
     bayes_methods = [
         m for m in bayes.bayes_methods(est.loc[est["analysis"] == "bayes", "method"]) if m != "bayes-pooled"
     ]
-    figures.forest(
+    return figures.forest(
         est[(est["endpoint"] == "response") & (est["group"] != NEW_GROUP)],
-        path,
         ["clopper-pearson", *bayes_methods],
         benchmark=SETTINGS.benchmarks.default,
     )
@@ -120,11 +117,11 @@ SECTIONS: tuple[Section, ...] = (
         },
         figures={
             "forest-bayes": _forest_bayes,
-            "shrinkage": lambda r, p: figures.shrinkage(_efficacy(r), p),
-            "prior-predictive": lambda r, p: figures.prior_predictive(r.prior_predictive, p),
-            "sensitivity": lambda r, p: figures.sensitivity(r.sensitivity, p),
-            "hyperparameters": lambda r, p: figures.hyperparameters(
-                r.hyperparameters, {m: r.posterior(m) for m in dict.fromkeys(r.hyperparameters["model"])}, p
+            "shrinkage": lambda r: figures.shrinkage(_efficacy(r)),
+            "prior-predictive": lambda r: figures.prior_predictive(r.prior_predictive),
+            "sensitivity": lambda r: figures.sensitivity(r.sensitivity),
+            "hyperparameters": lambda r: figures.hyperparameters(
+                r.hyperparameters, {m: r.posterior(m) for m in dict.fromkeys(r.hyperparameters["model"])}
             ),
         },
         variables=(
@@ -165,7 +162,7 @@ SECTIONS: tuple[Section, ...] = (
             "basket-lone": lambda r: basket.basket_lone_table(r.basket_oc, r.basket_design),
             "basket-methods": lambda r: basket.basket_methods_table(r.basket_design),
         },
-        figures={"basket": lambda r, p: figures.basket(r.basket_oc, p, r.basket_design)},
+        figures={"basket": lambda r: figures.basket(r.basket_oc, r.basket_design)},
         variables=(
             "basket",
             lambda r: basket.basket_variables(r.basket_oc, r.basket_design, r.basket_calibration),
