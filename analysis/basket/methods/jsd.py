@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -13,9 +13,6 @@ from analysis.basket.methods import nullscale
 from analysis.basket.methods.base import BorrowingMethod
 from analysis.basket.methods.logit_normal import parse_scale
 from analysis.basket.methods.tails import beta_sf
-
-if TYPE_CHECKING:  # pragma: no cover
-    from analysis.basket.design import States
 
 
 def jsd_beta(a1, b1, a2, b2, logbase: float = math.e, nodes: int = 400) -> np.ndarray:
@@ -30,14 +27,8 @@ def jsd_beta(a1, b1, a2, b2, logbase: float = math.e, nodes: int = 400) -> np.nd
 
 def jsd_weights(y, n, prior=(1.0, 1.0), epsilon: float = 2.0, tau: float = 0.5, logbase: float = math.e) -> np.ndarray:
     """Fujikawa's borrowing weights for data rows ``y``, ``n`` of shape (B, K): (B, K, K)."""
-    y, n = np.atleast_2d(y), np.atleast_2d(n)
-    a, b = prior[0] + y, prior[1] + n - y
-    jsd = jsd_beta(a[:, :, None], b[:, :, None], a[:, None, :], b[:, None, :], logbase)
-    w = (1 - jsd) ** epsilon
-    w[w <= tau] = 0.0
-    K = y.shape[1]
-    w[:, np.arange(K), np.arange(K)] = 1.0
-    return w
+    K = np.atleast_2d(y).shape[1]
+    return nullscale.gain_weights(y, n, prior, epsilon, tau, logbase, np.zeros(K))
 
 
 def jsd_posterior(y, n, prior=(1.0, 1.0), epsilon=2.0, tau=0.5, logbase=math.e, weights=None):
@@ -47,26 +38,6 @@ def jsd_posterior(y, n, prior=(1.0, 1.0), epsilon=2.0, tau=0.5, logbase=math.e, 
     a = np.einsum("bkl,bl->bk", w, prior[0] + y)
     b = np.einsum("bkl,bl->bk", w, prior[1] + n - y)
     return a, b
-
-
-class JSDTable:
-    """JSD weights looked up from a table over the distinct (n, y) states (fast for exact enumeration)."""
-
-    def __init__(self, states: list[States], prior, epsilon, tau, logbase):
-        pairs = sorted({(int(n), int(y)) for s in states for n, y in zip(s.n, s.y)})
-        self.index = {p: i for i, p in enumerate(pairs)}
-        nn = np.array([p[0] for p in pairs], float)
-        yy = np.array([p[1] for p in pairs], float)
-        a, b = prior[0] + yy, prior[1] + nn - yy
-        jsd = jsd_beta(a[:, None], b[:, None], a[None, :], b[None, :], logbase)
-        w = (1 - jsd) ** epsilon
-        w[w <= tau] = 0.0
-        np.fill_diagonal(w, 1.0)
-        self.w = w
-
-    def weights(self, n, y):
-        idx = np.vectorize(lambda a, b: self.index[(int(a), int(b))])(n, y)
-        return self.w[idx[:, :, None], idx[:, None, :]]
 
 
 class JSD(BorrowingMethod):
@@ -126,9 +97,8 @@ class JSD(BorrowingMethod):
 
     @classmethod
     def prepare(cls, design, method, states):
-        if cls._null(design, method):
-            return nullscale.GainJSDTable(states, *cls._settings(method), design.p0)
-        return JSDTable(states, *cls._settings(method))
+        offsets = nullscale.logit(design.p0) if cls._null(design, method) else np.zeros(design.K)
+        return nullscale.GainJSDTable(states, *cls._settings(method), offsets)
 
     @classmethod
     def analyze(cls, design, method, n, y, prepared=None):

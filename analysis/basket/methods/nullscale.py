@@ -50,7 +50,8 @@ def n_nodes(total_n: float) -> int:
     return int(min(max(MIN_NODES, 15 * math.sqrt(max(total_n, 1.0))), 1200))
 
 
-def _logit(p):
+def logit(p):
+    """``log(p) - log(1 - p)``, elementwise."""
     return np.log(p) - np.log1p(-p)
 
 
@@ -84,7 +85,7 @@ class Nodes:
         self.p = np.exp(logp)
         self.logw = dp + (a - 1) * logp + (b - 1) * log1mp - norm
         self.upper = np.r_[np.zeros(m, bool), np.ones(m, bool)]
-        shift = _logit(np.asarray(p0, float)) - _logit(p0k)
+        shift = logit(np.asarray(p0, float)) - logit(p0k)
         lp = logp - log1mp  # logit p, accurate at both ends
         u = lp[None, :] + shift[:, None]
         self.log_g, self.log_1mg = -np.logaddexp(0, -u), -np.logaddexp(0, u)  # (K, nodes)
@@ -152,10 +153,12 @@ def gain_jsd(A1, B1, o1, A2, B2, o2, logbase: float = math.e, nodes: int = 400) 
     return np.clip(0.5 * (kl_p + kl_q) / math.log(logbase), 0.0, 1.0)
 
 
-def jsd_null_weights(y, n, prior, epsilon, tau, logbase, p0) -> np.ndarray:
-    """Fujikawa's weights from the JSD of the indications' own posteriors of their gain over the null: (B, K, K)."""
+def gain_weights(y, n, prior, epsilon, tau, logbase, offsets) -> np.ndarray:
+    """Fujikawa's weights (B, K, K) from the JSD of the indications' own posteriors of ``logit(p_k) - offsets[k]``:
+    with zero offsets the JSD of the Beta posteriors themselves (the probability scale), with ``logit(p0)`` that of
+    the gains over the null."""
     y, n = np.atleast_2d(y).astype(float), np.atleast_2d(n).astype(float)
-    o = _logit(_check_nulls(p0))
+    o = np.asarray(offsets, float)
     A, Bb = prior[0] + y, prior[1] + n - y
     K = y.shape[1]
     jsd = gain_jsd(
@@ -165,6 +168,11 @@ def jsd_null_weights(y, n, prior, epsilon, tau, logbase, p0) -> np.ndarray:
     w[w <= tau] = 0.0
     w[:, np.arange(K), np.arange(K)] = 1.0
     return w
+
+
+def jsd_null_weights(y, n, prior, epsilon, tau, logbase, p0) -> np.ndarray:
+    """Fujikawa's weights from the JSD of the indications' own posteriors of their gain over the null: (B, K, K)."""
+    return gain_weights(y, n, prior, epsilon, tau, logbase, logit(_check_nulls(p0)))
 
 
 def jsd_null_summaries(y, n, prior, p0, weights: np.ndarray) -> dict:
@@ -185,17 +193,18 @@ def jsd_null_summaries(y, n, prior, p0, weights: np.ndarray) -> dict:
 
 
 class GainJSDTable:
-    """Fujikawa's weights on the null scale looked up from a table over each indication's distinct (n, y)
-    states (the JSD depends on the indication through its null), for exact enumeration."""
+    """Fujikawa's weights looked up from a table over the distinct (offset, n, y) states, for exact enumeration:
+    ``offsets`` as in :func:`gain_weights` (zeros on the probability scale, where the table is over (n, y))."""
 
-    def __init__(self, states, prior, epsilon, tau, logbase, p0):
-        o = _logit(_check_nulls(p0))
-        keys = sorted({(k, int(n), int(y)) for k, s in enumerate(states) for n, y in zip(s.n, s.y)})
+    def __init__(self, states, prior, epsilon, tau, logbase, offsets):
+        o = [float(v) for v in offsets]
+        keys = sorted({(o[k], int(n), int(y)) for k, s in enumerate(states) for n, y in zip(s.n, s.y)})
+        self.offsets = o
         self.index = {key: i for i, key in enumerate(keys)}
-        kk = np.array([key[0] for key in keys])
+        off = np.array([key[0] for key in keys])
         nn = np.array([key[1] for key in keys], float)
         yy = np.array([key[2] for key in keys], float)
-        A, B, off = prior[0] + yy, prior[1] + nn - yy, o[kk]
+        A, B = prior[0] + yy, prior[1] + nn - yy
         jsd = gain_jsd(A[:, None], B[:, None], off[:, None], A[None, :], B[None, :], off[None, :], logbase)
         w = (1 - jsd) ** epsilon
         w[w <= tau] = 0.0
@@ -206,7 +215,11 @@ class GainJSDTable:
         n, y = np.atleast_2d(n), np.atleast_2d(y)
         K = n.shape[1]
         idx = np.stack(
-            [np.array([self.index[(k, int(a), int(b))] for a, b in zip(n[:, k], y[:, k])]) for k in range(K)], 1
+            [
+                np.array([self.index[(self.offsets[k], int(a), int(b))] for a, b in zip(n[:, k], y[:, k])])
+                for k in range(K)
+            ],
+            1,
         )
         w = self.w[idx[:, :, None], idx[:, None, :]]
         w[:, np.arange(K), np.arange(K)] = 1.0
