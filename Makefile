@@ -25,9 +25,14 @@ export ANALYSIS_JAX_CACHE ?= $(abspath $(VENV))/.analysis-cache
 UV_VERSION := 0.13.9
 UV := $(VENV)/.uv/bin/uv
 
-DATA := data/raw/index_study.csv data/raw/published_cohorts.csv
-CONTEXT_DATA := data/raw/study_characteristics.csv data/raw/endpoint_definitions.csv manuscript/statements.yml \
-                manuscript/response.yml manuscript/index.qmd manuscript/supplement.qmd
+# `make paper DATA=folder [SPEC=file] [OUT=folder]`: another cohort's report, built by `python -m analysis cohort`
+# into its own folder (the paper's results/ and manuscript/ untouched); DATA names the paper's inputs otherwise
+ifeq ($(origin DATA),command line)
+COHORT_DATA := $(DATA)
+endif
+override DATA := data/raw/index_study.csv data/raw/published_cohorts.csv
+CONTEXT_DATA := data/raw/study_characteristics.csv data/raw/endpoint_definitions.csv data/raw/study.yml \
+                data/raw/statements.yml data/raw/response.yml manuscript/index.qmd manuscript/supplement.qmd
 # code of each stage: a stage's step reruns when its code or an earlier stage's code changes
 CORE := analysis/__init__.py analysis/settings.py analysis/io.py analysis/cli.py analysis/provenance.py \
         analysis/logitnormal.py analysis/results.py \
@@ -59,6 +64,10 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/basket-calibration.md manuscript/tables/basket-lone.md \
           manuscript/tables/flow.md manuscript/tables/endpoints.md \
           manuscript/tables/statements.md manuscript/tables/response.md manuscript/tables/prisma.md
+# the generated sections the manuscript includes (analysis/publish/narrative.py: SECTION_FILES, and front.yml)
+REPORT_SECTIONS := $(foreach s,introduction patients evidence sensitivity-methods priors-methods basket-methods \
+          response safety meta borrowing priors-results basket-results discussion limitations conclusion \
+          supplement-design supplement-basket,manuscript/_sections/$(s).md) manuscript/_sections/front.yml
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
         manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png \
         manuscript/figures/hyperparameters.png manuscript/figures/basket.png
@@ -91,7 +100,9 @@ lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml with uv (hash
 # results copied from another data or code state are newer than the inputs they differ from, so make would see
 # nothing to do and render them: when results/provenance.json disagrees with the current data or code in a way
 # make cannot see, every step is forced (rebuilt, never rendered; the report step refuses such results too)
-ifeq ($(filter-out help lint setup lock clean,$(or $(MAKECMDGOALS),help)),)
+ifeq ($(filter-out help lint setup lock clean,$(or $(MAKECMDGOALS),help))$(COHORT_DATA),)
+STALE :=
+else ifneq ($(COHORT_DATA),)
 STALE :=
 else
 STALE := $(shell test ! -f results/provenance.json -o ! -x $(PY) || $(PY) -m analysis provenance --check results/provenance.json >&2 || echo FORCE)
@@ -144,14 +155,19 @@ manuscript/figures/%.png: results/priors/%.png
 	mkdir -p $(@D)
 	cp $< $@.tmp && mv $@.tmp $@
 
-$(REPORT) &: $(DATA) $(CONTEXT_DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(BASKET) $(REPORT_CODE)
+$(REPORT) $(REPORT_SECTIONS) &: $(DATA) $(CONTEXT_DATA) results/estimates.csv results/provenance.json $(FREQ) $(BAYES) $(SENS) $(PRIORS) $(BASKET) $(REPORT_CODE)
 	$(call TIME,report) $(RUN) report --manuscript manuscript
 
-$(PAPER) &: $(MS_SRC) $(REPORT) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py analysis/publish/shortcodes.py
+$(PAPER) &: $(MS_SRC) $(REPORT) $(REPORT_SECTIONS) $(FIGS) $(PRIOR_FIGS) analysis/publish/render.py analysis/publish/shortcodes.py
 	$(call TIME,render) $(RUN) render --manuscript manuscript
 
-paper: $(STAMP) ## build the manuscript (HTML and PDF) from the data, setting up if needed (JOBS=2 in parallel)
+paper: $(STAMP) ## build the manuscript (HTML and PDF) from the data; DATA=folder [SPEC=file] [OUT=folder]: a cohort's
+ifneq ($(COHORT_DATA),)
+	$(RUN) cohort $(COHORT_DATA) --spec $(or $(SPEC),$(COHORT_DATA)/priors.toml) \
+	  --out $(or $(OUT),build/cohort-$(notdir $(abspath $(COHORT_DATA))))
+else
 	+@$(MAKE) --no-print-directory -j$(JOBS) $(PAPER)
+endif
 
 test: $(STAMP) ## run the test suite (builds the paper first if it is out of date)
 	$(MAKE) --no-print-directory paper

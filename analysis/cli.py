@@ -53,6 +53,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             from analysis.priors.datacheck import spec_problems
 
             problems.setdefault(Path(spec), []).extend(spec_problems(spec, paths["cohorts"]))
+    if not args.paths:  # a data folder holds its study metadata too (analysis.publish.study)
+        from analysis.publish.study import FILE_NAME
+        from analysis.publish.study import problems as study_problems
+        from analysis.settings import DATA_RAW
+
+        study = Path(args.data or DATA_RAW) / FILE_NAME
+        problems.setdefault(study, []).extend(study_problems(study))
     total = sum(len(e) for e in problems.values())
     for path, errors in problems.items():
         if errors:

@@ -227,10 +227,22 @@ def test_makefile_lists_match_the_section_declarations():
     assert sorted(_make_list("PRIOR_FIGS")) == sorted(copied_figure_files())
 
 
+def test_makefile_lists_the_generated_sections():
+    from analysis.publish.narrative import FRONT, SECTION_FILES, SECTIONS_DIR
+
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    m = re.search(r"^REPORT_SECTIONS := \$\(foreach s,(.*?),manuscript/_sections/\$\(s\)\.md\) (\S+)$", text, re.M)
+    assert m, "Makefile has no REPORT_SECTIONS list"
+    assert m.group(1).split() == list(SECTION_FILES)
+    assert m.group(2) == f"manuscript/{SECTIONS_DIR}/{FRONT}"
+
+
 def test_manuscript_includes_every_declared_table_and_figure():
+    from analysis.publish.narrative import source
     from analysis.publish.sections import SECTIONS
 
-    qmd = (ROOT / "manuscript/index.qmd").read_text() + (ROOT / "manuscript/supplement.qmd").read_text()
+    # the paper's and the supplement's sources with the generated sections they include (manuscript/_sections)
+    qmd = source(ROOT / "manuscript/index.qmd") + source(ROOT / "manuscript/supplement.qmd")
     for s in SECTIONS:
         for name in s.tables:
             assert f"tables/{name}.md" in qmd, name

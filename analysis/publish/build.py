@@ -108,18 +108,45 @@ def build_figures(results: Path, out: Path) -> list[Path]:
     return written
 
 
-def build_report(results: Path, manuscript: Path) -> list[Path]:
-    """Write every declared table and ``_variables.yml``; nothing is written unless all of them build."""
+def compute_report(r: Results) -> tuple[dict, dict[str, str], dict[str, str], dict]:
+    """What the report step writes, in memory: the variables (escaped as Markdown, with the ``report`` group),
+    the tables by name, the generated sections by name and the sources of the ``report`` group.
+
+    Raises
+    ------
+    analysis.publish.study.StudyError
+        The study metadata file is missing or invalid, or its prose quotes a variable that does not exist.
+    """
+    from analysis.publish import narrative, statements
     from analysis.publish.sections import SECTIONS
+
+    variables = {key: make(r) for key, make in (s.variables for s in SECTIONS if s.variables)}
+    # Quarto reads each value as Markdown: escaped, '>0.999' prints as such instead of as a block quote
+    variables = markdown_literal(variables)
+    generated, report, front = narrative.build(r, variables, statements.authors())
+    variables["report"] = report  # Markdown already, its quoted numbers escaped above
+    with narrative.overlay(generated, front):  # the declarations' checks read the prose these sections hold
+        tables = {name: make(r) for section in SECTIONS for name, make in section.tables.items()}
+    return variables, tables, generated, front
+
+
+def build_report(results: Path, manuscript: Path) -> list[Path]:
+    """Write every declared table, the generated sections (``_sections/``) and ``_variables.yml``; nothing is
+    written unless all of them build (a study file quoting an unknown variable stops the step, naming both)."""
+    import yaml
+
+    from analysis.publish import narrative
 
     r, manuscript = Results(results), Path(manuscript)
     check_provenance(r)
-    outputs = {
-        manuscript / "tables" / f"{name}.md": make(r) for section in SECTIONS for name, make in section.tables.items()
-    }
-    variables = {key: make(r) for key, make in (s.variables for s in SECTIONS if s.variables)}
+    variables, tables, generated, front = compute_report(r)
+    outputs = {manuscript / "tables" / f"{name}.md": text for name, text in tables.items()}
+    sections = manuscript / narrative.SECTIONS_DIR
+    outputs |= {sections / f"{name}.md": generated[name] for name in narrative.SECTION_FILES}
+    outputs[sections / narrative.FRONT] = "# Written by `python -m analysis report`; do not edit.\n" + yaml.safe_dump(
+        front, allow_unicode=True, sort_keys=False, width=1000
+    )
     for path, text in outputs.items():
         write_text(path, text)
-    # Quarto reads each value as Markdown: escaped, '>0.999' prints as such instead of as a block quote
-    write_yaml(manuscript / "_variables.yml", markdown_literal(variables))
+    write_yaml(manuscript / "_variables.yml", variables)
     return [*outputs, manuscript / "_variables.yml"]

@@ -217,14 +217,48 @@ def answer(text: str, names: dict[str, str]) -> str:
     return POINTER.sub(sub, text)
 
 
-def checklist_table(names: dict[str, str], variables: dict | None = None) -> str:
+SUPPLEMENT_REF = re.compile(r"(,\s*)?@((?:tbl|fig)-[\w-]+)")
+DEFINED = re.compile(r"\{#((?:tbl|fig)-[\w-]+)")
+INCLUDED = re.compile(r"\{\{<\s*include\s+([^\s>]+)\s*>\}\}")
+
+
+def defined_labels(path: Path, depth: int = 0) -> set[str]:
+    """The table and figure labels a document defines, its includes read where they exist (the checklist is
+    written before the supplement that includes it can be expanded)."""
+    path = Path(path)
+    if depth > 10 or not path.is_file():
+        return set()
+    text = path.read_text(encoding="utf-8")
+    found = set(DEFINED.findall(text))
+    for inc in INCLUDED.findall(text):
+        found |= defined_labels(path.parent / inc, depth + 1)
+    return found
+
+
+def _only_present(text: str, present: set[str] | None) -> str:
+    """``text`` without its references to supplement labels that this report lacks (a cohort without a design
+    has no @fig-oc); ``None`` keeps every reference."""
+    if present is None:
+        return text
+    return SUPPLEMENT_REF.sub(lambda m: m.group(0) if m.group(2) in present else "", text)
+
+
+def checklist_table(names: dict[str, str], variables: dict | None = None, supplement: set[str] | None = None) -> str:
     filled = slots(variables or {})
+    names = dict(names)
+    if supplement is not None:  # paper labels of optional sections (a design, a basket trial) the report lacks
+        optional = re.compile(r"(,\s*)?\[((?:tbl|fig)-[\w-]+)\]")
+        drop = lambda t: optional.sub(lambda m: m.group(0) if m.group(2) in names else "", t)  # noqa: E731
+    else:
+        drop = lambda t: t  # noqa: E731
     df = pd.DataFrame(
         [
             {
                 "Item": item,
                 "Guideline": what,
-                "Where and what (paper unless marked)": answer(SLOT.sub(lambda m: filled[m.group(1)], a), names),
+                "Where and what (paper unless marked)": answer(
+                    drop(_only_present(SLOT.sub(lambda m: filled[m.group(1)], a), supplement)), names
+                ),
             }
             for item, what, a in ITEMS
         ]
@@ -245,5 +279,6 @@ def write(manuscript: Path) -> Path:
     variables = yaml.safe_load((manuscript / "_variables.yml").read_text(encoding="utf-8")) or {}
     names = paper_numbers(expand(src.read_text(encoding="utf-8"), manuscript, variables, src))
     path = manuscript / CHECKLIST_FILE
-    write_text(path, checklist_table(names, variables))
+    supplement = defined_labels(manuscript / "supplement.qmd")
+    write_text(path, checklist_table(names, variables, supplement))
     return path

@@ -20,9 +20,7 @@ from analysis.data.dataset import check_facts, described_study, index_study_id
 from analysis.publish.format import group_name, md_table
 from analysis.settings import MANUSCRIPT, TOTAL
 
-#: BibTeX keys (manuscript/references.bib) of other studies the table's footnotes cite; others are shown
-#: by DOI.  The index study (whose id comes from the data) is cited by its DOI's entry in the references.
-CITE_KEYS = {"MACKENSEN22": "mackensen2022"}
+#: Studies are cited by their DOI's entry in manuscript/references.bib ('[@key]'), else by DOI.
 REFERENCES = MANUSCRIPT / "references.bib"
 NOT_STATED = "not stated"
 #: what the report prints where the citation of an index study without a DOI would stand
@@ -152,21 +150,20 @@ def patients(df: pd.DataFrame, index: pd.DataFrame | None = None) -> dict[str, i
 class _Notes:
     """Footnote letters, in order of first use, for facts from another study or a news report."""
 
-    def __init__(self, df: pd.DataFrame):
-        self.df, self.notes = df, {}
+    def __init__(self, df: pd.DataFrame, footnotes: dict[str, str] | None = None):
+        self.df, self.notes, self.footnotes = df, {}, footnotes or {}
 
     def mark(self, row) -> str:
         if row["evidence"] == "news":
             key, text = "news", "News report on the index study (a lower level of evidence)."
         elif row["study_id"] != _study(self.df):
             key = row["study_id"]
-            cite = f"[@{CITE_KEYS[key]}]" if key in CITE_KEYS else (f"doi:{row['doi']}" if row["doi"] else "")
+            doi = f"doi:{row['doi']}" if row["doi"] else ""
             source = str(row["source"])
-            text = (source[:1].upper() + source[1:] + (f", {cite}" if cite else "")).strip() + "."
-            if key == "MACKENSEN22":
-                text = (
-                    f"Predecessor report of the first patients with SLE {cite}, very likely among those reported here."
-                )
+            text = (source[:1].upper() + source[1:] + (f", {doi}" if doi else "")).strip() + "."
+            if key in self.footnotes:  # the study metadata's words for this study (footnotes.KEY), citing it
+                bib = bib_key(row["doi"])
+                text = self.footnotes[key].replace("{cite}", f"[@{bib}]" if bib else doi).strip()
         else:
             return ""
         if key not in self.notes:
@@ -177,12 +174,19 @@ class _Notes:
         return " ".join(f"^{letter}^ {text}" for letter, text in self.notes.values())
 
 
-def characteristics_table(df: pd.DataFrame, index: pd.DataFrame | None = None) -> str:
-    """Table 1: the index study's patients, treatment, endpoints and their timing, follow-up and durability."""
+def characteristics_table(df: pd.DataFrame, index: pd.DataFrame | None = None, meta: dict | None = None) -> str:
+    """Table 1: the index study's patients, treatment, endpoints and their timing, follow-up and durability.
+
+    ``meta`` is the study metadata (:func:`analysis.publish.study.load_study`, read from the data folder when
+    not given): its ``footnotes`` word the notes on facts from other studies, its ``characteristics_caption``
+    is added to the caption."""
+    from analysis.publish.study import load_study
+
+    meta = load_study() if meta is None else meta
     df = _checked(df, index)
     groups = _groups(df)
     cols = [group_name(g) for g in groups] + ["All patients"]
-    notes = _Notes(df)
+    notes = _Notes(df, meta.get("footnotes"))
     rows: list[dict[str, str]] = []
 
     def add(label: str, per_group: dict[str, str] | None = None, whole: str = "") -> None:
@@ -270,11 +274,8 @@ def characteristics_table(df: pd.DataFrame, index: pd.DataFrame | None = None) -
     align = "l" * (len(cols) + 1)
     cite = citation(df)
     source = f" ({UNPUBLISHED})" if cite == UNPUBLISHED else f" {cite}, as published"
-    caption = (
-        f"Characteristics of the index study{source}. Response endpoints differ in strength: "
-        "remission for SLE, a major clinical response (not remission) for IIM, any decrease of an activity "
-        f"index for SSc. {notes.caption()}"
-    ).strip()
+    own = " ".join(str(meta.get("characteristics_caption") or "").split())
+    caption = " ".join(x for x in (f"Characteristics of the index study{source}.", own, notes.caption()) if x)
     return md_table(pd.DataFrame(rows, columns=["Characteristic", *cols]), caption, "tbl-characteristics", align)
 
 

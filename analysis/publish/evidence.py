@@ -34,8 +34,10 @@ DEFINITIONS = DATA_RAW / "endpoint_definitions.csv"
 
 #: reasons, in the order the flow lists them
 NO_COUNTS = "cohort exists, responder counts could not be read"
-NEWS = "news report on the index study (used only for the time of the IIM endpoint)"
-CASE_REPORT = "single-patient case report (used for the IIM relapse sensitivity analysis)"
+#: the reasons for a news report and a case report, unless the study metadata words them (``flow.news``,
+#: ``flow.case_report`` of study.yml: what the study used each for)
+NEWS = "news report on the index study"
+CASE_REPORT = "single-patient case report"
 REVIEW = "systematic review pooling the primary studies (a check, never combined with them)"
 OVERLAP = "overlaps a larger report from the same centre (one row per overlap group)"
 
@@ -67,7 +69,10 @@ def flow(cohorts: pd.DataFrame, characteristics: pd.DataFrame) -> dict:
     primary = cohorts[cohorts["overlap_group"] != "POOLED"]
     chosen = select(cohorts, SCENARIOS[0])
     overlapping = primary[~primary["study_id"].isin(chosen["study_id"])]
-    excluded = {NO_COUNTS: unreadable, NEWS: news, CASE_REPORT: case}
+    from analysis.publish.study import load_study
+
+    own = load_study().get("flow") or {}
+    excluded = {NO_COUNTS: unreadable, own.get("news", NEWS): news, own.get("case_report", CASE_REPORT): case}
     return {
         "identified": reports + unreadable + case + news,
         "excluded": excluded,

@@ -1,8 +1,10 @@
 """The paper's declarations and the response to the reviewers, written by the build.
 
-- :func:`statements_md` turns ``manuscript/statements.yml`` (authors, contributions, funding, competing
-  interests, data availability, ethics: one metadata file) into the declarations section of the paper.
-- :func:`response_md` writes the response to the second review (issue 25) from ``manuscript/response.yml``:
+- :func:`statements_md` turns ``statements.yml`` of the data folder (authors, contributions, funding, competing
+  interests, data availability, ethics: one metadata file) into the declarations section of the paper; a cohort
+  without one gets declarations "to be completed by the authors".
+- :func:`response_md` writes the response to the second review (issue 25) from the data folder's ``response.yml``
+  (a cohort without a review has none to respond to):
   for each point, the answer and where the paper answers it (section, table and figure labels, each checked to
   exist in the manuscript sources), with the journal-form numbers measured on the built paper's sources.
 """
@@ -15,10 +17,10 @@ from pathlib import Path
 import yaml
 
 from analysis.publish.checklist import CHECKLIST_FILE, CHECKLIST_LABEL
-from analysis.settings import ROOT
+from analysis.settings import DATA_RAW, ROOT
 
-STATEMENTS = ROOT / "manuscript/statements.yml"
-RESPONSE = ROOT / "manuscript/response.yml"
+STATEMENTS = DATA_RAW / "statements.yml"
+RESPONSE = DATA_RAW / "response.yml"
 SOURCES = (ROOT / "manuscript/index.qmd", ROOT / "manuscript/supplement.qmd")
 FIELDS = {
     "contributions": "Author contributions",
@@ -28,6 +30,8 @@ FIELDS = {
     "ethics": "Ethics",
 }
 OPEN = "to be completed"
+#: the front matter's author when the data folder has no declarations
+DEFAULT_AUTHORS = "The authors"
 
 
 class StatementError(ValueError):
@@ -44,9 +48,19 @@ def _load(path: Path) -> dict:
     return data
 
 
+def _open_declarations() -> dict:
+    return {"authors": DEFAULT_AUTHORS, **{k: "To be completed by the authors." for k in FIELDS}}
+
+
+def authors(path: Path = STATEMENTS) -> str:
+    """The authors the front matter names: the declarations' (:data:`DEFAULT_AUTHORS` without a file)."""
+    return str(_load(path)["authors"]).strip() if Path(path).is_file() else DEFAULT_AUTHORS
+
+
 def statements_md(path: Path = STATEMENTS) -> str:
-    """The declarations section (unnumbered) from ``statements.yml``; every field is required."""
-    data = _load(path)
+    """The declarations section (unnumbered) from ``statements.yml``; every field is required (a cohort without
+    the file gets every declaration still to be completed)."""
+    data = _load(path) if Path(path).is_file() else _open_declarations()
     missing = [k for k in ("authors", *FIELDS) if not str(data.get(k, "")).strip()]
     if missing:
         raise StatementError(f"{path}: missing field(s) {', '.join(missing)}")
@@ -57,16 +71,18 @@ def statements_md(path: Path = STATEMENTS) -> str:
 
 def open_statements(path: Path = STATEMENTS) -> list[str]:
     """The declarations still to be completed by the authors."""
-    data = _load(path)
+    data = _load(path) if Path(path).is_file() else _open_declarations()
     return [FIELDS[k] for k in FIELDS if OPEN in str(data.get(k, "")).lower()]
 
 
 def labels(sources=SOURCES) -> set[str]:
     """Every cross-reference label (``{#sec-...}``, ``{#tbl-...}``, ``{#fig-...}``) defined by the sources or by the
     tables they include."""
+    from analysis.publish.narrative import source
+
     found: set[str] = set()
     for src in sources:
-        text = Path(src).read_text(encoding="utf-8")
+        text = source(src)
         found |= set(re.findall(r"\{#((?:sec|tbl|fig)-[\w-]+)", text))
         for inc in re.findall(r"\{\{< include (tables/[\w.-]+) >\}\}", text):
             path = Path(src).parent / inc
@@ -81,6 +97,8 @@ def labels(sources=SOURCES) -> set[str]:
 
 def response_md(path: Path = RESPONSE, form: dict | None = None, sources=SOURCES) -> str:
     """The response to the reviewers: each point, the answer, where it is answered (labels checked)."""
+    if not Path(path).is_file():
+        return "# Response to the reviewers\n\nNo review of this report to respond to.\n"
     data = _load(path)
     known = labels(sources)
     out = [f"# {data.get('title', 'Response to the reviewers')}", "", str(data.get("intro", "")).strip(), ""]
@@ -120,7 +138,9 @@ def _words(text: str) -> int:
 def journal_form(path: Path = SOURCES[0]) -> dict:
     """Words of the abstract and of the main text (Introduction to Discussion, without captions, tables,
     declarations and references), and the tables and figures in the main text."""
-    text = Path(path).read_text(encoding="utf-8")
+    from analysis.publish.narrative import source
+
+    text = source(path)
     _, front, body = text.split("---", 2)
     abstract = yaml.safe_load(front).get("abstract", "")
     main = re.sub(r"^```\{=\w+\}\n.*?^```\n", "", body, flags=re.M | re.S)  # raw Typst or HTML: layout, not text

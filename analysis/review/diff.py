@@ -152,17 +152,18 @@ def _sections():
     return SECTIONS
 
 
+#: the ``report`` group of _variables.yml: the study's front matter, its quoted numbers resolved
+REPORT_GROUP = "report."
+
+
 def _paper_view(results: Path) -> tuple[dict[str, str], dict[str, str]]:
     """The variables and tables the report step (:func:`analysis.publish.build.build_report`) writes from these
     results, computed the same way in memory, without its check that they match the current code: a reviewer
     compares results of other code."""
-    from analysis.publish.shortcodes import markdown_literal
+    from analysis.publish.build import compute_report
 
-    r = Results(results)
-    sections = _sections()
-    tables = {name: make(r) for s in sections for name, make in s.tables.items()}
-    variables = {key: make(r) for key, make in (s.variables for s in sections if s.variables)}
-    return flatten(markdown_literal(variables)), tables
+    variables, tables, _, _ = compute_report(Results(results))
+    return flatten(variables), tables
 
 
 def _read_yaml(path: Path) -> dict:
@@ -487,6 +488,8 @@ def diff(old: Path | str, new: Path | str, overlay: Path | None = None) -> DiffR
     changes: list[Change] = []
     compared = {"variables": 0, "table cells": 0, "results numbers": 0}
     for name in sorted(a.variables.keys() | b.variables.keys()):
+        if name.startswith(REPORT_GROUP):  # the title and abstract with their numbers filled in: each number is
+            continue  # a variable of its own, listed with its places (the abstract's sentence among them)
         x, y = a.variables.get(name), b.variables.get(name)
         compared["variables"] += 1
         if x == y:

@@ -16,6 +16,14 @@ from pathlib import Path
 
 import yaml
 
+
+def inlined(path: Path) -> str:
+    """A document's source with its generated sections inlined (:func:`analysis.publish.narrative.source`)."""
+    from analysis.publish.narrative import source
+
+    return source(path)
+
+
 #: the rendered documents, in reading order
 DOCUMENTS = ("index", "supplement")
 VAR = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
@@ -168,7 +176,7 @@ def read_paper(manuscript: Path, tables: Path | None = None) -> Paper:
         source = manuscript / f"{doc}.qmd"
         if not source.is_file():
             continue
-        meta, head, body = _front_matter(source.read_text(encoding="utf-8"))
+        meta, head, body = _front_matter(inlined(source))
         crossref = meta.get("crossref") or {}
         prefix = {"table": crossref.get("tbl-title", "Table"), "figure": crossref.get("fig-title", "Figure")}
         count = {"table": 0, "figure": 0}

@@ -24,11 +24,6 @@ ALLOWED = {
     ("analysis/bayes/sensitivity.py", "SSc"): "scenario drop",
     # an example in --help
     ("analysis/cli.py", "SSc='Normal(-1, 2)'"): "help example",
-    # captions and footnotes about the Erlangen study: to move into the study metadata (issue 24)
-    ("analysis/publish/context.py", "remission for SLE"): "Table 1 caption",
-    ("analysis/publish/context.py", "first patients with SLE"): "predecessor-report footnote",
-    ("analysis/publish/evidence.py", "time of the IIM endpoint"): "flow reason",
-    ("analysis/publish/evidence.py", "IIM relapse sensitivity"): "flow reason",
     # Table 2 caption: the response endpoint of each disease (could come from index_study.csv's definitions)
     ("analysis/publish/frequentist.py", "DORIS remission (SLE)"): "estimates caption",
     # readable prior names in the priors figures (results/priors/*.png): to come from the spec's labels

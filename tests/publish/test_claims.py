@@ -18,6 +18,7 @@ from analysis.publish import claims
 from analysis.publish.bayes import check_variables
 from analysis.publish.claims import ClaimError, Statement, change, changes_by, check, compare, span
 from analysis.publish.format import prop
+from analysis.publish.narrative import source
 from analysis.results import Results
 from analysis.settings import ROOT
 
@@ -173,7 +174,7 @@ def typed_comparisons(text: str) -> list[str]:
 
 @pytest.mark.parametrize("path", SOURCES)
 def test_no_typed_comparison_beside_a_quoted_number(path):
-    found = typed_comparisons((ROOT / path).read_text(encoding="utf-8"))
+    found = typed_comparisons(source(ROOT / path))  # with the generated sections it includes
     assert found == [], f"{path}: typed comparisons beside quoted numbers (make them claims.*): {found}"
 
 
@@ -194,6 +195,6 @@ def test_the_prose_check_leaves_computed_statements_alone():
 
 @pytest.mark.parametrize("path", SOURCES)
 def test_every_quoted_claim_exists(path, variables):
-    keys = re.findall(r"\{\{< var claims\.([\w.]+) >\}\}", (ROOT / path).read_text(encoding="utf-8"))
+    keys = re.findall(r"\{\{< var claims\.([\w.]+) >\}\}", source(ROOT / path))
     missing = [k for k in keys if k not in variables["claims"]]
     assert missing == [], f"{path}: claims quoted but not computed: {missing}"

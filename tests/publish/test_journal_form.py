@@ -26,10 +26,13 @@ def test_main_text_holds_at_most_six_tables_and_figures():
 
 def test_display_count_sees_a_table_or_figure_added_to_the_main_text(tmp_path):
     """The limit is measured, not assumed: one more table in the Results is one more display item."""
+    import shutil
+
     from analysis.settings import ROOT
 
     text = (ROOT / "manuscript/index.qmd").read_text(encoding="utf-8")
     path = tmp_path / "index.qmd"
+    shutil.copytree(ROOT / "manuscript/_sections", tmp_path / "_sections")  # the generated prose it includes
     path.write_text(text.replace("# Discussion", "{{< include tables/priors.md >}}\n\n# Discussion", 1))
     n = journal_form()["tables and figures in the main text"]
     assert journal_form(path)["tables and figures in the main text"] == n + 1
@@ -54,11 +57,14 @@ def test_open_declarations_are_found(tmp_path):
 def test_paper_and_supplement_name_the_author_of_the_metadata_file(name):
     import yaml
 
+    from analysis.publish.narrative import source
     from analysis.settings import ROOT
 
-    front = (ROOT / f"manuscript/{name}.qmd").read_text(encoding="utf-8").split("---", 2)[1]
+    front = source(ROOT / f"manuscript/{name}.qmd").split("---", 2)[1]
     authors = [a["name"] if isinstance(a, dict) else a for a in yaml.safe_load(front)["author"]]
     assert authors == [statements._load(statements.STATEMENTS)["authors"]]
+    variables = yaml.safe_load((ROOT / "manuscript/_variables.yml").read_text(encoding="utf-8"))
+    assert variables["report"]["authors"] == authors[0]
 
 
 def test_word_count_counts_a_quoted_number_as_one_word():

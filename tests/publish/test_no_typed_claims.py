@@ -38,7 +38,9 @@ NOT_CLAIMS = ("worth about one patient", "no more than one patient's")
 
 
 def _prose(path: str) -> str:
-    text = (ROOT / path).read_text(encoding="utf-8")
+    from analysis.publish.narrative import source
+
+    text = source(ROOT / path)  # with the generated sections and the study's own prose it includes
     text = re.sub(r"\{\{<[^>]*>\}\}", "<var>", text)  # computed values
     text = re.sub(r"\$[^$]+\$|`[^`]*`|\{#[^}]*\}|fig-alt=\"[^\"]*\"", "", text)
     text = re.sub(r"\s+", " ", text)  # sentences wrap across lines
@@ -63,7 +65,11 @@ def test_no_typed_count_or_universal_about_the_cohort(path):
 
 
 def test_title_and_abstract_take_their_count_and_universal_from_variables():
-    head = (ROOT / "manuscript/index.qmd").read_text(encoding="utf-8").split("---", 2)[1]
+    from analysis.publish.narrative import source
+
+    raw = (ROOT / "manuscript/index.qmd").read_text(encoding="utf-8").split("---", 2)[1]
+    assert "{{< var report.title >}}" in raw and "{{< var report.abstract.background >}}" in raw
+    head = source(ROOT / "manuscript/index.qmd").split("---", 2)[1]  # the study's title and abstract, as written
     assert "what {{< var freq.n.response_all >}} patients can tell us" in head
     assert "{{< var freq.who.response_all >}} reached the response endpoint" in head
 

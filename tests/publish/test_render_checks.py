@@ -233,7 +233,9 @@ def test_paper_types_no_supplement_number(root):
     render step's tables/supplement-numbers.yml ({{< meta >}}), on both paths."""
     import re
 
-    text = (root / "manuscript/index.qmd").read_text(encoding="utf-8")
+    from analysis.publish.narrative import source
+
+    text = source(root / "manuscript/index.qmd")
     assert not re.search(r"(Table|Figure) S\d", text)
     assert "{{< meta supplement-numbers." in text
 

@@ -10,7 +10,7 @@ import yaml
 
 from analysis.cli import main
 from analysis.review.diff import diff, format_html, format_text
-from analysis.review.paper import VAR, flatten, read_paper
+from analysis.review.paper import VAR, flatten, inlined, read_paper
 
 pytestmark = pytest.mark.pipeline
 
@@ -48,11 +48,11 @@ def _label(root, kind: str, name: str) -> str:
 def _quotes(root, name: str) -> int:
     """How often the sources (text and the generated tables they include) quote ``name``: counted by hand."""
     texts = [
-        root / "manuscript/index.qmd",
-        root / "manuscript/supplement.qmd",
-        *(root / "manuscript/tables").glob("*.md"),
+        inlined(root / "manuscript/index.qmd"),
+        inlined(root / "manuscript/supplement.qmd"),
+        *(p.read_text() for p in (root / "manuscript/tables").glob("*.md")),
     ]
-    return sum(len(re.findall(r"\{\{<\s*var\s+" + re.escape(name) + r"\s*>\}\}", p.read_text())) for p in texts)
+    return sum(len(re.findall(r"\{\{<\s*var\s+" + re.escape(name) + r"\s*>\}\}", t)) for t in texts)
 
 
 def test_identical_builds_differ_in_nothing(built, capsys):
@@ -208,11 +208,11 @@ def test_every_var_shortcode_is_read(built):
 
     paper = read_paper(built / "manuscript")
     names = set()
-    for p in [
-        built / "manuscript/index.qmd",
-        built / "manuscript/supplement.qmd",
-        *(built / "manuscript/tables").glob("*.md"),
+    for text in [
+        inlined(built / "manuscript/index.qmd"),  # with the generated sections (manuscript/_sections)
+        inlined(built / "manuscript/supplement.qmd"),
+        *(p.read_text() for p in (built / "manuscript/tables").glob("*.md")),
     ]:
-        names |= set(VAR.findall(p.read_text()))
+        names |= set(VAR.findall(text))
     assert set(paper.places) == names
     assert sum(map(len, paper.places.values())) == sum(_quotes(built, n) for n in names)

@@ -1,0 +1,158 @@
+"""The study metadata file (``DATA/study.yml``): the report's words that the data files cannot give.
+
+The manuscript template (``manuscript/index.qmd``) names no study and no disease (issue 24).  What only the
+study's authors can write (a title, the clinical background, the limitations, how an endpoint is named in a
+sentence, a caption about the endpoints' strength) lives beside the data in ``study.yml``; the report step
+(:mod:`analysis.publish.narrative`) writes generic text, computed from the data and results, for every key
+the file leaves out.  The file itself is required (an empty mapping is valid): a cohort's report is built from
+its data folder, not from the paper's.
+
+Keys (every one optional; text is Markdown and may quote ``{{< var KEY >}}`` of ``_variables.yml``):
+
+- ``title``, ``subtitle``: the paper's; ``keywords``: a list of strings;
+- ``groups``: per group label of the data, ``endpoint`` (the response endpoint as a sentence names it:
+  "In SLE, 8 of 8 patients reached DORIS remission") and ``rate`` (the rate's noun, "remission rate");
+- ``characteristics_caption``: a sentence added to Table 1's caption;
+- ``footnotes``: per study id of ``study_characteristics.csv``, Table 1's footnote for a fact from that study
+  (``{cite}`` stands for its citation);
+- ``flow``: ``news`` and ``case_report``, the evidence flow's reasons for a news report and a case report;
+- ``abstract``: ``background``, ``methods``, ``safety`` (the harms sentence of the results) and ``conclusions``;
+- ``sections``: the prose of the sections in :data:`SECTION_KEYS`.
+
+A problem (a missing or unreadable file, an unknown key, a value of the wrong type) is a :class:`StudyError`
+naming the file and the key; :func:`problems` lists every one at once (``python -m analysis validate``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from analysis.data.schema import DataError
+from analysis.settings import DATA_RAW
+
+STUDY = DATA_RAW / "study.yml"
+FILE_NAME = "study.yml"
+
+#: the sections whose prose the study may give, in the order of the paper
+SECTION_KEYS = (
+    "introduction",
+    "patients",
+    "evidence",
+    "priors_methods",
+    "relapse",
+    "safety",
+    "meta",
+    "priors_results",
+    "discussion",
+    "limitations",
+    "conclusion",
+)
+ABSTRACT_KEYS = ("background", "methods", "safety", "conclusions")
+GROUP_KEYS = ("endpoint", "rate")
+FLOW_KEYS = ("news", "case_report")
+#: key -> what it holds: str, list of str, a mapping with fixed keys (tuple), or any key to str ("*") / to a mapping
+SCHEMA: dict = {
+    "title": str,
+    "subtitle": str,
+    "keywords": list,
+    "characteristics_caption": str,
+    "groups": ("*", GROUP_KEYS),
+    "footnotes": ("*", str),
+    "flow": FLOW_KEYS,
+    "abstract": ABSTRACT_KEYS,
+    "sections": SECTION_KEYS,
+}
+
+
+class StudyError(DataError):
+    """The study metadata file is missing, unreadable or holds an unknown key or a value of the wrong type."""
+
+
+def _text(value, where: str, out: list[str]) -> None:
+    if not isinstance(value, str) or not value.strip():
+        out.append(f"key '{where}': expected text, found {type(value).__name__} {value!r:.40}")
+
+
+def problems(path: Path | str = STUDY) -> list[str]:
+    """Every problem of the study file, each naming its key (empty when the file is valid)."""
+    path = Path(path)
+    if not path.is_file():
+        return [f"missing: every data folder needs its study metadata file {FILE_NAME} (an empty mapping '{{}}' "
+                "gives generic text for every section)"]  # fmt: skip
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        return [f"not valid YAML ({str(e).splitlines()[0]})"]
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        return [f"expected a mapping of keys ({', '.join(SCHEMA)}), found {type(data).__name__}"]
+    out: list[str] = []
+    for key, value in data.items():
+        _check(key, value, SCHEMA.get(key), out)
+    return out
+
+
+def _mapping(key: str, value: dict, allowed, out: list[str]) -> None:
+    """A mapping of fixed keys (``allowed``), each holding text."""
+    for k, v in value.items():
+        if k not in allowed:
+            out.append(f"key '{key}.{k}': unknown (expected one of {', '.join(allowed)})")
+        else:
+            _text(v, f"{key}.{k}", out)
+
+
+def _check(key: str, value, kind, out: list[str]) -> None:
+    if kind is None:
+        out.append(f"key '{key}': unknown (expected one of {', '.join(SCHEMA)})")
+    elif kind is str:
+        _text(value, key, out)
+    elif kind is list:
+        if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+            out.append(f"key '{key}': expected a list of text")
+    elif not isinstance(value, dict):
+        out.append(f"key '{key}': expected a mapping, found {type(value).__name__}")
+    elif kind[0] != "*":
+        _mapping(key, value, kind, out)
+    else:  # any name (a group, a study id) to text or to a mapping of fixed keys
+        for name, sub in value.items():
+            if kind[1] is str:
+                _text(sub, f"{key}.{name}", out)
+            elif not isinstance(sub, dict):
+                out.append(f"key '{key}.{name}': expected a mapping of {', '.join(kind[1])}")
+            else:
+                _mapping(f"{key}.{name}", sub, kind[1], out)
+
+
+def load_study(path: Path | str = STUDY) -> dict:
+    """The study metadata as a mapping (keys as in the module docstring).
+
+    Raises
+    ------
+    StudyError
+        Naming the file and every problem at once.
+    """
+    found = problems(path)
+    if found:
+        raise StudyError(Path(path), found)
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+
+
+def texts(study: dict) -> dict[str, str]:
+    """Every text of the study file by its dotted key ('sections.introduction'), for the variables check."""
+    out: dict[str, str] = {}
+
+    def walk(node, prefix: str) -> None:
+        if isinstance(node, str):
+            out[prefix] = node
+        elif isinstance(node, list):
+            for i, x in enumerate(node):
+                walk(x, f"{prefix}[{i}]")
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{prefix}.{k}" if prefix else str(k))
+
+    walk(study, "")
+    return out
