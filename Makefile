@@ -206,4 +206,5 @@ reference: results ## copy the current results into reference/ (only when a chan
 	$(RUN) reproduce --update --reference reference --results results
 
 clean: ## remove results and rendered outputs (not .venv)
-	rm -rf results manuscript/_manuscript manuscript/_build manuscript/figures manuscript/tables manuscript/_variables.yml
+	rm -rf results manuscript/_manuscript manuscript/_build manuscript/figures manuscript/tables manuscript/_sections \
+	  manuscript/_variables.yml

@@ -7,8 +7,9 @@ first (every problem at once, :mod:`analysis.data.dataset`).  The basket-trial d
 its results are copied from the paper's when present (``--basket`` recomputes them, about 2.5 minutes).
 
 The first step that fails stops the build; :func:`build` returns its name and exit code.  The manuscript
-template (``index.qmd``) still quotes variables named after the paper's diseases, so for another cohort the
-render step stops there, naming the first such variable, and :func:`missing_variables` lists them all.
+template (``index.qmd``) names no study or disease: the report step writes its sections from the cohort's data
+and its study metadata (``DATA/study.yml``, :mod:`analysis.publish.narrative`).  Should the template quote a
+variable the cohort's results lack, :func:`missing_variables` lists them all (the render step names the first).
 """
 
 from __future__ import annotations

@@ -26,8 +26,9 @@ from pathlib import Path
 import yaml
 
 from analysis.publish import prose, prose_models
+from analysis.publish import study as study_file
 from analysis.publish.prose import Facts, count_word, get, join
-from analysis.publish.study import STUDY, StudyError, load_study, texts
+from analysis.publish.study import StudyError, load_study, texts
 
 SECTIONS_DIR = "_sections"
 #: the generated section files (``manuscript/_sections/NAME.md``), each written by every report (possibly empty)
@@ -73,7 +74,7 @@ def facts(r, study: dict) -> Facts:
     own = study.get("groups") or {}
     unknown = [g for g in own if g not in groups]
     if unknown:
-        raise StudyError(STUDY, [f"key 'groups.{g}': no such group in the index study (groups: {join(groups)})"
+        raise StudyError(study_file.STUDY, [f"key 'groups.{g}': no such group in the index study (groups: {join(groups)})"
                                  for g in unknown])  # fmt: skip
     defined = dict(zip(resp["group"], resp["endpoint_definition"]))
     endpoint = {g: (own.get(g) or {}).get("endpoint") or defined[g] for g in groups}
@@ -177,7 +178,7 @@ def _lookup(v: dict, key: str):
     return None if isinstance(node, dict) else node
 
 
-def check_quotes(v: dict, study: dict, generated: dict[str, str], path: Path = STUDY) -> None:
+def check_quotes(v: dict, study: dict, generated: dict[str, str], path: Path) -> None:
     """Every variable the study's prose and the generated sections quote exists (all problems at once)."""
     bad = [
         f"key '{key}': quotes {{{{< var {name} >}}}}, which _variables.yml does not have"
@@ -199,7 +200,7 @@ def resolve(text: str, v: dict) -> str:
     return VAR.sub(lambda m: str(_lookup(v, m.group(1))), text)
 
 
-def build(r, v: dict, authors: str, study_path: Path = STUDY) -> tuple[dict, dict, dict]:
+def build(r, v: dict, authors: str, study_path: Path | None = None) -> tuple[dict, dict, dict]:
     """The generated sections, the ``report`` variables (resolved) and their sources, for the report step.
 
     Parameters
@@ -210,19 +211,20 @@ def build(r, v: dict, authors: str, study_path: Path = STUDY) -> tuple[dict, dic
         The variables as written to ``_variables.yml`` (values escaped as Markdown).
     authors : str
         The authors of the declarations, for the front matter.
-    study_path : Path
-        The study metadata file.
+    study_path : Path, optional
+        The study metadata file (default ``study.yml`` of the data folder).
 
     Raises
     ------
     StudyError
         The study file is missing or invalid, or its prose quotes a variable that does not exist.
     """
+    study_path = Path(study_path or study_file.STUDY)
     study = load_study(study_path)
     f = facts(r, study)
     generated = sections(v, f, study)
     src = front(v, f, study, authors)
-    check_quotes({**v, "report": src}, study, {**generated, **texts(src)}, Path(study_path))
+    check_quotes({**v, "report": src}, study, {**generated, **texts(src)}, study_path)
     report = {k: resolve(x, v) if isinstance(x, str) else {a: resolve(b, v) for a, b in x.items()}
               for k, x in src.items()}  # fmt: skip
     return generated, report, src

@@ -75,9 +75,9 @@ def _text(value, where: str, out: list[str]) -> None:
         out.append(f"key '{where}': expected text, found {type(value).__name__} {value!r:.40}")
 
 
-def problems(path: Path | str = STUDY) -> list[str]:
-    """Every problem of the study file, each naming its key (empty when the file is valid)."""
-    path = Path(path)
+def problems(path: Path | str | None = None) -> list[str]:
+    """Every problem of the study file (default :data:`STUDY`), each naming its key (empty when it is valid)."""
+    path = Path(path or STUDY)
     if not path.is_file():
         return [f"missing: every data folder needs its study metadata file {FILE_NAME} (an empty mapping '{{}}' "
                 "gives generic text for every section)"]  # fmt: skip
@@ -126,14 +126,15 @@ def _check(key: str, value, kind, out: list[str]) -> None:
                 _mapping(f"{key}.{name}", sub, kind[1], out)
 
 
-def load_study(path: Path | str = STUDY) -> dict:
-    """The study metadata as a mapping (keys as in the module docstring).
+def load_study(path: Path | str | None = None) -> dict:
+    """The study metadata as a mapping (keys as in the module docstring), from ``path`` (default :data:`STUDY`).
 
     Raises
     ------
     StudyError
         Naming the file and every problem at once.
     """
+    path = Path(path or STUDY)
     found = problems(path)
     if found:
         raise StudyError(Path(path), found)

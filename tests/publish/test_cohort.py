@@ -42,17 +42,4 @@ def test_missing_variables_lists_what_the_template_quotes_and_the_results_lack(t
     assert missing_variables(tmp_path) == ["a.c", "d"]
 
 
-@pytest.mark.slow
-def test_the_two_group_cohort_runs_every_step_up_to_the_template(tmp_path, capsys):
-    """About 3 minutes: every analysis, the tables, figures and variables; render stops at index.qmd's
-    disease-named variables (issue 24: the template is the next step)."""
-    before = {p: p.stat().st_mtime_ns for p in RESULTS.rglob("*") if p.is_file()}
-    out = tmp_path / "out"
-    code = main(["cohort", str(TWO_GROUP), "--spec", str(SPEC), "--out", str(out)])
-    err = capsys.readouterr().err
-    assert code == 5 and "stopped at step 'render'" in err, err
-    assert "freq.events.response_SLE" in err
-    table = (out / "manuscript" / "tables" / "characteristics.md").read_text()
-    assert table.startswith("| Characteristic | AAV | MG | All patients |") and "(unpublished)" in table
-    assert (out / "results" / "bayes" / "estimates.csv").is_file()
-    assert {p: p.stat().st_mtime_ns for p in RESULTS.rglob("*") if p.is_file()} == before
+# the whole build of the two-group cohort, through render: tests/publish/test_cohort_report.py
