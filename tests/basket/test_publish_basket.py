@@ -105,7 +105,9 @@ def test_variables_hold_the_sentences_and_the_priors():
 
 
 def _basket_prose(root) -> str:
-    text = (root / "manuscript" / "index.qmd").read_text()
+    from analysis.publish.narrative import source
+
+    text = source(root / "manuscript" / "index.qmd")  # with its generated sections (the basket trial's among them)
     a = text[text.index("**A follow-up basket trial.**") :]
     methods = a[: a.index("\n\n")]
     r = text[text.index("## A follow-up basket trial") :]
