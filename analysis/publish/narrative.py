@@ -227,6 +227,8 @@ def build(r, v: dict, authors: str, study_path: Path | None = None) -> tuple[dic
     check_quotes({**v, "report": src}, study, {**generated, **texts(src)}, study_path)
     report = {k: resolve(x, v) if isinstance(x, str) else {a: resolve(b, v) for a, b in x.items()}
               for k, x in src.items()}  # fmt: skip
+    for key in ("title", "subtitle"):  # a title opens with a capital, whatever word the data put first
+        report[key] = report[key][:1].upper() + report[key][1:]
     return generated, report, src
 
 
