@@ -13,31 +13,11 @@ WORDS = re.compile(r"(?<![A-Za-z0-9])(MULLER24|Erlangen|SLE|IIM|SSc)(?![A-Za-z])
 
 #: (file, literal) pairs that still name the Erlangen paper, each with why; shrink it, never grow it.
 ALLOWED = {
-    # the sensitivity scenario 'no_ssc' leaves SSc (the weakest endpoint) out; its id is in results/bayes (to derive
-    # from the endpoint classes, which changes the results' scenario ids: a separate change with a new reference)
-    ("analysis/bayes/sensitivity.py", "no_ssc"): "scenario id",
-    ("analysis/bayes/sensitivity.py", "SSc left out"): "scenario label",
-    ("analysis/bayes/sensitivity.py", "SSc"): "scenario drop",
-    # an example in --help
-    ("analysis/cli.py", "SSc='Normal(-1, 2)'"): "help example",
     # captions and footnotes about the Erlangen study: to move into the study metadata (issue 24)
     ("analysis/publish/context.py", "remission for SLE"): "Table 1 caption",
     ("analysis/publish/context.py", "first patients with SLE"): "predecessor-report footnote",
     ("analysis/publish/evidence.py", "time of the IIM endpoint"): "flow reason",
     ("analysis/publish/evidence.py", "IIM relapse sensitivity"): "flow reason",
-    # Table 2 caption: the response endpoint of each disease (could come from index_study.csv's definitions)
-    ("analysis/publish/frequentist.py", "DORIS remission (SLE)"): "estimates caption",
-    # readable prior names in the priors figures (results/priors/*.png): to come from the spec's labels
-    ("analysis/publish/figures.py", "SLE_cd19_remission"): "prior name",
-    ("analysis/publish/figures.py", "SLE_remission"): "prior name",
-    ("analysis/publish/figures.py", "SLE_all"): "prior name",
-    ("analysis/publish/figures.py", "IIM"): "prior name",
-    ("analysis/publish/figures.py", "SSc"): "prior name",
-    ("analysis/publish/figures.py", "SLE: "): "prior label",
-    ("analysis/publish/figures.py", "IIM: all cohorts"): "prior label",
-    ("analysis/publish/figures.py", "SSc: all cohorts"): "prior label",
-    # the design's figures copied into the manuscript (named in the Makefile too)
-    ("analysis/publish/sections.py", "sle_single_arm"): "figure file names",
 }
 
 
