@@ -32,6 +32,7 @@ hyperparameters (:mod:`analysis.bayes.sampling`):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -89,8 +90,10 @@ LEFT_OUT = " left out"
 
 
 def leave_out_scenario(group: str) -> Scenario:
-    """The hierarchical model refitted without ``group``: id ``no_<group in lower case>``, label '<group> left out'."""
-    return Scenario(f"no_{group.lower()}", f"{group}{LEFT_OUT}", drop=(group,))
+    """The hierarchical model refitted without ``group``: id ``no_<group in lower case>`` (a safe file name: any
+    run of other characters than letters, digits, '.' and '-' becomes '_'), label '<group> left out'."""
+    name = re.sub(r"[^a-z0-9.-]+", "_", group.lower())
+    return Scenario(f"no_{name}", f"{group}{LEFT_OUT}", drop=(group,))
 
 
 def scenarios(leave_out: str | None = None) -> tuple[Scenario, ...]:

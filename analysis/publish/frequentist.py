@@ -18,7 +18,8 @@ ENDPOINT_LABELS = {
     "icans_grade2plus": "ICANS, grade 2 or higher",
     "infection_hospitalised": "Pneumonia requiring hospital admission",
 }
-#: the whole cohort's response row pools three different endpoints: a description, not an estimate
+#: the whole cohort's response row when it pools different endpoints (the groups' endpoint names differ): a
+#: description, not an estimate
 TOTAL_RESPONSE_LABEL = "All, descriptive (endpoints differ)"
 
 
@@ -69,6 +70,7 @@ def estimates_table(est: pd.DataFrame, names: dict[str, str] | None = None) -> s
     """Table 2: response and freedom from immunosuppression per group; ``names``: each group's response endpoint
     by name, for the caption (default: the data's, :func:`endpoint_names`)."""
     names = endpoint_names() if names is None else names
+    mixed = len(set(names.values())) > 1
     f = _freq(est)
     rows = []
     for endpoint in ("response", "drug_free"):
@@ -81,7 +83,9 @@ def estimates_table(est: pd.DataFrame, names: dict[str, str] | None = None) -> s
             rows.append(
                 {
                     "Endpoint": ENDPOINT_LABELS[endpoint],
-                    "Group": TOTAL_RESPONSE_LABEL if (g == TOTAL and endpoint == "response") else group_name(g),
+                    "Group": TOTAL_RESPONSE_LABEL
+                    if (g == TOTAL and endpoint == "response" and mixed)
+                    else group_name(g),
                     "Patients / n": f"{r.events}/{r.n}",
                     "Exact 95% CI": ci(sub.loc["clopper-pearson", "lower"], sub.loc["clopper-pearson", "upper"]),
                     "Exact one-sided 95% lower bound": "" if lower is None else prop(lower),

@@ -41,6 +41,7 @@ def test_a_group_of_the_data_is_accepted(tmp_path):
     spec = _spec(tmp_path, '[index_models]\nleave_out = "MPNST"\n')
     assert leave_out_setting(spec, SARCOMA / "index_study.csv") == "MPNST"
     assert scenarios("MPNST")[-2].name == "no_mpnst"
+    assert scenarios("ANCA vasculitis/GPA")[-2].name == "no_anca_vasculitis_gpa"  # a safe file name
 
 
 def test_a_group_the_data_lack_is_an_error_naming_the_file_and_key(tmp_path):
