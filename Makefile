@@ -126,8 +126,10 @@ $(BAYES) &: $(STAMP) data/raw/index_study.csv $(CORE) $(BAYES_CODE) $(STALE) | $
 
 # beside the main fits, not after them: the two main-model scenarios are fitted last, so that the Bayesian step's
 # fits stored meanwhile are reused (same cache key, same draws), and fitted here only when they are not stored yet
-$(SENS) &: $(STAMP) $(DATA) $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py $(STALE) | $(SAMPLERS)
-	$(call TIME,sensitivity) $(RUN) sensitivity --out results/bayes
+# config/follow_up.toml's [index_models] leave_out: the group one scenario leaves out (read by priors/datacheck.py)
+$(SENS) &: $(STAMP) $(DATA) config/follow_up.toml $(CORE) $(BAYES_CODE) analysis/bayes/sensitivity.py analysis/frequentist/meta.py \
+           analysis/priors/datacheck.py analysis/priors/schema.py $(STALE) | $(SAMPLERS)
+	$(call TIME,sensitivity) $(RUN) sensitivity --spec config/follow_up.toml --out results/bayes
 
 $(PRIORS) &: $(STAMP) config/follow_up.toml data/raw/published_cohorts.csv $(CORE) $(BAYES_CODE) $(PRIORS_CODE) analysis/frequentist/meta.py analysis/publish/figures.py $(STALE) | $(SAMPLERS)
 	$(call TIME,priors) $(RUN) priors config/follow_up.toml --out results/priors

@@ -10,13 +10,11 @@ import sys
 from pathlib import Path
 
 from analysis.errors import EXIT_BUG, EXIT_INPUT, UsageError, classify
-from analysis.settings import COHORTS, INDEX_STUDY, RESULTS, ROOT
+from analysis.settings import COHORTS, INDEX_STUDY, PRIORS_SPEC, RESULTS
 
 #: Where an ad-hoc run writes without ``--out``: never the paper's ``results/`` (the Makefile passes ``--out``
 #: to every step of the paper), so that ``design my.toml`` cannot overwrite the paper's basket results.
 SCRATCH = Path("scratch")
-#: the paper's priors specification, whose MAP priors ``validate`` checks against the paper's cohorts
-PRIORS_SPEC = ROOT / "config" / "follow_up.toml"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -52,7 +50,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if spec is not None and "cohorts" in paths and not found[Path(paths["cohorts"])]:
             from analysis.priors.datacheck import spec_problems
 
-            problems.setdefault(Path(spec), []).extend(spec_problems(spec, paths["cohorts"]))
+            index = paths["index"] if "index" in paths and not found[Path(paths["index"])] else None
+            problems.setdefault(Path(spec), []).extend(spec_problems(spec, paths["cohorts"], index))
     if not args.paths:  # a data folder holds its study metadata too (analysis.publish.study)
         from analysis.publish.study import FILE_NAME
         from analysis.publish.study import problems as study_problems
@@ -223,10 +222,12 @@ def cmd_bayes(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from analysis.bayes.sensitivity import SCENARIOS_BAYES, run
+    from analysis.bayes.sensitivity import run, scenarios
+    from analysis.priors.datacheck import leave_out_setting
 
-    with _fits_progress("sensitivity fits", sum(not s.exact for s in SCENARIOS_BAYES)):  # exact ones: no MCMC
-        table = run(args.index, args.cohorts, args.out, _mcmc(args))
+    chosen = scenarios(leave_out_setting(args.spec, args.index))
+    with _fits_progress("sensitivity fits", sum(not s.exact for s in chosen)):  # exact ones: no MCMC
+        table = run(args.index, args.cohorts, args.out, _mcmc(args), chosen)
     print(f"wrote {len(table)} rows to {args.out / 'sensitivity.csv'}")
     return 0
 
@@ -769,8 +770,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="nex_prior",
         metavar="GROUP=DIST",
-        help="a group's own non-exchangeable prior for the EXNEX models, e.g. SSc='Normal(-1, 2)' (repeatable; "
-        "default: the model's own)",
+        help="a group's own non-exchangeable prior for the EXNEX models, e.g. B='Normal(-1, 2)' for group B "
+        "(repeatable; default: the model's own)",
     )
     b.add_argument("--out", type=Path, default=SCRATCH / "bayes", help=_OUT_HELP)
     b.set_defaults(func=cmd_bayes)
@@ -778,6 +779,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sensitivity", help="refit under every prior and data scenario of the sensitivity analysis")
     data_args(s)
     mcmc_args(s)
+    s.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help="a priors specification whose [index_models] leave_out names a group to leave out in one more scenario "
+        "(make passes the paper's config/follow_up.toml; default: none, so no such scenario)",
+    )
     s.add_argument("--out", type=Path, default=SCRATCH / "bayes", help=_OUT_HELP)
     s.set_defaults(func=cmd_sensitivity)
 

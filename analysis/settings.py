@@ -22,9 +22,11 @@ MANUSCRIPT = ROOT / "manuscript"
 FIGURES = MANUSCRIPT / "figures"
 TABLES = MANUSCRIPT / "tables"
 
-#: The one ordering setting: groups (diseases) named here come first in every table and figure, in this
-#: order; any other group in the data follows in order of appearance.  Which groups exist comes from the data.
-GROUP_ORDER: tuple[str, ...] = ("SLE", "IIM", "SSc")
+#: the paper's priors-and-designs specification (the MAP priors, the trial designs and the index-study models'
+#: sensitivity setting ``[index_models]``): the one file a reviewer edits for them
+PRIORS_SPEC = ROOT / "config" / "follow_up.toml"
+#: The order of the groups in every table and figure is the data's: the order in which they first appear in the
+#: index-study file (:func:`analysis.data.group_order`); no group is named in code.
 #: The whole-cohort row of the index study, and the predictive "new group" of the hierarchical models.
 TOTAL = "all"
 NEW_GROUP = "new"

@@ -22,7 +22,9 @@ hyperparameters (:mod:`analysis.bayes.sampling`):
 - EXNEX with prior exchangeability weight 0.25, 0.5 and 0.75, and EXNEX with a unimodal
   non-exchangeable prior nex ~ Normal(0, 1) instead of the U-shaped unit-information Normal(0, 2)
   (on the probability scale a normal logit is unimodal only for an SD up to the square root of 2);
-- SSc left out (its endpoint is a decrease in EUSTAR-AI, not remission);
+- one group left out, when the priors spec declares it (``[index_models] leave_out``; the paper's
+  ``config/follow_up.toml`` leaves out the group whose endpoint is weaker than remission): scenario
+  ``no_<group>``, labelled "<group> left out" (:func:`scenarios`); without the setting there is no such scenario;
 - the external cohorts added as further exchangeable units (one row per
   overlap group, leaving out every row that may share patients with the
   index study, and the systematic-review rows).
@@ -30,6 +32,7 @@ hyperparameters (:mod:`analysis.bayes.sampling`):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -80,9 +83,27 @@ SCENARIOS_BAYES = (
     Scenario("exnex_w0.5", "EXNEX, w = 0.5", model="exnex", exnex_weight=0.5),
     Scenario("exnex_w0.75", "EXNEX, w = 0.75", model="exnex", exnex_weight=0.75),
     Scenario("exnex_nex1", "EXNEX, nex ~ Normal(0, 1)", model="exnex", priors={"nex": Prior("Normal", (0, 1))}),
-    Scenario("no_ssc", "SSc left out", drop=("SSc",)),
     Scenario("external", "External cohorts added", external=True),
 )
+#: how a leave-one-group-out scenario's label ends (:mod:`analysis.publish.bayes` reads the group back from it)
+LEFT_OUT = " left out"
+
+
+def leave_out_scenario(group: str) -> Scenario:
+    """The hierarchical model refitted without ``group``: id ``no_<group in lower case>`` (a safe file name: any
+    run of other characters than letters, digits, '.' and '-' becomes '_'), label '<group> left out'."""
+    name = re.sub(r"[^a-z0-9.-]+", "_", group.lower())
+    return Scenario(f"no_{name}", f"{group}{LEFT_OUT}", drop=(group,))
+
+
+def scenarios(leave_out: str | None = None) -> tuple[Scenario, ...]:
+    """The scenarios of the sensitivity analysis in table order: :data:`SCENARIOS_BAYES`, with the
+    leave-one-group-out scenario of ``leave_out`` (:func:`analysis.priors.datacheck.leave_out_setting`, the priors
+    spec's ``[index_models] leave_out``) before the external cohorts."""
+    if leave_out is None:
+        return SCENARIOS_BAYES
+    *before, last = SCENARIOS_BAYES
+    return (*before, leave_out_scenario(leave_out), last)
 
 
 def external_units(cohorts: pd.DataFrame, index_groups: set[str]) -> pd.DataFrame:

@@ -5,12 +5,13 @@ and returns the parsed rows (:mod:`analysis.data.load`).
 """
 
 from analysis.data.characteristics import load_characteristics, validate_characteristics
-from analysis.data.load import endpoint_counts, group_order, load_cohorts, load_index
+from analysis.data.load import data_order, endpoint_counts, group_order, load_cohorts, load_index
 from analysis.data.schema import DataError, validate_cohorts, validate_index
 from analysis.data.validation import validate
 
 __all__ = [
     "DataError",
+    "data_order",
     "endpoint_counts",
     "group_order",
     "load_characteristics",

@@ -35,6 +35,10 @@ FILES: dict[str, str] = {
     "definitions": "endpoint_definitions.csv",
 }
 DEFINITION_COLUMNS = ("endpoint_id", "disease", "instrument", "definition", "index_study_use", "source", "doi", "quote")
+#: columns an endpoint-definitions file may have; when it has one, every row fills it in.  ``endpoint_name``: the
+#: endpoint's name in the tables' captions ("DORIS remission"; without the column, the index study's
+#: ``endpoint_definition`` of the group's response row)
+OPTIONAL_DEFINITION_COLUMNS = ("endpoint_name",)
 #: facts of the index study the characteristics table and the prose quote: (item, statistic, per group);
 #: ``per group`` facts are needed for every group with a ``patients`` count, the others for ``all``
 REQUIRED_FACTS: tuple[tuple[str, str, bool], ...] = (
@@ -169,13 +173,14 @@ def read_definitions(path: Path) -> tuple[list[str], list[dict]]:
     if missing:
         return [f"header: missing column(s) {', '.join(missing)}; expected {list(DEFINITION_COLUMNS)}"], []
     errors, parsed = [], []
+    columns = [*DEFINITION_COLUMNS, *(c for c in OPTIONAL_DEFINITION_COLUMNS if c in header)]
     for i, raw in enumerate(rows, start=2):
-        rec = {c: (raw.get(c) or "").strip() for c in DEFINITION_COLUMNS}
+        rec = {c: (raw.get(c) or "").strip() for c in columns}
         rec["_row"] = i
         parsed.append(rec)
         errors += [
             f"row {i}, field {c!r}: empty; expected a value (every definition needs its source)"
-            for c in DEFINITION_COLUMNS
+            for c in columns
             if not rec[c]
         ]
     if not parsed and not errors:

@@ -2,18 +2,50 @@
 
 from __future__ import annotations
 
+import csv
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.data.schema import COHORT_SCHEMA, INDEX_SCHEMA, load_table, read_cohorts, read_index
-from analysis.settings import COHORTS, ENDPOINTS, GROUP_ORDER, INDEX_STUDY, TOTAL
+from analysis.settings import COHORTS, ENDPOINTS, INDEX_STUDY, TOTAL
+
+
+@functools.lru_cache(maxsize=8)
+def _first_appearance(path: str, stamp: tuple[int, int]) -> tuple[str, ...]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        groups = [(row.get("group") or "").strip() for row in csv.DictReader(fh)]
+    return tuple(dict.fromkeys(g for g in groups if g and g != TOTAL))
+
+
+def data_order(path: Path | str = INDEX_STUDY) -> tuple[str, ...]:
+    """The groups of an index-study file in the order they first appear in it (the whole cohort left out): the
+    table order of every table and figure.  Read as text, not validated (loading the file validates it); a file
+    that cannot be read gives no order, and the labels keep their own.
+
+    Parameters
+    ----------
+    path : Path or str
+        The index-study file (default that of the data folder in use, :data:`analysis.settings.INDEX_STUDY`).
+
+    Returns
+    -------
+    tuple of str
+        Each group once, in order of first appearance.
+    """
+    try:
+        st = Path(path).stat()
+        return _first_appearance(str(path), (st.st_mtime_ns, st.st_size))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return ()
 
 
 def group_order(labels: Iterable[str]) -> tuple[str, ...]:
-    """Labels in table order: those named in ``settings.GROUP_ORDER`` first, in that order, then the
-    others in order of first appearance; the whole-cohort total (``'all'``) is left out.
+    """Labels in table order: the index study's groups first, in the order they first appear in the data's
+    index-study file (:func:`data_order`), then the others in order of first appearance; the whole-cohort total
+    (``'all'``) is left out.
 
     Parameters
     ----------
@@ -26,8 +58,9 @@ def group_order(labels: Iterable[str]) -> tuple[str, ...]:
         Each label once, in table order.
     """
     seen = list(dict.fromkeys(str(x) for x in labels if str(x) != TOTAL))
-    known = [g for g in GROUP_ORDER if g in seen]
-    return tuple(known + [g for g in seen if g not in GROUP_ORDER])
+    order = data_order()
+    known = [g for g in order if g in seen]
+    return tuple(known + [g for g in seen if g not in order])
 
 
 def load_index(path: Path | str = INDEX_STUDY) -> pd.DataFrame:

@@ -91,6 +91,13 @@ class PriorSpec(_Strict):
         max_length=120,
         description="Label in tables and figures (1 to 120 characters); default the name.",
     )
+    short_label: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=60,
+        description="Short label in the priors figures' panel titles and legends (1 to 60 characters; a ':' "
+        "becomes ',' in titles); default `label`. Changes no number.",
+    )
     family: Literal["beta", "normal", "gamma", "poisson", "mvnormal"] = Field(
         default="beta",
         description='"beta" (default): a response rate, Beta mixtures and binomial data; "normal": a mean, '
@@ -450,6 +457,19 @@ class AdaptiveTwoSample(_Strict):
 Design = Annotated[OneSample | TwoSample | AdaptiveTwoSample, Field(discriminator="type")]
 
 
+class IndexModels(_Strict):
+    """Settings of the index-study models' sensitivity analysis (``python -m analysis sensitivity --spec FILE``)."""
+
+    leave_out: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A group of the index study (as spelled in the `group` column of index_study.csv) that one more "
+        "scenario leaves out, e.g. the group whose endpoint is weaker than the others'; the scenario is "
+        "`no_<group in lower case>`, labelled '<group> left out'. Absent: no such scenario. A group the data lack "
+        "is an error.",
+    )
+
+
 class Spec(_Strict):
     seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] = Field(
         default=SETTINGS.mcmc.seed,
@@ -460,6 +480,11 @@ class Spec(_Strict):
     design: list[Design] = Field(
         default=[],
         description="The designs, one `[[design]]` table each; `type` chooses the kind. Absent: priors only.",
+    )
+    index_models: IndexModels | None = Field(
+        default=None,
+        description="Settings of the index-study models' sensitivity analysis, one `[index_models]` table; "
+        "read by the sensitivity step, not by the priors step.",
     )
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from analysis.priors.schema import (
     AdaptiveTwoSample,
     Calibration,
+    IndexModels,
     MvComponent,
     OneSample,
     PriorSpec,
@@ -31,6 +32,7 @@ _FIELDS = {
     "components": set(MvComponent.model_fields),
     "sensitivity": set(Sensitivity.model_fields),
     "calibration": set(Calibration.model_fields),
+    "index_models": set(IndexModels.model_fields),
     "": set(Spec.model_fields),
 }
 
@@ -56,6 +58,8 @@ def _where(loc: tuple, raw: dict) -> tuple[str, str]:
     if parts and parts[0] == "components" and len(parts) > 1 and isinstance(parts[1], int):
         where += f", component #{parts[1] + 1}"
         table, parts = "components", parts[2:]
+    if not table and parts and parts[0] == "index_models" and len(parts) > 1:
+        where, table, parts = "[index_models]", "index_models", parts[1:]
     if parts and parts[0] in ("sensitivity", "calibration") and len(parts) > 1:
         where += f", [design.{parts[0]}]"
         table, parts = parts[0], parts[1:]

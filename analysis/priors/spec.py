@@ -545,4 +545,16 @@ def run(spec_path: Path, out_dir: Path, mcmc: MCMC | None = None, cohorts_path: 
         with atomic_path(out_dir / "map_draws.npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, **draws)
-    return {"priors": priors_out, "designs": designs, "records": recs, "summary": summary}
+    return {
+        "priors": priors_out,
+        "designs": designs,
+        "records": recs,
+        "summary": summary,
+        "short_labels": short_labels(spec),
+    }
+
+
+def short_labels(spec: dict) -> dict[str, str]:
+    """Each prior's name in figures: its ``short_label``, else its ``label``, else its name (not in the results:
+    a label changes no number)."""
+    return {p["name"]: p.get("short_label") or p.get("label") or p["name"] for p in spec["prior"]}

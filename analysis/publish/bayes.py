@@ -181,7 +181,7 @@ def diagnostics_table(diag: pd.DataFrame, sens_diag: pd.DataFrame, gates: dict) 
     )
 
 
-#: how a sensitivity scenario's label ends when it leaves a group out ('SSc left out')
+#: how a sensitivity scenario's label ends when it leaves a group out ('B left out')
 LEFT_OUT = " left out"
 
 

@@ -37,7 +37,7 @@ def _steps(data: Path, spec: Path, out: Path, basket: bool) -> list[tuple[str, l
         ("validate", ["validate", "--data", data, "--spec", spec]),
         ("frequentist", ["frequentist", "--out", res / "frequentist"]),
         ("bayes", ["bayes", "--out", res / "bayes"]),
-        ("sensitivity", ["sensitivity", "--out", res / "bayes"]),
+        ("sensitivity", ["sensitivity", "--spec", spec, "--out", res / "bayes"]),
         ("priors", ["priors", spec, "--out", res / "priors"]),
     ]
     if basket:

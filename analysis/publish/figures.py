@@ -223,27 +223,18 @@ def sensitivity(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-#: a prior's short name in figure titles and legends where the priors run gives no label
-PRIOR_NAMES = {
-    "SLE_cd19_remission": "SLE: autologous CD19, remission",
-    "SLE_remission": "SLE: all products, remission",
-    "SLE_all": "SLE: all products and endpoints",
-    "IIM": "IIM: all cohorts",
-    "SSc": "SSc: all cohorts",
-    "vague": "Vague Beta(1, 1)",
-}
-
-
-def prior_name(name: str) -> str:
-    """A prior's readable name (never the code name such as 'SLE_cd19_remission')."""
-    return PRIOR_NAMES.get(name, name.replace("_", " "))
+def prior_name(name: str, labels: dict[str, str] | None = None) -> str:
+    """A prior's readable name: its short label in the priors spec (``labels``, from
+    :func:`analysis.priors.spec.short_labels`), else the name with spaces for underscores."""
+    return (labels or {}).get(name) or name.replace("_", " ")
 
 
 def priors_figures(result: dict) -> dict[str, plt.Figure]:
     """Figures of a priors run: MAP draws vs mixture, prior vs posterior, OC curves, by file name (the priors step
     saves them with :func:`analysis.publish.build.save_figure`).
 
-    Every label is a readable name (:func:`prior_name`); the MAP panels draw the MCMC histogram their legend names
+    Every label is a readable name (:func:`prior_name`: the spec's ``short_label`` or ``label``); the MAP panels
+    draw the MCMC histogram their legend names
     (bars without white edges, which hid 60 narrow bars at print size); the prior-posterior panels each carry their
     own legend, because the example outcomes differ between priors (each prior's success boundary).
     """
@@ -251,6 +242,7 @@ def priors_figures(result: dict) -> dict[str, plt.Figure]:
 
     drawn: dict[str, plt.Figure] = {}
     recs = result["records"]
+    names = result.get("short_labels") or {name: r.get("label", name) for name, r in recs.items()}
     maps = [name for name, r in recs.items() if "draws" in r]
     x = np.linspace(0.0005, 0.9995, 800)
     blue, orange, _, vermillion = OKABE_ITO[:4]
@@ -270,7 +262,7 @@ def priors_figures(result: dict) -> dict[str, plt.Figure]:
             ax.plot(x, r["informative"].pdf(x), color=blue, label="Beta mixture (EM)")
             ax.plot(x, r["mixture"].pdf(x), color=vermillion, ls="--", label="robust mixture")
             k = len(r["studies"])
-            title = textwrap.fill(prior_name(name).replace(":", ","), 18)
+            title = textwrap.fill(prior_name(name, names).replace(":", ","), 18)
             ax.set_title(f"{title}\n({k} cohort{'s' if k != 1 else ''})", fontsize=MIN_FONT)
             ax.set_xlabel("Response rate")
             ax.set_ylim(0, min(ax.get_ylim()[1], 12))
@@ -284,14 +276,14 @@ def priors_figures(result: dict) -> dict[str, plt.Figure]:
         grid = np.asarray(d["grid"])
         fig, ax = figure(3.0)
         for (pname, e), color in zip(d["priors"].items(), [blue, orange, *OKABE_ITO[2:]]):
-            ax.plot(grid, e["oc"], color=color, label=f"{prior_name(pname)} (\u2265 {e['boundary']}/{d['n']})")
+            ax.plot(grid, e["oc"], color=color, label=f"{prior_name(pname, names)} (\u2265 {e['boundary']}/{d['n']})")
             if "interim" in e:
                 ax.plot(
                     grid,
                     e["interim"]["success"],
                     color=color,
                     ls=":",
-                    label=f"{prior_name(pname)}, with futility stop",
+                    label=f"{prior_name(pname, names)}, with futility stop",
                 )
         ax.axvline(d["p0"], color="0.5", ls="--", lw=1)
         ax.set_xlabel("True response rate")
@@ -309,7 +301,7 @@ def priors_figures(result: dict) -> dict[str, plt.Figure]:
                 post = BetaMixture.from_dict(ex["posterior"])
                 ax.plot(x, post.pdf(x), color=color, label=f"posterior, {ex['events']}/{ex['n']}")
             ax.axvline(d["p0"], color="0.6", lw=1)
-            ax.set_title(textwrap.fill(prior_name(pname).replace(":", ","), 22), fontsize=MIN_FONT)
+            ax.set_title(textwrap.fill(prior_name(pname, names).replace(":", ","), 22), fontsize=MIN_FONT)
             ax.set_xlabel("Response rate")
             # each panel its own legend (the outcome at the success boundary differs between priors), below the
             # panel: inside, it sat on the null-rate line and met the frame
@@ -371,9 +363,16 @@ def priors_result_from_files(results_dir: Path) -> dict:
     import json
 
     from analysis.priors import BetaMixture
+    from analysis.priors.spec import SpecError, load_spec, short_labels
+    from analysis.settings import ROOT
 
     results_dir = Path(results_dir)
-    saved = json.loads((results_dir / "priors.json").read_text())["priors"]
+    run = json.loads((results_dir / "priors.json").read_text())
+    saved = run["priors"]
+    try:  # the figures' short labels are the spec's, not the results' (a label changes no number)
+        names = short_labels(load_spec(ROOT / run["spec"]))
+    except (SpecError, KeyError, TypeError):
+        names = {name: r.get("label", name) for name, r in saved.items()}
     designs = json.loads((results_dir / "designs.json").read_text())
     draws = dict(np.load(results_dir / "map_draws.npz")) if (results_dir / "map_draws.npz").is_file() else {}
     records = {}
@@ -384,7 +383,7 @@ def priors_result_from_files(results_dir: Path) -> dict:
         if name in draws:
             rec["draws"] = draws[name]
         records[name] = rec
-    return {"records": records, "designs": designs}
+    return {"records": records, "designs": designs, "short_labels": names}
 
 
 #: a borrowing method's name in the basket figure's legend, spelled out (no 'JSD', 'MEM')

@@ -18,7 +18,8 @@ ENDPOINT_LABELS = {
     "icans_grade2plus": "ICANS, grade 2 or higher",
     "infection_hospitalised": "Pneumonia requiring hospital admission",
 }
-#: the whole cohort's response row pools three different endpoints: a description, not an estimate
+#: the whole cohort's response row when it pools different endpoints (the groups' endpoint names differ): a
+#: description, not an estimate
 TOTAL_RESPONSE_LABEL = "All, descriptive (endpoints differ)"
 
 
@@ -31,7 +32,45 @@ def _freq(est: pd.DataFrame) -> pd.DataFrame:
     return est[(est["analysis"] == "frequentist")]
 
 
-def estimates_table(est: pd.DataFrame) -> str:
+def response_endpoints(groups, names: dict[str, str], total: bool) -> str:
+    """The caption's sentence on the response endpoint of each group (``names``: group -> endpoint name)."""
+    named = [(g, names[g]) for g in groups if g in names]
+    if not named:
+        return ""
+    if len({n for _, n in named}) == 1:
+        return f" The response endpoint is {named[0][1]}" + (f" ({named[0][0]})." if len(named) == 1 else ".")
+    listed = ", ".join(f"{n} ({group_name(g)})" for g, n in named)
+    tail = "; the row for all patients adds these different endpoints and is descriptive only." if total else "."
+    return f" The response endpoint differs by disease: {listed}{tail}"
+
+
+def endpoint_names(path=None, index_path=None) -> dict[str, str]:
+    """Each group's response endpoint by name: the ``endpoint_name`` column of the data's endpoint-definitions
+    file (``data/raw/endpoint_definitions.csv``), else the index study's definition of the group's response row.
+
+    Raises
+    ------
+    DataError
+        Naming the file, row and field of every problem of the endpoint-definitions file.
+    """
+    from analysis.data.dataset import read_definitions
+    from analysis.data.schema import DataError
+    from analysis.settings import DATA_RAW
+
+    path = path or DATA_RAW / "endpoint_definitions.csv"
+    errors, rows = read_definitions(path)
+    if errors:
+        raise DataError(path, errors)
+    fallback = {g: d for g, d in endpoint_definitions(index_path).items() if g != TOTAL}
+    named = {r["disease"]: r["endpoint_name"] for r in rows if r.get("endpoint_name")}
+    return named or fallback
+
+
+def estimates_table(est: pd.DataFrame, names: dict[str, str] | None = None) -> str:
+    """Table 2: response and freedom from immunosuppression per group; ``names``: each group's response endpoint
+    by name, for the caption (default: the data's, :func:`endpoint_names`)."""
+    names = endpoint_names() if names is None else names
+    mixed = len(set(names.values())) > 1
     f = _freq(est)
     rows = []
     for endpoint in ("response", "drug_free"):
@@ -44,7 +83,9 @@ def estimates_table(est: pd.DataFrame) -> str:
             rows.append(
                 {
                     "Endpoint": ENDPOINT_LABELS[endpoint],
-                    "Group": TOTAL_RESPONSE_LABEL if (g == TOTAL and endpoint == "response") else group_name(g),
+                    "Group": TOTAL_RESPONSE_LABEL
+                    if (g == TOTAL and endpoint == "response" and mixed)
+                    else group_name(g),
                     "Patients / n": f"{r.events}/{r.n}",
                     "Exact 95% CI": ci(sub.loc["clopper-pearson", "lower"], sub.loc["clopper-pearson", "upper"]),
                     "Exact one-sided 95% lower bound": "" if lower is None else prop(lower),
@@ -52,13 +93,13 @@ def estimates_table(est: pd.DataFrame) -> str:
                     "Jeffreys": ci(sub.loc["jeffreys", "lower"], sub.loc["jeffreys", "upper"]),
                 }
             )
+    response = f[f["endpoint"] == "response"]
+    endpoints = response_endpoints(group_order(response["group"]), names, TOTAL in set(response["group"]))
     return md_table(
         pd.DataFrame(rows),
         "Remission or response and freedom from immunosuppression per disease, with exact (Clopper-Pearson) 95% "
         "confidence intervals and one-sided 95% lower bounds (any benchmark rate below the bound is rejected by the "
-        "one-sided exact binomial test at the 5% level), and Wilson and Jeffreys intervals. The response endpoint "
-        "differs by disease: DORIS remission (SLE), ACR-EULAR major clinical response (IIM), any decrease in the "
-        "EUSTAR activity index (SSc); the row for all patients adds these different endpoints and is descriptive only.",
+        "one-sided exact binomial test at the 5% level), and Wilson and Jeffreys intervals." + endpoints,
         "tbl-estimates",
         "llrrrrr",
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -30,7 +31,7 @@ from analysis.publish import (
     statements,
 )
 from analysis.results import Results
-from analysis.settings import NEW_GROUP, SETTINGS
+from analysis.settings import NEW_GROUP, PRIORS_SPEC, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,16 @@ class Section:
     figures: dict[str, Callable[[Results], object]] = field(default_factory=dict)  # -> a matplotlib Figure
     copied: tuple[str, ...] = ()
     variables: tuple[str, Callable[[Results], dict]] | None = None
+
+
+def _priors_figures(spec_path: Path = PRIORS_SPEC) -> tuple[str, ...]:
+    """The priors step's figures the manuscript shows: the MAP priors, and each one-sample design's OC curves and
+    prior-posterior panels, named after the designs of the paper's priors spec (``oc-NAME``, ``prior-posterior-NAME``,
+    as :func:`analysis.publish.figures.priors_figures` saves them)."""
+    from analysis.priors.spec import load_spec
+
+    designs = [d["name"] for d in load_spec(spec_path)["design"] if d["type"] == "one-sample"]
+    return ("map-priors", *(f"{kind}-{name}" for name in designs for kind in ("oc", "prior-posterior")))
 
 
 def _build_times(r: Results) -> dict:
@@ -150,7 +161,7 @@ SECTIONS: tuple[Section, ...] = (
             "design-sensitivity": lambda r: priors.design_sensitivity_table(r.designs),
             "design-calibration": lambda r: priors.design_calibration_table(r.designs),
         },
-        copied=("map-priors", "oc-sle_single_arm", "prior-posterior-sle_single_arm"),
+        copied=_priors_figures(),
         variables=("priors", lambda r: priors.priors_variables(r.priors, r.designs)),
     ),
     Section(

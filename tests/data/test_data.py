@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from analysis.data import DataError, endpoint_counts, group_order, load_cohorts, load_index, validate
+from analysis.data import DataError, data_order, endpoint_counts, group_order, load_cohorts, load_index, validate
 from analysis.settings import COHORTS, INDEX_STUDY
 
 
@@ -102,7 +102,7 @@ def test_failed_step_leaves_no_output(tmp_path):
 
 
 def test_groups_come_from_the_data(tmp_path):
-    """Any group label is accepted; the table order puts settings.GROUP_ORDER first, others after."""
+    """Any group label is accepted; the table order is the data's (first appearance in index_study.csv), others after."""
     text = INDEX_STUDY.read_text().replace(",MULLER24,SSc,", ",MULLER24,Scleroderma,")
     path = tmp_path / "renamed.csv"
     path.write_text(text)
@@ -110,6 +110,21 @@ def test_groups_come_from_the_data(tmp_path):
     groups = list(counts.loc[counts["endpoint"] == "response", "group"])
     assert groups == ["SLE", "IIM", "Scleroderma", "all"]
     assert group_order(["Zeta", "SSc", "Alpha", "SLE", "all"]) == ("SLE", "SSc", "Zeta", "Alpha")
+
+
+def test_the_table_order_is_the_order_of_the_index_study_file(tmp_path, monkeypatch):
+    """The groups' order is read from the data (no group named in code): rows reordered, tables reordered."""
+    import analysis.data.load as load
+
+    lines = INDEX_STUDY.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    path = tmp_path / "index_study.csv"
+    path.write_text(header + "".join(reversed(rows)), encoding="utf-8")
+    paper = data_order(INDEX_STUDY)
+    assert paper and data_order(path) == tuple(reversed(paper))
+    assert data_order(tmp_path / "missing.csv") == ()
+    monkeypatch.setattr(load, "data_order", lambda: data_order(path))
+    assert group_order(["Zeta", *paper, "all"]) == (*reversed(paper), "Zeta")
 
 
 def test_stray_spaces_in_cohort_labels_are_errors_not_silently_dropped(tmp_path):

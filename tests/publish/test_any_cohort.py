@@ -12,32 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORDS = re.compile(r"(?<![A-Za-z0-9])(MULLER24|Erlangen|SLE|IIM|SSc)(?![A-Za-z])", re.IGNORECASE)
 
 #: (file, literal) pairs that still name the Erlangen paper, each with why; shrink it, never grow it.
-ALLOWED = {
-    # the one ordering setting: the paper's groups first in every table and figure (any other group follows)
-    ("analysis/settings.py", "SLE"): "GROUP_ORDER",
-    ("analysis/settings.py", "IIM"): "GROUP_ORDER",
-    ("analysis/settings.py", "SSc"): "GROUP_ORDER",
-    # the sensitivity scenario 'no_ssc' leaves SSc (the weakest endpoint) out; its id is in results/bayes (to derive
-    # from the endpoint classes, which changes the results' scenario ids: a separate change with a new reference)
-    ("analysis/bayes/sensitivity.py", "no_ssc"): "scenario id",
-    ("analysis/bayes/sensitivity.py", "SSc left out"): "scenario label",
-    ("analysis/bayes/sensitivity.py", "SSc"): "scenario drop",
-    # an example in --help
-    ("analysis/cli.py", "SSc='Normal(-1, 2)'"): "help example",
-    # Table 2 caption: the response endpoint of each disease (could come from index_study.csv's definitions)
-    ("analysis/publish/frequentist.py", "DORIS remission (SLE)"): "estimates caption",
-    # readable prior names in the priors figures (results/priors/*.png): to come from the spec's labels
-    ("analysis/publish/figures.py", "SLE_cd19_remission"): "prior name",
-    ("analysis/publish/figures.py", "SLE_remission"): "prior name",
-    ("analysis/publish/figures.py", "SLE_all"): "prior name",
-    ("analysis/publish/figures.py", "IIM"): "prior name",
-    ("analysis/publish/figures.py", "SSc"): "prior name",
-    ("analysis/publish/figures.py", "SLE: "): "prior label",
-    ("analysis/publish/figures.py", "IIM: all cohorts"): "prior label",
-    ("analysis/publish/figures.py", "SSc: all cohorts"): "prior label",
-    # the design's figures copied into the manuscript (named in the Makefile too)
-    ("analysis/publish/sections.py", "sle_single_arm"): "figure file names",
-}
+ALLOWED = {}
 
 
 def _literals(path: Path):
