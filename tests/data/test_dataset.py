@@ -18,7 +18,7 @@ SPEC = ROOT / "config" / "follow_up.toml"
 def _copy(tmp_path):
     folder = tmp_path / "cohort"
     folder.mkdir()
-    for name in FILES.values():
+    for name in (*FILES.values(), "study.yml"):  # the four data files and the study metadata
         shutil.copy(DATA_RAW / name, folder / name)
     return folder
 
