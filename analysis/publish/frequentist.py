@@ -245,9 +245,9 @@ def frequentist_variables(est: pd.DataFrame, tests: pd.DataFrame, meta: pd.DataF
             v["safety"][f"{endpoint}_upper1s_pct"] = pct(sub.loc["clopper-pearson-upper", "upper"], 0)
     b = SETTINGS.benchmarks
     v["benchmark"] = {"default": prop(b.default), "min": prop(min(b.grid)), "max": prop(max(b.grid))}
-    v["lower_bound"] = {
-        g: prop(sub["lower"].iloc[0])
-        for g, sub in f[(f["method"] == "clopper-pearson-lower") & (f["endpoint"] == "response")].groupby("group")
+    v["lower_bound"] = {  # a group without a responder has no lower-bound row: its bound is 0 by construction
+        g: prop(sub.loc["clopper-pearson-lower", "lower"] if "clopper-pearson-lower" in sub.index else 0.0)
+        for g, sub in f[f["endpoint"] == "response"].set_index("method").groupby("group")
     }
     v["endpoint"] = {g: d for g, d in endpoint_definitions().items()}
     t = tests[(tests["test"] == "binomial-exact-one-sided") & (tests["endpoint"] == "response")]

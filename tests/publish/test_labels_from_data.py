@@ -68,3 +68,22 @@ def test_the_copied_design_figures_are_named_after_the_specs_designs():
             *(f"{kind}-{name}" for name in designs for kind in ("oc", "prior-posterior")),
         )
     assert "oc-aav_single_arm" in _priors_figures(TWO_GROUP / "priors.toml")
+
+
+def test_a_group_without_a_responder_has_a_lower_bound_of_zero():
+    """The exact one-sided lower bound of 0 of n is 0 (Clopper and Pearson 1934): the step writes no bound row for
+    it, and the report's variable must still exist (the sarcoma strata with 0 responders stopped the report)."""
+    import pandas as pd
+
+    from analysis.frequentist.intervals import interval_table
+    from analysis.publish.frequentist import frequentist_variables
+    from analysis.settings import RESULTS
+
+    est = pd.read_csv(RESULTS / "frequentist" / "estimates.csv")
+    zero = interval_table(pd.DataFrame([{"endpoint": "response", "group": "Z", "n": 13, "events": 0}]))
+    assert "clopper-pearson-lower" not in set(zero["method"])
+    tests = pd.read_csv(RESULTS / "frequentist" / "tests.csv")
+    meta = pd.read_csv(RESULTS / "frequentist" / "meta.csv")
+    v = frequentist_variables(pd.concat([est, zero], ignore_index=True), tests, meta)
+    assert float(v["lower_bound"]["Z"]) == 0.0
+    assert set(v["lower_bound"]) >= set(est.loc[est["endpoint"] == "response", "group"])
