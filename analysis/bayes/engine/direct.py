@@ -185,7 +185,7 @@ def _tail_gh(a, b, z, mu, tau, l0):
 
 
 def _tail_trapezoid(a, b, z, mu, tau, width, l0):
-    h = 2 * min(tau, width) / 1.5
+    h = 3 * min(tau, width) / 1.5  # panels of three trapezoid spacings (two normal sds at most), 8 nodes each
     far = 9 * tau + min(float((a + b).max()) * tau**2, 30.0)
     end = mu[-1] + far
     out = np.zeros(l0.shape)
