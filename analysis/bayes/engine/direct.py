@@ -67,69 +67,87 @@ def rows_of(grid: Grid) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def fast_log_q(a, b, grid: Grid) -> np.ndarray:
-    """``log Q(a_c, b_c; mu_g, tau_g)`` for columns ``c`` (1-D ``a``, ``b``) and every grid point: (C, G).
+def fast_log_q(a, b, grid: Grid, moments: int = 0) -> np.ndarray:
+    """``log Q(a_c + m, b_c; mu_g, tau_g)`` for columns ``c`` (1-D ``a``, ``b``), ``m = 0 .. moments`` and every
+    grid point: ((moments + 1) C, G), row ``m C + c`` (the ``m``-th moment's integrand has ``expit(t)^m`` more).
 
     :func:`~analysis.logitnormal.log_q` per grid point (the table path's rule), computed a row at a time."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    out = np.empty((a.size, grid.size))
-    big = float((a + b).max())
+    out = np.empty(((moments + 1) * a.size, grid.size))
+    big = float((a + b).max()) + moments
     width = 2.0 / np.sqrt(max(big, 1.0))  # the likelihood's sd on the logit is at least this
     for start, stop in rows_of(grid):
         mu, tau = grid.mu[start:stop], float(grid.tau[start])
         c = np.sqrt(2) * tau * big
         nodes = next((k for lim, k in GH_NODES if c <= lim), None)
         if nodes is not None:
-            out[:, start:stop] = _gh(a, b, mu, tau, nodes)
+            out[:, start:stop] = _gh(a, b, mu, tau, nodes, moments)
         else:
-            out[:, start:stop] = _trapezoid(a, b, mu, tau, width)
+            out[:, start:stop] = _trapezoid(a, b, mu, tau, width, moments)
     return out
 
 
-def _gh(a, b, mu, tau, nodes):
+def _gh(a, b, mu, tau, nodes, moments=0):
     x, w = _HERMITE[nodes]
     t = np.concatenate([mu[:, None], mu[:, None] + np.sqrt(2) * tau * x[None, :]], 1)  # (M, 1 + nodes): centre, nodes
     le = _log_expit(t)
     # log expit(t)^a expit(-t)^b = a log expit(t) + b log expit(-t), every column at once (one matrix product)
     v = (np.stack([a, b], 1) @ np.stack([le, le - t]).reshape(2, -1)).reshape(a.size, *t.shape)
     centre = v[..., :1]  # the slope of the log integrand is below a + b: within c |x| <= 29 of the centre
-    s = np.exp(v[..., 1:] - centre) @ w
-    return centre[..., 0] + np.log(s) - 0.5 * np.log(np.pi)
+    F = np.exp(v[..., 1:] - centre)
+    r = np.exp(le[:, 1:] - le[:, :1])  # expit(t) / expit(mu): a moment's extra factor, relative to the centre's
+    out = []
+    for m in range(moments + 1):
+        if m:
+            F *= r
+        out.append(centre[..., 0] + m * le[:, 0] + np.log(F @ w) - 0.5 * np.log(np.pi))
+    return np.concatenate(out)
 
 
-def _trapezoid(a, b, mu, tau, width):
-    h = min(tau, width) / 1.5
+def _trapezoid(a, b, mu, tau, width, moments=0):
+    # theta nodes at a spacing that divides the row's mu spacing (q nodes per mu step), so that theta - mu takes
+    # values on one lattice: the normal kernel is computed once per row and gathered, not exponentiated per pair
+    step = float(mu[1] - mu[0]) if mu.size > 1 else min(tau, width) / 1.5
+    q = max(1, int(np.ceil(step / (min(tau, width) / 1.5))))
+    h = step / q
     # the integrand is log-concave with curvature >= 1 / tau^2 and its mode within (a + b) tau^2 of mu (the
     # log likelihood's slope is at most a + b): beyond 9 tau from there it has dropped by more than 40
     far = 9 * tau + min(float((a + b).max()) * tau**2, 30.0)
-    t = np.arange(mu[0] - far, mu[-1] + far + h, h)
-    v = (a + b)[:, None] * _log_expit(t)[None] - b[:, None] * t[None]  # (C, T)
+    nfar = int(np.ceil(far / h)) + 1
+    T = (mu.size - 1) * q + 2 * nfar + 1
+    t = mu[0] + h * (np.arange(T) - nfar)  # theta_l - mu_i = (l - nfar - q i) h
+    le = _log_expit(t)
+    v = (a + b)[:, None] * le[None] - b[:, None] * t[None]  # (C, T)
     top = v.max(1, keepdims=True)
     inside = (v > top - BULK).any(0)
     F = np.exp(v - top)
-    out = np.full((a.size, mu.size), FLOOR)
+    if moments:  # the moments' integrands: expit(t)^m more, on the same scale
+        p = np.exp(le)
+        F = np.concatenate([F * p**m for m in range(moments + 1)])
+        top = np.tile(top, (moments + 1, 1))
+    d = h * np.arange(-T, T + 1) / tau
+    kern = np.exp(-0.5 * d * d)  # kern[T + k]: the kernel at theta - mu = k h
+    out = np.full((F.shape[0], mu.size), FLOOR)
     const = np.log(h / (np.sqrt(2 * np.pi) * tau))
-    reach = int(np.ceil(far / h)) + 1
     for i in range(0, mu.size, BLOCK_MU):
-        m = mu[i : i + BLOCK_MU]
-        lo = max(int(np.floor((m[0] - t[0]) / h)) - reach, 0)
-        hi = int(np.ceil((m[-1] - t[0]) / h)) + reach + 1
+        B = min(BLOCK_MU, mu.size - i)
+        lo, hi = i * q, (i + B - 1) * q + 2 * nfar + 1  # the nodes within far of the block's mu
         keep = np.flatnonzero(inside[lo:hi])
         if keep.size == 0:
             continue
-        sl = slice(lo + max(keep[0] - 1, 0), lo + keep[-1] + 2)
-        z = (t[None, sl] - m[:, None]) / tau
-        s = F[:, sl] @ np.exp(-0.5 * z * z).T  # (C, block)
+        l0, l1 = lo + keep[0], lo + keep[-1] + 1
+        base = kern[T + l0 - nfar - q * i :]
+        K = np.lib.stride_tricks.as_strided(base, shape=(B, l1 - l0), strides=(-q * kern.strides[0], kern.strides[0]))
+        s = F[:, l0:l1] @ K.T  # (C, block)
         with np.errstate(divide="ignore"):
-            out[:, i : i + BLOCK_MU] = np.maximum(top + np.log(s) + const, FLOOR)
+            out[:, i : i + B] = np.maximum(top + np.log(s) + const, FLOOR)
     return out
 
 
 def fast_rows(n: int, ys, grid: Grid, extra: int = 2) -> np.ndarray:
     """``log Q(y + m, n - y; mu_g, tau_g)`` for the counts ``ys`` and ``m = 0 .. extra``: (extra + 1, len(ys), G)."""
     ys = np.asarray(ys, float)
-    a = (ys[None, :] + np.arange(extra + 1)[:, None]).ravel()
-    return fast_log_q(a, np.tile(n - ys, extra + 1), grid).reshape(extra + 1, ys.size, grid.size)
+    return fast_log_q(ys, n - ys, grid, extra).reshape(extra + 1, ys.size, grid.size)
 
 
 def fast_tail(a, b, z: float, grid: Grid, l0: np.ndarray) -> np.ndarray:
@@ -245,13 +263,13 @@ class DirectEngine(Engine):
         if not cols and not new:
             return
         size, c = (np.array(v, float) for v in zip(*cols)) if cols else (np.empty(0), np.empty(0))
-        a = np.concatenate([c, c + 1, c + 2, [1.0] if new else []])
-        lq = fast_log_q(a, np.concatenate([np.tile(size - c, 3), [0.0] if new else []]), grid)
+        a = np.concatenate([c, [1.0] if new else []])
+        lq = fast_log_q(a, np.concatenate([size - c, [0.0] if new else []]), grid, moments=2).reshape(3, a.size, -1)
         if new:
-            self._new_mom[j] = np.exp(lq[-1])
+            self._new_mom[j] = np.exp(lq[0, -1])
         if not cols:
             return
-        lq = lq[: 3 * len(cols)].reshape(3, len(cols), -1)
+        lq = lq[:, : len(cols)]
         lb = log_binom(c, size)
         for i, (s, yc) in enumerate(cols):
             tab = self._tables.get((s, j))
