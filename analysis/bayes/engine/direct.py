@@ -6,17 +6,19 @@ one data vector of the Neuenschwander et al. (2016) Table V model (4 groups, two
 that is about 400,000 integrals, a second in a fresh process.  The grid's points come in rows of one ``tau`` and
 a uniform ``mu`` spacing (:func:`~analysis.bayes.engine.grid.make_grid`), and for a fixed row
 ``Q(., tau)`` is the binomial likelihood smoothed by a normal of sd ``tau``, so one row costs one small matrix
-product (:func:`fast_rows`):
+product (:func:`fast_log_q`):
 
-- ``tau`` at least the likelihood's narrowest width (about ``2 / sqrt(n)``) / ``SMALL``: the trapezoid rule on
-  a uniform ``theta`` grid of spacing ``min(tau, 2 / sqrt(n)) / 1.5`` over where the likelihood (within ``BULK``
-  log units of its maximum) and the row's normals (``+- 9 tau``) overlap.  Both factors are analytic in a strip,
-  so the rule converges geometrically; at this spacing its error is below ``exp(-2 pi^2 1.5^2)`` (1e-19) of the
-  integral.  All rows' likelihood values come from one ``log expit`` per ``theta``, and every count and moment
-  of a group size shares the row's normal kernel: ``kernel (mu, theta) @ likelihoods (theta, counts x 3)``.
-- smaller ``tau``: Gauss-Hermite with ``GH`` nodes in the normal's standardised variable (the likelihood is
-  nearly flat across the normal's width: ``tau * n <= 2 SMALL``, an integrand ``exp(c z)`` with ``c <= 3``).
+- ``c = sqrt(2) tau (n + 2)`` above 4.5 (the normal wider than the likelihood allows Gauss-Hermite): the trapezoid
+  rule on a uniform ``theta`` grid of spacing at most ``min(tau, 2 / sqrt(n)) / 1.5``, dividing the row's ``mu``
+  spacing (so that the normal kernel is computed once per row on the lattice of ``theta - mu``), over where the
+  likelihood (within ``BULK`` log units of its maximum) and the row's normals (``9 tau`` beyond where the
+  integrand's mode can be) overlap.  Both factors are analytic in a strip, so the rule converges geometrically;
+  at this spacing its error is below ``exp(-2 pi^2 1.5^2)`` (1e-19) of the integral.  Every count and moment of
+  every group shares the row's kernel: ``likelihoods (counts x 3, theta) @ kernel (theta, mu)``, the moments'
+  likelihoods being the count's times ``expit(theta)^m``.
+- smaller ``c``: Gauss-Hermite in the normal's standardised variable, 3 to 24 nodes by ``c`` (``GH_NODES``).
 
+Tail probabilities (:func:`fast_tail`): Gauss-Legendre panels that start at the threshold.
 Both rules agree with ``log_q`` (relative error below 5e-6 itself) to about 1e-8 on the grid points that carry
 posterior weight (tests/bayes/test_direct.py).  Grid points whose likelihood underflows (below about
 ``exp(-700)`` of the row's largest) get ``FLOOR``: they carry no weight.
