@@ -190,16 +190,41 @@ def one_off_exnex() -> dict:
         "one_new_count_seconds": new_count,
         "cold_ratio_to_100ms": cold / 0.1,
         "warm_ratio_to_5ms": warm / 0.005,
-        "jags": _jags_row(),
+        "jags": _jags_row(cold, cold_cpu, warm),
     }
 
 
-def _jags_row() -> dict:
-    import shutil
+def _jags_row(engine_seconds: float, engine_cpu_seconds: float, engine_warm_seconds: float, repeats: int = 3) -> dict:
+    """The one-off posterior by JAGS as bhmbasket runs it (:mod:`tools.bench_jags`: 2 chains, 1e4 iterations,
+    seeded), ``repeats`` times: median seconds per analysis (wall and CPU, from model compilation to the last draw;
+    R's start-up excluded), its ratio to the engine's cold one-off (wall and CPU) and warm posteriors, and the posterior means against the engine's in Monte Carlo standard errors; skipped with a message
+    when JAGS or rjags is missing."""
+    from tools.bench_jags import compare, jags_missing, run_jags
+    from tools.bench_oneoff import model_and_data
 
-    if shutil.which("jags") is None:
-        return {"skipped": "JAGS is not installed (Debian packages jags and r-cran-rjags): no JAGS comparison"}
-    return {"skipped": "JAGS found, but the R bridge (rjags) is not driven from this benchmark yet"}
+    why = jags_missing()
+    if why is not None:
+        return {"skipped": why}
+    from analysis.bayes.engine import posterior
+
+    model, y, n, cut = model_and_data()
+    post = posterior(model, y, n)
+    jags = run_jags(model, y, n, cut=(cut,), n_iter=10_000, n_chains=2, seed=20160101, repeats=repeats)
+    sec, cpu = float(np.median(jags["elapsed"])), float(np.median(jags["cpu"]))
+    return {
+        "seconds_per_analysis": sec,
+        "cpu_seconds_per_analysis": cpu,
+        "ratio_to_engine_cold": sec / engine_seconds,
+        "cpu_ratio_to_engine_cold": cpu / engine_cpu_seconds,
+        "ratio_to_engine_warm": sec / engine_warm_seconds,
+        "chains": 2,
+        "iterations": 10_000,
+        "analyses": repeats,
+        "engine_mean": post.mean.tolist(),
+        "engine_p_above": post.prob_above(cut).tolist(),
+        "jags_p_above": jags["p_above"][:, 0].mean(0).tolist(),
+        **compare(post.mean, jags),
+    }
 
 
 def _sarcoma10(n_sim: int):

@@ -252,14 +252,15 @@ def test_bad_data_rejected():
 
 
 def test_one_off_posterior_tabulates_only_its_counts_and_equals_the_full_engine():
-    """:func:`posterior` builds tables for the observed counts only; every summary equals the full tables'."""
+    """:func:`posterior` on the table path (``direct=False``) builds tables for the observed counts only; every
+    summary equals the full tables'."""
     from analysis.bayes.engine import posterior
-    from analysis.bayes.engine.core import clear_one_off_engines
+    from analysis.bayes.engine.direct import clear_one_off_engines
 
     clear_one_off_engines()
     y, n = [3, 12, 0], [24, 24, 12]
     full = Engine(EXNEX, 60).posterior(y, n, thresholds=[0.3])  # the one-off engine tabulates the tails it is asked
-    one = posterior(EXNEX, y, n)
+    one = posterior(EXNEX, y, n, direct=False)
     assert one._engine.table(24).ys.tolist() == [3, 12]
     np.testing.assert_array_equal(one.mean, full.mean)
     np.testing.assert_array_equal(one.sd, full.sd)

@@ -56,11 +56,13 @@ thousands at once).
 Modules, one role each: :mod:`~.model` (components and models),
 the inner integral (:mod:`analysis.logitnormal`, shared with every stage), :mod:`~.grid` (the hyper-parameter grid), :mod:`~.tables`
 (per-count tables), :mod:`~.components` (several exchangeable components), :mod:`~.core` (the engine
-and its posteriors), :mod:`~.mcmc` (the MCMC cross-check).
+and its posteriors), :mod:`~.direct` (one-off posteriors: whole grid rows per matrix product, no tables over
+every count), :mod:`~.mcmc` (the MCMC cross-check).
 """
 
 from analysis.bayes.engine.components import mixture_weights
-from analysis.bayes.engine.core import Engine, Posterior, posterior
+from analysis.bayes.engine.core import Engine, Posterior
+from analysis.bayes.engine.direct import DirectEngine, posterior
 from analysis.bayes.engine.grid import Grid, make_grid
 from analysis.bayes.engine.mcmc import MCMCMismatch, compare_mcmc
 from analysis.bayes.engine.model import Component, EngineModel
@@ -74,6 +76,7 @@ __all__ = [
     "DROP",
     "PANELS",
     "Component",
+    "DirectEngine",
     "Dist",
     "Engine",
     "EngineModel",

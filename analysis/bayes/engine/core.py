@@ -1,4 +1,5 @@
-"""The engine: :class:`Engine` (grids and tables cached per design), :class:`Posterior` and :func:`posterior`."""
+"""The engine: :class:`Engine` (grids and tables cached per design) and :class:`Posterior` (the one-off
+:func:`~analysis.bayes.engine.direct.posterior` lives with its engine in :mod:`~analysis.bayes.engine.direct`)."""
 
 from __future__ import annotations
 
@@ -420,67 +421,3 @@ class Engine:
                     out["p_above"][sl, k] += rest * nt.tails[float(thr[k])][yk, 0]
         out["p_above"] = np.clip(out["p_above"], 0, 1)
         return out
-
-
-def posterior(model: EngineModel, y, n, resolution: float = 1.0, reuse: bool = True) -> Posterior:
-    """One-off posterior (an :class:`Engine` whose tables hold only the counts its posteriors used, kept for the
-    next call with the same model and total size: only new counts then cost table rows).
-
-    ``reuse=False`` builds a fresh engine for these counts alone, as before engines were kept: the paper's
-    results use it, so that their numbers stay those of the reference bit for bit (a row computed with other
-    counts can differ in its last bit: the panel sums' matrix-vector product rounds by position).
-
-    Parameters
-    ----------
-    model : EngineModel
-        The hierarchical or EXNEX model.
-    y, n : array_like
-        Responders and patients, one entry per group.
-    resolution : float
-        Scales the grid spacings and the Gauss-Legendre orders (refinement checks).
-
-    Returns
-    -------
-    Posterior
-        Means, sds, exchangeability probabilities, the new group's mean, the log evidence; tail probabilities
-        and quantiles on demand.
-
-    References
-    ----------
-    Neuenschwander, Wandel, Roychoudhury and Bailey (2016), Robust exchangeability designs for early phase
-    clinical trials with multiple strata, Pharmaceutical Statistics 15:123-134 (EXNEX).
-    """
-    if not reuse:
-        counts: dict[int, set[int]] = {}
-        for a, b in zip(np.ravel(n), np.ravel(y)):
-            counts.setdefault(int(a), set()).add(int(b))
-        return Engine(model, int(np.sum(n)), resolution, counts=counts).posterior(y, n)
-    key = (_model_key(model), int(np.sum(n)), float(resolution))
-    eng = _ONE_OFF.pop(key, None)  # most recently used last
-    if eng is None:
-        eng = Engine(model, int(np.sum(n)), resolution, counts={}, lazy=True)
-    _ONE_OFF[key] = eng
-    while len(_ONE_OFF) > ONE_OFF_ENGINES:
-        del _ONE_OFF[next(iter(_ONE_OFF))]
-    return eng.posterior(y, n)
-
-
-#: one-off posteriors reuse the lazy engines of the last few (model, total size, resolution): a new data vector
-#: computes only the table rows of counts not seen before
-ONE_OFF_ENGINES = 8
-_ONE_OFF: dict[tuple, Engine] = {}
-
-
-def _model_key(model: EngineModel) -> tuple:
-    """Everything a model's posteriors depend on, exactly (a numpy array's repr rounds to 8 digits)."""
-
-    def exact(v):
-        return None if v is None else (np.shape(v), np.asarray(v, float).tobytes())
-
-    comps = tuple((c.mu.dist, c.mu.params, c.tau.dist, c.tau.params) for c in model.components)
-    return comps, exact(model.weights), exact(model.nex), exact(model.new_weights), exact(model.new_nex)
-
-
-def clear_one_off_engines() -> None:
-    """Forget the engines :func:`posterior` keeps (their tables), e.g. to time a cold one-off posterior."""
-    _ONE_OFF.clear()
