@@ -86,7 +86,8 @@ def simulate(design: Design, ex: Executor, fn, args: list[tuple]) -> list:
         rows = needed_rows(design, args, folder)
         rows.sort(key=lambda r: (r[2], r[0], r[1], r[3]))  # by group size: equal shares of equal cost
         shares = [rows[i :: ex.workers] for i in range(ex.workers)]
-        ex.map(build_rows, [(design, share, str(folder)) for share in shares if share])
+        if rows:
+            ex.map(build_rows, [(design, share, str(folder)) for share in shares if share])
         out = ex.map(_task_in, [(str(folder), fn, *a) for a in args])
         if store is not None:
             prune_store(store)
