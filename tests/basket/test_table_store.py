@@ -139,18 +139,23 @@ def test_concurrent_writers_leave_no_half_written_file(tmp_path):
 
     def reader():
         while not stop.is_set():
+            existed = path.exists()  # before the read: once written, the file is only ever replaced whole
             got = read_checked(path, store.MAGIC)
             if got is not None:
                 seen.append(got[:1])
                 if got not in payloads:
                     errors.append(len(got))
-            elif path.exists():  # present but not intact: a half-written file was visible
+            elif existed:  # present but not intact: a half-written file was visible
                 errors.append("damaged")
 
     threads = [threading.Thread(target=writer, args=(p,)) for p in payloads] + [threading.Thread(target=reader)]
     for t in threads:
         t.start()
     threading.Event().wait(1.5)
+    for _ in range(100):  # a loaded machine: until the reader has seen a whole file (10 s at most)
+        if seen:
+            break
+        threading.Event().wait(0.1)
     stop.set()
     for t in threads:
         t.join()
