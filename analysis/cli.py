@@ -660,7 +660,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cache",
         action="store_true",
         dest="no_cache",
-        help="neither load nor keep compiled MCMC samplers (default: kept in $ANALYSIS_JAX_CACHE, else "
+        help="neither load nor keep compiled MCMC samplers and the posterior engine's table rows (default: kept "
+        "in $ANALYSIS_JAX_CACHE, else "
         f"{default_program_cache()})",
     )
     p = argparse.ArgumentParser(
@@ -896,7 +897,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.progress:  # the environment carries both to worker processes
         os.environ["ANALYSIS_PROGRESS"] = "1"
-    if args.no_cache:  # empty: no program cache (analysis.bayes.sampling.program_cache)
+    if args.no_cache:  # empty: no program cache, no table store (analysis.bayes.cache_files.cache_root)
         os.environ["ANALYSIS_JAX_CACHE"] = ""
     from analysis.io import private_tempdir, step_outputs
 

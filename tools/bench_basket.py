@@ -99,13 +99,17 @@ def exact_jsd_seconds() -> float:
 
 
 def throughput(workers: int) -> float:
+    """Simulated trials per second of the 4-indication design, the engine's table rows built in the run (no table
+    store: ``--no-cache``)."""
     from analysis.basket.executor import Executor
     from analysis.basket.run import operating_characteristics
 
     d = _design4()
-    t0 = time.perf_counter()
-    operating_characteristics(d, Executor(workers=workers))
-    return d.n_sim / (time.perf_counter() - t0)
+    _clear_caches()
+    with _no_store():
+        t0 = time.perf_counter()
+        operating_characteristics(d, Executor(workers=workers))
+        return d.n_sim / (time.perf_counter() - t0)
 
 
 def run(mcmc: bool = True) -> dict:
@@ -236,39 +240,101 @@ def _sarcoma10(n_sim: int):
     return Design("sarcoma10", inds, [m], [Scenario("mixed", (0.2, 0.4) * 5)], oc="simulate", n_sim=n_sim, chunk=500)
 
 
+def _fresh_run(workers: int, n_sim: int, cache: str) -> dict:
+    """One run of the sarcoma design in a fresh process (:mod:`tools.bench_tables`) with the cache folder
+    ``cache`` (its table store), and the machine's load average when it ended."""
+    import os
+    import subprocess
+    import sys
+
+    from analysis.settings import ROOT
+
+    env = {**os.environ, "ANALYSIS_JAX_CACHE": cache}
+    out = subprocess.run(
+        [sys.executable, "-m", "tools.bench_tables", str(workers), str(n_sim)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds, cpu, t_import, before, after = out.stdout.split()[:5]
+    return {
+        "trials_per_second": n_sim / float(seconds),
+        "seconds": float(seconds),
+        "cpu_seconds": float(cpu),
+        "trials_per_cpu_second": n_sim / float(cpu),
+        "import_seconds": float(t_import),
+        "stored_rows_before": int(before),
+        "stored_rows_after": int(after),
+        "load_average_1min": os.getloadavg()[0],
+    }
+
+
 def ten_indications_throughput(workers: int = 2, n_sim: int = 4000) -> dict:
     """Simulated OC of a 10-indication EXNEX design (the sarcoma strata sizes of Neuenschwander et al. 2016,
-    Appendix 5.3) on the probability scale: trials per second with ``workers`` local processes, end to end (each
-    process builds the engine's tables first), and per core once the tables are built (the rate of long runs)."""
-    from analysis.basket.design import analyze
-    from analysis.basket.executor import Executor
-    from analysis.basket.run import operating_characteristics
+    Appendix 5.3) on the probability scale: trials per second with ``workers`` local processes, end to end in a
+    fresh process (import excluded): ``cold`` with an empty table store (:mod:`analysis.bayes.engine.store`: the
+    workers build every row the trials meet, each once, the first run in a fresh clone), ``warm`` in a second
+    fresh process reading the rows the first stored, ``no_store`` under ``--no-cache`` (rows built once in a
+    temporary store of the run); and per core in this process once the rows are built (the rate of long runs)."""
+    import tempfile
 
+    from analysis.basket.design import analyze
+
+    with tempfile.TemporaryDirectory(prefix="bench-tables-") as tmp:
+        cold = _fresh_run(workers, n_sim, tmp)
+        warm = _fresh_run(workers, n_sim, tmp)
+    no_store = _fresh_run(workers, n_sim, "")
     d = _sarcoma10(n_sim)
-    _clear_caches()
-    t0 = time.perf_counter()
-    operating_characteristics(d, Executor(workers=workers))
-    rate = n_sim / (time.perf_counter() - t0)
     m = d.methods[0]
     rng = np.random.default_rng(d.seed)
     n = np.tile([i.n for i in d.indications], (n_sim, 1))
     y = rng.binomial(n, d.scenarios[0].p)
-    c0 = time.process_time()
-    analyze(d, m, n, y)  # this process's tables (the rows of the counts these trials meet), then the trials
-    first = time.process_time() - c0
-    c0 = time.process_time()
-    analyze(d, m, n, y)  # the same trials, the tables built
-    again = time.process_time() - c0
+    with _no_store():
+        _clear_caches()
+        c0 = time.process_time()
+        analyze(d, m, n, y)  # this process's rows (the counts these trials meet), then the trials
+        first = time.process_time() - c0
+        c0 = time.process_time()
+        analyze(d, m, n, y)  # the same trials, the rows built
+        again = time.process_time() - c0
     tables_cpu, per_core = first - again, n_sim / again
+    rate = cold["trials_per_second"]
     return {
         "trials_per_second": rate,
+        "store": "cold (empty table store: every row built in the run)",
+        "cold": cold,
+        "warm": warm,
+        "no_store": no_store,
         "workers": workers,
         "n_sim": n_sim,
         "target": 1000,
         "ratio_to_target": rate / 1000,
+        "warm_ratio_to_target": warm["trials_per_second"] / 1000,
         "tables_cpu_seconds_per_process": tables_cpu,
         "trials_per_cpu_second_tables_built": per_core,
     }
+
+
+def _no_store():
+    """A block in which the engine's table rows are neither read nor stored (``--no-cache``)."""
+    import contextlib
+    import os
+
+    @contextlib.contextmanager
+    def block():
+        saved = os.environ.get("ANALYSIS_JAX_CACHE")
+        os.environ["ANALYSIS_JAX_CACHE"] = ""
+        try:
+            yield
+        finally:
+            if saved is None:
+                del os.environ["ANALYSIS_JAX_CACHE"]
+            else:
+                os.environ["ANALYSIS_JAX_CACHE"] = saved
+
+    return block()
 
 
 def components_k7_j4() -> dict:
@@ -321,11 +387,20 @@ def designer() -> dict:
             BEFORE["one_off_warm"],
         ),
         _row(
-            "simulated OC, 10 indications, 2 workers",
+            "simulated OC, 10 indications, 2 workers, fresh process, empty table store",
             "trials/s",
             ">=",
             1000.0,
             ten["trials_per_second"],
+            None,
+            BEFORE["ten_indications"],
+        ),
+        _row(
+            "simulated OC, 10 indications, 2 workers, fresh process, table rows stored by an earlier run",
+            "trials/s",
+            ">=",
+            1000.0,
+            ten["warm"]["trials_per_second"],
             None,
             BEFORE["ten_indications"],
         ),

@@ -24,6 +24,7 @@ from analysis.basket.design import (
     use_exact,
 )
 from analysis.basket.executor import Executor
+from analysis.basket.tables import simulate
 
 OUTPUTS = ("oc.csv", "calibration.csv", "design.json", "go_probability.png")
 
@@ -110,7 +111,7 @@ def operating_characteristics(design: Design, executor: Executor | None = None, 
                 thresholds[m.name] = res["thresholds"]
                 cal_rows += res["rows"]
         _, args = tasks(design, thresholds)
-        parts = ex.map(_sim_task, args)
+        parts = simulate(design, ex, _sim_task, args)  # the engine's table rows built once, shared by the workers
         rows = []
         for label in ("nominal", "calibrated") if thresholds else ("nominal",):
             for mi, m in enumerate(design.methods):

@@ -104,6 +104,13 @@ class BorrowingMethod:
         raise NotImplementedError
 
     @classmethod
+    def table_factor(cls, design: Design, method: Method, k: int, n: int):
+        """The :class:`~analysis.bayes.engine.mixed.LazyFactor` whose rows :meth:`analyze` reads for indication
+        ``k`` with ``n`` patients, when the method tabulates per-count rows (:mod:`analysis.basket.tables` builds
+        them once per run, shared by the worker processes); ``None`` (the default): no such rows."""
+        return None
+
+    @classmethod
     def exact_summaries(cls, design: Design, method: Method, states: list[States]) -> dict | None:
         """Summaries of every joint end state (C order over ``states``) when the method has a faster way than
         :meth:`analyze` of each; ``None`` (the default) analyses the enumerated end states."""

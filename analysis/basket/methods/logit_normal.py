@@ -12,6 +12,7 @@ from analysis.basket.checks import DesignError, choice
 from analysis.basket.methods.base import BorrowingMethod
 from analysis.bayes.engine import Engine, EngineModel, Grid, group_table
 from analysis.bayes.engine.mixed import LazyFactor, count_row, mixed_factor, posterior_sums
+from analysis.bayes.engine.store import factor_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from analysis.basket.design import Design, Method, States
@@ -218,6 +219,24 @@ def null_scale_batch(design: Design, method: Method, n: np.ndarray, y: np.ndarra
     (:func:`analysis.bayes.engine.mixed.posterior_sums`, with each indication's factors of every group size it
     has in ``n`` stacked: a row's code is its count plus the offset of its group size).
     """
+    K = design.K
+    g = method_engine(method, int(sum(i.n for i in design.indications))).grids()[0]
+    factors, codes = [], np.empty(y.shape, int)
+    for k in range(K):
+        parts, start = [], 0
+        for nv in np.unique(n[:, k]):
+            rows = n[:, k] == nv
+            codes[rows, k] = start + y[rows, k]
+            parts.append(null_factor(design, method, k, int(nv)).rows(y[rows, k]))
+            start += int(nv) + 1
+        factors.append(parts[0] if len(parts) == 1 else tuple(np.concatenate(v) for v in zip(*parts)))
+    sums = posterior_sums(g.logw, factors, codes)
+    return {"mean": sums[..., 1], "m2": sums[..., 2], "p_above": np.clip(sums[..., 3], 0, 1)}
+
+
+def null_factor(design: Design, method: Method, k: int, n: int) -> LazyFactor:
+    """Indication ``k``'s factor with ``n`` patients on the null scale (one exchangeable component), as
+    :func:`null_scale_batch` reads it."""
     eng = method_engine(method, int(sum(i.n for i in design.indications)))
     model = eng.model
     if model.J != 1:
@@ -226,25 +245,11 @@ def null_scale_batch(design: Design, method: Method, n: np.ndarray, y: np.ndarra
             f'(several are computed exactly: set oc = "exact")'
         )
     K = design.K
-    off = offsets(design, method)
-    g = eng.grids()[0]
     W = model.group_weights(K)[:, 0]
-    nex = model.group_nex(K)
-    w_nex = np.clip(1 - W, 0, 1)
     with np.errstate(divide="ignore"):
-        lw, lwn = np.log(W), np.log(w_nex)
-    factors, codes = [], np.empty(y.shape, int)
-    for k in range(K):
-        thr = float(design.p0[k])
-        parts, start = [], 0
-        for nv in np.unique(n[:, k]):
-            rows = n[:, k] == nv
-            codes[rows, k] = start + y[rows, k]
-            parts.append(_null_factor(eng, int(nv), thr, float(off[k]), lw[k], lwn[k], nex[k]).rows(y[rows, k]))
-            start += int(nv) + 1
-        factors.append(parts[0] if len(parts) == 1 else tuple(np.concatenate(v) for v in zip(*parts)))
-    sums = posterior_sums(g.logw, factors, codes)
-    return {"mean": sums[..., 1], "m2": sums[..., 2], "p_above": np.clip(sums[..., 3], 0, 1)}
+        lw, lwn = np.log(W), np.log(np.clip(1 - W, 0, 1))
+    off = offsets(design, method)
+    return _null_factor(eng, n, float(design.p0[k]), float(off[k]), lw[k], lwn[k], model.group_nex(K)[k])
 
 
 def _null_factor(eng: Engine, n: int, thr: float, offset: float, lw: float, lwn: float, nex) -> LazyFactor:
@@ -262,7 +267,8 @@ def _null_factor(eng: Engine, n: int, thr: float, offset: float, lw: float, lwn:
             nrow = None if ntab is None else count_row(ntab, y, thr)
             return mixed_factor(count_row(tab, y, thr), thr, lw, nrow, lwn)
 
-        cache[key] = LazyFactor(n, make_row)
+        fkey = factor_key("null", moved, eng.nodes, n, *key[1:], float(eng.model.is_exnex))
+        cache[key] = LazyFactor(n, make_row, fkey, moved.size)
     return cache[key]
 
 
@@ -285,6 +291,15 @@ class LogitNormal(BorrowingMethod):
             for k in out:
                 out[k][rows] = res[k]
         return out
+
+    @classmethod
+    def table_factor(cls, design, method, k, n):
+        eng = method_engine(method, int(sum(i.n for i in design.indications)))
+        if eng.model.J != 1:  # several components read whole tables (Engine._batch_components), or fail
+            return None
+        if scale_of(design, method) == "null":
+            return null_factor(design, method, k, n)
+        return eng.batch_factor(design.K, k, n, float(design.p0[k]))
 
     @classmethod
     def exact_summaries(cls, design, method, states):

@@ -13,6 +13,7 @@ from analysis.bayes.engine.components import mixture_weights
 from analysis.bayes.engine.grid import Grid, make_grid
 from analysis.bayes.engine.mixed import LazyFactor, count_row, mixed_factor, posterior_sums
 from analysis.bayes.engine.model import EngineModel
+from analysis.bayes.engine.store import factor_key
 from analysis.bayes.engine.tables import GroupTable, add_tail, extend_rows, group_table
 from analysis.limits import engine_bytes, engine_grid_points, require
 from analysis.logitnormal import _log_h, log_binom, log_q
@@ -353,11 +354,7 @@ class Engine:
         if self.model.J > 1:
             return self._batch_components(Y, n, thr)
         g = self.grids(int(n.sum()))[0]
-        W = self.model.group_weights(K)[:, 0]
-        nex = self.model.group_nex(K)
-        with np.errstate(divide="ignore"):
-            lw, lwn = np.log(W), np.log1p(-W)
-        factors = [self.mixed_factor(n[k], thr[k], lw[k], lwn[k], nex[k]).rows(Y[:, k]) for k in range(K)]
+        factors = [self.batch_factor(K, k, n[k], thr[k]).rows(Y[:, k]) for k in range(K)]
         sums = posterior_sums(g.logw, factors, Y)
         return {
             "mean": sums[..., 1],
@@ -365,6 +362,14 @@ class Engine:
             "p_above": np.clip(sums[..., 3], 0, 1),
             "p_ex": sums[..., 0],
         }
+
+    def batch_factor(self, K: int, k: int, n: int, thr: float) -> LazyFactor:
+        """The factor of group ``k`` of ``K`` with ``n`` patients that :meth:`batch` reads (one exchangeable
+        component): :meth:`mixed_factor` with the model's weights of group ``k``."""
+        W = self.model.group_weights(K)[:, 0]
+        with np.errstate(divide="ignore"):
+            lw, lwn = np.log(W[k]), np.log1p(-W[k])
+        return self.mixed_factor(n, thr, lw, lwn, self.model.group_nex(K)[k])
 
     def mixed_factor(self, n: int, thr: float, lw: float, lwn: float, nex) -> LazyFactor:
         """:func:`~analysis.bayes.engine.mixed.mixed_factor` of a group of size ``n`` (one exchangeable component,
@@ -381,7 +386,8 @@ class Engine:
                 nrow = None if ntab is None else count_row(ntab, y, thr)
                 return mixed_factor(count_row(tab, y, thr), thr, lw, nrow, lwn)
 
-            cache[key] = LazyFactor(n, make_row)
+            fkey = factor_key("mixed", g, self.nodes, int(n), *key[1:], float(self.model.is_exnex))
+            cache[key] = LazyFactor(n, make_row, fkey, g.size)
         return cache[key]
 
     def _batch_components(self, Y, n, thr, budget: int = 4_000_000) -> dict:

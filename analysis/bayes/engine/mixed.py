@@ -80,14 +80,30 @@ class LazyFactor:
     first: one worker, several processes or a cluster give the same bits (a row computed together with other
     rows can differ in its last bit, by its position in the panel sums' matrix-vector product).
 
-    ``make_row(y)`` returns ``(LM, Q)`` of count ``y`` as one-row arrays."""
+    ``make_row(y)`` returns ``(LM, Q)`` of count ``y`` as one-row arrays.  ``key`` (from
+    :func:`~analysis.bayes.engine.store.factor_key`, with ``size`` the grid's points): rows are read from the table
+    store when it holds them, and rows computed here are stored (the same bytes either way)."""
 
-    def __init__(self, n: int, make_row):
+    def __init__(self, n: int, make_row, key: str | None = None, size: int = 0):
         self.n = int(n)
         self.make_row = make_row
+        self.key, self.size = key, int(size)
         self.LM: np.ndarray | None = None
         self.Q: np.ndarray | None = None
         self.have = np.zeros(self.n + 1, bool)
+        self.computed = 0  # rows computed here (not read from the store)
+
+    def row(self, y: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(LM, Q)`` of count ``y`` (one-row arrays): from the store when it holds it, else computed (and stored)."""
+        from analysis.bayes.engine.store import load_row, row_path, save_row
+
+        path = None if self.key is None else row_path(self.key, y)
+        got = load_row(path, self.size)
+        if got is None:
+            got = self.make_row(int(y))
+            self.computed += 1
+            save_row(path, got[0][0], got[1][0])
+        return got
 
     def rows(self, ys) -> tuple[np.ndarray, np.ndarray]:
         """``(LM, Q)`` with the rows of the counts ``ys`` computed (others NaN)."""
@@ -95,7 +111,7 @@ class LazyFactor:
         for y in ys if ys.size or self.LM is not None else [0]:  # no rows asked: one, for the arrays' shape
             if self.have[y]:
                 continue
-            lm, q = self.make_row(int(y))
+            lm, q = self.row(int(y))
             if self.LM is None:
                 self.LM = np.full((self.n + 1, lm.shape[-1]), np.nan)
                 self.Q = np.full((self.n + 1, lm.shape[-1], 4), np.nan)

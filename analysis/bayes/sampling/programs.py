@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from analysis.bayes.cache_files import cache_root, checked_payload, cpu_features, prune, touch, write_checked
 from analysis.bayes.models.base import Model
 from analysis.bayes.sampling.keys import CacheWarning, code_hash, model_sources
 from analysis.bayes.sampling.trace import _program_key, _trace, padded_size
 from analysis.bayes.units import Units
-from analysis.io import atomic_path
 from analysis.provenance import package_versions
 from analysis.settings import MCMC
 
@@ -27,17 +27,6 @@ _PROGRAM_FORMAT = "xla-executable-2"
 _MAGIC = b"analysis compiled sampler 2\n"
 #: stored programs kept in the cache: the most recently used ones (each code change makes new ones)
 KEEP_PROGRAMS = 64
-
-
-def _cpu_features() -> str:
-    """The host CPU's feature flags (hashed): XLA compiles for the CPU it runs on."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("flags", "Features")):
-                return hashlib.sha256(line.encode()).hexdigest()[:16]
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def _compile_environment() -> dict:
@@ -66,19 +55,14 @@ def _compile_environment() -> dict:
         "config": config,
         "pytensorrc": {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in rc if f.is_file()},
         "machine": platform.machine(),
-        "cpu": _cpu_features(),
+        "cpu": cpu_features(),
     }
 
 
 def program_cache() -> Path | None:
-    """The program cache folder named by ``ANALYSIS_JAX_CACHE``; ``None`` when it is empty or blank (``--no-cache``).
-
-    Unset, the per-user cache folder: ``$XDG_CACHE_HOME/cart-analysis``, else ``~/.cache/cart-analysis``.
-    """
-    root = os.environ.get(
-        "ANALYSIS_JAX_CACHE", str(Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "cart-analysis")
-    )
-    return Path(root.strip()).expanduser() if root.strip() else None
+    """The program cache folder (:func:`analysis.bayes.cache_files.cache_root`: ``ANALYSIS_JAX_CACHE``, else the
+    per-user cache folder); ``None`` when it is empty or blank (``--no-cache``)."""
+    return cache_root()
 
 
 def _stored_program(spec: Model, size: int, mcmc: MCMC) -> Path | None:
@@ -130,12 +114,7 @@ def _store_program(path: Path, compiled, meta: tuple) -> None:
         }
     )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                fh.write(_MAGIC + hashlib.sha256(payload).digest() + payload)
-                fh.flush()
-                os.fsync(fh.fileno())
+        write_checked(path, _MAGIC, payload, sync=True)
         _prune(path.parent)
     except OSError as err:
         warnings.warn(
@@ -148,23 +127,12 @@ def _store_program(path: Path, compiled, meta: tuple) -> None:
 
 def _prune(folder: Path, keep: int = KEEP_PROGRAMS) -> None:
     """Remove all but the ``keep`` most recently used programs (loading one marks it used)."""
-
-    def used(p: Path) -> float:
-        try:
-            return p.stat().st_mtime
-        except OSError:  # removed meanwhile by another process
-            return 0.0
-
-    # "[!.]*": not the temporary files of writes in progress
-    for old in sorted(folder.glob("[!.]*.xla"), key=used, reverse=True)[keep:]:
-        old.unlink(missing_ok=True)
+    prune(folder, "*.xla", keep=keep)
 
 
 def _payload(blob: bytes) -> bytes | None:
     """The pickled program in a stored file's bytes; ``None`` unless its header and checksum hold."""
-    n = len(_MAGIC)
-    payload = blob[n + 32 :]
-    return payload if blob[:n] == _MAGIC and hashlib.sha256(payload).digest() == blob[n : n + 32] else None
+    return checked_payload(blob, _MAGIC)
 
 
 def _intact(path: Path | None) -> bool:
@@ -203,10 +171,7 @@ def _load_program(path: Path | None):
             f"stored sampler {path} is unreadable ({type(err).__name__}: {err}); tracing it again", CacheWarning, 2
         )
         return None
-    try:
-        os.utime(path)  # most recently used: kept by _prune
-    except OSError:
-        pass
+    touch(path)  # most recently used: kept by _prune
     shapes = [tuple(sh) for sh in m["shapes"]]
     dims = {k: tuple(v) for k, v in m["dims"].items()}
     return compiled, (list(m["names"]), shapes, list(m["post_names"]), dims)
