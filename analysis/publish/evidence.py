@@ -170,7 +170,8 @@ def definitions_table(defs: pd.DataFrame) -> str:
     )
 
 
-#: PRISMA 2020 items (Page et al. 2021), abridged, answered for this paper; "not done" where it was not done
+#: PRISMA 2020 items (Page et al. 2021), abridged, answered for this paper; "not done" where it was not done.
+#: A supplement table is cited by its label (@tbl-x): its number depends on the sections a report has.
 PRISMA_ITEMS = (
     ("1", "Title", "Not a systematic review, and not titled as one: a re-analysis of a case series."),
     ("2", "Abstract", "Structured abstract; the evidence base is described in the Methods."),
@@ -187,11 +188,11 @@ PRISMA_ITEMS = (
     ("13", "Synthesis methods", "Exact binomial-normal random-effects model; DerSimonian-Laird as sensitivity."),
     ("14", "Reporting bias assessment", "Not done formally; discussed under Limitations."),
     ("15", "Certainty assessment", "Not done."),
-    ("16", "Study selection", "Flow of the records (Table S10)."),
-    ("17", "Study characteristics", "Published cohorts (Table S1)."),
+    ("16", "Study selection", "Flow of the records (@tbl-flow)."),
+    ("17", "Study characteristics", "Published cohorts (@tbl-meta)."),
     ("18", "Risk of bias in studies", "Not done."),
-    ("19", "Results of individual studies", "Table S1, one row per cohort."),
-    ("20", "Results of syntheses", "Results, Other published cohorts; Table S1."),
+    ("19", "Results of individual studies", "@tbl-meta, one row per cohort."),
+    ("20", "Results of syntheses", "Results, Other published cohorts; @tbl-meta."),
     ("21", "Reporting biases", "Not assessed; fewer than ten cohorts per disease."),
     ("22", "Certainty of evidence", "Not assessed."),
     ("23", "Discussion", "Discussion, comparison with other series and Limitations."),
