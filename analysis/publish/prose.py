@@ -169,9 +169,9 @@ def introduction(v: dict, f: Facts) -> str:
     n = join([var(f"freq.n.response_{g}") for g in f.groups])
     source = f" {f.cite}" if f.cite else " (unpublished)"
     return (
-        f"Of {var('freq.n.response_all')} patients with {join(list(f.groups), 'or')} treated with "
-        f"{var('context.product')} at {var('context.centre')}{source}, {var('freq.who.response_all')} reached "
-        f"the response endpoint of their disease. With {n} patients per disease, an observed rate of "
+        f"At {var('context.centre')}, {var('freq.who.response_all')} with {join(list(f.groups), 'or')} treated "
+        f"with {var('context.product')}{source} reached the response endpoint of their disease. With {n} patients "
+        "per disease, an observed rate of "
         f"{var('freq.cp.response_all.estimate_pct')} says little about the true rate.\n\n"
         "Our objective was to quantify, for each disease separately, how low the true response rate could "
         "plausibly be, and how often uncommon harms could occur, given the reported counts; and to show how "
@@ -220,14 +220,20 @@ def patients(v: dict, f: Facts) -> str:
 
 
 def evidence(v: dict, f: Facts) -> str:
+    # '0 cohorts gave no readable responder counts' said nothing: the clause only when some did
+    unread = (
+        f"{var('evidence.no_counts')} cohorts gave no readable responder counts and "
+        if str(get(v, "evidence.no_counts") or 0) != "0"
+        else ""
+    )
     return (
         "No systematic search was run, so this is not a systematic review. Other published cohorts treated for "
         "the same diseases were collected with the quoted sentence from which each count was read "
         "(`published_cohorts.csv`). A cohort was eligible if it reported the number treated and the number "
         f"reaching a stated response endpoint in one of the diseases. Of {var('evidence.identified')} records "
-        f"identified, {var('evidence.no_counts')} cohorts gave no readable responder counts and "
-        f"{var('evidence.included_reports')} reports ({var('evidence.included_rows')} disease rows) entered the "
-        f"primary meta-analysis ({supp('tbl-flow')}, a PRISMA-style flow generated from the data files)."
+        f"identified, {unread}{var('evidence.included_reports')} reports ({var('evidence.included_rows')} disease "
+        f"rows) entered the primary meta-analysis ({supp('tbl-flow')}, a PRISMA-style flow generated from the data "
+        "files)."
     )
 
 
