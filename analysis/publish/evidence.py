@@ -28,7 +28,7 @@ import pandas as pd
 from analysis.data.dataset import DEFINITION_COLUMNS, read_definitions
 from analysis.data.schema import DataError
 from analysis.publish.format import md_table
-from analysis.settings import DATA_RAW
+from analysis.settings import DATA_RAW, ROOT
 
 DEFINITIONS = DATA_RAW / "endpoint_definitions.csv"
 
@@ -102,11 +102,14 @@ def flow_table(f: dict) -> str:
             "Records": f"{f['included_reports']} ({f['included_rows']} rows)",
         },
     ]
+    # the files of the data folder the report is built from (a cohort's is not data/raw/), as the colophon names them
+    folder = DATA_RAW.resolve()
+    shown = folder.relative_to(ROOT).as_posix() if folder.is_relative_to(ROOT) else folder.as_posix()
+    files = ", ".join(f"`{shown}/{n}`" for n in ("published_cohorts.csv", "study_characteristics.csv"))
     return md_table(
         pd.DataFrame(rows),
-        "Flow of the records behind the analysis (PRISMA-style), counted from the data files "
-        "(`data/raw/published_cohorts.csv`, `data/raw/study_characteristics.csv`). A report may give several "
-        "diseases, one row each. Rows are pooled only within one disease and endpoint class.",
+        f"Flow of the records behind the analysis (PRISMA-style), counted from the data files ({files}). A report "
+        "may give several diseases, one row each. Rows are pooled only within one disease and endpoint class.",
         "tbl-flow",
         "lr",
     )

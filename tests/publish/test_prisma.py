@@ -1,4 +1,5 @@
-"""The PRISMA checklist points at the supplement's tables by label, never by a typed number.
+"""The PRISMA checklist points at the supplement's tables by label, never by a typed number, and the flow of
+the records names the files of the data folder it counted.
 
 Its answers said "Flow of the records (Table S10)" while the flow table was Table S15 of the paper's supplement
 (S10 was the basket trial's calibration) and Table S8 of a cohort's report: supplement numbers depend on which
@@ -11,6 +12,8 @@ import re
 
 import pytest
 
+from analysis.data import load_characteristics, load_cohorts
+from analysis.publish import evidence
 from analysis.publish.checklist import defined_labels
 from analysis.publish.evidence import prisma_table
 from analysis.settings import ROOT
@@ -30,3 +33,14 @@ def test_every_table_the_prisma_answers_cite_is_in_the_supplement():
     if not defined & cited:
         pytest.skip("no built tables: run `make paper` first")
     assert cited <= defined, sorted(cited - defined)
+
+
+def test_the_flow_names_the_files_of_the_data_folder_it_counted(monkeypatch):
+    """A cohort's report said it counted `data/raw/published_cohorts.csv`, the paper's file, not its own."""
+    folder = ROOT / "tests" / "data" / "two_group"
+    flow = evidence.flow(load_cohorts(folder / "published_cohorts.csv"),
+                         load_characteristics(folder / "study_characteristics.csv"))  # fmt: skip
+    monkeypatch.setattr(evidence, "DATA_RAW", folder)
+    caption = evidence.flow_table(flow).splitlines()[-1]
+    assert "`tests/data/two_group/published_cohorts.csv`" in caption
+    assert "data/raw" not in caption
