@@ -343,7 +343,9 @@ def response(v: dict, f: Facts) -> str:
     if f.heterogeneity_p is not None:
         out.append(f"The exact test of equal response rates across diseases gives p = {var('report.heterogeneity_p')}.")
     elif get(v, "freq.test.heterogeneity_note") is not None:  # why it could not be computed
-        out.append(f"The exact test of equal response rates across diseases is {var('freq.test.heterogeneity_note')}.")
+        # 'not testable: every patient responded, ...' is said of the hypothesis, not of the test
+        what = "hypothesis" if str(get(v, "freq.test.heterogeneity_note")).startswith("not testable") else "exact test"
+        out.append(f"The {what} of equal response rates across diseases is {var('freq.test.heterogeneity_note')}.")
     return " ".join(out)
 
 

@@ -1,6 +1,7 @@
 """The generic sentences of a cohort without its own prose (study.yml) read as a report would: the two-group
 cohort's introduction said "Of 10 patients with AAV or MG treated ..., 9 of 10 patients reached" (the total
-twice) and its evidence base "0 cohorts gave no readable responder counts"."""
+twice) and its evidence base "0 cohorts gave no readable responder counts"; the paper said "The exact test of
+equal response rates across diseases is not testable" (a hypothesis is testable, a test is not)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,11 @@ def test_the_introduction_gives_the_number_of_patients_once():
 def test_the_evidence_base_names_unreadable_cohorts_only_when_there_are_some():
     assert "gave no readable" not in prose.evidence({"evidence": {"no_counts": 0}}, FACTS)
     assert "gave no readable" in prose.evidence({"evidence": {"no_counts": 5}}, FACTS)
+
+
+def test_not_testable_is_said_of_the_hypothesis():
+    note = "not testable: every patient responded, so the table with these margins is unique"
+    v = {"freq": {"test": {"heterogeneity_note": note}}}
+    text = prose.response(v, FACTS)
+    assert "The hypothesis of equal response rates across diseases is {{< var freq.test.heterogeneity_note >}}." in text
+    assert "exact test of equal response rates" not in text
