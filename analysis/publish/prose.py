@@ -189,13 +189,14 @@ def _cite(doi: str) -> str:
 
 def patients(v: dict, f: Facts) -> str:
     source = f" {f.cite}" if f.cite else ""
+    therapies = "therapy" if str(get(v, "context.refractory_min_therapies")) == "1" else "therapies"
     out = [
         f"All {var('context.patients.all')} patients were treated at {var('context.centre')} "
         f"({var('context.setting')}), and all were refractory to at least "
-        f"{var('context.refractory_min_therapies')} conventional therapies{source} (@tbl-characteristics). "
+        f"{var('context.refractory_min_therapies')} conventional {therapies}{source} (@tbl-characteristics). "
         f"Each received {var('context.product')} at a dose of {var('context.dose')}, after lymphodepletion with "
         f"{var('context.lymphodepletion')}, so the effect of the conditioning cannot be separated from that of "
-        f"the CAR T cells. The median follow-up was {var('context.follow_up.median')} "
+        f"the product. The median follow-up was {var('context.follow_up.median')} "
         f"{var('context.follow_up.unit')} (range {var('context.follow_up.min')}{TO}{var('context.follow_up.max')})."
     ]
     ends = []
@@ -289,7 +290,7 @@ def limitations(v: dict, f: Facts) -> str:
         f"({supp('tbl-endpoints')}), and follow-up ranged from {var('context.follow_up.min')}{TO}"
         f"{var('context.follow_up.max')} {var('context.follow_up.unit')}, so the rates say nothing about how long "
         f"responses last. Every patient received {var('context.lymphodepletion')}, so the effect of the "
-        "conditioning cannot be separated from that of the CAR T cells. The external cohorts were not found by a "
+        "conditioning cannot be separated from that of the product. The external cohorts were not found by a "
         "systematic search, and early successful series are more likely to be published."
     )
 

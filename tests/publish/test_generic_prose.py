@@ -28,3 +28,14 @@ def test_not_testable_is_said_of_the_hypothesis():
     text = prose.response(v, FACTS)
     assert "The hypothesis of equal response rates across diseases is {{< var freq.test.heterogeneity_note >}}." in text
     assert "exact test of equal response rates" not in text
+
+
+def test_the_generic_text_names_no_product_class_and_counts_one_therapy_in_the_singular():
+    """The sarcoma strata (imatinib) read "cannot be separated from that of the CAR T cells" and "refractory to
+    at least 1 conventional therapies"."""
+    v = {"context": {"refractory_min_therapies": 1}}
+    text = prose.patients(v, FACTS) + prose.limitations(v, FACTS)
+    assert "CAR" not in text
+    assert "at least {{< var context.refractory_min_therapies >}} conventional therapy " in text
+    two = prose.patients({"context": {"refractory_min_therapies": 2}}, FACTS)
+    assert "conventional therapies" in two
