@@ -5,7 +5,7 @@ equal response rates across diseases is not testable" (a hypothesis is testable,
 
 from __future__ import annotations
 
-from analysis.publish import prose
+from analysis.publish import prose, prose_models
 from analysis.publish.prose import Facts
 
 FACTS = Facts(groups=("AAV", "MG"), endpoint={"AAV": "BVAS remission", "MG": "MG-ADL improvement"})
@@ -39,3 +39,19 @@ def test_the_generic_text_names_no_product_class_and_counts_one_therapy_in_the_s
     assert "at least {{< var context.refractory_min_therapies >}} conventional therapy " in text
     two = prose.patients({"context": {"refractory_min_therapies": 2}}, FACTS)
     assert "conventional therapies" in two
+
+
+def _design(primary: int, vague: int) -> dict:
+    priors = {"primary": {"boundary": primary, "type1": "0.058"}, "vague": {"boundary": vague, "type1": "0.1"}}
+    return {"priors": {"map": {"primary": {}}, "design": {"d": {"n": 20, "priors": priors}}}}
+
+
+def test_a_vague_prior_with_the_same_boundary_reads_as_such():
+    """The two-group report read "the primary prior needs 14 responses of 20 for success (type I error 0.058),
+    the vague prior 14 (type I error 0.058)"."""
+    facts = Facts(groups=FACTS.groups, endpoint=FACTS.endpoint, designs={"d": "AAV"})
+    same = prose_models.priors_results(_design(14, 14), facts)
+    assert "as does the vague prior ({{< var priors.design.d.priors.vague.boundary >}})" in same
+    assert "priors.design.d.priors.vague.type1" not in same
+    other = prose_models.priors_results(_design(13, 14), facts)
+    assert "the vague prior {{< var priors.design.d.priors.vague.boundary >}} (type I error" in other
