@@ -159,6 +159,14 @@ INDEX_CASES = {
         _replace(INDEX, "MULLER24,IIM,response", "MULLER24,New,response"),
         r"row 3, field 'group': 'New' is reserved",
     ),
+    "group with a space": (
+        _replace(INDEX, "MULLER24,IIM,response", "MULLER24,my IIM,response"),
+        r"row 3, field 'group': 'my IIM' is not a short name; expected letters, digits, '-' or '_' only",
+    ),
+    "group with a dot": (
+        _replace(INDEX, "MULLER24,IIM,response", "MULLER24,IIM.a,response"),
+        r"row 3, field 'group': 'IIM\.a' is not a short name",
+    ),
     "header only": (INDEX.splitlines()[0] + "\n", r"no data rows"),
     "empty file": ("", r"header: missing column"),
 }

@@ -24,6 +24,9 @@ from analysis.settings import ENDPOINTS, NEW_GROUP, TOTAL
 MAX_COUNT = 1_000_000
 #: Labels the analyses give their own rows: the whole cohort (index study) and the predictive new group.
 RESERVED_LABELS = (TOTAL, NEW_GROUP)
+#: A group or disease label names the report's variables (``freq.n.response_SLE``) and shortcodes: letters,
+#: digits, '-' and '_' only (a space or a dot breaks them at the render step, minutes later).
+LABEL = re.compile(r"\w[\w-]*")
 
 _DIGITS = re.compile(r"-?[0-9]+", flags=re.ASCII)
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", flags=re.ASCII)
@@ -237,10 +240,11 @@ def _check_unique(parsed: list[dict], key: tuple[str, ...]) -> list[str]:
 
 
 def check_labels(parsed: list[dict], field: str, allowed: tuple[str, ...] = ()) -> list[str]:
-    """Labels that differ only in case, and reserved labels (:data:`RESERVED_LABELS`).
+    """Labels that differ only in case, reserved labels (:data:`RESERVED_LABELS`) and labels that are not a
+    short name (:data:`LABEL`).
 
     ``sle`` beside ``SLE`` would silently become a second disease, and a disease named ``new`` would collide with
-    the models' predictive new-disease rows.  ``allowed`` lists the reserved labels this field may use as they are
+    the models' predictive new-disease rows; ``ANCA vasculitis`` would break the report's variables.  ``allowed`` lists the reserved labels this field may use as they are
     (the index study's ``all`` rows).
 
     Parameters
@@ -265,6 +269,12 @@ def check_labels(parsed: list[dict], field: str, allowed: tuple[str, ...] = ()) 
             continue
         key = label.casefold()
         where = f"row {rec['_row']}, field '{field}'"
+        if not LABEL.fullmatch(label):
+            errors.append(
+                f"{where}: {label!r} is not a short name; expected letters, digits, '-' or '_' only (no spaces or "
+                "dots: the label names the report's variables), e.g. an abbreviation"
+            )
+            continue
         reserved = [r for r in RESERVED_LABELS if r.casefold() == key]
         if reserved and label not in allowed:
             errors.append(

@@ -28,7 +28,7 @@ import pandas as pd
 from analysis.data.dataset import DEFINITION_COLUMNS, read_definitions
 from analysis.data.schema import DataError
 from analysis.publish.format import md_table
-from analysis.settings import DATA_RAW
+from analysis.settings import DATA_RAW, ROOT
 
 DEFINITIONS = DATA_RAW / "endpoint_definitions.csv"
 
@@ -102,11 +102,14 @@ def flow_table(f: dict) -> str:
             "Records": f"{f['included_reports']} ({f['included_rows']} rows)",
         },
     ]
+    # the files of the data folder the report is built from (a cohort's is not data/raw/), as the colophon names them
+    folder = DATA_RAW.resolve()
+    shown = folder.relative_to(ROOT).as_posix() if folder.is_relative_to(ROOT) else folder.as_posix()
+    files = ", ".join(f"`{shown}/{n}`" for n in ("published_cohorts.csv", "study_characteristics.csv"))
     return md_table(
         pd.DataFrame(rows),
-        "Flow of the records behind the analysis (PRISMA-style), counted from the data files "
-        "(`data/raw/published_cohorts.csv`, `data/raw/study_characteristics.csv`). A report may give several "
-        "diseases, one row each. Rows are pooled only within one disease and endpoint class.",
+        f"Flow of the records behind the analysis (PRISMA-style), counted from the data files ({files}). A report "
+        "may give several diseases, one row each. Rows are pooled only within one disease and endpoint class.",
         "tbl-flow",
         "lr",
     )
@@ -170,7 +173,8 @@ def definitions_table(defs: pd.DataFrame) -> str:
     )
 
 
-#: PRISMA 2020 items (Page et al. 2021), abridged, answered for this paper; "not done" where it was not done
+#: PRISMA 2020 items (Page et al. 2021), abridged, answered for this paper; "not done" where it was not done.
+#: A supplement table is cited by its label (@tbl-x): its number depends on the sections a report has.
 PRISMA_ITEMS = (
     ("1", "Title", "Not a systematic review, and not titled as one: a re-analysis of a case series."),
     ("2", "Abstract", "Structured abstract; the evidence base is described in the Methods."),
@@ -187,11 +191,11 @@ PRISMA_ITEMS = (
     ("13", "Synthesis methods", "Exact binomial-normal random-effects model; DerSimonian-Laird as sensitivity."),
     ("14", "Reporting bias assessment", "Not done formally; discussed under Limitations."),
     ("15", "Certainty assessment", "Not done."),
-    ("16", "Study selection", "Flow of the records (Table S10)."),
-    ("17", "Study characteristics", "Published cohorts (Table S1)."),
+    ("16", "Study selection", "Flow of the records (@tbl-flow)."),
+    ("17", "Study characteristics", "Published cohorts (@tbl-meta)."),
     ("18", "Risk of bias in studies", "Not done."),
-    ("19", "Results of individual studies", "Table S1, one row per cohort."),
-    ("20", "Results of syntheses", "Results, Other published cohorts; Table S1."),
+    ("19", "Results of individual studies", "@tbl-meta, one row per cohort."),
+    ("20", "Results of syntheses", "Results, Other published cohorts; @tbl-meta."),
     ("21", "Reporting biases", "Not assessed; fewer than ten cohorts per disease."),
     ("22", "Certainty of evidence", "Not assessed."),
     ("23", "Discussion", "Discussion, comparison with other series and Limitations."),

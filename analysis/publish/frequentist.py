@@ -95,9 +95,10 @@ def estimates_table(est: pd.DataFrame, names: dict[str, str] | None = None) -> s
             )
     response = f[f["endpoint"] == "response"]
     endpoints = response_endpoints(group_order(response["group"]), names, TOTAL in set(response["group"]))
+    drug_free = " and freedom from immunosuppression" if (f["endpoint"] == "drug_free").any() else ""
     return md_table(
         pd.DataFrame(rows),
-        "Remission or response and freedom from immunosuppression per disease, with exact (Clopper-Pearson) 95% "
+        f"Remission or response{drug_free} per disease, with exact (Clopper-Pearson) 95% "
         "confidence intervals and one-sided 95% lower bounds (any benchmark rate below the bound is rejected by the "
         "one-sided exact binomial test at the 5% level), and Wilson and Jeffreys intervals." + endpoints,
         "tbl-estimates",
@@ -105,7 +106,12 @@ def estimates_table(est: pd.DataFrame, names: dict[str, str] | None = None) -> s
     )
 
 
-def safety_table(est: pd.DataFrame) -> str:
+def safety_table(est: pd.DataFrame, meta: dict | None = None) -> str:
+    """Table 3: the whole cohort's harms; ``meta`` is the study metadata (read from the data folder when not
+    given), whose ``safety_caption`` (what the sources do not report) is added to the caption."""
+    from analysis.publish.study import load_study
+
+    meta = load_study() if meta is None else meta
     f = _freq(est)
     rows = []
     for endpoint in SAFETY_ENDPOINTS:
@@ -124,16 +130,21 @@ def safety_table(est: pd.DataFrame) -> str:
             }
         )
     n = int(rows[0]["Patients / n"].split("/")[1]) if rows else 0
-    return md_table(
-        pd.DataFrame(rows),
-        f"Adverse events among all {n} patients, as reported for the whole cohort (the sources give no counts per "
-        "disease), with exact 95% confidence intervals. For every category with no event, the exact one-sided 95% "
-        "upper bound is the largest rate compatible with observing none. The sources we could read do not name the "
-        "grading system used for cytokine-release syndrome (CRS) and immune effector cell-associated neurotoxicity "
-        "syndrome (ICANS), and do not state whether any patient died.",
-        "tbl-safety",
-        "lrrrr",
+    zero = any(r["One-sided 95% upper bound"] for r in rows)
+    caption = " ".join(
+        x
+        for x in (
+            f"Adverse events among all {n} patients, as reported for the whole cohort, with exact 95% confidence "
+            "intervals.",
+            "For every category with no event, the exact one-sided 95% upper bound is the largest rate compatible "
+            "with observing none."
+            if zero
+            else "",
+            " ".join(str(meta.get("safety_caption") or "").split()),
+        )
+        if x
     )
+    return md_table(pd.DataFrame(rows), caption, "tbl-safety", "lrrrr")
 
 
 def endpoint_definitions(index_path=None) -> dict[str, str]:

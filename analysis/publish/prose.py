@@ -169,9 +169,9 @@ def introduction(v: dict, f: Facts) -> str:
     n = join([var(f"freq.n.response_{g}") for g in f.groups])
     source = f" {f.cite}" if f.cite else " (unpublished)"
     return (
-        f"Of {var('freq.n.response_all')} patients with {join(list(f.groups), 'or')} treated with "
-        f"{var('context.product')} at {var('context.centre')}{source}, {var('freq.who.response_all')} reached "
-        f"the response endpoint of their disease. With {n} patients per disease, an observed rate of "
+        f"At {var('context.centre')}, {var('freq.who.response_all')} with {join(list(f.groups), 'or')} treated "
+        f"with {var('context.product')}{source} reached the response endpoint of their disease. With {n} patients "
+        "per disease, an observed rate of "
         f"{var('freq.cp.response_all.estimate_pct')} says little about the true rate.\n\n"
         "Our objective was to quantify, for each disease separately, how low the true response rate could "
         "plausibly be, and how often uncommon harms could occur, given the reported counts; and to show how "
@@ -189,13 +189,14 @@ def _cite(doi: str) -> str:
 
 def patients(v: dict, f: Facts) -> str:
     source = f" {f.cite}" if f.cite else ""
+    therapies = "therapy" if str(get(v, "context.refractory_min_therapies")) == "1" else "therapies"
     out = [
         f"All {var('context.patients.all')} patients were treated at {var('context.centre')} "
         f"({var('context.setting')}), and all were refractory to at least "
-        f"{var('context.refractory_min_therapies')} conventional therapies{source} (@tbl-characteristics). "
+        f"{var('context.refractory_min_therapies')} conventional {therapies}{source} (@tbl-characteristics). "
         f"Each received {var('context.product')} at a dose of {var('context.dose')}, after lymphodepletion with "
         f"{var('context.lymphodepletion')}, so the effect of the conditioning cannot be separated from that of "
-        f"the CAR T cells. The median follow-up was {var('context.follow_up.median')} "
+        f"the product. The median follow-up was {var('context.follow_up.median')} "
         f"{var('context.follow_up.unit')} (range {var('context.follow_up.min')}{TO}{var('context.follow_up.max')})."
     ]
     ends = []
@@ -220,14 +221,20 @@ def patients(v: dict, f: Facts) -> str:
 
 
 def evidence(v: dict, f: Facts) -> str:
+    # '0 cohorts gave no readable responder counts' said nothing: the clause only when some did
+    unread = (
+        f"{var('evidence.no_counts')} cohorts gave no readable responder counts and "
+        if str(get(v, "evidence.no_counts") or 0) != "0"
+        else ""
+    )
     return (
         "No systematic search was run, so this is not a systematic review. Other published cohorts treated for "
         "the same diseases were collected with the quoted sentence from which each count was read "
         "(`published_cohorts.csv`). A cohort was eligible if it reported the number treated and the number "
         f"reaching a stated response endpoint in one of the diseases. Of {var('evidence.identified')} records "
-        f"identified, {var('evidence.no_counts')} cohorts gave no readable responder counts and "
-        f"{var('evidence.included_reports')} reports ({var('evidence.included_rows')} disease rows) entered the "
-        f"primary meta-analysis ({supp('tbl-flow')}, a PRISMA-style flow generated from the data files)."
+        f"identified, {unread}{var('evidence.included_reports')} reports ({var('evidence.included_rows')} disease "
+        f"rows) entered the primary meta-analysis ({supp('tbl-flow')}, a PRISMA-style flow generated from the data "
+        "files)."
     )
 
 
@@ -283,7 +290,7 @@ def limitations(v: dict, f: Facts) -> str:
         f"({supp('tbl-endpoints')}), and follow-up ranged from {var('context.follow_up.min')}{TO}"
         f"{var('context.follow_up.max')} {var('context.follow_up.unit')}, so the rates say nothing about how long "
         f"responses last. Every patient received {var('context.lymphodepletion')}, so the effect of the "
-        "conditioning cannot be separated from that of the CAR T cells. The external cohorts were not found by a "
+        "conditioning cannot be separated from that of the product. The external cohorts were not found by a "
         "systematic search, and early successful series are more likely to be published."
     )
 
@@ -337,7 +344,9 @@ def response(v: dict, f: Facts) -> str:
     if f.heterogeneity_p is not None:
         out.append(f"The exact test of equal response rates across diseases gives p = {var('report.heterogeneity_p')}.")
     elif get(v, "freq.test.heterogeneity_note") is not None:  # why it could not be computed
-        out.append(f"The exact test of equal response rates across diseases is {var('freq.test.heterogeneity_note')}.")
+        # 'not testable: every patient responded, ...' is said of the hypothesis, not of the test
+        what = "hypothesis" if str(get(v, "freq.test.heterogeneity_note")).startswith("not testable") else "exact test"
+        out.append(f"The {what} of equal response rates across diseases is {var('freq.test.heterogeneity_note')}.")
     return " ".join(out)
 
 

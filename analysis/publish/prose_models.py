@@ -114,7 +114,12 @@ def priors_results(v: dict, f: Facts) -> str:
             f"responses of {var(f'priors.design.{d}.n')} for success (type I error {var(p + '.primary.type1')})"
         )
         if get(v, p + ".vague.boundary") is not None:
-            s += f", the vague prior {var(p + '.vague.boundary')} (type I error {var(p + '.vague.type1')})"
+            same = str(get(v, p + ".vague.boundary")) == str(get(v, p + ".primary.boundary"))
+            s += (  # 'the vague prior 14 (type I error 0.058)' after the same numbers read as a list
+                f", as does the vague prior ({var(p + '.vague.boundary')})"
+                if same
+                else f", the vague prior {var(p + '.vague.boundary')} (type I error {var(p + '.vague.type1')})"
+            )
         out.append(s + ".")
     return " ".join(out)
 

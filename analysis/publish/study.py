@@ -13,6 +13,7 @@ Keys (every one optional; text is Markdown and may quote ``{{< var KEY >}}`` of 
 - ``groups``: per group label of the data, ``endpoint`` (the response endpoint as a sentence names it:
   "In SLE, 8 of 8 patients reached DORIS remission") and ``rate`` (the rate's noun, "remission rate");
 - ``characteristics_caption``: a sentence added to Table 1's caption;
+- ``safety_caption``: a sentence added to the caption of the table of harms (what the sources do not report);
 - ``footnotes``: per study id of ``study_characteristics.csv``, Table 1's footnote for a fact from that study
   (``{cite}`` stands for its citation);
 - ``flow``: ``news`` and ``case_report``, the evidence flow's reasons for a news report and a case report;
@@ -58,6 +59,7 @@ SCHEMA: dict = {
     "subtitle": str,
     "keywords": list,
     "characteristics_caption": str,
+    "safety_caption": str,
     "groups": ("*", GROUP_KEYS),
     "footnotes": ("*", str),
     "flow": FLOW_KEYS,

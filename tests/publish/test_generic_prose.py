@@ -1,0 +1,57 @@
+"""The generic sentences of a cohort without its own prose (study.yml) read as a report would: the two-group
+cohort's introduction said "Of 10 patients with AAV or MG treated ..., 9 of 10 patients reached" (the total
+twice) and its evidence base "0 cohorts gave no readable responder counts"; the paper said "The exact test of
+equal response rates across diseases is not testable" (a hypothesis is testable, a test is not)."""
+
+from __future__ import annotations
+
+from analysis.publish import prose, prose_models
+from analysis.publish.prose import Facts
+
+FACTS = Facts(groups=("AAV", "MG"), endpoint={"AAV": "BVAS remission", "MG": "MG-ADL improvement"})
+
+
+def test_the_introduction_gives_the_number_of_patients_once():
+    first = prose.introduction({}, FACTS).split(". ")[0]
+    assert "freq.who.response_all" in first  # '9 of 10 patients' or 'every patient'
+    assert "freq.n.response_all" not in first
+
+
+def test_the_evidence_base_names_unreadable_cohorts_only_when_there_are_some():
+    assert "gave no readable" not in prose.evidence({"evidence": {"no_counts": 0}}, FACTS)
+    assert "gave no readable" in prose.evidence({"evidence": {"no_counts": 5}}, FACTS)
+
+
+def test_not_testable_is_said_of_the_hypothesis():
+    note = "not testable: every patient responded, so the table with these margins is unique"
+    v = {"freq": {"test": {"heterogeneity_note": note}}}
+    text = prose.response(v, FACTS)
+    assert "The hypothesis of equal response rates across diseases is {{< var freq.test.heterogeneity_note >}}." in text
+    assert "exact test of equal response rates" not in text
+
+
+def test_the_generic_text_names_no_product_class_and_counts_one_therapy_in_the_singular():
+    """The sarcoma strata (imatinib) read "cannot be separated from that of the CAR T cells" and "refractory to
+    at least 1 conventional therapies"."""
+    v = {"context": {"refractory_min_therapies": 1}}
+    text = prose.patients(v, FACTS) + prose.limitations(v, FACTS)
+    assert "CAR" not in text
+    assert "at least {{< var context.refractory_min_therapies >}} conventional therapy " in text
+    two = prose.patients({"context": {"refractory_min_therapies": 2}}, FACTS)
+    assert "conventional therapies" in two
+
+
+def _design(primary: int, vague: int) -> dict:
+    priors = {"primary": {"boundary": primary, "type1": "0.058"}, "vague": {"boundary": vague, "type1": "0.1"}}
+    return {"priors": {"map": {"primary": {}}, "design": {"d": {"n": 20, "priors": priors}}}}
+
+
+def test_a_vague_prior_with_the_same_boundary_reads_as_such():
+    """The two-group report read "the primary prior needs 14 responses of 20 for success (type I error 0.058),
+    the vague prior 14 (type I error 0.058)"."""
+    facts = Facts(groups=FACTS.groups, endpoint=FACTS.endpoint, designs={"d": "AAV"})
+    same = prose_models.priors_results(_design(14, 14), facts)
+    assert "as does the vague prior ({{< var priors.design.d.priors.vague.boundary >}})" in same
+    assert "priors.design.d.priors.vague.type1" not in same
+    other = prose_models.priors_results(_design(13, 14), facts)
+    assert "the vague prior {{< var priors.design.d.priors.vague.boundary >}} (type I error" in other
