@@ -144,6 +144,21 @@ def lone_active(oc: pd.DataFrame) -> pd.DataFrame:
     return out.assign(lost=out["indication"].map(base) - out["power"])
 
 
+GAIN_SCALE = re.compile(r"; (?:borrowing|sharing) the gain over the null, logit\(p\) - logit\(p0\)")
+
+
+def _once(settings: str) -> str:
+    """A method's settings without the gain-scale clause the prose states once for every method."""
+    return GAIN_SCALE.sub("", settings)
+
+
+def printed_lost(power: float, lost: float) -> tuple[str, str, float]:
+    """A lone disease's power and its power without borrowing as printed (3 decimals), and the power lost as the
+    difference of the printed values, so that a reader can subtract what the paper prints."""
+    p, b = prop(power, 3), prop(power + lost, 3)
+    return p, b, round(float(b) - float(p), 3) + 0.0
+
+
 def basket_lone_table(oc: pd.DataFrame, design: dict | None = None) -> str:
     """Power of each disease when it alone responds, and when all respond, at calibrated thresholds."""
     cal = _set(oc)
@@ -159,7 +174,8 @@ def basket_lone_table(oc: pd.DataFrame, design: dict | None = None) -> str:
         row = {"Method": method_label(method, design)}
         for ind in dict.fromkeys(lone["indication"]):
             r = lone[(lone["method"] == method) & (lone["indication"] == ind)]
-            row[f"{ind} alone"] = f"{prop(r['power'].item(), 3)} ({r['lost'].item():+.3f})"
+            power, _, lost = printed_lost(r["power"].item(), r["lost"].item())
+            row[f"{ind} alone"] = f"{power} ({lost:+.3f})"
             if all_active is not None:
                 a = d[(d["method"] == method) & (d["indication"] == ind) & (d["scenario"] == all_active)]
                 row[f"{ind}, all respond"] = prop(a["go"].item(), 3)
@@ -254,21 +270,40 @@ def statements(oc: pd.DataFrame, cal: pd.DataFrame | None, design: dict) -> dict
         )
     lone = lone_active(c)
     if not lone.empty:
-        worst = lone.loc[lone["lost"].idxmax()]
+        lone = lone.assign(shown=[printed_lost(p, x)[2] for p, x in zip(lone["power"], lone["lost"])])
+        worst = lone.loc[lone["shown"].idxmax()]
+        power, base, lost = printed_lost(worst["power"], worst["lost"])
         say["lone_cost"] = (
-            f"borrowing costs a disease that responds alone up to {prop(max(worst['lost'], 0), 3)} of power "
-            f"({low[worst['method']]}, {worst['indication']}: {prop(worst['power'], 3)} against "
-            f"{prop(worst['power'] + worst['lost'], 3)} without borrowing)"
-            if worst["lost"] > 5e-4
+            f"borrowing costs a disease that responds alone up to {prop(lost, 3)} of power "
+            f"({low[worst['method']]}, {worst['indication']}: {power} against {base} without borrowing)"
+            if lost > 5e-4
             else "no borrowing method costs a disease that responds alone any power"
         )
+        words: dict[str, list[str]] = {}
         for m, sub in lone.groupby("method", sort=False):
             if m == "independent":
                 continue
-            gain = -sub["lost"].mean()
+            gain = -sub["shown"].mean()  # the mean of the differences Table S12 prints
+            verb = _compare(gain, 0, "gains", "loses", "neither gains nor loses")
             say.setdefault("lone", {})[m] = (
-                f"with {low[m]} a disease that responds alone "
-                f"{_compare(gain, 0, 'gains', 'loses', 'neither gains nor loses')} {prop(abs(gain), 3)} of power"
+                f"with {low[m]} a disease that responds alone {verb} {prop(abs(gain), 3)} of power"
+            )
+            words.setdefault(verb, []).append(
+                f"with {low[m]}" if verb.startswith("neither") else f"{prop(abs(gain), 3)} with {low[m]}"
+            )
+        if words:
+            parts = []
+            for verb, items in words.items():
+                head = (
+                    "power " + items[0]
+                    if verb.startswith("neither")
+                    else items[0].replace(" with ", " of power with ", 1)
+                )
+                items = [head, *items[1:]]
+                body = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+                parts.append(f"{verb} {body}")
+            say["lone_avg"] = "a disease that responds alone " + (
+                parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", and " + parts[-1]
             )
     return say
 
@@ -305,7 +340,8 @@ def basket_variables(oc: pd.DataFrame, design: dict, cal: pd.DataFrame | None = 
     v["futility"] = {i["name"]: prop(i["futility"]) for i in design.get("indications", []) if i.get("futility")}
     v["n_methods"] = int(oc["method"].nunique())
     v["n_scenarios"] = int(oc["scenario"].nunique())
-    v["priors"] = {m["name"]: m.get("settings", "") for m in design["methods"]}
+    # the methods paragraph explains the gain scale once, after the list: not again per method
+    v["priors"] = {m["name"]: _once(m.get("settings", "")) for m in design["methods"]}
     v["labels"] = {m["name"]: m.get("label", m["name"]) for m in design["methods"]}
     if cal is not None and not cal.empty:
         c = design["calibration"]

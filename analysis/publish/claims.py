@@ -297,7 +297,9 @@ def _borrowing(r: Results) -> dict[str, Statement]:
             out[f"borrowing_{g}"] = change(mean.loc[g, "bayes-independent"], mean.loc[g, "bayes-hierarchical"])
     sens = r.sensitivity[r.sensitivity["group"] != NEW_GROUP]
     for g, sub in sens.groupby("group"):
-        out[f"sens_{g}"] = span(list(sub["estimate"]))
+        s = out[f"sens_{g}"] = span(list(sub["estimate"]))
+        # the same span after a subject already given ('for SLE from 0.90 to 0.96')
+        out[f"sens_{g}_bare"] = Statement(s.text.removeprefix("ranges ").removeprefix("is "), s.relation, s.values)
     return out
 
 

@@ -190,6 +190,10 @@ def priors_variables(priors: dict, designs: dict) -> dict:
         v["map"][name]["label"] = p.get("label", name)
         v["map"][name]["cohorts"] = ", ".join(f"{st['name']} ({st['r']}/{st['n']})" for st in p.get("studies", []))
         v["map"][name]["patients"] = sum(int(st.get("n", 0)) for st in p.get("studies", []))
+        # responders of patients over the prior's cohorts, for prose that names the cohorts in words
+        v["map"][name]["responders"] = (
+            f"{sum(int(st.get('r', 0)) for st in p.get('studies', []))} of {v['map'][name]['patients']}"
+        )
         v["map"][name]["evidence"] = cohorts_phrase(p.get("studies", []))
         for m in ("moment", "morita"):
             v["map"][name][f"ess_informative_{m}"] = ess_text(e["informative"][m])

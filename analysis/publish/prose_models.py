@@ -21,8 +21,10 @@ def exchangeability(v: dict, f: Facts) -> str:
     return "Exchangeable response rates across diseases are an assumption, not a finding"
 
 
-def sensitivity_methods(v: dict, f: Facts) -> str:
-    """The paragraph on the models that borrow across diseases (its 'without' clause from the scenarios run)."""
+def sensitivity_methods(v: dict, f: Facts, study_text: str = "") -> str:
+    """The paragraph on the models that borrow across diseases (its 'without' clause from the scenarios run);
+    ``study_text`` (the study's ``sensitivity_methods``) closes it, e.g. why a cohort's data defeat NUTS."""
+    extra = f" {study_text.strip()}" if study_text.strip() else ""
     left = f", without {join(list(f.left_out), 'or')}" if f.left_out else ""
     return (
         f"**Sensitivity analyses: borrowing across diseases.** {exchangeability(v, f)}, so models that borrow "
@@ -41,11 +43,11 @@ def sensitivity_methods(v: dict, f: Facts) -> str:
         "build if any R-hat [@vehtari2021] exceeds the gate, any effective sample size is below it "
         "(ArviZ [@kumar2019]) or any transition diverges. The prior sensitivity analysis refits the models "
         "with lighter and heavier tails for tau (half-normal priors of three scales, and half-Cauchy priors "
-        "of two scales computed by numerical integration, on which NUTS diverged), other priors for mu, other "
+        "of two scales computed by numerical integration), other priors for mu, other "
         f"EXNEX weights and a unimodal non-exchangeable prior{left}, "
         "and with the external cohorts as further exchangeable units. We do not report a predictive rate for "
         'a "new disease": it has no endpoint, and under EXNEX it is by construction half the U-shaped '
-        "non-exchangeable prior."
+        f"non-exchangeable prior.{extra}"
     )
 
 
@@ -101,7 +103,7 @@ def priors_results(v: dict, f: Facts) -> str:
     k = "priors.map.primary"
     out = [
         f"{supp('tbl-priors')} and {supp('fig-map')} show the MAP priors. The primary prior, {var(k + '.label')}, "
-        f"rests on {var(k + '.cohorts')}. Its robust version has mean {var(k + '.mean')} (95% interval "
+        f"rests on {var(k + '.evidence')} ({var(k + '.responders')} responding). Its robust version has mean {var(k + '.mean')} (95% interval "
         f"{var(k + '.lower')}{TO}{var(k + '.upper')}) and is worth {var(k + '.ess_moment')} patients by moment "
         f"matching, {var(k + '.ess_morita')} by the Morita method and {var(k + '.ess_elir')} by ELIR."
     ]
@@ -141,15 +143,19 @@ def borrowing(v: dict, f: Facts, focus: str | None) -> str:
             else (f"{var(f'claims.borrowing_{focus}')} the posterior mean for {focus}")
         )
         exnex = (
-            f" and to {var(f'bayes.exnex.{focus}.estimate')} under EXNEX"
+            f", and to {var(f'bayes.exnex.{focus}.estimate')} under EXNEX"
             if get(v, f"bayes.exnex.{focus}.estimate") is not None
             else ""
         )
         bits.append(
             f"{lead} from {var(f'bayes.independent.{focus}.estimate')}{TO}{var(h + '.estimate')} "
-            f"({var(h + '.lower')}{TO}{var(h + '.upper')}) under the hierarchical model{exnex} ({supp('tbl-bayes')})"
+            f"({var(h + '.lower')}{TO}{var(h + '.upper')}){exnex} ({supp('tbl-bayes')})"
         )
-        out.append("Borrowing " + (bits[0] if len(bits) == 1 else ", ".join(bits[:-1]) + ", and " + bits[-1]) + ".")
+        out.append(
+            "Under the hierarchical model, borrowing "
+            + (bits[0] if len(bits) == 1 else ", ".join(bits[:-1]) + ", and " + bits[-1])
+            + "."
+        )
         if get(v, "bayes.hyper.hierarchical.tau.sd_ratio") is not None:
             exch = (
                 f", and under EXNEX the posterior probability of exchangeability is "
@@ -165,12 +171,11 @@ def borrowing(v: dict, f: Facts, focus: str | None) -> str:
             )
         if get(v, f"claims.sens_{focus}") is not None:
             rest = [g for g in f.groups if g != focus and get(v, f"claims.sens_{g}") is not None]
-            tail = "; " + join([f"for {g} the mean {var(f'claims.sens_{g}')}" for g in rest]) if rest else ""
+            tail = ", " + join([f"for {g} {var(f'claims.sens_{g}_bare')}" for g in rest]) if rest else ""
             out.append(
                 f"Over {var('bayes.sens.n_scenarios')} prior and data scenarios ({supp('tbl-sensitivity')}, "
-                f"{supp('fig-sensitivity')}), the posterior mean for {focus} {var(f'claims.sens_{focus}')} and its "
-                f"lower credible limit ranges from {var(f'bayes.sens.{focus}.min_lower')}{TO}"
-                f"{var(f'bayes.sens.{focus}.max_lower')}{tail}."
+                f"{supp('fig-sensitivity')}), the posterior mean for {focus} {var(f'claims.sens_{focus}')} (lower "
+                f"limit {var(f'bayes.sens.{focus}.min_lower')}{TO}{var(f'bayes.sens.{focus}.max_lower')}){tail}."
             )
     out.append(
         f"Every MCMC fit passed the convergence gates: the largest R-hat was {var('bayes.diag.max_rhat')}, with "
@@ -246,7 +251,7 @@ def basket_results(v: dict, f: Facts) -> str:
         same.setdefault(str(get(v, f"basket.say.all_active.{g}")), []).append(g)
     clauses = [f"{var(f'basket.say.all_active.{g[0]}')} for {join(g)}" for g in same.values()]
     active = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + ", and " + clauses[-1]
-    lone = [var(f"basket.say.lone.{m}") for m in BASKET_METHODS if get(v, f"basket.say.lone.{m}") is not None]
+    lone = f"; averaged over the diseases, {var('basket.say.lone_avg')}" if get(v, "basket.say.lone_avg") else ""
     return (
         "## A follow-up basket trial\n\n"
         f"Before calibration the methods cannot be read side by side: {var('basket.say.nominal_range')}, "
@@ -255,7 +260,7 @@ def basket_results(v: dict, f: Facts) -> str:
         f"At this equal error, when all {count_word(len(gs))} diseases respond at their target rates, the largest "
         f"probability of a go is {active} (@fig-basket, {supp('tbl-basket')}). Borrowing has a price for a "
         f"disease that responds alone while the others do not: {var('basket.say.lone_cost')} "
-        f"({supp('tbl-basket-lone')}); averaged over the diseases, {join(lone, oxford=True)}. The calibration holds the type "
+        f"({supp('tbl-basket-lone')}){lone}. The calibration holds the type "
         f"I error under the global null only: {var('basket.say.partial')}, so a protocol that fears a "
         "non-responding disease among responding ones would calibrate on that scenario instead (the design "
         f'file\'s `control = "partial"`). The interim look saves patients: {var("basket.say.interim")}.\n\n'
