@@ -133,7 +133,7 @@ def sections(v: dict, f: Facts, study: dict) -> dict[str, str]:
         "introduction": _either(study, "introduction", lambda: prose.introduction(v, f)),
         "patients": _either(study, "patients", lambda: prose.patients(v, f)),
         "evidence": _either(study, "evidence", lambda: prose.evidence(v, f)),
-        "sensitivity-methods": prose_models.sensitivity_methods(v, f),
+        "sensitivity-methods": prose_models.sensitivity_methods(v, f, _own(study, "sensitivity_methods")),
         "priors-methods": prose_models.priors_methods(v, f, _own(study, "priors_methods")),
         "basket-methods": prose_models.basket_methods(v, f),
         "response": prose.response(v, f) + "\n\n" + (own_relapse or prose.relapse(v, f)),

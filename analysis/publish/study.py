@@ -41,6 +41,7 @@ SECTION_KEYS = (
     "introduction",
     "patients",
     "evidence",
+    "sensitivity_methods",
     "priors_methods",
     "relapse",
     "safety",
