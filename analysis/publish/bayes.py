@@ -202,8 +202,7 @@ def sensitivity_table(sens: pd.DataFrame) -> str:
         f"non-exchangeable prior), {''.join(f'leaving out {g}, ' for g in left)}and adding the external cohorts "
         "as exchangeable units "
         "(hierarchical model unless EXNEX is named). Scenarios marked exact were computed by numerical "
-        "integration over mu and tau instead of MCMC: under a half-Cauchy prior for tau the posterior keeps the "
-        "prior's heavy tail and NUTS diverged in every parametrisation tried.",
+        "integration over mu and tau instead of MCMC.",
         "tbl-sensitivity",
         "lrrrr",
     )

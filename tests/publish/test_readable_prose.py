@@ -108,3 +108,25 @@ def test_table_s12_losses_subtract(root):
 def test_no_sentence_repeats_ranges_from(root):
     for sentence in re.split(r"(?<=[.;]) ", _main_body(root)):
         assert sentence.count("ranges from") <= 1, sentence
+
+
+def test_the_generic_methods_claim_no_nuts_failure_the_study_does_not_state():
+    """The half-Cauchy scenarios are always computed exactly (analysis/bayes/sensitivity.py); that NUTS diverged on
+    them was measured on the paper's all-responding data, so only the study's own text may say it."""
+    from analysis.publish import prose_models
+    from analysis.publish.prose import Facts
+
+    f = Facts(groups=("AAV", "MG"), endpoint={"AAV": "BVAS remission", "MG": "MG-ADL improvement"})
+    assert "NUTS diverged" not in prose_models.sensitivity_methods({}, f)
+    said = "Under the half-Cauchy priors NUTS diverged in every parametrisation we tried."
+    assert prose_models.sensitivity_methods({}, f, said).endswith(" " + said)
+
+
+def test_the_generic_map_sentence_names_the_evidence_not_internal_ids():
+    from analysis.publish import prose_models
+    from analysis.publish.prose import Facts
+
+    f = Facts(groups=("AAV",), endpoint={"AAV": "BVAS remission"})
+    text = prose_models.priors_results({"priors": {"map": {"primary": {"label": "x"}}}}, f)
+    assert "priors.map.primary.cohorts" not in text
+    assert "priors.map.primary.evidence" in text and "priors.map.primary.responders" in text
