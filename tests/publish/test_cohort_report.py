@@ -57,6 +57,8 @@ def test_the_report_shows_every_group_with_its_own_numbers(cohort):
     index = (data / "index_study.csv").read_text(encoding="utf-8")
     if not re.search(r",10\.\d+/", index):  # no DOI: the report says the cohort is unpublished
         assert "(unpublished)" in text
+    if not (data / "response.yml").is_file():  # no review to respond to: the colophon names no response
+        assert "A response to the reviewers" not in text
 
 
 def test_no_word_of_the_erlangen_study_appears(cohort):
