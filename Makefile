@@ -63,8 +63,7 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/basket-methods.md manuscript/tables/basket-nominal.md \
           manuscript/tables/basket-calibration.md manuscript/tables/basket-lone.md \
           manuscript/tables/flow.md manuscript/tables/endpoints.md \
-          manuscript/tables/statements.md manuscript/tables/response.md manuscript/tables/prisma.md \
-          manuscript/tables/response-note.md
+          manuscript/tables/statements.md manuscript/tables/response.md manuscript/tables/prisma.md
 # the generated sections the manuscript includes (analysis/publish/narrative.py: SECTION_FILES, and front.yml)
 REPORT_SECTIONS := $(foreach s,introduction patients evidence sensitivity-methods priors-methods basket-methods \
           response safety meta borrowing priors-results basket-results discussion limitations conclusion \

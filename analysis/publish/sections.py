@@ -185,7 +185,6 @@ SECTIONS: tuple[Section, ...] = (
         tables={
             "statements": lambda r: statements.statements_md(),
             "response": lambda r: statements.response_md(form=statements.journal_form()),
-            "response-note": lambda r: statements.response_note(),
         },
     ),
     Section("colophon", tables={"colophon": lambda r: colophon.colophon(r.provenance, _build_times(r))}),

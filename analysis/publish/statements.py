@@ -95,16 +95,6 @@ def labels(sources=SOURCES) -> set[str]:
     return found
 
 
-def response_note(path: Path = RESPONSE) -> str:
-    """The Reproducibility section's sentence on the response to the reviewers: empty without ``response.yml``."""
-    if not Path(path).is_file():
-        return ""
-    return (
-        "A response to the reviewers, generated with\nthe paper, lists where each point of the second review is "
-        "answered (`manuscript/tables/response.md`)."
-    )
-
-
 def response_md(path: Path = RESPONSE, form: dict | None = None, sources=SOURCES) -> str:
     """The response to the reviewers: each point, the answer, where it is answered (labels checked)."""
     if not Path(path).is_file():
