@@ -183,3 +183,20 @@ def test_no_lymphodepletion_clause_without_lymphodepletion():
         assert "lymphodepletion" not in text and "conditioning" not in text, text
     v["context"]["lymphodepletion"] = "fludarabine and cyclophosphamide"
     assert "after lymphodepletion with {{< var context.lymphodepletion >}}" in prose.patients(v, f)
+
+
+def test_the_table_captions_follow_the_number_of_endpoints():
+    """tbl-bayes and tbl-bounds say the endpoints differ only when they do (the sarcoma strata share one)."""
+    import pandas as pd
+
+    from analysis.publish import bayes, frequentist
+
+    est = pd.read_csv(RESULTS / "estimates.csv")
+    defs = frequentist.endpoint_definitions()
+    assert not frequentist.one_endpoint(defs)  # the paper: three diseases, three endpoints
+    assert "different endpoints" in bayes.bayes_table(est) and "different endpoints" not in bayes.bayes_table(est, True)
+    assert "differ in strength" in frequentist.bounds_table(est, defs)
+    same = {g: "one endpoint" for g in defs}
+    assert frequentist.one_endpoint(same)
+    text = frequentist.bounds_table(est, same)
+    assert "differ" not in text and "share one endpoint" in text
