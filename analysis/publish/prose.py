@@ -255,7 +255,8 @@ def evidence(v: dict, f: Facts) -> str:
 
 
 def safety_results(v: dict, f: Facts) -> str:
-    out = "@tbl-safety lists the adverse events."
+    # a cohort whose data hold no adverse-event rows has no safety table to refer to (the sarcoma strata)
+    out = "@tbl-safety lists the adverse events." if f.safety else "The data hold no counts of adverse events."
     sentence = safety_sentence(v, f)
     if sentence:
         out += " " + sentence

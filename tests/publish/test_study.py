@@ -200,3 +200,12 @@ def test_the_table_captions_follow_the_number_of_endpoints():
     assert frequentist.one_endpoint(same)
     text = frequentist.bounds_table(est, same)
     assert "differ" not in text and "share one endpoint" in text
+
+
+def test_no_safety_table_is_referred_to_without_adverse_event_rows():
+    """The sarcoma strata have no 'all' rows of adverse events: no table to cite (the render refused @tbl-safety)."""
+    v = _variables({"GIST": (10, 3, "0.09")})
+    none = Facts(groups=("GIST",), endpoint={"GIST": "x"})
+    assert "@tbl-safety" not in prose.safety_results(v, none)
+    some = Facts(groups=("GIST",), endpoint={"GIST": "x"}, safety=(("crs", "cytokine-release syndrome"),))
+    assert prose.safety_results(v, some).startswith("@tbl-safety lists the adverse events.")
