@@ -73,7 +73,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
-    from analysis.publish.cohort import build, missing_variables
+    from analysis.publish.cohort import build
 
     try:
         failed, code = build(args.data, args.spec, args.out, basket=args.basket)
@@ -82,14 +82,12 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     if failed is None:
         print(f"[cohort] the report is in {args.out / 'manuscript' / '_manuscript'}")
         return 0
-    print(f"[cohort] stopped at step '{failed}' (exit {code})", file=sys.stderr)
-    if failed == "render":
-        missing = missing_variables(args.out / "manuscript")
-        print(
-            f"[cohort] the manuscript template quotes {len(missing)} variable(s) this cohort's results do not "
-            f"have: {', '.join(missing[:12])}{' ...' if len(missing) > 12 else ''}",
-            file=sys.stderr,
-        )
+    kept = (
+        "the earlier report there is unchanged"
+        if args.out.is_dir() and any(args.out.iterdir())
+        else "nothing was written there"
+    )
+    print(f"[cohort] stopped at step '{failed}' (exit {code}); {args.out}: {kept}", file=sys.stderr)
     return code
 
 

@@ -51,7 +51,7 @@ def max_mcse(est: pd.DataFrame) -> str:
     return "n/a" if not cols else f"{float(b[cols].max().max()):.3f}"
 
 
-def bayes_table(est: pd.DataFrame) -> str:
+def bayes_table(est: pd.DataFrame, one_endpoint: bool = False) -> str:
     """Posterior summaries per disease under each model (no 'new disease' row: it has no endpoint)."""
     b = est[(est["analysis"] == "bayes") & (est["group"] != NEW_GROUP)]
     rows = []
@@ -65,7 +65,8 @@ def bayes_table(est: pd.DataFrame) -> str:
         pd.DataFrame(rows),
         "Posterior mean [median] (95% equal-tailed credible interval) of the response "
         "probability per disease under each model. The independent model is the primary Bayesian analysis; pooling, "
-        "the hierarchical model and EXNEX assume the diseases' different endpoints exchangeable and are sensitivity "
+        f"the hierarchical model and EXNEX assume the diseases' {'rates' if one_endpoint else 'different endpoints'} "
+        "exchangeable and are sensitivity "
         "analyses (independent and pooled: exact Beta posteriors; hierarchical and EXNEX: MCMC, largest Monte Carlo "
         f"standard error of any reported mean, median or limit {max_mcse(est[est['group'] != NEW_GROUP])}).",
         "tbl-bayes",

@@ -6,7 +6,9 @@ manuscript's sources): the paper's ``results/`` and ``manuscript/`` are never wr
 first (every problem at once, :mod:`analysis.data.dataset`).  The basket-trial design does not depend on the data:
 its results are copied from the paper's when present (``--basket`` recomputes them, about 2.5 minutes).
 
-The first step that fails stops the build; :func:`build` returns its name and exit code.  The manuscript
+The first step that fails stops the build; :func:`build` returns its name and exit code.  The steps write into a
+temporary sibling folder that becomes ``DIR`` only when every step succeeded: a failed build leaves nothing at
+``DIR`` (an earlier report there stays as it was).  The manuscript
 template (``index.qmd``) names no study or disease: the report step writes its sections from the cohort's data
 and its study metadata (``DATA/study.yml``, :mod:`analysis.publish.narrative`).  Should the template quote a
 variable the cohort's results lack, :func:`missing_variables` lists them all (the render step names the first).
@@ -19,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -96,12 +99,40 @@ def missing_variables(manuscript: Path) -> list[str]:
     return [k for k in dict.fromkeys(keys) if not has(k)]
 
 
+def _install(tmp: Path, out: Path) -> None:
+    """Move the finished build ``tmp`` to ``out``; an earlier ``out`` is replaced only now, and removed last."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    tmp.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def build(data: Path, spec: Path, out: Path, basket: bool = False, log=sys.stderr) -> tuple[str | None, int]:
-    """Run every step for the cohort in ``data``; returns ``(None, 0)``, or the failed step and its exit code."""
+    """Run every step for the cohort in ``data``; returns ``(None, 0)``, or the failed step and its exit code.
+
+    The steps write into a temporary sibling of ``out`` that replaces ``out`` only once every step succeeded:
+    a failed build leaves nothing at ``out`` (or the earlier report there, untouched).
+    """
     data, spec, out = Path(data).resolve(), Path(spec).resolve(), Path(out).resolve()
     paper = (RESULTS, MANUSCRIPT)
     if any(out.is_relative_to(p) or p.is_relative_to(out) for p in paper):
         raise ValueError(f"{out}: would hold the paper's results or manuscript; expected a folder of its own")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        failed = _run(data, spec, tmp, basket, log)
+        if failed[0] is None:
+            _install(tmp, out)
+        return failed
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(data: Path, spec: Path, out: Path, basket: bool, log) -> tuple[str | None, int]:
     env = {**os.environ, "ANALYSIS_DATA": str(data)}
     steps = _steps(data, spec, out, basket)
     for name, argv in steps:
@@ -117,5 +148,12 @@ def build(data: Path, spec: Path, out: Path, basket: bool = False, log=sys.stder
         print(f"[cohort] {name}", file=log, flush=True)
         code = subprocess.run([sys.executable, "-m", "analysis", *map(str, argv)], env=env, cwd=ROOT).returncode
         if code:
+            if name == "render":
+                missing = missing_variables(out / "manuscript")
+                print(
+                    f"[cohort] the manuscript template quotes {len(missing)} variable(s) this cohort's results do "
+                    f"not have: {', '.join(missing[:12])}{' ...' if len(missing) > 12 else ''}",
+                    file=log,
+                )
             return name, code
     return None, 0

@@ -174,6 +174,26 @@ class _Notes:
         return " ".join(f"^{letter}^ {text}" for letter, text in self.notes.values())
 
 
+def index_timepoints(df: pd.DataFrame, index: pd.DataFrame | None) -> dict[str, str]:
+    """When each group's endpoint was assessed, from the index file's ``timepoint`` column ('at month 6').
+
+    Used only when the characteristics file states no ``endpoint_timepoint`` at all (a cohort whose index rows
+    carry the time point); a group whose response rows give more than one time point, or none, is left out."""
+    if index is None or "timepoint" not in index or (df["item"] == "endpoint_timepoint").any():
+        return {}
+    rows = index[index["group"] != TOTAL]
+    if "endpoint" in rows:
+        rows = rows[rows["endpoint"] == "response"]
+    out = {}
+    for g, sub in rows.groupby("group", sort=False):
+        found = {str(t).strip() for t in sub["timepoint"] if str(t).strip() and str(t) != "nan"}
+        if len(found) == 1:
+            t = found.pop()
+            at = re.match(r"(\d|(day|week|month|year)s?\b)", t, re.IGNORECASE)
+            out[str(g)] = f"at {t}" if at else t
+    return out
+
+
 def characteristics_table(df: pd.DataFrame, index: pd.DataFrame | None = None, meta: dict | None = None) -> str:
     """Table 1: the index study's patients, treatment, endpoints and their timing, follow-up and durability.
 
@@ -207,6 +227,7 @@ def characteristics_table(df: pd.DataFrame, index: pd.DataFrame | None = None, m
     add("Response endpoint", {g: _value(df, "endpoint_definition", g) for g in groups})
 
     timing = {}
+    stated = index_timepoints(df, index)
     for g in groups:
         parts = []
         t = _find(df, "endpoint_timepoint", g, "time")
@@ -215,7 +236,7 @@ def characteristics_table(df: pd.DataFrame, index: pd.DataFrame | None = None, m
         t = _find(df, "endpoint_timepoint", g, "text")
         if t is not None:
             parts.append(f"{t['value']}{notes.mark(t)}")
-        timing[g] = "; ".join(parts) or NOT_STATED
+        timing[g] = "; ".join(parts) or stated.get(g, NOT_STATED)
     add("Endpoint assessed", timing)
 
     fu = {s: _get(df, "follow_up", statistic=s) for s in ("median", "minimum", "maximum")}
@@ -296,7 +317,8 @@ def context_variables(df: pd.DataFrame, index: pd.DataFrame | None = None) -> di
     - ``endpoint.G``: the response endpoint as defined by the article
     - ``timepoint.G``: when the endpoint was assessed, as stated ('not stated' when no source says);
       ``timepoint.G_time`` and ``timepoint.G_unit``: the time point as a number and its unit, where one
-      is given; ``timepoint.G_evidence``: 'article' or 'news'; ``timepoint.SLE_followup``: the second
+      is given; ``timepoint.G_evidence``: 'article', 'news' or 'index' (the index file's
+      ``timepoint`` column, when the characteristics state no time point); ``timepoint.SLE_followup``: the second
       statement for SLE ('after a median follow-up of 15 months') when given
     - ``durability.G_months``: the article reports disease activity absent through this many months
     - ``bcell.mean_days``, ``bcell.sd_days``, ``bcell.n``: mean (SD) days until B cells reappeared, and the
@@ -329,6 +351,7 @@ def context_variables(df: pd.DataFrame, index: pd.DataFrame | None = None) -> di
     out["endpoint"] = {g: _value(df, "endpoint_definition", g) for g in groups}
 
     timepoint: dict = {}
+    stated = index_timepoints(df, index)
     for g in groups:
         t, s = _find(df, "endpoint_timepoint", g, "time"), _find(df, "endpoint_timepoint", g, "text")
         if t is not None:
@@ -341,6 +364,9 @@ def context_variables(df: pd.DataFrame, index: pd.DataFrame | None = None) -> di
         elif s is not None:
             timepoint[g] = s["value"]
             timepoint[f"{g}_evidence"] = s["evidence"]
+        elif g in stated:
+            timepoint[g] = stated[g]
+            timepoint[f"{g}_evidence"] = "index"
         else:
             timepoint[g] = NOT_STATED
     out["timepoint"] = timepoint

@@ -159,6 +159,11 @@ def endpoint_definitions(index_path=None) -> dict[str, str]:
     return out
 
 
+def one_endpoint(definitions: dict[str, str]) -> bool:
+    """Every group has the same response endpoint (``definitions``: :func:`endpoint_definitions`)."""
+    return len({d for g, d in definitions.items() if g != TOTAL}) <= 1
+
+
 def bounds_table(est: pd.DataFrame, definitions: dict[str, str]) -> str:
     """Exact one-sided lower confidence bounds: every benchmark below the bound is excluded by the data."""
     f = _freq(est)
@@ -182,7 +187,12 @@ def bounds_table(est: pd.DataFrame, definitions: dict[str, str]) -> str:
         pd.DataFrame(rows),
         "Exact (Clopper-Pearson) one-sided 95% lower confidence bound of the response rate per disease: any "
         "benchmark rate below the bound would be rejected by the one-sided exact binomial test at the 5% level, and "
-        "no benchmark above it can be. The endpoints differ in strength between diseases.",
+        "no benchmark above it can be. "
+        + (
+            "The endpoints differ in strength between diseases."
+            if not one_endpoint(definitions)
+            else "All diseases share one endpoint."
+        ),
         "tbl-bounds",
         "lllrr",
     )

@@ -29,6 +29,7 @@ from analysis.publish import prose, prose_models
 from analysis.publish import study as study_file
 from analysis.publish.prose import Facts, count_word, get, join
 from analysis.publish.study import StudyError, load_study, texts
+from analysis.settings import DATA_RAW
 
 SECTIONS_DIR = "_sections"
 #: the generated section files (``manuscript/_sections/NAME.md``), each written by every report (possibly empty)
@@ -151,18 +152,43 @@ def sections(v: dict, f: Facts, study: dict) -> dict[str, str]:
     return {k: text.strip() + "\n" for k, text in out.items()}
 
 
+def response_note(path: Path | None = None) -> str:
+    """The Reproducibility section's sentence on the response to the reviewers: empty without ``response.yml``
+    (:data:`analysis.publish.statements.RESPONSE`, the same file)."""
+    if not Path(path or DATA_RAW / "response.yml").is_file():
+        return ""
+    return (
+        "A response to the reviewers, generated with the paper, lists where each point of the second review is "
+        "answered (`manuscript/tables/response.md`)."
+    )
+
+
 def front(v: dict, f: Facts, study: dict, authors: str) -> dict:
     """The sources (shortcodes unresolved) of the ``report`` variables: what the front matter quotes."""
     abstract = study.get("abstract") or {}
     safety = abstract.get("safety") or prose.safety_sentence(v, f)
     keywords = study.get("keywords") or [*f.groups, "small samples", "exact confidence intervals",
                                           "Bayesian sensitivity analysis"]  # fmt: skip
+    row = (
+        "row for all patients pools one shared endpoint"
+        if f.one_endpoint
+        else "row for all patients adds different endpoints and is descriptive"
+    )
     return {
         "title": study.get("title") or prose.title(v, f),
         "subtitle": study.get("subtitle") or "An analysis with exact, meta-analytic and Bayesian methods",
         "keywords": "; ".join(keywords),
         "authors": authors,
         "endpoint_count": count_word(len(set(f.endpoint.values()))),
+        "all_patients": (
+            "The rate across all patients is over the one endpoint every disease shares."
+            if f.one_endpoint
+            else f"The rate across all patients adds {count_word(len(set(f.endpoint.values())))} different "
+            "endpoints and is reported as a description only."
+        ),
+        "all_row": f"The {row}.",
+        "response_note": response_note(),
+        "all_row_clause": f"the {row}",
         **({"heterogeneity_p": f.heterogeneity_p} if f.heterogeneity_p is not None else {}),
         "abstract": {
             "background": abstract.get("background") or prose.background(v, f),

@@ -72,6 +72,17 @@ class Facts:
     def rate_of(self, g: str) -> str:
         return self.rate.get(g, "response rate")
 
+    @property
+    def one_endpoint(self) -> bool:
+        """Every group has the same response endpoint (the rate across all patients pools like with like)."""
+        return len(set(self.endpoint.values())) <= 1
+
+
+def conditioned(v: dict) -> bool:
+    """The patients had a lymphodepletion (the data's value is not 'none ...')."""
+    value = str(get(v, "context.lymphodepletion") or "").strip().lower()
+    return bool(value) and not value.startswith("none")
+
 
 # -- the abstract ---------------------------------------------------------------------------------------------
 
@@ -194,9 +205,14 @@ def patients(v: dict, f: Facts) -> str:
         f"All {var('context.patients.all')} patients were treated at {var('context.centre')} "
         f"({var('context.setting')}), and all were refractory to at least "
         f"{var('context.refractory_min_therapies')} conventional {therapies}{source} (@tbl-characteristics). "
-        f"Each received {var('context.product')} at a dose of {var('context.dose')}, after lymphodepletion with "
-        f"{var('context.lymphodepletion')}, so the effect of the conditioning cannot be separated from that of "
-        f"the product. The median follow-up was {var('context.follow_up.median')} "
+        f"Each received {var('context.product')} at a dose of {var('context.dose')}"
+        + (
+            f", after lymphodepletion with {var('context.lymphodepletion')}, so the effect of the conditioning "
+            "cannot be separated from that of the product. "
+            if conditioned(v)
+            else ". "
+        )
+        + f"The median follow-up was {var('context.follow_up.median')} "
         f"{var('context.follow_up.unit')} (range {var('context.follow_up.min')}{TO}{var('context.follow_up.max')})."
     ]
     ends = []
@@ -239,7 +255,8 @@ def evidence(v: dict, f: Facts) -> str:
 
 
 def safety_results(v: dict, f: Facts) -> str:
-    out = "@tbl-safety lists the adverse events."
+    # a cohort whose data hold no adverse-event rows has no safety table to refer to (the sarcoma strata)
+    out = "@tbl-safety lists the adverse events." if f.safety else "The data hold no counts of adverse events."
     sentence = safety_sentence(v, f)
     if sentence:
         out += " " + sentence
@@ -269,12 +286,20 @@ def meta_results(v: dict, f: Facts) -> str:
 
 def discussion(v: dict, f: Facts) -> str:
     bounds = join([f"{var(f'freq.lower_bound.{g}')} for {g}" for g in f.groups])
-    out = (
-        f"Taken one disease at a time, as their different endpoints require, the counts leave response rates as "
-        f"low as {bounds} compatible with the data. Models that borrow across diseases narrow these intervals "
-        "only by assuming that the diseases' endpoints are exchangeable, and how much they borrow is set by the "
-        "prior, not by the data."
-    )
+    if f.one_endpoint:
+        out = (
+            f"Taken one disease at a time, the counts leave response rates as low as {bounds} compatible with the "
+            "data. Models that borrow across diseases, which share one endpoint, narrow these intervals only by "
+            "assuming that the diseases' response rates are exchangeable, and how much they borrow is set by the "
+            "prior, not by the data."
+        )
+    else:
+        out = (
+            f"Taken one disease at a time, as their different endpoints require, the counts leave response rates as "
+            f"low as {bounds} compatible with the data. Models that borrow across diseases narrow these intervals "
+            "only by assuming that the diseases' endpoints are exchangeable, and how much they borrow is set by the "
+            "prior, not by the data."
+        )
     if (get(v, "freq.zero_events.k") or 0) > 0:
         out += (
             f" The safety data leave rates of {var('freq.zero_events.names')} of up to "
@@ -284,13 +309,19 @@ def discussion(v: dict, f: Facts) -> str:
 
 
 def limitations(v: dict, f: Facts) -> str:
+    endpoints = "All diseases share one endpoint" if f.one_endpoint else "The endpoints differ between diseases"
+    conditioning = (
+        f"Every patient received {var('context.lymphodepletion')}, so the effect of the conditioning cannot be "
+        "separated from that of the product. "
+        if conditioned(v)
+        else ""
+    )
     return (
         "The cohort is a single-arm series without a control group, so a response rate can only be compared "
-        "with an assumed benchmark. The endpoints differ between diseases "
+        f"with an assumed benchmark. {endpoints} "
         f"({supp('tbl-endpoints')}), and follow-up ranged from {var('context.follow_up.min')}{TO}"
         f"{var('context.follow_up.max')} {var('context.follow_up.unit')}, so the rates say nothing about how long "
-        f"responses last. Every patient received {var('context.lymphodepletion')}, so the effect of the "
-        "conditioning cannot be separated from that of the product. The external cohorts were not found by a "
+        f"responses last. {conditioning}The external cohorts were not found by a "
         "systematic search, and early successful series are more likely to be published."
     )
 
@@ -338,8 +369,12 @@ def response(v: dict, f: Facts) -> str:
     if get(v, "freq.who.drug_free_all") is not None:
         out.append(f"Immunosuppressive therapy was stopped in {var('freq.who.drug_free_all')}.")
     out.append(
-        f"Across all patients the exact lower limit is {var('freq.cp.response_all.lower')}, a descriptive figure "
-        "that adds different endpoints."
+        f"Across all patients the exact lower limit is {var('freq.cp.response_all.lower')}"
+        + (
+            ", over the one endpoint all diseases share."
+            if f.one_endpoint
+            else ", a descriptive figure that adds different endpoints."
+        )
     )
     if f.heterogeneity_p is not None:
         out.append(f"The exact test of equal response rates across diseases gives p = {var('report.heterogeneity_p')}.")

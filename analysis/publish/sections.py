@@ -118,7 +118,9 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "bayes",
         tables={
-            "bayes": lambda r: bayes.bayes_table(r.estimates),
+            "bayes": lambda r: bayes.bayes_table(
+                r.estimates, frequentist.one_endpoint(frequentist.endpoint_definitions())
+            ),
             "exceedance": lambda r: bayes.exceedance_table(r.exceedance),
             "diagnostics": lambda r: bayes.diagnostics_table(
                 r.diagnostics, r.sensitivity_diagnostics, bayes.fit_settings(r.fit_records)["gates"]

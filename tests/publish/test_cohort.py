@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+import analysis.publish.cohort as cohort_module
 from analysis.cli import main
 from analysis.publish.cohort import build, copy_sources, missing_variables
 from analysis.settings import MANUSCRIPT, RESULTS, ROOT
@@ -43,3 +44,34 @@ def test_missing_variables_lists_what_the_template_quotes_and_the_results_lack(t
 
 
 # the whole build of the two-group cohort, through render: tests/publish/test_cohort_report.py
+
+
+def _failing_at_report(data, spec, out, basket):
+    """Validate, then write provenance into ``out``, then fail at the report step (no estimates): seconds, not minutes."""
+    res, ms = out / "results", out / "manuscript"
+    return [
+        ("validate", ["validate", "--data", data, "--spec", spec]),
+        ("provenance", ["provenance", "--out", res / "provenance.json"]),
+        ("report", ["report", "--results", res, "--manuscript", ms]),
+    ]
+
+
+def test_a_failed_build_leaves_nothing_at_out(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cohort_module, "_steps", _failing_at_report)
+    out = tmp_path / "out"
+    assert main(["cohort", str(TWO_GROUP), "--spec", str(SPEC), "--out", str(out)]) != 0
+    assert not out.exists() or not any(out.iterdir()), sorted(out.rglob("*"))
+    assert [p.name for p in tmp_path.iterdir() if p.name != "out"] == []  # no temporary folder left either
+    err = capsys.readouterr().err
+    assert "stopped at step 'report'" in err and "nothing was written there" in err
+
+
+def test_a_failed_rebuild_keeps_the_earlier_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cohort_module, "_steps", _failing_at_report)
+    out = tmp_path / "out"
+    (out / "manuscript").mkdir(parents=True)
+    (out / "manuscript" / "index.md").write_text("an earlier report")
+    assert main(["cohort", str(TWO_GROUP), "--spec", str(SPEC), "--out", str(out)]) != 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == ["manuscript", "manuscript/index.md"]
+    assert (out / "manuscript" / "index.md").read_text() == "an earlier report"
+    assert "the earlier report there is unchanged" in capsys.readouterr().err

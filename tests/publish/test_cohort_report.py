@@ -57,6 +57,8 @@ def test_the_report_shows_every_group_with_its_own_numbers(cohort):
     index = (data / "index_study.csv").read_text(encoding="utf-8")
     if not re.search(r",10\.\d+/", index):  # no DOI: the report says the cohort is unpublished
         assert "(unpublished)" in text
+    if not (data / "response.yml").is_file():  # no review to respond to: the colophon names no response
+        assert "A response to the reviewers" not in text
 
 
 def test_no_word_of_the_erlangen_study_appears(cohort):
@@ -67,3 +69,25 @@ def test_no_word_of_the_erlangen_study_appears(cohort):
         found = sorted({m.group(0) for m in WORDS.finditer(text)} | {m.group(0) for m in MORE_WORDS.finditer(text)})
         context = [text[max(0, m.start() - 60) : m.end() + 60] for m in WORDS.finditer(text)][:3]
         assert not found, (doc, found, context)
+
+
+def test_the_text_follows_the_endpoints_time_points_and_conditioning_of_the_data(cohort):
+    """One shared endpoint: no 'different endpoints'; time points in the index file: stated; no lymphodepletion: no
+    'after lymphodepletion with none'."""
+    import pandas as pd
+
+    data, out, code, _ = cohort
+    assert code == 0
+    text = _text((out / "manuscript" / "_manuscript" / "index.html").read_text(encoding="utf-8"))
+    index = pd.read_csv(data / "index_study.csv", dtype=str, keep_default_na=False)
+    resp = index[(index["endpoint"] == "response") & (index["group"] != "all")]
+    if resp["endpoint_definition"].nunique() == 1:
+        for words in ("different endpoints", "The endpoints differ between"):
+            assert words not in text, words
+    chars = pd.read_csv(data / "study_characteristics.csv", dtype=str, keep_default_na=False)
+    if "endpoint_timepoint" not in set(chars["item"]) and (resp["timepoint"] != "").all():
+        assert "do not state when the endpoint was assessed" not in text
+        assert all(f"assessed at {t}" in text for t in resp["timepoint"]), list(resp["timepoint"])
+    lympho = chars.loc[chars["item"] == "lymphodepletion", "value"]
+    if len(lympho) and lympho.iloc[0].lower().startswith("none"):
+        assert "lymphodepletion with" not in text and "conditioning cannot be separated" not in text

@@ -112,3 +112,26 @@ def test_dose_text():
     assert dose_text("1 x 10^6", "per kg") == "1 × 10⁶ per kg"
     assert dose_text("2.5 x 10^-1") == "2.5 × 10⁻¹"
     assert dose_text("one million", "cells") == "one million cells"
+
+
+def test_the_index_files_timepoint_is_used_when_the_characteristics_state_none():
+    """two_group states 'month 6' in index_study.csv's timepoint column and no endpoint_timepoint fact."""
+    from analysis.publish.study import load_study
+    from analysis.settings import ROOT
+
+    folder = ROOT / "tests" / "data" / "two_group"
+    chars, index = load_characteristics(folder / "study_characteristics.csv"), load_index(folder / "index_study.csv")
+    assert "endpoint_timepoint" not in set(chars["item"])
+    stated = {r.group: r.timepoint for r in index.itertuples() if r.group != "all" and r.endpoint == "response"}
+    v = context_variables(chars, index)
+    for g, t in stated.items():
+        assert v["timepoint"][g] == f"at {t}" and v["timepoint"][f"{g}_evidence"] == "index"
+    text = characteristics_table(chars, index, load_study(folder / "study.yml"))
+    row = next(line for line in text.splitlines() if line.startswith("| Endpoint assessed"))
+    assert "not stated" not in row and all(f"at {t}" in row for t in stated.values()), row
+
+
+def test_the_papers_unstated_timepoint_stays_unstated(data):
+    """The paper's characteristics state time points (not for every disease): the index column is not read."""
+    v = context_variables(*data)
+    assert "not stated" in {str(t) for t in v["timepoint"].values()}

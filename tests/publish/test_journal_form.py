@@ -150,3 +150,14 @@ def test_no_interval_in_prose_can_break_across_lines(name):
 
     text = (ROOT / f"manuscript/{name}.qmd").read_text(encoding="utf-8")
     assert re.findall(r">\}\}\s+to\s+\{\{< var", text) == []
+
+
+def test_the_reproducibility_section_names_a_response_only_when_there_is_one(tmp_path):
+    """A cohort without response.yml has no response to the reviewers: the template's sentence is generated."""
+    from analysis.publish.narrative import response_note
+
+    assert response_note(tmp_path / "response.yml") == ""
+    assert "A response to the reviewers" not in statements.response_md(tmp_path / "response.yml")
+    assert "A response to the reviewers" in response_note(statements.RESPONSE)
+    qmd = (statements.ROOT / "manuscript" / "index.qmd").read_text(encoding="utf-8")
+    assert "A response to the reviewers" not in qmd and "{{< var report.response_note >}}" in qmd

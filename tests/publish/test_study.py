@@ -158,3 +158,54 @@ def test_the_sources_inline_the_generated_sections():
     assert "{{< include _sections/" not in text
     head = yaml.safe_load(text.split("---", 2)[1])
     assert "{{< var freq.n.response_all >}}" in head["title"]
+
+
+def test_groups_sharing_one_endpoint_are_not_said_to_differ():
+    """The sarcoma strata share one endpoint: no 'different endpoints' in the generic discussion and limitations."""
+    v = _variables({"GIST": (10, 3, "0.09"), "LPS": (8, 0, "0.00")})
+    v["context"] = {"lymphodepletion": "fludarabine and cyclophosphamide"}
+    one = Facts(groups=("GIST", "LPS"), endpoint={"GIST": "an objective response", "LPS": "an objective response"})
+    two = Facts(groups=("GIST", "LPS"), endpoint={"GIST": "an objective response", "LPS": "a cure"})
+    for text in (prose.discussion(v, one), prose.limitations(v, one), prose.response(v, one)):
+        assert "different endpoints" not in text and "endpoints differ" not in text, text
+    assert "share one endpoint" in prose.limitations(v, one) and "share one endpoint" in prose.discussion(v, one)
+    assert "as their different endpoints require" in prose.discussion(v, two)
+    assert "The endpoints differ between diseases" in prose.limitations(v, two)
+    assert "adds different endpoints" in prose.response(v, two)
+    assert "Every patient received {{< var context.lymphodepletion >}}" in prose.limitations(v, two)
+
+
+def test_no_lymphodepletion_clause_without_lymphodepletion():
+    v = _variables({"GIST": (10, 3, "0.09")})
+    v["context"] = {"lymphodepletion": "none (oral imatinib alone)", "refractory_min_therapies": "1"}
+    f = Facts(groups=("GIST",), endpoint={"GIST": "an objective response"})
+    for text in (prose.patients(v, f), prose.limitations(v, f)):
+        assert "lymphodepletion" not in text and "conditioning" not in text, text
+    v["context"]["lymphodepletion"] = "fludarabine and cyclophosphamide"
+    assert "after lymphodepletion with {{< var context.lymphodepletion >}}" in prose.patients(v, f)
+
+
+def test_the_table_captions_follow_the_number_of_endpoints():
+    """tbl-bayes and tbl-bounds say the endpoints differ only when they do (the sarcoma strata share one)."""
+    import pandas as pd
+
+    from analysis.publish import bayes, frequentist
+
+    est = pd.read_csv(RESULTS / "estimates.csv")
+    defs = frequentist.endpoint_definitions()
+    assert not frequentist.one_endpoint(defs)  # the paper: three diseases, three endpoints
+    assert "different endpoints" in bayes.bayes_table(est) and "different endpoints" not in bayes.bayes_table(est, True)
+    assert "differ in strength" in frequentist.bounds_table(est, defs)
+    same = {g: "one endpoint" for g in defs}
+    assert frequentist.one_endpoint(same)
+    text = frequentist.bounds_table(est, same)
+    assert "differ" not in text and "share one endpoint" in text
+
+
+def test_no_safety_table_is_referred_to_without_adverse_event_rows():
+    """The sarcoma strata have no 'all' rows of adverse events: no table to cite (the render refused @tbl-safety)."""
+    v = _variables({"GIST": (10, 3, "0.09")})
+    none = Facts(groups=("GIST",), endpoint={"GIST": "x"})
+    assert "@tbl-safety" not in prose.safety_results(v, none)
+    some = Facts(groups=("GIST",), endpoint={"GIST": "x"}, safety=(("crs", "cytokine-release syndrome"),))
+    assert prose.safety_results(v, some).startswith("@tbl-safety lists the adverse events.")
