@@ -162,10 +162,11 @@ def background(v: dict, f: Facts) -> str:
 
 
 def methods(v: dict, f: Facts) -> str:
+    # meta-analyses are promised only when some rate was pooled (the two-group cohort's cohorts pool nothing)
+    meta = " and meta-analyses of other published cohorts" if pooled_rates(v, f) else ""
     return (
         "Exact 95% confidence intervals and one-sided lower bounds per disease, and independent Bayesian models "
-        "without borrowing (primary); models borrowing across diseases and meta-analyses of other published "
-        "cohorts as sensitivity analyses."
+        f"without borrowing (primary); models borrowing across diseases{meta} as sensitivity analyses."
     )
 
 
@@ -249,7 +250,7 @@ def evidence(v: dict, f: Facts) -> str:
         "(`published_cohorts.csv`). A cohort was eligible if it reported the number treated and the number "
         f"reaching a stated response endpoint in one of the diseases. Of {var('evidence.identified')} records "
         f"identified, {unread}{var('evidence.included_reports')} reports ({var('evidence.included_rows')} disease "
-        f"rows) entered the primary meta-analysis ({supp('tbl-flow')}, a PRISMA-style flow generated from the data "
+        f"rows) {'entered the primary meta-analysis' if pooled_rates(v, f) else 'were read'} ({supp('tbl-flow')}, a PRISMA-style flow generated from the data "
         "files)."
     )
 
@@ -265,17 +266,25 @@ def safety_results(v: dict, f: Facts) -> str:
     return out
 
 
+def pooled_rates(v: dict, f: Facts) -> list[tuple[str, str]]:
+    """(group, endpoint class) of every primary meta-analysis that pooled more than one cohort."""
+    return [
+        (g, cls)
+        for g in f.groups
+        for cls, m in (get(v, f"freq.meta.primary.{g}") or {}).items()
+        if isinstance(m, dict) and (m.get("k") or 0) > 1 and m.get("dl")
+    ]
+
+
 def meta_results(v: dict, f: Facts) -> str:
     pooled = []
-    for g in f.groups:
-        for cls, m in (get(v, f"freq.meta.primary.{g}") or {}).items():
-            if isinstance(m, dict) and (m.get("k") or 0) > 1 and m.get("dl"):
-                key = f"freq.meta.primary.{g}.{cls}"
-                pooled.append(
-                    f"For {g} ({cls}), the pooled rate of {var(key + '.k')} cohorts is {var(key + '.estimate')} "
-                    f"(95% CI {var(key + '.lower')}{TO}{var(key + '.upper')}), and {var(key + '.dl.estimate')} by "
-                    "DerSimonian-Laird."
-                )
+    for g, cls in pooled_rates(v, f):
+        key = f"freq.meta.primary.{g}.{cls}"
+        pooled.append(
+            f"For {g} ({cls}), the pooled rate of {var(key + '.k')} cohorts is {var(key + '.estimate')} "
+            f"(95% CI {var(key + '.lower')}{TO}{var(key + '.upper')}), and {var(key + '.dl.estimate')} by "
+            "DerSimonian-Laird."
+        )
     if not pooled:
         return (
             "No disease has more than one published cohort with the same endpoint class, so no rate was pooled "

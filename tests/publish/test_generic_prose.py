@@ -55,3 +55,15 @@ def test_a_vague_prior_with_the_same_boundary_reads_as_such():
     assert "priors.design.d.priors.vague.type1" not in same
     other = prose_models.priors_results(_design(13, 14), facts)
     assert "the vague prior {{< var priors.design.d.priors.vague.boundary >}} (type I error" in other
+
+
+def test_meta_analyses_are_promised_only_when_a_rate_was_pooled():
+    """The two-group cohort's abstract promised "meta-analyses of other published cohorts" and its evidence base
+    said the reports "entered the primary meta-analysis", while its results said "no rate was pooled"."""
+    nothing = {"freq": {"meta": {"primary": {"AAV": {"remission": {"k": 1}}}}}}
+    pooled = {"freq": {"meta": {"primary": {"AAV": {"remission": {"k": 2, "dl": {"estimate": 0.8}}}}}}}
+    assert "meta-analyses" not in prose.methods(nothing, FACTS)
+    assert "meta-analysis" not in prose.evidence(nothing, FACTS)
+    assert "meta-analyses of other published cohorts" in prose.methods(pooled, FACTS)
+    assert "entered the primary meta-analysis" in prose.evidence(pooled, FACTS)
+    assert "no rate was pooled" in prose.meta_results(nothing, FACTS)
