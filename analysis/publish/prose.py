@@ -94,7 +94,13 @@ def _limits(g: str) -> str:
 def abstract_results(v: dict, f: Facts, safety: str) -> str:
     """The results paragraph of the abstract: each group's count, interval and bound, relapse, harms, borrowing."""
     parts = []
-    for i, g in enumerate(f.groups):
+    if f.one_endpoint:  # one endpoint for all: named once, then each group's count (the sarcoma strata)
+        ep = next(iter(f.endpoint.values()), "the response endpoint")
+        for g in f.groups:
+            count = f"{var(f'freq.events.response_{g}')} of {var(f'freq.n.response_{g}')}"
+            parts.append(f"{count} with {g} ({_limits(g)}; {var(f'freq.lower_bound.{g}')})")
+        parts = [f"The response endpoint, {ep}, was reached by {join(parts)}"]
+    for i, g in enumerate(() if f.one_endpoint else f.groups):
         count = f"{var(f'freq.events.response_{g}')} of {var(f'freq.n.response_{g}')}"
         if i == 0:
             ep = f.endpoint[g][:1].upper() + f.endpoint[g][1:]
@@ -217,20 +223,33 @@ def patients(v: dict, f: Facts) -> str:
         f"{var('context.follow_up.unit')} (range {var('context.follow_up.min')}{TO}{var('context.follow_up.max')})."
     ]
     ends = []
-    for row in f.definitions:
+    rows = [row for row in f.definitions if row["disease"] in f.groups]
+    if f.one_endpoint and rows:  # one endpoint: defined once, not once per group
+        row = rows[0]
+        out.append(
+            f"**Endpoints.** Every group has the same response endpoint ({supp('tbl-endpoints')}): "
+            f"{row['index_study_use']} on the {row['instrument']} ({row['definition']}){_cite(row.get('doi', ''))}."
+        )
+        rows = []
+    for row in rows:
         g = row["disease"]
-        if g in f.groups:
-            ends.append(
-                f"In {g} it is {row['index_study_use']} on the {row['instrument']} ({row['definition']})"
-                f"{_cite(row.get('doi', ''))}."
-            )
+        ends.append(
+            f"In {g} it is {row['index_study_use']} on the {row['instrument']} ({row['definition']})"
+            f"{_cite(row.get('doi', ''))}."
+        )
     if ends:
         out.append(
             f"**Endpoints.** The response endpoint differs by disease ({supp('tbl-endpoints')}). " + " ".join(ends)
         )
     stated = [g for g in f.groups if str(get(v, f"context.timepoint.{g}") or "not stated") != "not stated"]
     unstated = [g for g in f.groups if g not in stated]
-    when = [f"In {g} the endpoint was assessed {var(f'context.timepoint.{g}')}." for g in stated]
+    times = {str(get(v, f"context.timepoint.{g}")) for g in stated}
+    if len(stated) > 1 and len(times) == 1:  # one time point for all: said once (the sarcoma strata)
+        when = [f"In {join(stated)} the endpoint was assessed {var(f'context.timepoint.{stated[0]}')}."]
+        if not unstated:
+            when = [f"In every group the endpoint was assessed {var(f'context.timepoint.{stated[0]}')}."]
+    else:
+        when = [f"In {g} the endpoint was assessed {var(f'context.timepoint.{g}')}." for g in stated]
     if unstated:
         when.append(f"For {join(unstated)} the sources do not state when the endpoint was assessed.")
     out[-1] += " " + " ".join(when) + " We read every response as an endpoint reached at some time during follow-up."

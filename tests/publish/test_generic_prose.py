@@ -67,3 +67,36 @@ def test_meta_analyses_are_promised_only_when_a_rate_was_pooled():
     assert "meta-analyses of other published cohorts" in prose.methods(pooled, FACTS)
     assert "entered the primary meta-analysis" in prose.evidence(pooled, FACTS)
     assert "no rate was pooled" in prose.meta_results(nothing, FACTS)
+
+
+def test_one_endpoint_is_named_and_defined_once():
+    """The sarcoma strata's report repeated "clinical benefit response: CR or PR at 2 months, ..." before each of
+    ten counts in the abstract, defined it ten times and said "The response endpoint differs by disease"."""
+    ep = "clinical benefit response"
+    one = Facts(
+        groups=("A", "B", "C"),
+        endpoint=dict.fromkeys("ABC", ep),
+        definitions=tuple(
+            {"disease": g, "index_study_use": "reached", "instrument": "CBR", "definition": "CR or PR", "doi": ""}
+            for g in "ABC"
+        ),
+    )
+    text = prose.abstract_results({}, one, "")
+    assert text.count(ep) == 1 and text.startswith(f"The response endpoint, {ep}, was reached by")
+    for g in "ABC":
+        assert f"with {g} (" in text
+    patients = prose.patients({}, one)
+    assert patients.count("CR or PR") == 1 and "differs" not in patients
+    two = prose.patients({}, Facts(groups=("A", "B"), endpoint={"A": "x", "B": "y"}, definitions=one.definitions))
+    assert "differs by disease" in two and two.count("CR or PR") == 2
+
+
+def test_one_time_point_for_every_group_is_said_once():
+    """The sarcoma report said "In Angiosarcoma the endpoint was assessed at 2 months ..." ten times."""
+    groups = ("A", "B", "C")
+    same = {"context": {"timepoint": dict.fromkeys(groups, "at 2 months")}}
+    text = prose.patients(same, Facts(groups=groups, endpoint=dict.fromkeys(groups, "x")))
+    assert text.count("the endpoint was assessed") == 1 and "In every group the endpoint was assessed" in text
+    differ = {"context": {"timepoint": {"A": "at 2 months", "B": "at 3 months", "C": "at 2 months"}}}
+    text = prose.patients(differ, Facts(groups=groups, endpoint=dict.fromkeys(groups, "x")))
+    assert text.count("the endpoint was assessed") == 3
