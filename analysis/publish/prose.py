@@ -93,23 +93,27 @@ def _limits(g: str) -> str:
 
 def abstract_results(v: dict, f: Facts, safety: str) -> str:
     """The results paragraph of the abstract: each group's count, interval and bound, relapse, harms, borrowing."""
-    parts = []
+
+    def count(g: str) -> str:
+        return f"{var(f'freq.events.response_{g}')} of {var(f'freq.n.response_{g}')}"
+
+    def limits(g: str) -> str:
+        return f"{_limits(g)}; {var(f'freq.lower_bound.{g}')}"
+
     if f.one_endpoint:  # one endpoint for all: named once, then each group's count (the sarcoma strata)
         ep = next(iter(f.endpoint.values()), "the response endpoint")
-        for g in f.groups:
-            count = f"{var(f'freq.events.response_{g}')} of {var(f'freq.n.response_{g}')}"
-            parts.append(f"{count} with {g} ({_limits(g)}; {var(f'freq.lower_bound.{g}')})")
-        parts = [f"The response endpoint, {ep}, was reached by {join(parts)}"]
-    for i, g in enumerate(() if f.one_endpoint else f.groups):
-        count = f"{var(f'freq.events.response_{g}')} of {var(f'freq.n.response_{g}')}"
-        if i == 0:
-            ep = f.endpoint[g][:1].upper() + f.endpoint[g][1:]
-            parts.append(
-                f"{ep} was reached by {count} patients with {g} (95% CI {_limits(g)}; one-sided lower bound "
-                f"{var(f'freq.lower_bound.{g}')})"
-            )
-        else:
-            parts.append(f"{f.endpoint[g]} by {count} with {g} ({_limits(g)}; {var(f'freq.lower_bound.{g}')})")
+        parts = [
+            f"The response endpoint, {ep}, was reached by "
+            + join([f"{count(g)} with {g} ({limits(g)})" for g in f.groups])
+        ]
+    else:
+        g, *rest = f.groups
+        ep = f.endpoint[g][:1].upper() + f.endpoint[g][1:]
+        parts = [
+            f"{ep} was reached by {count(g)} patients with {g} (95% CI {_limits(g)}; one-sided lower bound "
+            f"{var(f'freq.lower_bound.{g}')})",
+            *(f"{f.endpoint[g]} by {count(g)} with {g} ({limits(g)})" for g in rest),
+        ]
     out = [join(parts) + "."]
     for g in get(v, "freq.relapse") or {}:
         out.append(f"Counting one {g} responder as relapsed lowers its bound to {var(f'freq.relapse.{g}.lower1s')}.")
@@ -245,9 +249,8 @@ def patients(v: dict, f: Facts) -> str:
     unstated = [g for g in f.groups if g not in stated]
     times = {str(get(v, f"context.timepoint.{g}")) for g in stated}
     if len(stated) > 1 and len(times) == 1:  # one time point for all: said once (the sarcoma strata)
-        when = [f"In {join(stated)} the endpoint was assessed {var(f'context.timepoint.{stated[0]}')}."]
-        if not unstated:
-            when = [f"In every group the endpoint was assessed {var(f'context.timepoint.{stated[0]}')}."]
+        who = join(stated) if unstated else "every group"
+        when = [f"In {who} the endpoint was assessed {var(f'context.timepoint.{stated[0]}')}."]
     else:
         when = [f"In {g} the endpoint was assessed {var(f'context.timepoint.{g}')}." for g in stated]
     if unstated:
