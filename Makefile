@@ -67,7 +67,8 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
 # the generated sections the manuscript includes (analysis/publish/narrative.py: SECTION_FILES, and front.yml)
 REPORT_SECTIONS := $(foreach s,introduction patients evidence sensitivity-methods priors-methods basket-methods \
           response safety meta borrowing priors-results basket-results discussion limitations conclusion \
-          supplement-design supplement-basket,manuscript/_sections/$(s).md) manuscript/_sections/front.yml
+          meta-methods supplement-meta supplement-priors supplement-design supplement-basket supplement-flow \
+          supplement-prisma,manuscript/_sections/$(s).md) manuscript/_sections/front.yml
 FIGS := manuscript/figures/forest-frequentist.png manuscript/figures/forest-bayes.png \
         manuscript/figures/shrinkage.png manuscript/figures/sensitivity.png manuscript/figures/prior-predictive.png \
         manuscript/figures/hyperparameters.png manuscript/figures/basket.png
@@ -165,8 +166,7 @@ $(PAPER) &: $(MS_SRC) $(REPORT) $(REPORT_SECTIONS) $(FIGS) $(PRIOR_FIGS) analysi
 
 paper: $(STAMP) ## build the manuscript (HTML and PDF) from the data; DATA=folder [SPEC=file] [OUT=folder]: a cohort's
 ifneq ($(COHORT_DATA),)
-	$(RUN) cohort $(COHORT_DATA) --spec $(or $(SPEC),$(COHORT_DATA)/priors.toml) \
-	  --out $(or $(OUT),build/cohort-$(notdir $(abspath $(COHORT_DATA))))
+	$(RUN) cohort $(COHORT_DATA) $(if $(SPEC),--spec $(SPEC)) $(if $(OUT),--out $(OUT))
 else
 	+@$(MAKE) --no-print-directory -j$(JOBS) $(PAPER)
 endif

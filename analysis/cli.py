@@ -19,7 +19,7 @@ SCRATCH = Path("scratch")
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Every problem of a data set at once: each file's own and those between files (exit 2 if any)."""
-    from analysis.data.dataset import PAPER, check, paths_in, role_of
+    from analysis.data.dataset import PAPER, absent, check, paths_in, role_of
     from analysis.data.schema import DataError
 
     if args.paths and args.data:
@@ -44,10 +44,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         spec = spec or (None if args.data else PRIORS_SPEC)
     problems: dict[Path, list[str]] = {}
     for paths in sets:
+        for path, meaning in absent(paths).items():
+            print(f"{path}: absent ({meaning})")
         found, rows = check(paths)
         for path, errors in found.items():
             problems.setdefault(path, []).extend(errors)
-        if spec is not None and "cohorts" in paths and not found[Path(paths["cohorts"])]:
+        if spec is not None and "cohorts" in paths and not found.get(Path(paths["cohorts"])):
             from analysis.priors.datacheck import spec_problems
 
             index = paths["index"] if "index" in paths and not found[Path(paths["index"])] else None
@@ -73,8 +75,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
-    from analysis.publish.cohort import build
+    from analysis.publish.cohort import build, default_out, default_spec
 
+    args.spec = args.spec or default_spec(args.data)
+    args.out = args.out or default_out(args.data)
+    print(f"[cohort] data {args.data}, spec {args.spec}, output {args.out}", file=sys.stderr)
     try:
         failed, code = build(args.data, args.spec, args.out, basket=args.basket)
     except ValueError as err:
@@ -220,10 +225,10 @@ def cmd_bayes(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from analysis.bayes.sensitivity import run, scenarios
+    from analysis.bayes.sensitivity import has_external, run, scenarios
     from analysis.priors.datacheck import leave_out_setting
 
-    chosen = scenarios(leave_out_setting(args.spec, args.index))
+    chosen = scenarios(leave_out_setting(args.spec, args.index), has_external(args.index, args.cohorts))
     with _fits_progress("sensitivity fits", sum(not s.exact for s in chosen)):  # exact ones: no MCMC
         table = run(args.index, args.cohorts, args.out, _mcmc(args), chosen)
     print(f"wrote {len(table)} rows to {args.out / 'sensitivity.csv'}")
@@ -467,7 +472,7 @@ def cmd_samplers(args: argparse.Namespace) -> int:
 
 
 def cmd_provenance(args: argparse.Namespace) -> int:
-    from analysis.data.characteristics import CHARACTERISTICS
+    from analysis.data.characteristics import CHARACTERISTICS, FILE_NAME
     from analysis.io import write_json
     from analysis.provenance import provenance, unseen_by_make
 
@@ -477,7 +482,13 @@ def cmd_provenance(args: argparse.Namespace) -> int:
             print(f"{args.check}: {line}", file=sys.stderr)
         return 1 if found else 0
 
-    write_json(args.out, provenance([args.index, args.cohorts, CHARACTERISTICS]))
+    # the data files that exist; study.yml when its 'study' facts stand in for the characteristics file
+    files = [
+        args.index,
+        args.cohorts,
+        CHARACTERISTICS if CHARACTERISTICS.exists() else CHARACTERISTICS.parent / FILE_NAME,
+    ]
+    write_json(args.out, provenance([f for f in files if Path(f).exists()]))
     print(f"wrote {args.out}")
     return 0
 
@@ -703,9 +714,21 @@ def build_parser() -> argparse.ArgumentParser:
         "cohort",
         help="build the report for another cohort into its own folder (never results/ or manuscript/)",
     )
-    co.add_argument("data", type=Path, help="the cohort's data folder (the four files of data/raw, validated first)")
-    co.add_argument("--spec", type=Path, required=True, help="priors and design specification for this cohort (TOML)")
-    co.add_argument("--out", type=Path, required=True, help="output folder: results/ and manuscript/ inside it")
+    co.add_argument(
+        "data",
+        type=Path,
+        help="the cohort's data folder: index_study.csv and study.yml (optional: published_cohorts.csv, "
+        "study_characteristics.csv, endpoint_definitions.csv, priors.toml), validated first",
+    )
+    co.add_argument(
+        "--spec",
+        type=Path,
+        help="priors and design specification for this cohort (TOML; default: DATA/priors.toml if it exists, "
+        "else config/no_design.toml, the vague prior alone: no MAP prior and no design)",
+    )
+    co.add_argument(
+        "--out", type=Path, help="output folder: results/ and manuscript/ inside it (default: build/cohort-NAME)"
+    )
     co.add_argument("--basket", action="store_true", help="recompute the basket design instead of copying the paper's")
     co.set_defaults(func=cmd_cohort)
 

@@ -96,14 +96,21 @@ def leave_out_scenario(group: str) -> Scenario:
     return Scenario(f"no_{name}", f"{group}{LEFT_OUT}", drop=(group,))
 
 
-def scenarios(leave_out: str | None = None) -> tuple[Scenario, ...]:
+def scenarios(leave_out: str | None = None, external: bool = True) -> tuple[Scenario, ...]:
     """The scenarios of the sensitivity analysis in table order: :data:`SCENARIOS_BAYES`, with the
     leave-one-group-out scenario of ``leave_out`` (:func:`analysis.priors.datacheck.leave_out_setting`, the priors
-    spec's ``[index_models] leave_out``) before the external cohorts."""
-    if leave_out is None:
-        return SCENARIOS_BAYES
+    spec's ``[index_models] leave_out``) before the external cohorts; without the external cohorts' scenario when
+    ``external`` is false (a cohort with no eligible external cohort: :func:`has_external`)."""
     *before, last = SCENARIOS_BAYES
-    return (*before, leave_out_scenario(leave_out), last)
+    if leave_out is not None:
+        before.append(leave_out_scenario(leave_out))
+    return (*before, last) if external else tuple(before)
+
+
+def has_external(index_path: Path = INDEX_STUDY, cohorts_path: Path = COHORTS) -> bool:
+    """Whether the external cohorts' scenario adds any unit to the index study's (not without an evidence base)."""
+    last = SCENARIOS_BAYES[-1]
+    return len(scenario_units(last, index_path, cohorts_path).labels) > len(index_units(index_path).labels)
 
 
 def external_units(cohorts: pd.DataFrame, index_groups: set[str]) -> pd.DataFrame:
@@ -171,7 +178,7 @@ def run(
     from analysis.bayes.summaries import summarise_draws
 
     out_dir = Path(out_dir)
-    checksums = {str(p): sha256(p) for p in (index_path, cohorts_path)}
+    checksums = {str(p): sha256(p) for p in (index_path, cohorts_path) if Path(p).exists()}
     rows, diags = [], []
     sampled = [s for s in scenarios if not s.exact]
     fits = scenario_fits(index_path, cohorts_path, scenarios)

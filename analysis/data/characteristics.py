@@ -42,6 +42,7 @@ from analysis.data.schema import (
 from analysis.settings import DATA_RAW, TOTAL
 
 CHARACTERISTICS = DATA_RAW / "study_characteristics.csv"
+FILE_NAME = "study.yml"  #: the study metadata file beside it, whose ``study`` facts stand in for a missing file
 
 #: item codes and what they describe
 ITEMS: dict[str, str] = {
@@ -70,6 +71,7 @@ EVIDENCE: dict[str, str] = {
     "article": "a sentence of the article, as quoted in ../shared/evidence/README.md",
     "summary": "the evidence file's own summary of the source (no verbatim sentence of the source was available)",
     "news": "the news report in ../shared/seed (a lower level of evidence)",
+    "metadata": "the cohort's own study metadata file (study.yml), for a cohort without this file",
 }
 
 CHARACTERISTICS_SCHEMA = (
@@ -174,7 +176,8 @@ def load_characteristics(path: Path | str = CHARACTERISTICS) -> pd.DataFrame:
     Parameters
     ----------
     path : Path or str
-        The study-characteristics file (default ``data/raw/study_characteristics.csv``).
+        The study-characteristics file (default ``data/raw/study_characteristics.csv``).  Without it, the facts
+        come from the ``study`` mapping of ``study.yml`` in the same folder (:mod:`analysis.data.metadata`).
 
     Returns
     -------
@@ -187,6 +190,26 @@ def load_characteristics(path: Path | str = CHARACTERISTICS) -> pd.DataFrame:
         Naming the file, row and field of every problem.
     """
     path = Path(path)
+    if not path.exists() and (path.parent / FILE_NAME).is_file():
+        return _from_metadata(path.parent)
     df = load_table(path, read_characteristics, CHARACTERISTICS_SCHEMA)
     df.attrs["path"] = str(path)  # for error messages of later stages
+    return df
+
+
+def _from_metadata(folder: Path) -> pd.DataFrame:
+    """The facts of ``folder/study.yml`` (:func:`analysis.data.metadata.facts`) as :func:`load_characteristics`
+    returns a file's; problems of either file are raised naming it."""
+    from analysis.data.metadata import facts
+    from analysis.data.schema import read_index
+
+    index_path = folder / "index_study.csv"
+    errors, index = read_index(index_path)
+    if errors:
+        raise DataError(index_path, errors)
+    errors, rows = facts(folder / FILE_NAME, index)
+    if errors:
+        raise DataError(folder / FILE_NAME, errors)
+    df = pd.DataFrame(rows, columns=[c.name for c in CHARACTERISTICS_SCHEMA])
+    df.attrs["path"] = str(folder / FILE_NAME)
     return df

@@ -1,7 +1,8 @@
 """A data set as the build reads it: its files by role, and the checks that need two of them at once.
 
-A report needs an index-study file (counts per group and endpoint), a published-cohorts file, a
-study-characteristics file (the clinical context) and an endpoint-definitions file.  Each file is
+A report needs an index-study file (counts per group and endpoint); a published-cohorts file (the evidence
+base), a study-characteristics file (the clinical context, each fact with its source) and an
+endpoint-definitions file are optional (:data:`OPTIONAL` says what stands in for each).  Each file is
 checked against its own schema (:mod:`analysis.data.schema`, :mod:`analysis.data.characteristics`);
 this module adds what the later stages would otherwise find one at a time, many seconds into a build:
 
@@ -55,6 +56,19 @@ REQUIRED_FACTS: tuple[tuple[str, str, bool], ...] = (
     ("follow_up", "minimum", False),
     ("follow_up", "maximum", False),
 )
+
+
+#: files a data folder may leave out, and what stands in for each (``python -m analysis validate`` says so)
+OPTIONAL: dict[str, str] = {
+    "cohorts": "no evidence base: no meta-analysis and no prior from other cohorts",
+    "characteristics": "the study's facts come from the 'study' mapping of study.yml",
+    "definitions": "each group's endpoint is the index file's endpoint_definition",
+}
+
+
+def absent(paths: Mapping[str, Path]) -> dict[Path, str]:
+    """The optional files of a data set that do not exist, each with what stands in for it (:data:`OPTIONAL`)."""
+    return {Path(p): OPTIONAL[r] for r, p in paths.items() if r in OPTIONAL and not Path(p).exists()}
 
 
 def paths_in(folder: Path | str) -> dict[str, Path]:
@@ -168,6 +182,8 @@ def _whole(value: str) -> int | None:
 
 def read_definitions(path: Path) -> tuple[list[str], list[dict]]:
     """Every problem of an endpoint-definitions file (missing columns, empty cells), and its rows."""
+    if not Path(path).exists():  # the index study's own definitions stand (its endpoint_definition column)
+        return [], []
     header, rows = _read_rows(Path(path))
     missing = [c for c in DEFINITION_COLUMNS if c not in header]
     if missing:
@@ -218,6 +234,8 @@ def check(paths: Mapping[str, Path]) -> tuple[dict[Path, list[str]], dict[str, l
     problems: dict[Path, list[str]] = {}
     rows: dict[str, list[dict]] = {}
     for role, path in paths.items():
+        if role in OPTIONAL and not Path(path).exists():
+            continue
         errors, parsed = _read(Path(path), role)
         problems[Path(path)] = errors
         if parsed:
@@ -225,9 +243,19 @@ def check(paths: Mapping[str, Path]) -> tuple[dict[Path, list[str]], dict[str, l
     if "index" in rows:
         study, errors = index_study_id(rows["index"])
         problems[Path(paths["index"])] += errors
+        if "characteristics" in paths and not Path(paths["characteristics"]).exists():
+            from analysis.data.metadata import FILE_NAME, facts
+
+            meta = Path(paths["characteristics"]).parent / FILE_NAME
+            errors, facts_rows = facts(meta, rows["index"])
+            problems.setdefault(meta, []).extend(errors)
+            if not errors:  # else the missing facts would be reported twice
+                rows["characteristics"] = facts_rows
         if "characteristics" in rows and study:
             index_name = Path(paths["index"]).name
-            problems[Path(paths["characteristics"])] += check_facts(
-                rows["characteristics"], study, rows["index"], index_name
+            where = Path(paths["characteristics"])
+            where = where if where.exists() else where.parent / "study.yml"
+            problems.setdefault(where, []).extend(
+                check_facts(rows["characteristics"], study, rows["index"], index_name)
             )
     return problems, rows

@@ -90,7 +90,8 @@ def load_cohorts(path: Path | str = COHORTS) -> pd.DataFrame:
     Parameters
     ----------
     path : Path or str
-        The published-cohorts file (default ``data/raw/published_cohorts.csv``).
+        The published-cohorts file (default ``data/raw/published_cohorts.csv``).  Without it (or with a header
+        only) the evidence base is empty: no meta-analysis and no prior from other cohorts.
 
     Returns
     -------
@@ -102,7 +103,10 @@ def load_cohorts(path: Path | str = COHORTS) -> pd.DataFrame:
     DataError
         Naming the file, row and field of every problem.
     """
-    return load_table(Path(path), read_cohorts, COHORT_SCHEMA)
+    path = Path(path)
+    if not path.exists():  # a cohort without an evidence base
+        return pd.DataFrame(columns=[c.name for c in COHORT_SCHEMA])
+    return load_table(path, read_cohorts, COHORT_SCHEMA)
 
 
 def endpoint_counts(index: pd.DataFrame) -> pd.DataFrame:

@@ -63,7 +63,7 @@ def run(
     cohorts = load_cohorts(cohorts_path)
     ci = interval_table(counts, LEVEL).assign(scenario="index", note="")
     meta = meta_table(cohorts, LEVEL, settings.meta).assign(
-        interval="two-sided", note=lambda d: d["note"] + "; studies: " + d["studies"]
+        interval="two-sided", note=lambda d: d["note"].astype(str) + "; studies: " + d["studies"].astype(str)
     )
     estimates = pd.concat([ci, meta], ignore_index=True)[list(ESTIMATE_COLUMNS)]
     efficacy = counts[counts["endpoint"].isin(["response", "drug_free"])]

@@ -197,11 +197,15 @@ def sensitivity_table(sens: pd.DataFrame) -> str:
         rows.append(row)
     left = [x.removesuffix(LEFT_OUT) for x in sens["label"].unique() if str(x).endswith(LEFT_OUT)]
     left = [g for g in left if g in set(sens["group"])]  # a scenario dropping a group the data lack drops nothing
+    data = [f"leaving out {g}" for g in left]
+    if "external" in set(sens["scenario"]):  # not without published cohorts
+        data.append("adding the external cohorts as exchangeable units")
+    changes = "and EXNEX's weight and non-exchangeable prior)" + (
+        (", " + ", ".join(data[:-1]) + (", " if len(data) > 1 else "") + "and " + data[-1]) if data else ""
+    )
     return md_table(
         pd.DataFrame(rows),
-        "Sensitivity of the posterior mean (95% credible interval) to the priors (tau, mu, and EXNEX's weight and "
-        f"non-exchangeable prior), {''.join(f'leaving out {g}, ' for g in left)}and adding the external cohorts "
-        "as exchangeable units "
+        f"Sensitivity of the posterior mean (95% credible interval) to the priors (tau, mu, {changes} "
         "(hierarchical model unless EXNEX is named). Scenarios marked exact were computed by numerical "
         "integration over mu and tau instead of MCMC.",
         "tbl-sensitivity",

@@ -115,7 +115,33 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     ("6C", "Reproducible computation", "seed {{< var bayes.diag.seed >}}, data checksums and versions [tbl-colophon]"),
 )
 
+#: the answers of a report without a single-arm design (no decision rule, no operating characteristics)
+WITHOUT_DESIGN: dict[str, str] = {
+    "Preamble A": "to borrow strength across diseases, as sensitivity analyses [sec-intro], [sec-methods]",
+    "Preamble B": "estimation of response rates per disease (no borrowing, primary; borrowing as sensitivity "
+    "analyses) [sec-intro]",
+    "2D": "independent model: exact conjugate posteriors [sec-methods]",
+    "4A": "posterior probabilities of exceeding benchmarks @tbl-exceedance; no trial decision rule was designed",
+    "4B": "not applicable: no decision rule was designed",
+    "5B": "not applicable: no decision rule was designed",
+}
+#: the answers of a report without published cohorts (the index study's counts alone)
+WITHOUT_EVIDENCE: dict[str, str] = {
+    "1A": "responders and patients per disease and endpoint [sec-clinical-context], [tbl-characteristics]",
+    "6B": "the cohort's counts and study metadata, in its data folder [sec-colophon]",
+}
+
 SLOT = re.compile(r"<<(\w+)>>")
+
+
+def answers(variables: dict) -> list[tuple[str, str, str]]:
+    """:data:`ITEMS` with the answers of a report that has no design or no published cohorts replaced."""
+    own = {}
+    if variables and not variables.get("priors", {}).get("design"):
+        own |= WITHOUT_DESIGN
+    if variables and str(variables.get("evidence", {}).get("identified", "")) == "0":
+        own |= WITHOUT_EVIDENCE
+    return [(item, what, own.get(item, a)) for item, what, a in ITEMS]
 
 
 def _var(*keys: str) -> str:
@@ -260,7 +286,7 @@ def checklist_table(names: dict[str, str], variables: dict | None = None, supple
                     drop(_only_present(SLOT.sub(lambda m: filled[m.group(1)], a), supplement)), names
                 ),
             }
-            for item, what, a in ITEMS
+            for item, what, a in answers(variables or {})
         ]
     )
     return md_table(

@@ -306,7 +306,8 @@ def _borrowing(r: Results) -> dict[str, Statement]:
 def claims_statements(r: Results) -> dict[str, Statement]:
     """Every computed statement of the paper, by key (``claims.KEY`` in the variables file)."""
     out = _crosscheck(r) | _borrowing(r)
-    out["design_type1_moved"] = design_type1_statement(r.designs)
+    if r.designs:  # a cohort without a design has no such sentence
+        out["design_type1_moved"] = design_type1_statement(r.designs)
     out |= _basket(r)
     return out
 

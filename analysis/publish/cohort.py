@@ -64,6 +64,21 @@ def _steps(data: Path, spec: Path, out: Path, basket: bool) -> list[tuple[str, l
     return steps
 
 
+#: the spec of a cohort that brings none: the vague prior alone (no MAP prior, no design)
+NO_DESIGN = ROOT / "config" / "no_design.toml"
+
+
+def default_spec(data: Path) -> Path:
+    """The cohort's own spec (``DATA/priors.toml``) if it has one, else :data:`NO_DESIGN`."""
+    own = Path(data) / "priors.toml"
+    return own if own.is_file() else NO_DESIGN
+
+
+def default_out(data: Path) -> Path:
+    """Where a cohort's report goes unless told: ``build/cohort-NAME`` of the repository."""
+    return ROOT / "build" / f"cohort-{Path(data).resolve().name}"
+
+
 def copy_sources(out: Path, manuscript: Path = MANUSCRIPT) -> Path:
     """The manuscript's sources (not its generated tables, figures or variables) copied to ``out/manuscript``."""
     ms = Path(out) / "manuscript"

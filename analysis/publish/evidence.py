@@ -28,7 +28,7 @@ import pandas as pd
 from analysis.data.dataset import DEFINITION_COLUMNS, read_definitions
 from analysis.data.schema import DataError
 from analysis.publish.format import md_table
-from analysis.settings import DATA_RAW, ROOT
+from analysis.settings import DATA_RAW, ROOT, TOTAL
 
 DEFINITIONS = DATA_RAW / "endpoint_definitions.csv"
 
@@ -154,7 +154,10 @@ def load_definitions(path: Path = DEFINITIONS) -> pd.DataFrame:
 
 
 def definitions_table(defs: pd.DataFrame) -> str:
-    """The endpoints as the literature defines them, and what the index study counted."""
+    """The endpoints as the literature defines them, and what the index study counted; without an
+    endpoint-definitions file, each group's endpoint as the index-study file defines it."""
+    if defs.empty:
+        return _index_definitions_table()
     out = pd.DataFrame(
         {
             "Disease": defs["disease"],
@@ -170,6 +173,30 @@ def definitions_table(defs: pd.DataFrame) -> str:
         "degree of response in each disease, so the response rates are not comparable across diseases.",
         "tbl-endpoints",
         "lllll",
+    )
+
+
+def _index_definitions_table() -> str:
+    from analysis.data import group_order, load_index
+
+    idx = load_index()
+    resp = idx[(idx["endpoint"] == "response") & (idx["group"] != TOTAL)].set_index("group")
+    groups = group_order(resp.index)
+    out = pd.DataFrame(
+        {
+            "Group": list(groups),
+            "Response endpoint, as the index study defines it": [
+                str(resp.loc[g, "endpoint_definition"]).replace(">=", "\u2265").replace("<=", "\u2264") for g in groups
+            ],
+            "Assessed": [str(resp.loc[g, "timepoint"]) for g in groups],
+        }
+    )
+    return md_table(
+        out,
+        "Response endpoints of the index study, as its data file defines them (the data give no published "
+        "definition with thresholds and source).",
+        "tbl-endpoints",
+        "lll",
     )
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis.publish import prose, prose_models
+from analysis.publish import prose, prose_models, supplement
 from analysis.publish import study as study_file
 from analysis.publish.prose import Facts, count_word, get, join
 from analysis.publish.study import StudyError, load_study, texts
@@ -49,8 +49,13 @@ SECTION_FILES = (
     "discussion",
     "limitations",
     "conclusion",
+    "meta-methods",
+    "supplement-meta",
+    "supplement-priors",
     "supplement-design",
     "supplement-basket",
+    "supplement-flow",
+    "supplement-prisma",
 )
 #: the sources of the ``report`` variables (shortcodes unresolved), for :func:`source`
 FRONT = "front.yml"
@@ -62,7 +67,7 @@ _overlay: dict[str, str] | None = None
 
 def facts(r, study: dict) -> Facts:
     """The cohort's groups and the words for them, from the data files, the results and the study file."""
-    from analysis.data import group_order, load_characteristics, load_index
+    from analysis.data import group_order, load_characteristics, load_cohorts, load_index
     from analysis.publish import context, evidence
     from analysis.publish.bayes import LEFT_OUT
     from analysis.publish.format import pval
@@ -105,6 +110,8 @@ def facts(r, study: dict) -> Facts:
         left_out=tuple(g for g in left if g in groups),
         designs=designs,
         basket=bool(basket) and basket <= set(groups),
+        evidence=bool(len(load_cohorts())),
+        external="external" in set(sens["scenario"]),
         heterogeneity_p=markdown_literal(pval(float(het.iloc[0]))) if len(het) else None,
     )
 
@@ -133,21 +140,23 @@ def sections(v: dict, f: Facts, study: dict) -> dict[str, str]:
     out = {
         "introduction": _either(study, "introduction", lambda: prose.introduction(v, f)),
         "patients": _either(study, "patients", lambda: prose.patients(v, f)),
-        "evidence": _either(study, "evidence", lambda: prose.evidence(v, f)),
+        "evidence": prose.EVIDENCE_HEADING + _either(study, "evidence", lambda: prose.evidence(v, f))
+        if f.evidence
+        else "",
+        "meta-methods": prose.META_METHODS if f.evidence else "",
         "sensitivity-methods": prose_models.sensitivity_methods(v, f, _own(study, "sensitivity_methods")),
         "priors-methods": prose_models.priors_methods(v, f, _own(study, "priors_methods")),
         "basket-methods": prose_models.basket_methods(v, f),
         "response": prose.response(v, f) + "\n\n" + (own_relapse or prose.relapse(v, f)),
         "safety": _either(study, "safety", lambda: prose.safety_results(v, f)),
-        "meta": _either(study, "meta", lambda: prose.meta_results(v, f)),
+        "meta": prose.META_HEADING + _either(study, "meta", lambda: prose.meta_results(v, f)) if f.evidence else "",
         "borrowing": prose_models.borrowing(v, f, focus),
         "priors-results": priors_results,
         "basket-results": prose_models.basket_results(v, f),
         "discussion": _either(study, "discussion", lambda: prose.discussion(v, f)),
         "limitations": _either(study, "limitations", lambda: prose.limitations(v, f)),
         "conclusion": _either(study, "conclusion", lambda: prose.conclusion(v, f)),
-        "supplement-design": supplement_design(v, f),
-        "supplement-basket": SUPPLEMENT_BASKET if f.basket else "",
+        **supplement.sections(v, f),
     }
     return {k: text.strip() + "\n" for k, text in out.items()}
 
@@ -176,7 +185,8 @@ def front(v: dict, f: Facts, study: dict, authors: str) -> dict:
     )
     return {
         "title": study.get("title") or prose.title(v, f),
-        "subtitle": study.get("subtitle") or "An analysis with exact, meta-analytic and Bayesian methods",
+        "subtitle": study.get("subtitle")
+        or f"An analysis with {'exact, meta-analytic' if prose.pooled_rates(v, f) else 'exact'} and Bayesian methods",
         "keywords": "; ".join(keywords),
         "authors": authors,
         "endpoint_count": count_word(len(set(f.endpoint.values()))),
@@ -300,66 +310,3 @@ def source(path: Path | str) -> str:
 
         text = VAR.sub(sub, text)
     return text
-
-
-SUPPLEMENT_BASKET = """# Follow-up basket trial {.unnumbered}
-
-@tbl-basket-methods states the priors of every borrowing method of the follow-up basket trial, as
-run. @tbl-basket gives its operating characteristics under every scenario and borrowing method at
-thresholds calibrated to equal type I error (@tbl-basket-calibration), @tbl-basket-nominal the same
-at the design file's nominal thresholds, and @tbl-basket-lone the power of a disease that responds
-alone.
-
-{{< include ../tables/basket-methods.md >}}
-
-{{< include ../tables/basket.md >}}
-
-{{< include ../tables/basket-calibration.md >}}
-
-{{< include ../tables/basket-nominal.md >}}
-
-{{< include ../tables/basket-lone.md >}}
-"""
-
-
-def supplement_design(v: dict, f: Facts) -> str:
-    """The supplement's section on the single-arm designs of the spec, with their figures (empty without one)."""
-    if not f.designs:
-        return ""
-    out = ["# Single-arm follow-up design {.unnumbered}"]
-    for i, (d, g) in enumerate(f.designs.items()):
-        tag = "" if i == 0 else f"-{d}"
-        k = f"priors.design.{d}"
-        calibrated = i == 0 and get(v, k + ".calibration") is not None  # the tables show the first design's
-        grid = i == 0 and get(v, k + ".sensitivity") is not None
-        interim = ",\nwithout and with the interim futility rule" if str(get(v, k + ".interim_n") or "").strip() else ""
-        out.append(
-            f"@fig-oc{tag} shows the probability of success of the single-arm {g} design under each prior"
-            + (", and @tbl-design-calibration compares the priors at the same type I error." if calibrated else ".")
-        )
-        out.append(
-            f"![Probability of success of the single-arm {g} design by true {f.rate_of(g)} under each prior{interim}; "
-            f'the dashed line marks the null rate.](figures/oc-{d}.png){{#fig-oc{tag} fig-alt="Operating '
-            "characteristic curves of the design, one per prior, rising from 0 to 1 with the true rate; a dashed line "
-            'marks the null rate."}'
-        )
-        if calibrated:
-            out.append("{{< include ../tables/design-calibration.md >}}")
-        out.append(
-            f"@fig-prior-posterior{tag} shows the posteriors for two outcomes of the trial"
-            + (
-                ", and\n@tbl-design-sensitivity gives the exact operating characteristics over a range of null rates "
-                "and\nrobust weights of the primary prior."
-                if grid
-                else "."
-            )
-        )
-        out.append(
-            f"![Prior and posterior densities of the {g} {f.rate_of(g)} for two outcomes of the follow-up trial,\n"
-            f'under each prior.](figures/prior-posterior-{d}.png){{#fig-prior-posterior{tag} fig-alt="Panels, one '
-            "per prior, each showing the prior density and posterior densities for a null outcome and for an "
-            'outcome at the success boundary."}'
-        )
-        if grid:
-            out.append("{{< include ../tables/design-sensitivity.md >}}")
-    return "\n\n".join(out)

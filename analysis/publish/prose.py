@@ -68,6 +68,8 @@ class Facts:
     designs: dict[str, str] = field(default_factory=dict)  #: design name -> the group its prior is for
     basket: bool = False  #: the basket design's indications are groups of the data
     heterogeneity_p: str | None = None  #: the exact test of equal response rates, as printed (None: not testable)
+    evidence: bool = True  #: the data hold published cohorts (else no meta-analysis, no evidence flow)
+    external: bool = True  #: the sensitivity analysis added external cohorts as exchangeable units
 
     def rate_of(self, g: str) -> str:
         return self.rate.get(g, "response rate")
@@ -197,7 +199,7 @@ def introduction(v: dict, f: Facts) -> str:
         f"{var('freq.cp.response_all.estimate_pct')} says little about the true rate.\n\n"
         "Our objective was to quantify, for each disease separately, how low the true response rate could "
         "plausibly be, and how often uncommon harms could occur, given the reported counts; and to show how "
-        "much any borrowing of information across diseases or from other published cohorts depends on "
+        f"much any borrowing of information across diseases{' or from other published cohorts' if f.evidence else ''} depends on "
         "assumptions rather than data."
     )
 
@@ -257,6 +259,15 @@ def patients(v: dict, f: Facts) -> str:
         when.append(f"For {join(unstated)} the sources do not state when the endpoint was assessed.")
     out[-1] += " " + " ".join(when) + " We read every response as an endpoint reached at some time during follow-up."
     return "\n\n".join(out)
+
+
+EVIDENCE_HEADING = "## Evidence base {#sec-evidence}\n\n"
+META_HEADING = "## Other published cohorts\n\n"
+META_METHODS = """**Other published cohorts.** Cohorts were pooled only within one disease and one endpoint class
+with an exact binomial-normal random-effects model fitted by maximum likelihood with
+profile-likelihood intervals [@stijnen2010]; DerSimonian-Laird pooling [@dersimonian1986] is a
+sensitivity analysis. Further analyses leave out weak or non-standard endpoints and products other
+than autologous CD19 CAR T cells."""
 
 
 def evidence(v: dict, f: Facts) -> str:
@@ -352,8 +363,13 @@ def limitations(v: dict, f: Facts) -> str:
         f"with an assumed benchmark. {endpoints} "
         f"({supp('tbl-endpoints')}), and follow-up ranged from {var('context.follow_up.min')}{TO}"
         f"{var('context.follow_up.max')} {var('context.follow_up.unit')}, so the rates say nothing about how long "
-        f"responses last. {conditioning}The external cohorts were not found by a "
-        "systematic search, and early successful series are more likely to be published."
+        f"responses last. {conditioning}"
+        + (
+            "The external cohorts were not found by a systematic search, and early successful series are more "
+            "likely to be published."
+            if f.evidence
+            else "No other published cohort informs the estimates: each rests on this cohort alone."
+        )
     )
 
 

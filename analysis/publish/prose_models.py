@@ -44,8 +44,9 @@ def sensitivity_methods(v: dict, f: Facts, study_text: str = "") -> str:
         "(ArviZ [@kumar2019]) or any transition diverges. The prior sensitivity analysis refits the models "
         "with lighter and heavier tails for tau (half-normal priors of three scales, and half-Cauchy priors "
         "of two scales computed by numerical integration), other priors for mu, other "
-        f"EXNEX weights and a unimodal non-exchangeable prior{left}, "
-        "and with the external cohorts as further exchangeable units. We do not report a predictive rate for "
+        f"EXNEX weights and a unimodal non-exchangeable prior{left}"
+        + (", and with the external cohorts as further exchangeable units" if f.external else "")
+        + ". We do not report a predictive rate for "
         'a "new disease": it has no endpoint, and under EXNEX it is by construction half the U-shaped '
         f"non-exchangeable prior.{extra}"
     )

@@ -18,7 +18,9 @@ Keys (every one optional; text is Markdown and may quote ``{{< var KEY >}}`` of 
   (``{cite}`` stands for its citation);
 - ``flow``: ``news`` and ``case_report``, the evidence flow's reasons for a news report and a case report;
 - ``abstract``: ``background``, ``methods``, ``safety`` (the harms sentence of the results) and ``conclusions``;
-- ``sections``: the prose of the sections in :data:`SECTION_KEYS`.
+- ``sections``: the prose of the sections in :data:`SECTION_KEYS`;
+- ``study``: the study's facts (centre, setting, product, dose, lymphodepletion, refractoriness, follow-up) for a
+  data folder without ``study_characteristics.csv`` (:mod:`analysis.data.metadata`; checked with the data set).
 
 A problem (a missing or unreadable file, an unknown key, a value of the wrong type) is a :class:`StudyError`
 naming the file and the key; :func:`problems` lists every one at once (``python -m analysis validate``).
@@ -35,6 +37,7 @@ from analysis.settings import DATA_RAW
 
 STUDY = DATA_RAW / "study.yml"
 FILE_NAME = "study.yml"
+CHARACTERISTICS = "study_characteristics.csv"
 
 #: the sections whose prose the study may give, in the order of the paper
 SECTION_KEYS = (
@@ -66,6 +69,7 @@ SCHEMA: dict = {
     "flow": FLOW_KEYS,
     "abstract": ABSTRACT_KEYS,
     "sections": SECTION_KEYS,
+    "study": "facts",
 }
 
 
@@ -95,6 +99,11 @@ def problems(path: Path | str | None = None) -> list[str]:
     out: list[str] = []
     for key, value in data.items():
         _check(key, value, SCHEMA.get(key), out)
+    if "study" in data and (path.parent / CHARACTERISTICS).is_file():
+        out.append(
+            f"key 'study': the facts of {CHARACTERISTICS} in the same folder are the report's; remove the key "
+            "or the file (the key is for a cohort without that file)"
+        )
     return out
 
 
@@ -108,7 +117,10 @@ def _mapping(key: str, value: dict, allowed, out: list[str]) -> None:
 
 
 def _check(key: str, value, kind, out: list[str]) -> None:
-    if kind is None:
+    if kind == "facts":  # checked with the data set, against the index file (analysis.data.metadata)
+        if not isinstance(value, dict):
+            out.append(f"key '{key}': expected a mapping of the study's facts, found {type(value).__name__}")
+    elif kind is None:
         out.append(f"key '{key}': unknown (expected one of {', '.join(SCHEMA)})")
     elif kind is str:
         _text(value, key, out)

@@ -10,11 +10,13 @@ from analysis.settings import RESULTS, ROOT
 DATA = ROOT / "tests" / "data"
 #: cohorts whose build takes minutes (ten strata: about 4 minutes of MCMC and sensitivity fits): ``make test-slow``
 SLOW = {"sarcoma"}
-#: every test cohort with its own priors specification, built through render (the two-group one in ``make test``)
+#: every test cohort (a folder with an index-study file and a study metadata file), built through render as a
+#: user would: ``python -m analysis cohort FOLDER --out DIR``, its own priors.toml or none (the two-group and the
+#: one-file cohorts in ``make test``)
 COHORTS = [
     pytest.param(p.name, marks=pytest.mark.slow) if p.name in SLOW else p.name
     for p in sorted(DATA.iterdir())
-    if (p / "priors.toml").is_file() and (p / "index_study.csv").is_file()
+    if (p / "study.yml").is_file() and (p / "index_study.csv").is_file()
 ]
 
 
@@ -24,6 +26,6 @@ def cohort(request, tmp_path_factory):
     data = DATA / request.param
     out = tmp_path_factory.mktemp(f"cohort-{request.param}")
     before = {p: p.stat().st_mtime_ns for p in RESULTS.rglob("*") if p.is_file()}
-    code = main(["cohort", str(data), "--spec", str(data / "priors.toml"), "--out", str(out)])
+    code = main(["cohort", str(data), "--out", str(out)])
     after = {p: p.stat().st_mtime_ns for p in RESULTS.rglob("*") if p.is_file()}
     return data, out, code, before == after

@@ -1,9 +1,10 @@
 """A complete report for another cohort, through render, naming nothing of the Erlangen study (issue 24).
 
-Each cohort folder of ``tests/data`` with a priors specification (``priors.toml``) is built once with
-``python -m analysis cohort`` (the ``cohort`` fixture of ``conftest.py``: every step, then the pandoc and Typst
-fallback render, no Quarto here; about a minute and a half for two groups, four minutes for the ten sarcoma
-strata, which are ``slow``).  A new cohort folder is picked up as it is.
+Each cohort folder of ``tests/data`` (an ``index_study.csv`` and a ``study.yml``) is built once with
+``python -m analysis cohort FOLDER`` (the ``cohort`` fixture of ``conftest.py``: every step, then the pandoc and
+Typst fallback render, no Quarto here; about a minute and a half for two groups, four minutes for the ten sarcoma
+strata, which are ``slow``).  A new cohort folder is picked up as it is.  ``one_file`` is the issue's "Done when":
+one data file and one metadata file, no evidence base, no characteristics file, no definitions and no spec.
 """
 
 from __future__ import annotations
@@ -84,10 +85,48 @@ def test_the_text_follows_the_endpoints_time_points_and_conditioning_of_the_data
     if resp["endpoint_definition"].nunique() == 1:
         for words in ("different endpoints", "The endpoints differ between"):
             assert words not in text, words
-    chars = pd.read_csv(data / "study_characteristics.csv", dtype=str, keep_default_na=False)
+    from analysis.data import load_characteristics
+
+    chars = load_characteristics(data / "study_characteristics.csv")  # or study.yml's facts without the file
     if "endpoint_timepoint" not in set(chars["item"]) and (resp["timepoint"] != "").all():
         assert "do not state when the endpoint was assessed" not in text
         assert all(f"assessed at {t}" in text for t in resp["timepoint"]), list(resp["timepoint"])
     lympho = chars.loc[chars["item"] == "lymphodepletion", "value"]
     if len(lympho) and lympho.iloc[0].lower().startswith("none"):
         assert "lymphodepletion with" not in text and "conditioning cannot be separated" not in text
+
+
+def _has(data, name: str) -> bool:
+    return (data / name).is_file()
+
+
+def test_a_report_has_only_the_sections_its_data_support(cohort):
+    """Without published cohorts: no evidence base, meta-analysis, flow or PRISMA checklist, and no sentence that
+    promises them; without a MAP prior or a design: no section on priors for a follow-up trial, and the BARG
+    checklist says that no decision rule was designed.  With them, each section is there."""
+    data, out, code, _ = cohort
+    assert code == 0
+    built = out / "manuscript" / "_manuscript"
+    paper = _text((built / "index.html").read_text(encoding="utf-8"))
+    supp = _text((built / "supplement.html").read_text(encoding="utf-8"))
+    v = yaml.safe_load((out / "manuscript" / "_variables.yml").read_text(encoding="utf-8"))
+    evidence = _has(data, "published_cohorts.csv")
+    for words, where in (
+        ("Evidence base", paper),
+        ("Other published cohorts", paper),
+        ("Published cohorts", supp),
+        ("PRISMA", supp),
+        ("flow of the records", supp),
+        ("external cohorts", paper + supp),
+    ):
+        assert (words in where) == evidence, (words, evidence)
+    if not evidence:
+        assert "meta-analytic" not in paper and "meta-analyses" not in paper
+        assert "No other published cohort informs the estimates" in paper
+    has_map = (v.get("priors") or {}).get("map", {}).get("primary") is not None
+    assert ("Priors for a follow-up trial" in paper) == has_map
+    assert ("Meta-analytic-predictive priors" in supp) == has_map
+    designed = bool((v.get("priors") or {}).get("design"))
+    assert ("no decision rule was designed" in supp) == (not designed)
+    if not _has(data, "endpoint_definitions.csv"):
+        assert "as its data file defines them" in supp
