@@ -148,7 +148,9 @@ def sections(v: dict, f: Facts, study: dict) -> dict[str, str]:
         "priors-methods": prose_models.priors_methods(v, f, _own(study, "priors_methods")),
         "basket-methods": prose_models.basket_methods(v, f),
         "response": prose.response(v, f) + "\n\n" + (own_relapse or prose.relapse(v, f)),
-        "safety": _either(study, "safety", lambda: prose.safety_results(v, f)),
+        # the harms table only when the data hold harms (an empty table would render as a broken one)
+        "safety": _either(study, "safety", lambda: prose.safety_results(v, f))
+        + ("\n\n{{< include ../tables/safety.md >}}" if f.safety else ""),
         "meta": prose.META_HEADING + _either(study, "meta", lambda: prose.meta_results(v, f)) if f.evidence else "",
         "borrowing": prose_models.borrowing(v, f, focus),
         "priors-results": priors_results,

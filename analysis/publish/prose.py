@@ -169,7 +169,8 @@ def background(v: dict, f: Facts) -> str:
     return (
         f"At {var('context.centre')}, {var('freq.n.response_all')} patients with {join(list(f.groups), 'or')} "
         f"received {var('context.product')}, and {var('freq.who.response_all')} reached the response endpoint of "
-        "their disease. We asked how precisely so few patients determine response and harm rates."
+        "their disease. We asked how precisely so few patients determine response"
+        + (" and harm rates." if f.safety else " rates.")
     )
 
 
@@ -198,7 +199,9 @@ def introduction(v: dict, f: Facts) -> str:
         "per disease, an observed rate of "
         f"{var('freq.cp.response_all.estimate_pct')} says little about the true rate.\n\n"
         "Our objective was to quantify, for each disease separately, how low the true response rate could "
-        "plausibly be, and how often uncommon harms could occur, given the reported counts; and to show how "
+        "plausibly be"
+        + (", and how often uncommon harms could occur," if f.safety else ",")
+        + " given the reported counts; and to show how "
         f"much any borrowing of information across diseases{' or from other published cohorts' if f.evidence else ''} depends on "
         "assumptions rather than data."
     )

@@ -130,3 +130,10 @@ def test_a_report_has_only_the_sections_its_data_support(cohort):
     assert ("no decision rule was designed" in supp) == (not designed)
     if not _has(data, "endpoint_definitions.csv"):
         assert "as its data file defines them" in supp
+    from analysis.data import load_index
+    from analysis.settings import SAFETY_ENDPOINTS
+
+    index = load_index(data / "index_study.csv")
+    harms = bool(((index["group"] == "all") & index["endpoint"].isin(SAFETY_ENDPOINTS)).any())
+    assert ("Adverse events among" in paper) == harms  # no empty harms table
+    assert ("harm rates" in paper and "uncommon harms" in paper) == harms
