@@ -61,6 +61,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         study = Path(args.data or DATA_RAW) / FILE_NAME
         problems.setdefault(study, []).extend(study_problems(study))
+        index = Path(sets[0].get("index", ""))
+        if index.is_file() and not problems.get(index):  # its quotes of counts (the rest at the report step)
+            from analysis.data import endpoint_counts, load_index
+            from analysis.publish.study import quote_problems
+
+            counts = endpoint_counts(load_index(index))
+            problems[study] += quote_problems(study, {f"{e}_{g}" for e, g in zip(counts["endpoint"], counts["group"])})
     total = sum(len(e) for e in problems.values())
     for path, errors in problems.items():
         if errors:

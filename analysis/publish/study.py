@@ -28,6 +28,7 @@ naming the file and the key; :func:`problems` lists every one at once (``python 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -171,4 +172,33 @@ def texts(study: dict) -> dict[str, str]:
                 walk(v, f"{prefix}.{k}" if prefix else str(k))
 
     walk(study, "")
+    return out
+
+
+#: the groups of ``_variables.yml`` a text may quote (:data:`analysis.publish.sections.SECTIONS`' variables and
+#: the ``report`` group of the front matter; a test keeps the two lists equal)
+VARIABLE_GROUPS = ("context", "evidence", "freq", "bayes", "priors", "basket", "claims", "report")
+_VAR = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
+#: ``freq.KIND.ENDPOINT_GROUP``: the counts a text quotes most, checked against the index file before any step
+_COUNT = re.compile(r"freq\.(?:n|events|who)\.(.+)")
+
+
+def quote_problems(path: Path | str, counts: set[str]) -> list[str]:
+    """What ``validate`` can tell of the study file's quotes before any result exists: a variable outside
+    :data:`VARIABLE_GROUPS`, and a count (``freq.n.ENDPOINT_GROUP``) that is not one of ``counts`` (the
+    index file's ``ENDPOINT_GROUP`` pairs, :func:`analysis.data.load.endpoint_counts`, whole-cohort rows
+    included).  Every other variable is checked by the report step."""
+    path = Path(path)
+    if problems(path):
+        return []  # reported by problems()
+    out = []
+    for key, text in texts(load_study(path)).items():
+        for name in dict.fromkeys(_VAR.findall(text)):
+            m = _COUNT.fullmatch(name)
+            if name.split(".", 1)[0] not in VARIABLE_GROUPS:
+                out.append(f"key '{key}': quotes {{{{< var {name} >}}}}; a variable starts with one of "
+                           f"{', '.join(VARIABLE_GROUPS)}")  # fmt: skip
+            elif m and m.group(1) not in counts:
+                out.append(f"key '{key}': quotes {{{{< var {name} >}}}}, but the index file has no such count "
+                           f"(ENDPOINT_GROUP: {', '.join(sorted(counts))})")  # fmt: skip
     return out

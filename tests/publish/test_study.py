@@ -209,3 +209,37 @@ def test_no_safety_table_is_referred_to_without_adverse_event_rows():
     assert "@tbl-safety" not in prose.safety_results(v, none)
     some = Facts(groups=("GIST",), endpoint={"GIST": "x"}, safety=(("crs", "cytokine-release syndrome"),))
     assert prose.safety_results(v, some).startswith("@tbl-safety lists the adverse events.")
+
+
+def test_validate_names_a_quote_of_a_count_or_group_the_data_lack_before_any_step(tmp_path, capsys):
+    """A misspelt variable in study.yml used to stop the build at the report step, a minute or more in: validate
+    now names a quoted count the index file cannot give and a variable outside the report's groups."""
+    import shutil
+
+    from analysis.cli import main
+
+    folder = tmp_path / "cohort"
+    shutil.copytree(ROOT / "tests" / "data" / "one_file", folder)
+    path = folder / "study.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace(
+            "{{< var freq.n.response_all >}} patients of one centre",
+            "{{< var freq.n.response_XYZ >}}, {{< var fre.n.response_all >}}, {{< var freq.who.response_MG >}}",
+        ),
+        encoding="utf-8",
+    )
+    code = main(["validate", "--data", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "key 'title': quotes {{< var freq.n.response_XYZ >}}, but the index file has no such count" in err
+    assert "key 'title': quotes {{< var fre.n.response_all >}}; a variable starts with one of" in err
+    assert "response_MG >}}" not in err  # a count the data have
+    assert "study.yml: 2 problem(s)" in err
+
+
+def test_the_variable_groups_validate_knows_are_the_reports():
+    from analysis.publish.sections import SECTIONS
+    from analysis.publish.study import VARIABLE_GROUPS
+
+    assert set(VARIABLE_GROUPS) == {s.variables[0] for s in SECTIONS if s.variables} | {"report"}
