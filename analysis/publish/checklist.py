@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from analysis.data import group_order
 from analysis.io import write_text
 from analysis.publish.format import md_table
 from analysis.publish.shortcodes import expand
@@ -78,7 +79,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "3A",
         "Posterior predictive check",
-        "<<ppc>> [sec-results]",
+        "<<ppc>>",
     ),
     (
         "3B",
@@ -103,21 +104,22 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "5A",
         "Sensitivity to the prior",
-        "{{< var bayes.sens.n_scenarios >}} prior and data scenarios<<sens>> @tbl-sensitivity, @fig-sensitivity",
+        "{{< var bayes.sens.n_scenarios >}} {{< var report.scenario_kinds >}}<<sens>> @tbl-sensitivity, @fig-sensitivity",
     ),
     (
         "5B",
         "Sensitivity of decisions",
         "type I error and power with and without borrowing [tbl-design], @fig-prior-posterior",
     ),
-    ("6A", "Code", "the repository; `make paper` rebuilds every number [sec-colophon]"),
+    ("6A", "Code", "the repository; {{< var report.rebuild >}} rebuilds every number [sec-colophon]"),
     ("6B", "Data", "published counts with quoted sources, data/raw/ of the repository [sec-colophon]"),
     ("6C", "Reproducible computation", "seed {{< var bayes.diag.seed >}}, data checksums and versions [tbl-colophon]"),
 )
 
 #: the answers of a report without a single-arm design (no decision rule, no operating characteristics)
 WITHOUT_DESIGN: dict[str, str] = {
-    "Preamble A": "to borrow strength across diseases, as sensitivity analyses [sec-intro], [sec-methods]",
+    "Preamble A": "exact posteriors per disease without borrowing (primary), and what borrowing across diseases "
+    "assumes (sensitivity analyses) [sec-intro], [sec-methods]",
     "Preamble B": "estimation of response rates per disease (no borrowing, primary; borrowing as sensitivity "
     "analyses) [sec-intro]",
     "2D": "independent model: exact conjugate posteriors [sec-methods]",
@@ -155,8 +157,8 @@ def _number(text) -> float:
 def slots(variables: dict) -> dict[str, str]:
     """The answers that name a group, a design or a prior, chosen from the results (never named here).
 
-    - ``ppc``: the posterior predictive p-value of the hierarchical model for the largest group in which every
-      patient responded (such a check has little power), else for the largest group;
+    - ``ppc``: the posterior predictive p-value of the hierarchical model for every group (this checklist is where
+      they are reported), with the groups in which every patient responded (such a check has little power);
     - ``oc``: the design's exact type I error with its primary prior, and the largest with another prior;
     - ``sens``: the group whose posterior mean moves most across the sensitivity scenarios, with its range.
     """
@@ -164,15 +166,12 @@ def slots(variables: dict) -> dict[str, str]:
     out = {"ppc": "posterior predictive p-values @tbl-bayes", "oc": "exact type I error and power", "sens": ""}
     ppc = [k.removeprefix("hierarchical_") for k in bayes.get("ppc", {}) if k.startswith("hierarchical_")]
     n, events = freq.get("n", {}), freq.get("events", {})
-    sized = [g for g in ppc if f"response_{g}" in n]
-    if sized:
+    sized = list(group_order(g for g in ppc if f"response_{g}" in n))
+    if sized:  # reported here only (the paper's text quotes none): every group's p-value
         full = [g for g in sized if events.get(f"response_{g}") == n[f"response_{g}"]]
-        g = max(full or sized, key=lambda g: n[f"response_{g}"])
-        p = _var("bayes", "ppc", f"hierarchical_{g}")
-        out["ppc"] = (
-            f"little power when all patients respond (p = {p} for {g})"
-            if full
-            else f"p = {p} for {g}, the largest group"
+        each = ", ".join(f"{_var('bayes', 'ppc', f'hierarchical_{g}')} for {g}" for g in sized)
+        out["ppc"] = f"hierarchical model, upper-tail p = {each}" + (
+            f"; little power where all patients respond ({', '.join(full)})" if full else ""
         )
     designs = variables.get("priors", {}).get("design", {})
     if designs:

@@ -189,7 +189,7 @@ def bounds_table(est: pd.DataFrame, definitions: dict[str, str]) -> str:
         "benchmark rate below the bound would be rejected by the one-sided exact binomial test at the 5% level, and "
         "no benchmark above it can be. "
         + (
-            "The endpoints differ in strength between diseases."
+            "The endpoints differ between diseases."
             if not one_endpoint(definitions)
             else "All diseases share one endpoint."
         ),

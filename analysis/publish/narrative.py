@@ -174,6 +174,17 @@ def response_note(path: Path | None = None) -> str:
     )
 
 
+def rebuild_command() -> str:
+    """The command that rebuilds this report, as the colophon and the checklist quote it: ``make paper`` for the
+    paper's data, ``make paper DATA=folder`` for another cohort's (relative to the repository when inside it)."""
+    from analysis.settings import ROOT
+
+    if DATA_RAW == (ROOT / "data" / "raw").resolve():
+        return "`make paper`"
+    folder = DATA_RAW.relative_to(ROOT) if DATA_RAW.is_relative_to(ROOT) else DATA_RAW
+    return f"`make paper DATA={folder}`"
+
+
 def front(v: dict, f: Facts, study: dict, authors: str) -> dict:
     """The sources (shortcodes unresolved) of the ``report`` variables: what the front matter quotes."""
     abstract = study.get("abstract") or {}
@@ -200,6 +211,8 @@ def front(v: dict, f: Facts, study: dict, authors: str) -> dict:
         ),
         "all_row": f"The {row}.",
         "response_note": response_note(),
+        "rebuild": rebuild_command(),
+        "scenario_kinds": "prior and data scenarios" if f.external or f.left_out else "prior scenarios",
         "all_row_clause": f"the {row}",
         **({"heterogeneity_p": f.heterogeneity_p} if f.heterogeneity_p is not None else {}),
         "abstract": {

@@ -260,7 +260,9 @@ def patients(v: dict, f: Facts) -> str:
         when = [f"In {g} the endpoint was assessed {var(f'context.timepoint.{g}')}." for g in stated]
     if unstated:
         when.append(f"For {join(unstated)} the sources do not state when the endpoint was assessed.")
-    out[-1] += " " + " ".join(when) + " We read every response as an endpoint reached at some time during follow-up."
+    # a time point the sources leave open: a response is read as reached at some time during follow-up
+    loose = " We read every response as an endpoint reached at some time during follow-up." if unstated else ""
+    out[-1] += " " + " ".join(when) + loose
     return "\n\n".join(out)
 
 

@@ -7,10 +7,16 @@ or an empty string where the results hold no such analysis (a cohort without a d
 
 from __future__ import annotations
 
+from analysis.publish.claims import CHANGE_WORDS
 from analysis.publish.prose import TO, Facts, count_word, get, join, supp, var
 
 #: the basket design's borrowing methods inside a sentence, in the order of the design's own list
 BASKET_METHODS = ("hierarchical", "exnex", "jsd", "mem")
+
+
+def _capital(text: str) -> str:
+    """A sentence that opens with an endpoint's name opens with a capital ('Relapse-free survival ...')."""
+    return text[:1].upper() + text[1:]
 
 
 def exchangeability(v: dict, f: Facts) -> str:
@@ -27,7 +33,7 @@ def sensitivity_methods(v: dict, f: Facts, study_text: str = "") -> str:
     extra = f" {study_text.strip()}" if study_text.strip() else ""
     left = f", without {join(list(f.left_out), 'or')}" if f.left_out else ""
     return (
-        f"**Sensitivity analyses: borrowing across diseases.** {exchangeability(v, f)}, so models that borrow "
+        f"**Sensitivity analyses: borrowing across diseases.** {_capital(exchangeability(v, f))}, so models that borrow "
         "across diseases are sensitivity analyses: complete pooling; a hierarchical model in which the "
         "disease-specific logits are normal with mean mu and standard deviation tau [@neuenschwander2010]; "
         "and EXNEX, in which each disease is exchangeable with the others with prior probability "
@@ -127,31 +133,34 @@ def priors_results(v: dict, f: Facts) -> str:
     return " ".join(out)
 
 
+def _moved(v: dict, i: int, g: str, extra: str = "") -> str:
+    """What borrowing does to ``g``'s posterior mean, from the independent model's to the hierarchical model's
+    ('raises it for MG from 0.83 to 0.85'); the ``i``-th clause of a list says 'it'."""
+    verb = get(v, f"claims.borrowing_{g}")
+    hier = var(f"bayes.hierarchical.{g}.estimate")
+    if verb == CHANGE_WORDS["equal"]:
+        return f"{var(f'claims.borrowing_{g}')} the posterior mean for {g}, at {hier}{extra}"
+    subject = "the posterior mean" if i == 0 else "it"
+    return (
+        f"{var(f'claims.borrowing_{g}')} {subject} for {g} from {var(f'bayes.independent.{g}.estimate')}{TO}"
+        f"{hier}{extra}"
+    )
+
+
 def borrowing(v: dict, f: Facts, focus: str | None) -> str:
     """What borrowing does to each group's posterior mean, how little the data decide it, and the checks."""
     out = []
     if focus:
         others = [g for g in f.groups if g != focus and get(v, f"claims.borrowing_{g}") is not None]
-        bits = [
-            f"{var(f'claims.borrowing_{g}')} {'the posterior mean' if i == 0 else 'it'} for {g} to "
-            f"{var(f'bayes.hierarchical.{g}.estimate')}"
-            for i, g in enumerate(others)
-        ]
         h = f"bayes.hierarchical.{focus}"
-        lead = (
-            f"{var(f'claims.borrowing_{focus}')} it for {focus}"
-            if bits
-            else (f"{var(f'claims.borrowing_{focus}')} the posterior mean for {focus}")
-        )
         exnex = (
-            f", and to {var(f'bayes.exnex.{focus}.estimate')} under EXNEX"
+            f"; {var(f'bayes.exnex.{focus}.estimate')} under EXNEX"
             if get(v, f"bayes.exnex.{focus}.estimate") is not None
             else ""
         )
-        bits.append(
-            f"{lead} from {var(f'bayes.independent.{focus}.estimate')}{TO}{var(h + '.estimate')} "
-            f"({var(h + '.lower')}{TO}{var(h + '.upper')}){exnex} ({supp('tbl-bayes')})"
-        )
+        interval = f" ({var(h + '.lower')}{TO}{var(h + '.upper')}{exnex})"
+        bits = [_moved(v, i, g) for i, g in enumerate(others)]
+        bits.append(_moved(v, len(bits), focus, interval) + f" ({supp('tbl-bayes')})")
         out.append(
             "Under the hierarchical model, borrowing "
             + (bits[0] if len(bits) == 1 else ", ".join(bits[:-1]) + ", and " + bits[-1])
@@ -174,7 +183,7 @@ def borrowing(v: dict, f: Facts, focus: str | None) -> str:
             rest = [g for g in f.groups if g != focus and get(v, f"claims.sens_{g}") is not None]
             tail = ", " + join([f"for {g} {var(f'claims.sens_{g}_bare')}" for g in rest]) if rest else ""
             out.append(
-                f"Over {var('bayes.sens.n_scenarios')} prior and data scenarios ({supp('tbl-sensitivity')}, "
+                f"Over {var('bayes.sens.n_scenarios')} {var('report.scenario_kinds')} ({supp('tbl-sensitivity')}, "
                 f"{supp('fig-sensitivity')}), the posterior mean for {focus} {var(f'claims.sens_{focus}')} (lower "
                 f"limit {var(f'bayes.sens.{focus}.min_lower')}{TO}{var(f'bayes.sens.{focus}.max_lower')}){tail}."
             )
@@ -183,12 +192,18 @@ def borrowing(v: dict, f: Facts, focus: str | None) -> str:
         f"{var('bayes.diag.divergences')} divergent transitions ({supp('tbl-diagnostics')})."
     )
     if get(v, "claims.crosscheck_gate") is not None:
+        same = get(v, "bayes.crosscheck.max_z") == get(v, "bayes.crosscheck.max_diff_z")  # one row: said once
+        z = (
+            " Monte Carlo standard errors, also the largest standardised difference),"
+            if same
+            else f" Monte Carlo standard errors), and the largest standardised difference "
+            f"{var('bayes.crosscheck.max_z')} Monte Carlo standard errors,"
+        )
         out.append(
             "Against a deterministic computation of the same posteriors by numerical integration, the largest of "
             f"{var('bayes.crosscheck.n')} differences was {var('bayes.crosscheck.max_diff')} "
-            f"({var('bayes.crosscheck.max_diff_z')} Monte Carlo standard errors), and the largest standardised "
-            f"difference {var('bayes.crosscheck.max_z')} Monte Carlo standard errors, "
-            f"{var('claims.crosscheck_gate')} the gate above which the build fails."
+            f"({var('bayes.crosscheck.max_diff_z')}{z} {var('claims.crosscheck_gate')} the gate above which the "
+            "build fails."
         )
     return " ".join(out)
 

@@ -87,8 +87,9 @@ def problems(path: Path | str | None = None) -> list[str]:
     """Every problem of the study file (default :data:`STUDY`), each naming its key (empty when it is valid)."""
     path = Path(path or STUDY)
     if not path.is_file():
-        return [f"missing: every data folder needs its study metadata file {FILE_NAME} (an empty mapping '{{}}' "
-                "gives generic text for every section)"]  # fmt: skip
+        return [f"missing: every data folder needs its study metadata file {FILE_NAME}: the study's facts under "
+                "'study:' (unless the folder has study_characteristics.csv); every other key is optional and gives "
+                "generic text when left out (data/README.md)"]  # fmt: skip
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as e:

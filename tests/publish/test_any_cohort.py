@@ -88,11 +88,15 @@ def test_checklist_answers_follow_the_groups_of_the_data():
     """A two-group cohort (6 ANCA vasculitis patients, 5 responders; 4 myasthenia gravis, 4 responders)."""
     v = _variables({"AAV": (6, 5), "MG": (4, 4)}, {"AAV": ("0.70", "0.80"), "MG": ("0.60", "0.90")})
     s = slots(v)
-    assert s["ppc"] == "little power when all patients respond (p = {{< var bayes.ppc.hierarchical_MG >}} for MG)"
+    # every group's p-value (the checklist is where they are reported), in the data's group order
+    assert s["ppc"] == (
+        "hierarchical model, upper-tail p = {{< var bayes.ppc.hierarchical_AAV >}} for AAV, "
+        "{{< var bayes.ppc.hierarchical_MG >}} for MG; little power where all patients respond (MG)"
+    )
     assert "{{< var priors.design.trial.priors.primary.type1 >}}" in s["oc"]
     assert "up to {{< var priors.design.trial.priors.a.type1 >}}" in s["oc"]
     assert s["sens"].startswith("; MG posterior mean {{< var bayes.sens.MG.min_estimate >}}")
     v = _variables({"AAV": (6, 5), "MG": (4, 3)}, {"AAV": ("0.70", "0.90"), "MG": ("0.60", "0.70")})
     s = slots(v)
-    assert s["ppc"] == "p = {{< var bayes.ppc.hierarchical_AAV >}} for AAV, the largest group"
+    assert s["ppc"].endswith("for MG") and "little power" not in s["ppc"]  # no group where all responded
     assert "AAV posterior mean" in s["sens"]

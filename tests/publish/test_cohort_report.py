@@ -13,6 +13,7 @@ import re
 
 import yaml
 
+from analysis.settings import ROOT
 from tests.publish.test_any_cohort import WORDS
 
 #: words of the Erlangen study beyond WORDS (its study id, centre and three diseases)
@@ -137,3 +138,9 @@ def test_a_report_has_only_the_sections_its_data_support(cohort):
     harms = bool(((index["group"] == "all") & index["endpoint"].isin(SAFETY_ENDPOINTS)).any())
     assert ("Adverse events among" in paper) == harms  # no empty harms table
     assert ("harm rates" in paper and "uncommon harms" in paper) == harms
+    from analysis.publish.bayes import LEFT_OUT
+
+    data_scenarios = "External cohorts added" in supp or LEFT_OUT in supp
+    assert ("prior and data scenarios" in paper) == data_scenarios
+    assert f"make paper DATA={data.relative_to(ROOT)} rebuilds this document" in paper  # not the paper's command
+    assert re.search(r"borrowing across diseases\. [A-Z]", paper)  # a sentence opens with a capital

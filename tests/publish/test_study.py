@@ -195,7 +195,7 @@ def test_the_table_captions_follow_the_number_of_endpoints():
     defs = frequentist.endpoint_definitions()
     assert not frequentist.one_endpoint(defs)  # the paper: three diseases, three endpoints
     assert "different endpoints" in bayes.bayes_table(est) and "different endpoints" not in bayes.bayes_table(est, True)
-    assert "differ in strength" in frequentist.bounds_table(est, defs)
+    assert "The endpoints differ between diseases" in frequentist.bounds_table(est, defs)
     same = {g: "one endpoint" for g in defs}
     assert frequentist.one_endpoint(same)
     text = frequentist.bounds_table(est, same)
