@@ -479,7 +479,8 @@ def cmd_samplers(args: argparse.Namespace) -> int:
 
 
 def cmd_provenance(args: argparse.Namespace) -> int:
-    from analysis.data.characteristics import CHARACTERISTICS, FILE_NAME
+    from analysis.data.characteristics import CHARACTERISTICS
+    from analysis.data.schema import STUDY_FILE
     from analysis.io import write_json
     from analysis.provenance import provenance, unseen_by_make
 
@@ -493,7 +494,7 @@ def cmd_provenance(args: argparse.Namespace) -> int:
     files = [
         args.index,
         args.cohorts,
-        CHARACTERISTICS if CHARACTERISTICS.exists() else CHARACTERISTICS.parent / FILE_NAME,
+        CHARACTERISTICS if CHARACTERISTICS.exists() else CHARACTERISTICS.parent / STUDY_FILE,
     ]
     write_json(args.out, provenance([f for f in files if Path(f).exists()]))
     print(f"wrote {args.out}")

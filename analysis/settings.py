@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: the data folder every step reads by default: the paper's, or another cohort's with the same four files
+#: the data folder every step reads by default: the paper's, or another cohort's (an index-study file and a
+#: study.yml; the other files of the paper's folder are optional there: analysis.data.schema.optional_here)
 #: (``ANALYSIS_DATA=path/to/cohort``; ``python -m analysis validate --data path/to/cohort`` checks it first)
 DATA_RAW = Path(os.environ.get("ANALYSIS_DATA") or ROOT / "data" / "raw").resolve()
 INDEX_STUDY = DATA_RAW / "index_study.csv"

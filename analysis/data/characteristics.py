@@ -30,6 +30,7 @@ import pandas as pd
 
 from analysis.data.schema import (
     MAX_COUNT,
+    STUDY_FILE,
     Column,
     DataError,
     _check_schema,
@@ -37,12 +38,12 @@ from analysis.data.schema import (
     _read_rows,
     check_labels,
     load_table,
+    optional_here,
     parse_decimal,
 )
-from analysis.settings import DATA_RAW, TOTAL
+from analysis.settings import DATA_RAW, INDEX_STUDY, TOTAL
 
 CHARACTERISTICS = DATA_RAW / "study_characteristics.csv"
-FILE_NAME = "study.yml"  #: the study metadata file beside it, whose ``study`` facts stand in for a missing file
 
 #: item codes and what they describe
 ITEMS: dict[str, str] = {
@@ -190,7 +191,7 @@ def load_characteristics(path: Path | str = CHARACTERISTICS) -> pd.DataFrame:
         Naming the file, row and field of every problem.
     """
     path = Path(path)
-    if not path.exists() and (path.parent / FILE_NAME).is_file():
+    if not path.exists() and optional_here(path):  # a cohort of one's own: the facts of its study.yml
         return _from_metadata(path.parent)
     df = load_table(path, read_characteristics, CHARACTERISTICS_SCHEMA)
     df.attrs["path"] = str(path)  # for error messages of later stages
@@ -203,13 +204,13 @@ def _from_metadata(folder: Path) -> pd.DataFrame:
     from analysis.data.metadata import facts
     from analysis.data.schema import read_index
 
-    index_path = folder / "index_study.csv"
+    index_path = folder / INDEX_STUDY.name
     errors, index = read_index(index_path)
     if errors:
         raise DataError(index_path, errors)
-    errors, rows = facts(folder / FILE_NAME, index)
+    errors, rows = facts(folder / STUDY_FILE, index)
     if errors:
-        raise DataError(folder / FILE_NAME, errors)
+        raise DataError(folder / STUDY_FILE, errors)
     df = pd.DataFrame(rows, columns=[c.name for c in CHARACTERISTICS_SCHEMA])
-    df.attrs["path"] = str(folder / FILE_NAME)
+    df.attrs["path"] = str(folder / STUDY_FILE)
     return df

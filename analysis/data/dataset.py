@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from analysis.data.characteristics import read_characteristics
-from analysis.data.schema import DataError, _read_rows, read_cohorts, read_index
+from analysis.data.schema import STUDY_FILE, DataError, _read_rows, optional_here, read_cohorts, read_index
 from analysis.settings import DATA_RAW, TOTAL
 
 #: the files of a data set, by role, with their names in a data folder (``data/raw`` for the paper)
@@ -68,7 +68,9 @@ OPTIONAL: dict[str, str] = {
 
 def absent(paths: Mapping[str, Path]) -> dict[Path, str]:
     """The optional files of a data set that do not exist, each with what stands in for it (:data:`OPTIONAL`)."""
-    return {Path(p): OPTIONAL[r] for r, p in paths.items() if r in OPTIONAL and not Path(p).exists()}
+    return {
+        Path(p): OPTIONAL[r] for r, p in paths.items() if r in OPTIONAL and not Path(p).exists() and optional_here(p)
+    }
 
 
 def paths_in(folder: Path | str) -> dict[str, Path]:
@@ -182,7 +184,7 @@ def _whole(value: str) -> int | None:
 
 def read_definitions(path: Path) -> tuple[list[str], list[dict]]:
     """Every problem of an endpoint-definitions file (missing columns, empty cells), and its rows."""
-    if not Path(path).exists():  # the index study's own definitions stand (its endpoint_definition column)
+    if not Path(path).exists() and optional_here(path):  # the index file's own definitions stand
         return [], []
     header, rows = _read_rows(Path(path))
     missing = [c for c in DEFINITION_COLUMNS if c not in header]
@@ -199,7 +201,7 @@ def read_definitions(path: Path) -> tuple[list[str], list[dict]]:
             for c in columns
             if not rec[c]
         ]
-    if not parsed and not errors:
+    if not parsed and not errors and not optional_here(path):
         errors.append("no data rows")
     return errors, parsed
 
@@ -234,7 +236,7 @@ def check(paths: Mapping[str, Path]) -> tuple[dict[Path, list[str]], dict[str, l
     problems: dict[Path, list[str]] = {}
     rows: dict[str, list[dict]] = {}
     for role, path in paths.items():
-        if role in OPTIONAL and not Path(path).exists():
+        if role in OPTIONAL and not Path(path).exists() and optional_here(path):
             continue
         errors, parsed = _read(Path(path), role)
         problems[Path(path)] = errors
@@ -243,10 +245,11 @@ def check(paths: Mapping[str, Path]) -> tuple[dict[Path, list[str]], dict[str, l
     if "index" in rows:
         study, errors = index_study_id(rows["index"])
         problems[Path(paths["index"])] += errors
-        if "characteristics" in paths and not Path(paths["characteristics"]).exists():
-            from analysis.data.metadata import FILE_NAME, facts
+        chars = Path(paths.get("characteristics", ""))
+        if "characteristics" in paths and not chars.exists() and optional_here(chars):
+            from analysis.data.metadata import facts
 
-            meta = Path(paths["characteristics"]).parent / FILE_NAME
+            meta = chars.parent / STUDY_FILE
             errors, facts_rows = facts(meta, rows["index"])
             problems.setdefault(meta, []).extend(errors)
             if not errors:  # else the missing facts would be reported twice
@@ -254,7 +257,7 @@ def check(paths: Mapping[str, Path]) -> tuple[dict[Path, list[str]], dict[str, l
         if "characteristics" in rows and study:
             index_name = Path(paths["index"]).name
             where = Path(paths["characteristics"])
-            where = where if where.exists() else where.parent / "study.yml"
+            where = where if where.exists() else where.parent / STUDY_FILE
             problems.setdefault(where, []).extend(
                 check_facts(rows["characteristics"], study, rows["index"], index_name)
             )

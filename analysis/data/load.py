@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data.schema import COHORT_SCHEMA, INDEX_SCHEMA, load_table, read_cohorts, read_index
+from analysis.data.schema import COHORT_SCHEMA, INDEX_SCHEMA, load_table, optional_here, read_cohorts, read_index
 from analysis.settings import COHORTS, ENDPOINTS, INDEX_STUDY, TOTAL
 
 
@@ -90,8 +90,9 @@ def load_cohorts(path: Path | str = COHORTS) -> pd.DataFrame:
     Parameters
     ----------
     path : Path or str
-        The published-cohorts file (default ``data/raw/published_cohorts.csv``).  Without it (or with a header
-        only) the evidence base is empty: no meta-analysis and no prior from other cohorts.
+        The published-cohorts file (default ``data/raw/published_cohorts.csv``).  In a cohort folder of one's
+        own (:func:`analysis.data.schema.optional_here`), without it (or with a header only) the evidence base is
+        empty: no meta-analysis and no prior from other cohorts.
 
     Returns
     -------
@@ -104,7 +105,7 @@ def load_cohorts(path: Path | str = COHORTS) -> pd.DataFrame:
         Naming the file, row and field of every problem.
     """
     path = Path(path)
-    if not path.exists():  # a cohort without an evidence base
+    if not path.exists() and path.name == COHORTS.name and optional_here(path):  # a cohort without evidence
         return pd.DataFrame(columns=[c.name for c in COHORT_SCHEMA])
     return load_table(path, read_cohorts, COHORT_SCHEMA)
 

@@ -20,25 +20,36 @@ in the index file.  Every missing or malformed key is reported at once, named ``
 
 from __future__ import annotations
 
-import re
+import math
 from pathlib import Path
 
 import yaml
 
+from analysis.data.schema import STUDY_FILE
 from analysis.settings import TOTAL
 
-FILE_NAME = "study.yml"
+FILE_NAME = STUDY_FILE
 #: the text facts: key of ``study`` -> characteristics item (statistic 'text')
 TEXT_KEYS = ("centre", "setting", "product", "dose", "lymphodepletion")
 FOLLOW_UP_KEYS = ("median", "min", "max", "unit")
 #: every key of the ``study`` mapping
 KEYS = (*TEXT_KEYS, "refractory_min_therapies", "follow_up")
 SOURCE = "study metadata (study.yml)"
-_DOSE = re.compile(r"\s*([\d.]+\s*[x×]\s*10\^-?\d+)\s*(.*)")
 
 
 def _number(value, key: str, errors: list[str], whole: bool = False) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (whole and value != int(value)):
+    if isinstance(value, str):  # "12" as YAML quotes it: the number it spells
+        try:
+            value = float(value.strip())
+        except ValueError:
+            pass
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+        or (whole and value != int(value))
+    ):
         kind = "a whole number >= 0" if whole else "a number >= 0"
         errors.append(f"key 'study.{key}': expected {kind}, found {value!r:.40}")
         return None
@@ -106,9 +117,7 @@ def _rows(study: dict, index: list[dict], study_id: str) -> tuple[list[str], lis
             errors.append(f"key 'study.{key}': missing; the report's methods quote it")
         elif not isinstance(value, str) or not value.strip():
             errors.append(f"key 'study.{key}': expected text, found {value!r:.40}")
-        elif key == "dose" and (m := _DOSE.fullmatch(value)):
-            add(TOTAL, key, "text", m.group(1).strip(), m.group(2).strip())
-        else:
+        else:  # a dose keeps its unit in the text: '1 x 10^6 per kg' (printed by analysis.publish.context.dose_text)
             add(TOTAL, key, "text", value.strip())
     if "refractory_min_therapies" not in study:
         errors.append("key 'study.refractory_min_therapies': missing; the fewest earlier therapies of any patient")

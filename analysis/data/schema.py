@@ -17,7 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.settings import ENDPOINTS, NEW_GROUP, TOTAL
+from analysis.settings import ENDPOINTS, NEW_GROUP, ROOT, TOTAL
+
+#: the study metadata file of a data folder (its words for the report, and the facts of a cohort of one's own)
+STUDY_FILE = "study.yml"
+#: the paper's data folder: every file of its data set is required (a lost file is an error, never "none")
+PAPER_DATA = ROOT / "data" / "raw"
+
+
+def optional_here(path: Path | str) -> bool:
+    """Whether a supporting file (published cohorts, characteristics, definitions) may be absent or hold a header
+    alone: only in a cohort folder of one's own (an ``index_study.csv`` and a ``study.yml`` beside it), never in the
+    paper's data folder, where a missing or emptied file is a mistake."""
+    folder = Path(path).resolve().parent
+    return folder != PAPER_DATA.resolve() and (folder / "index_study.csv").is_file() and (folder / STUDY_FILE).is_file()
+
 
 #: The largest count any data file may hold: no study or cohort of this field treats a million patients, and a
 #: larger number is a typing error (10^30 would pass Python's ``int`` and break the analyses later).
@@ -352,7 +366,9 @@ def read_cohorts(path: Path) -> tuple[list[str], list[dict]]:
     errors += _check_unique(parsed, ("study_id",))
     errors += check_labels(parsed, "disease")
     errors += _check_overlap(parsed)
-    return errors, parsed  # a header alone is an empty evidence base
+    if not parsed and not errors and not optional_here(path):  # in a cohort folder, a header alone: no evidence
+        errors.append("no data rows")
+    return errors, parsed
 
 
 def validate_index(path: Path) -> list[str]:

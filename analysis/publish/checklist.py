@@ -136,12 +136,13 @@ WITHOUT_EVIDENCE: dict[str, str] = {
 SLOT = re.compile(r"<<(\w+)>>")
 
 
-def answers(variables: dict) -> list[tuple[str, str, str]]:
-    """:data:`ITEMS` with the answers of a report that has no design or no published cohorts replaced."""
+def answers(variables: dict, evidence: bool = True) -> list[tuple[str, str, str]]:
+    """:data:`ITEMS` with the answers of a report that has no design (in ``variables``) or no published cohorts
+    (``evidence`` false: the data hold none, the same test as the report's sections) replaced."""
     own = {}
     if variables and not variables.get("priors", {}).get("design"):
         own |= WITHOUT_DESIGN
-    if variables and str(variables.get("evidence", {}).get("identified", "")) == "0":
+    if not evidence:
         own |= WITHOUT_EVIDENCE
     return [(item, what, own.get(item, a)) for item, what, a in ITEMS]
 
@@ -268,7 +269,9 @@ def _only_present(text: str, present: set[str] | None) -> str:
     return SUPPLEMENT_REF.sub(lambda m: m.group(0) if m.group(2) in present else "", text)
 
 
-def checklist_table(names: dict[str, str], variables: dict | None = None, supplement: set[str] | None = None) -> str:
+def checklist_table(
+    names: dict[str, str], variables: dict | None = None, supplement: set[str] | None = None, evidence: bool = True
+) -> str:
     filled = slots(variables or {})
     names = dict(names)
     if supplement is not None:  # paper labels of optional sections (a design, a basket trial) the report lacks
@@ -285,7 +288,7 @@ def checklist_table(names: dict[str, str], variables: dict | None = None, supple
                     drop(_only_present(SLOT.sub(lambda m: filled[m.group(1)], a), supplement)), names
                 ),
             }
-            for item, what, a in answers(variables or {})
+            for item, what, a in answers(variables or {}, evidence)
         ]
     )
     return md_table(
@@ -305,5 +308,7 @@ def write(manuscript: Path) -> Path:
     names = paper_numbers(expand(src.read_text(encoding="utf-8"), manuscript, variables, src))
     path = manuscript / CHECKLIST_FILE
     supplement = defined_labels(manuscript / "supplement.qmd")
-    write_text(path, checklist_table(names, variables, supplement))
+    from analysis.data import load_cohorts
+
+    write_text(path, checklist_table(names, variables, supplement, evidence=bool(len(load_cohorts()))))
     return path

@@ -1,4 +1,7 @@
-"""The report for another cohort, built into its own folder: ``python -m analysis cohort DATA --spec SPEC --out DIR``.
+"""The report for another cohort, built into its own folder: ``python -m analysis cohort DATA [--spec SPEC] [--out DIR]``.
+
+``DATA`` needs an index-study file and a ``study.yml``; ``SPEC`` defaults to ``DATA/priors.toml``, else
+:data:`NO_DESIGN` (the vague prior alone: no MAP prior and no design); ``DIR`` to ``build/cohort-NAME``.
 
 Every step of ``make paper`` runs as its own ``python -m analysis`` process with ``ANALYSIS_DATA=DATA``
 (:data:`analysis.settings.DATA_RAW`), writing under ``DIR/results`` and ``DIR/manuscript`` (a copy of the

@@ -120,9 +120,9 @@ def _value(df: pd.DataFrame, item: str, group: str = TOTAL, statistic: str = "te
 
 
 def dose_text(value: str, unit: str = "") -> str:
-    """'1 x 10^6' and 'per kg' as a journal prints them: '1 × 10⁶ per kg'."""
-    m = re.fullmatch(r"\s*([\d.]+)\s*[x×]\s*10\^(-?\d+)\s*", value)
-    text = f"{m.group(1)} × 10{m.group(2).translate(_SUPERSCRIPT)}" if m else value
+    """'1 x 10^6' and 'per kg' as a journal prints them: '1 × 10⁶ per kg' (the unit may end the value too)."""
+    m = re.fullmatch(r"\s*([\d.]+(?:\s*[-–]\s*[\d.]+)?)\s*[x×]\s*10\^(-?\d+)\s*(.*?)\s*", value)
+    text = f"{m.group(1)} × 10{m.group(2).translate(_SUPERSCRIPT)} {m.group(3)}".strip() if m else value
     return f"{text} {unit}".strip()
 
 

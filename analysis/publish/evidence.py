@@ -105,7 +105,8 @@ def flow_table(f: dict) -> str:
     # the files of the data folder the report is built from (a cohort's is not data/raw/), as the colophon names them
     folder = DATA_RAW.resolve()
     shown = folder.relative_to(ROOT).as_posix() if folder.is_relative_to(ROOT) else folder.as_posix()
-    files = ", ".join(f"`{shown}/{n}`" for n in ("published_cohorts.csv", "study_characteristics.csv"))
+    names = [n for n in ("published_cohorts.csv", "study_characteristics.csv") if (folder / n).is_file()]
+    files = ", ".join(f"`{shown}/{n}`" for n in names or ["published_cohorts.csv"])
     return md_table(
         pd.DataFrame(rows),
         f"Flow of the records behind the analysis (PRISMA-style), counted from the data files ({files}). A report "

@@ -33,11 +33,11 @@ from pathlib import Path
 
 import yaml
 
-from analysis.data.schema import DataError
+from analysis.data.schema import STUDY_FILE, DataError
 from analysis.settings import DATA_RAW
 
 STUDY = DATA_RAW / "study.yml"
-FILE_NAME = "study.yml"
+FILE_NAME = STUDY_FILE
 CHARACTERISTICS = "study_characteristics.csv"
 
 #: the sections whose prose the study may give, in the order of the paper

@@ -117,7 +117,7 @@ def test_patients_per_group_come_from_the_index_file():
 def test_no_published_cohorts_is_an_empty_evidence_base(tmp_path):
     empty = load_cohorts(ONE_FILE / "published_cohorts.csv")
     assert empty.empty and list(empty.columns) == [c.name for c in COHORT_SCHEMA]
-    header_only = tmp_path / "published_cohorts.csv"
+    header_only = _copy(tmp_path) / "published_cohorts.csv"  # in a cohort folder of one's own
     header_only.write_text(",".join(c.name for c in COHORT_SCHEMA) + "\n", encoding="utf-8")
     assert load_cohorts(header_only).empty
 
@@ -130,3 +130,49 @@ def test_without_external_cohorts_the_sensitivity_analysis_does_not_add_them():
     assert "external" in [s.name for s in scenarios()]
     assert "external" not in [s.name for s in scenarios(external=False)]
     assert [s.name for s in scenarios("MG", external=False)][-1] == "no_mg"
+
+
+def test_the_papers_data_folder_needs_every_file(tmp_path, monkeypatch):
+    """Optional files are a cohort folder's, never the paper's: there a lost or emptied evidence file is a mistake
+    (it would silently drop the meta-analyses and the external-cohorts scenario), and validate says so."""
+    from analysis.data import schema
+    from analysis.data.dataset import check, paths_in
+
+    folder = _copy(tmp_path)
+    header = ",".join(c.name for c in COHORT_SCHEMA) + "\n"
+    (folder / "published_cohorts.csv").write_text(header, encoding="utf-8")
+    found, _ = check(paths_in(folder))
+    assert found[folder / "published_cohorts.csv"] == []  # a cohort of one's own: no evidence base
+    monkeypatch.setattr(schema, "PAPER_DATA", folder)  # the same folder as the paper's data
+    found, _ = check(paths_in(folder))
+    assert found[folder / "published_cohorts.csv"] == ["no data rows"]
+    (folder / "published_cohorts.csv").unlink()
+    found, _ = check(paths_in(folder))
+    assert "file not found" in found[folder / "published_cohorts.csv"][0]
+    with pytest.raises(DataError, match="file not found"):
+        load_cohorts(folder / "published_cohorts.csv")
+    with pytest.raises(DataError, match="file not found"):
+        load_characteristics(folder / "study_characteristics.csv")
+
+
+def test_a_typo_in_a_path_is_not_an_empty_evidence_base(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        load_cohorts(tmp_path / "published_cohorts.csv")  # no cohort folder here
+    with pytest.raises(DataError, match="file not found"):
+        load_cohorts(ONE_FILE / "publshed_cohorts.csv")  # not the file's name
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [(".nan", False), (".inf", False), ("-3", False), ("'12'", True), ("twelve", False), ("true", False)],
+)
+def test_a_follow_up_value_is_a_finite_number_or_named(tmp_path, capsys, value, accepted):
+    folder = _copy(tmp_path)
+    path = folder / "study.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("median: 12", f"median: {value}"), encoding="utf-8")
+    code, _, err = _validate(capsys, folder)
+    if accepted:
+        assert code == 0, err
+    else:
+        assert code == 2 and "key 'study.follow_up.median': expected a number >= 0" in err, err
+        assert "internal error" not in err
