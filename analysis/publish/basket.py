@@ -15,6 +15,14 @@ from analysis.basket import methods as registry
 from analysis.publish.format import md_table, prop
 
 
+def own_design(design: dict, groups) -> bool:
+    """Whether the basket design is the cohort's: its indications are groups of the data (``groups``).  Another
+    cohort's build gets the paper's design copied into its results; its report then shows, quotes and keeps nothing
+    of it (:func:`analysis.publish.build.compute_report`)."""
+    names = {i.get("name") for i in design.get("indications") or []}
+    return bool(names) and names <= set(groups)
+
+
 def method_label(method: str, design: dict | None = None) -> str:
     """A method's readable label: from the design's own record when given, else from the method registry."""
     for m in (design or {}).get("methods", []):

@@ -96,13 +96,27 @@ def save_figure(fig, path: Path) -> Path:
     return Path(path)
 
 
+#: a basket table of a report whose data the basket design is not for (included by nothing)
+NO_BASKET = "<!-- no basket design for this cohort's groups (analysis.publish.basket.own_design) -->\n"
+
+
+def _own_basket(r: Results) -> bool:
+    from analysis.data import load_index
+    from analysis.publish.basket import own_design
+
+    return own_design(r.basket_design, load_index()["group"])
+
+
 def build_figures(results: Path, out: Path) -> list[Path]:
     from analysis.publish.sections import SECTIONS  # here: the combine step needs none of the sections' imports
 
     r, out = Results(results), Path(out)
     check_provenance(r)
     written = []
+    own = _own_basket(r)
     for section in SECTIONS:
+        if section.name == "basket" and not own:  # the paper's design in another cohort's results
+            continue
         for name, draw in section.figures.items():
             written.append(save_figure(draw(r), out / f"{name}.png"))
     return written
@@ -121,12 +135,20 @@ def compute_report(r: Results) -> tuple[dict, dict[str, str], dict[str, str], di
     from analysis.publish.sections import SECTIONS
 
     variables = {key: make(r) for key, make in (s.variables for s in SECTIONS if s.variables)}
+    foreign = not _own_basket(r)
+    if foreign:  # the paper's basket design, copied into another cohort's results: nothing of it is kept
+        variables.pop("basket", None)
+        variables["claims"] = {k: x for k, x in variables.get("claims", {}).items() if not k.startswith("basket_")}
     # Quarto reads each value as Markdown: escaped, '>0.999' prints as such instead of as a block quote
     variables = markdown_literal(variables)
     generated, report, front = narrative.build(r, variables, statements.authors())
     variables["report"] = report  # Markdown already, its quoted numbers escaped above
     with narrative.overlay(generated, front):  # the declarations' checks read the prose these sections hold
-        tables = {name: make(r) for section in SECTIONS for name, make in section.tables.items()}
+        tables = {
+            name: NO_BASKET if foreign and section.name == "basket" else make(r)
+            for section in SECTIONS
+            for name, make in section.tables.items()
+        }
     return variables, tables, generated, front
 
 

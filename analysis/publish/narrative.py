@@ -69,6 +69,7 @@ def facts(r, study: dict) -> Facts:
     """The cohort's groups and the words for them, from the data files, the results and the study file."""
     from analysis.data import group_order, load_characteristics, load_cohorts, load_index
     from analysis.publish import context, evidence
+    from analysis.publish.basket import own_design
     from analysis.publish.bayes import LEFT_OUT
     from analysis.publish.format import pval
     from analysis.publish.shortcodes import markdown_literal
@@ -97,7 +98,6 @@ def facts(r, study: dict) -> Facts:
         designs[name] = sel.get("disease") or d.get("prior") or name
     # the basket design is the cohort's when its indications are groups of the data (the paper's is copied into
     # another cohort's results when that cohort has none)
-    basket = {i.get("name") for i in r.basket_design.get("indications") or []}
     tests = r.tests
     het = tests[(tests["test"] == "freeman-halton-exact") & (tests["endpoint"] == "response")]["p_value"].dropna()
     return Facts(
@@ -109,7 +109,7 @@ def facts(r, study: dict) -> Facts:
         safety=safety,
         left_out=tuple(g for g in left if g in groups),
         designs=designs,
-        basket=bool(basket) and basket <= set(groups),
+        basket=own_design(r.basket_design, groups),
         evidence=bool(len(load_cohorts())),
         external="external" in set(sens["scenario"]),
         heterogeneity_p=markdown_literal(pval(float(het.iloc[0]))) if len(het) else None,

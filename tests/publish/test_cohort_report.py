@@ -71,6 +71,14 @@ def test_no_word_of_the_erlangen_study_appears(cohort):
         found = sorted({m.group(0) for m in WORDS.finditer(text)} | {m.group(0) for m in MORE_WORDS.finditer(text)})
         context = [text[max(0, m.start() - 60) : m.end() + 60] for m in WORDS.finditer(text)][:3]
         assert not found, (doc, found, context)
+    # nor in the files a user browses for names to quote: the variables, tables and sections (the paper's basket
+    # design, copied into the cohort's results, leaves nothing there)
+    ms = out / "manuscript"
+    for path in [ms / "_variables.yml", *ms.glob("tables/*.md"), *ms.glob("_sections/*")]:
+        text = path.read_text(encoding="utf-8")
+        found = sorted({m.group(0) for m in WORDS.finditer(text)} | {m.group(0) for m in MORE_WORDS.finditer(text)})
+        assert not found, (path.name, found)
+    assert not (ms / "figures" / "basket.png").exists()
 
 
 def test_the_text_follows_the_endpoints_time_points_and_conditioning_of_the_data(cohort):
