@@ -86,6 +86,7 @@ def facts(r, study: dict) -> Facts:
     defined = dict(zip(resp["group"], resp["endpoint_definition"]))
     endpoint = {g: (own.get(g) or {}).get("endpoint") or defined[g] for g in groups}
     rate = {g: own[g]["rate"] for g in groups if (own.get(g) or {}).get("rate")}
+    names = {g: own[g]["name"] for g in groups if (own.get(g) or {}).get("name")}
     cite = context.citation(context._checked(load_characteristics(), index))
     whole = index[(index["group"] == TOTAL) & index["endpoint"].isin(SAFETY_ENDPOINTS)]
     safety = tuple((e, d) for e, d in zip(whole["endpoint"], whole["endpoint_definition"]))
@@ -104,6 +105,7 @@ def facts(r, study: dict) -> Facts:
         groups=groups,
         endpoint=endpoint,
         rate=rate,
+        names=names,
         cite="" if cite == context.UNPUBLISHED else cite,
         definitions=tuple(evidence.load_definitions().to_dict("records")),
         safety=safety,
@@ -189,7 +191,7 @@ def front(v: dict, f: Facts, study: dict, authors: str) -> dict:
     """The sources (shortcodes unresolved) of the ``report`` variables: what the front matter quotes."""
     abstract = study.get("abstract") or {}
     safety = abstract.get("safety") or prose.safety_sentence(v, f)
-    keywords = study.get("keywords") or [*f.groups, "small samples", "exact confidence intervals",
+    keywords = study.get("keywords") or [*(f.names.get(g, g) for g in f.groups), "small samples", "exact confidence intervals",
                                           "Bayesian sensitivity analysis"]  # fmt: skip
     row = (
         "row for all patients pools one shared endpoint"

@@ -61,6 +61,7 @@ class Facts:
     groups: tuple[str, ...]
     endpoint: dict[str, str]  #: each group's response endpoint as a sentence names it
     rate: dict[str, str] = field(default_factory=dict)  #: the rate's noun ('remission rate'), default 'response rate'
+    names: dict[str, str] = field(default_factory=dict)  #: a group's name in full, where the study gives one
     cite: str = ""  #: the index study's citation ('[@key]', 'doi:...'), '' when unpublished
     definitions: tuple[dict, ...] = ()  #: endpoint_definitions.csv's rows
     safety: tuple[tuple[str, str], ...] = ()  #: (endpoint, its definition) of the whole cohort's harms
@@ -73,6 +74,10 @@ class Facts:
 
     def rate_of(self, g: str) -> str:
         return self.rate.get(g, "response rate")
+
+    def spelled(self, g: str) -> str:
+        """The group at its first use: 'myasthenia gravis (MG)' when the study names it in full, else 'MG'."""
+        return f"{self.names[g]} ({g})" if g in self.names else g
 
     @property
     def one_endpoint(self) -> bool:
@@ -162,12 +167,14 @@ def borrowing_focus(v: dict, f: Facts) -> str | None:
 
 
 def title(v: dict, f: Facts) -> str:
-    return f"{var('context.product')} in {join(list(f.groups))}: what {var('freq.n.response_all')} patients can tell us"
+    groups = join([f.names.get(g, g) for g in f.groups])
+    return f"{var('context.product')} in {groups}: what {var('freq.n.response_all')} patients can tell us"
 
 
 def background(v: dict, f: Facts) -> str:
     return (
-        f"At {var('context.centre')}, {var('freq.n.response_all')} patients with {join(list(f.groups), 'or')} "
+        f"At {var('context.centre')}, {var('freq.n.response_all')} patients with "
+        f"{join([f.spelled(g) for g in f.groups], 'or', oxford=bool(f.names))} "
         f"received {var('context.product')}, and {var('freq.who.response_all')} reached the response endpoint of "
         "their disease. We asked how precisely so few patients determine response"
         + (" and harm rates." if f.safety else " rates.")
@@ -194,7 +201,8 @@ def introduction(v: dict, f: Facts) -> str:
     n = join([var(f"freq.n.response_{g}") for g in f.groups])
     source = f" {f.cite}" if f.cite else " (unpublished)"
     return (
-        f"At {var('context.centre')}, {var('freq.who.response_all')} with {join(list(f.groups), 'or')} treated "
+        f"At {var('context.centre')}, {var('freq.who.response_all')} with "
+        f"{join([f.spelled(g) for g in f.groups], 'or', oxford=bool(f.names))} treated "
         f"with {var('context.product')}{source} reached the response endpoint of their disease. With {n} patients "
         "per disease, an observed rate of "
         f"{var('freq.cp.response_all.estimate_pct')} says little about the true rate.\n\n"

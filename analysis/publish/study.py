@@ -11,7 +11,9 @@ Keys (every one optional; text is Markdown and may quote ``{{< var KEY >}}`` of 
 
 - ``title``, ``subtitle``: the paper's; ``keywords``: a list of strings;
 - ``groups``: per group label of the data, ``endpoint`` (the response endpoint as a sentence names it:
-  "In SLE, 8 of 8 patients reached DORIS remission") and ``rate`` (the rate's noun, "remission rate");
+  "In SLE, 8 of 8 patients reached DORIS remission"), ``rate`` (the rate's noun, "remission rate") and
+  ``name`` (the group's name in full, "systemic lupus erythematosus": the generic title, abstract and introduction
+  spell the label out at its first use, "systemic lupus erythematosus (SLE)");
 - ``characteristics_caption``: a sentence added to Table 1's caption;
 - ``safety_caption``: a sentence added to the caption of the table of harms (what the sources do not report);
 - ``footnotes``: per study id of ``study_characteristics.csv``, Table 1's footnote for a fact from that study
@@ -56,7 +58,7 @@ SECTION_KEYS = (
     "conclusion",
 )
 ABSTRACT_KEYS = ("background", "methods", "safety", "conclusions")
-GROUP_KEYS = ("endpoint", "rate")
+GROUP_KEYS = ("endpoint", "rate", "name")
 FLOW_KEYS = ("news", "case_report")
 #: key -> what it holds: str, list of str, a mapping with fixed keys (tuple), or any key to str ("*") / to a mapping
 SCHEMA: dict = {

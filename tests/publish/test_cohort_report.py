@@ -56,6 +56,10 @@ def test_the_report_shows_every_group_with_its_own_numbers(cohort):
         posterior = str(v["bayes"]["independent"][g]["estimate"])
         assert f"{posterior} for {g}" in text, g
     assert str(v["freq"]["n"]["response_all"]) in text.split("Abstract", 1)[0]  # the title's count
+    own = (yaml.safe_load((data / "study.yml").read_text(encoding="utf-8")) or {}).get("groups") or {}
+    for g, words in own.items():  # a group named in full is spelt out at its first use
+        if words.get("name"):
+            assert f"{words['name']} ({g})" in text.split("Introduction", 1)[0], g
     index = (data / "index_study.csv").read_text(encoding="utf-8")
     if not re.search(r",10\.\d+/", index):  # no DOI: the report says the cohort is unpublished
         assert "(unpublished)" in text

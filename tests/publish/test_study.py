@@ -221,14 +221,8 @@ def test_validate_names_a_quote_of_a_count_or_group_the_data_lack_before_any_ste
     folder = tmp_path / "cohort"
     shutil.copytree(ROOT / "tests" / "data" / "one_file", folder)
     path = folder / "study.yml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(
-        text.replace(
-            "{{< var freq.n.response_all >}} patients of one centre",
-            "{{< var freq.n.response_XYZ >}}, {{< var fre.n.response_all >}}, {{< var freq.who.response_MG >}}",
-        ),
-        encoding="utf-8",
-    )
+    title = "{{< var freq.n.response_XYZ >}}, {{< var fre.n.response_all >}}, {{< var freq.who.response_MG >}}"
+    path.write_text(f"title: '{title}'\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
     code = main(["validate", "--data", str(folder)])
     err = capsys.readouterr().err
     assert code == 2
