@@ -151,7 +151,8 @@ def build(data: Path, spec: Path, out: Path, basket: bool = False, log=sys.stder
 
 
 def _run(data: Path, spec: Path, out: Path, basket: bool, log) -> tuple[str | None, int]:
-    env = {**os.environ, "ANALYSIS_DATA": str(data)}
+    # the spec too, for the colophon's rebuild command (analysis.publish.narrative.rebuild_command)
+    env = {**os.environ, "ANALYSIS_DATA": str(data), "ANALYSIS_SPEC": str(spec)}
     steps = _steps(data, spec, out, basket)
     for name, argv in steps:
         if name == "combine" and not basket:

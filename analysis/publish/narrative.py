@@ -178,13 +178,26 @@ def response_note(path: Path | None = None) -> str:
 
 def rebuild_command() -> str:
     """The command that rebuilds this report, as the colophon and the checklist quote it: ``make paper`` for the
-    paper's data, ``make paper DATA=folder`` for another cohort's (relative to the repository when inside it)."""
+    paper's data, ``make paper DATA=folder`` for another cohort's, with ``SPEC=file`` when the cohort build was
+    given a spec other than its default (``ANALYSIS_SPEC``, set by :mod:`analysis.publish.cohort`); paths
+    relative to the repository when inside it."""
+    import os
+
+    from analysis.publish.cohort import default_spec
     from analysis.settings import ROOT
+
+    def shown(p: Path) -> Path:
+        return p.relative_to(ROOT) if p.is_relative_to(ROOT) else p
 
     if DATA_RAW == (ROOT / "data" / "raw").resolve():
         return "`make paper`"
-    folder = DATA_RAW.relative_to(ROOT) if DATA_RAW.is_relative_to(ROOT) else DATA_RAW
-    return f"`make paper DATA={folder}`"
+    spec = os.environ.get("ANALYSIS_SPEC")
+    own = (
+        f" SPEC={shown(Path(spec).resolve())}"
+        if spec and Path(spec).resolve() != default_spec(DATA_RAW).resolve()
+        else ""
+    )
+    return f"`make paper DATA={shown(DATA_RAW)}{own}`"
 
 
 def front(v: dict, f: Facts, study: dict, authors: str) -> dict:

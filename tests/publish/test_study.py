@@ -237,3 +237,17 @@ def test_the_variable_groups_validate_knows_are_the_reports():
     from analysis.publish.study import VARIABLE_GROUPS
 
     assert set(VARIABLE_GROUPS) == {s.variables[0] for s in SECTIONS if s.variables} | {"report"}
+
+
+def test_the_rebuild_command_names_the_cohorts_data_and_a_spec_other_than_its_default(monkeypatch):
+    from analysis.publish import narrative
+
+    assert narrative.rebuild_command() == "`make paper`"  # the paper's data
+    folder = ROOT / "tests" / "data" / "two_group"
+    monkeypatch.setattr(narrative, "DATA_RAW", folder)
+    monkeypatch.delenv("ANALYSIS_SPEC", raising=False)
+    assert narrative.rebuild_command() == "`make paper DATA=tests/data/two_group`"
+    monkeypatch.setenv("ANALYSIS_SPEC", str(folder / "priors.toml"))  # its default: not named
+    assert narrative.rebuild_command() == "`make paper DATA=tests/data/two_group`"
+    monkeypatch.setenv("ANALYSIS_SPEC", str(ROOT / "config" / "no_design.toml"))
+    assert narrative.rebuild_command() == "`make paper DATA=tests/data/two_group SPEC=config/no_design.toml`"
