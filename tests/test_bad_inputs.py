@@ -168,7 +168,7 @@ INDEX_CASES = {
         r"row 3, field 'group': 'IIM\.a' is not a short name",
     ),
     "header only": (INDEX.splitlines()[0] + "\n", r"no data rows"),
-    "empty file": ("", r"header: missing column"),
+    "empty file": ("", r"empty file: expected a header row"),
 }
 
 

@@ -188,6 +188,8 @@ def _check_schema(
     path: Path, schema: tuple[Column, ...], header: list[str], rows: list[dict[str, str]]
 ) -> tuple[list[str], list[dict]]:
     errors: list[str] = []
+    if not header:
+        return [f"empty file: expected a header row ({', '.join(c.name for c in schema)}) and one row per record"], []
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:  # csv.DictReader keeps the last copy silently, even when the first one is the valid one
         where = "; ".join(

@@ -19,8 +19,8 @@ def spec_problems(spec_path: Path, cohorts_path: Path, index_path: Path | None =
     ``index_path``, a valid index-study file) an ``[index_models] leave_out`` group the index study lacks."""
     try:
         spec = load_spec(Path(spec_path))
-    except SpecError as err:
-        return [str(err)]
+    except SpecError as err:  # validate names the file itself
+        return [str(err).removeprefix(f"{spec_path}: ")]
     problems = []
     for p in spec["prior"]:
         if "disease" not in p:
