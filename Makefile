@@ -65,7 +65,7 @@ REPORT := manuscript/_variables.yml manuscript/tables/estimates.md manuscript/ta
           manuscript/tables/flow.md manuscript/tables/endpoints.md \
           manuscript/tables/statements.md manuscript/tables/response.md manuscript/tables/prisma.md
 # the generated sections the manuscript includes (analysis/publish/narrative.py: SECTION_FILES, and front.yml)
-REPORT_SECTIONS := $(foreach s,introduction patients evidence sensitivity-methods priors-methods basket-methods \
+REPORT_SECTIONS := $(foreach s,introduction patients evidence primary-methods sensitivity-methods priors-methods basket-methods \
           response safety meta borrowing priors-results basket-results discussion limitations conclusion \
           meta-methods supplement-meta supplement-priors supplement-design supplement-basket supplement-flow \
           supplement-prisma,manuscript/_sections/$(s).md) manuscript/_sections/front.yml

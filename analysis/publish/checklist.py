@@ -42,7 +42,7 @@ ITEMS: tuple[tuple[str, str, str], ...] = (
     (
         "1A",
         "Data variables",
-        "responders and patients per disease and endpoint; published cohorts [sec-clinical-context], [tbl-characteristics]",
+        "responders and patients per disease and endpoint; published cohorts [sec-clinical-context], [tbl-characteristics], [tbl-estimates]",
     ),
     (
         "1B",
@@ -129,7 +129,8 @@ WITHOUT_DESIGN: dict[str, str] = {
 }
 #: the answers of a report without published cohorts (the index study's counts alone)
 WITHOUT_EVIDENCE: dict[str, str] = {
-    "1A": "responders and patients per disease and endpoint [sec-clinical-context], [tbl-characteristics]",
+    "1A": "responders and patients per disease and endpoint [sec-clinical-context], [tbl-characteristics], "
+    "[tbl-estimates]",
     "6B": "the cohort's counts and study metadata, in its data folder [sec-colophon]",
 }
 

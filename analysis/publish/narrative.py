@@ -37,6 +37,7 @@ SECTION_FILES = (
     "introduction",
     "patients",
     "evidence",
+    "primary-methods",
     "sensitivity-methods",
     "priors-methods",
     "basket-methods",
@@ -146,6 +147,7 @@ def sections(v: dict, f: Facts, study: dict) -> dict[str, str]:
         if f.evidence
         else "",
         "meta-methods": prose.META_METHODS if f.evidence else "",
+        "primary-methods": prose.primary_methods(v, f),
         "sensitivity-methods": prose_models.sensitivity_methods(v, f, _own(study, "sensitivity_methods")),
         "priors-methods": prose_models.priors_methods(v, f, _own(study, "priors_methods")),
         "basket-methods": prose_models.basket_methods(v, f),

@@ -204,8 +204,9 @@ def introduction(v: dict, f: Facts) -> str:
         f"At {var('context.centre')}, {var('freq.who.response_all')} with "
         f"{join([f.spelled(g) for g in f.groups], 'or', oxford=bool(f.names))} treated "
         f"with {var('context.product')}{source} reached the response endpoint of their disease. With {n} patients "
-        "per disease, an observed rate of "
-        f"{var('freq.cp.response_all.estimate_pct')} says little about the true rate.\n\n"
+        "per disease, observed rates of "
+        + join([f"{var(f'freq.events.response_{g}')} of {var(f'freq.n.response_{g}')}" for g in f.groups])
+        + " say little about the true rates.\n\n"
         "Our objective was to quantify, for each disease separately, how low the true response rate could "
         "plausibly be"
         + (", and how often uncommon harms could occur," if f.safety else ",")
@@ -272,6 +273,26 @@ def patients(v: dict, f: Facts) -> str:
     loose = " We read every response as an endpoint reached at some time during follow-up." if unstated else ""
     out[-1] += " " + " ".join(when) + loose
     return "\n\n".join(out)
+
+
+def primary_methods(v: dict, f: Facts) -> str:
+    """The primary analysis: exact intervals and bounds per group, the upper bound of a harm without events (only
+    when the data hold harms), and the independent Bayesian model."""
+    harms = (
+        " For every adverse\nevent category with no event we report the exact one-sided 95% upper bound."
+        if f.safety
+        else ""
+    )
+    return (
+        "**Primary analysis: each disease on its own.** For each disease we computed the exact\n"
+        "Clopper-Pearson 95% confidence interval [@clopper1934] and the exact one-sided 95% lower confidence\n"
+        "bound, below which every benchmark response rate is rejected by the one-sided exact binomial test;\n"
+        "Wilson [@wilson1927] and Jeffreys [@brown2001] intervals are reported beside them (statsmodels\n"
+        "[@seabold2010]). No published source gives the response rate of such patients on further standard\n"
+        f"treatment, so we report bounds instead of tests against an assumed benchmark.{harms} The Bayesian primary\n"
+        f"analysis gives each disease an independent {var('bayes.priors.independent.p')} prior (exact\n"
+        "conjugate posterior, no borrowing). {{< var report.all_patients >}}"
+    )
 
 
 EVIDENCE_HEADING = "## Evidence base {#sec-evidence}\n\n"
@@ -344,7 +365,7 @@ def discussion(v: dict, f: Facts) -> str:
     if f.one_endpoint:
         out = (
             f"Taken one disease at a time, the counts leave response rates as low as {bounds} compatible with the "
-            "data. Models that borrow across diseases, which share one endpoint, narrow these intervals only by "
+            "data. Models that borrow across diseases, which share one endpoint, narrow the credible intervals only by "
             "assuming that the diseases' response rates are exchangeable, and how much they borrow is set by the "
             "prior, not by the data."
         )
@@ -383,6 +404,7 @@ def limitations(v: dict, f: Facts) -> str:
             if f.evidence
             else "No other published cohort informs the estimates: each rests on this cohort alone."
         )
+        + ("" if f.safety else " The data hold no adverse events, so the report says nothing about harms.")
     )
 
 
@@ -423,13 +445,15 @@ def response(v: dict, f: Facts) -> str:
     ]
     if post:
         out.append(
-            f"Without borrowing, the posterior mean response probability is {join(post)}; {supp('tbl-exceedance')} "
+            f"Without borrowing, the posterior mean response probability (95% credible interval) is {join(post)}; "
+            f"{supp('tbl-exceedance')} "
             "gives the probability that each rate exceeds a range of benchmarks."
         )
     if get(v, "freq.who.drug_free_all") is not None:
         out.append(f"Immunosuppressive therapy was stopped in {var('freq.who.drug_free_all')}.")
     out.append(
-        f"Across all patients the exact lower limit is {var('freq.cp.response_all.lower')}"
+        f"Across all patients the exact 95% CI is {var('freq.cp.response_all.lower')}{TO}"
+        f"{var('freq.cp.response_all.upper')}"
         + (
             ", over the one endpoint all diseases share."
             if f.one_endpoint
@@ -437,7 +461,10 @@ def response(v: dict, f: Facts) -> str:
         )
     )
     if f.heterogeneity_p is not None:
-        out.append(f"The exact test of equal response rates across diseases gives p = {var('report.heterogeneity_p')}.")
+        out.append(
+            "An exact test of equal response rates across diseases, with almost no power at these sizes, gives "
+            f"p = {var('report.heterogeneity_p')}; it cannot show that the rates are equal."
+        )
     elif get(v, "freq.test.heterogeneity_note") is not None:  # why it could not be computed
         # 'not testable: every patient responded, ...' is said of the hypothesis, not of the test
         what = "hypothesis" if str(get(v, "freq.test.heterogeneity_note")).startswith("not testable") else "exact test"

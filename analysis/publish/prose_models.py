@@ -154,11 +154,11 @@ def borrowing(v: dict, f: Facts, focus: str | None) -> str:
         others = [g for g in f.groups if g != focus and get(v, f"claims.borrowing_{g}") is not None]
         h = f"bayes.hierarchical.{focus}"
         exnex = (
-            f"; {var(f'bayes.exnex.{focus}.estimate')} under EXNEX"
+            f"; EXNEX mean {var(f'bayes.exnex.{focus}.estimate')}"
             if get(v, f"bayes.exnex.{focus}.estimate") is not None
             else ""
         )
-        interval = f" ({var(h + '.lower')}{TO}{var(h + '.upper')}{exnex})"
+        interval = f" (credible interval {var(h + '.lower')}{TO}{var(h + '.upper')}{exnex})"
         bits = [_moved(v, i, g) for i, g in enumerate(others)]
         bits.append(_moved(v, len(bits), focus, interval) + f" ({supp('tbl-bayes')})")
         out.append(

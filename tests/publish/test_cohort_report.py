@@ -150,6 +150,10 @@ def test_a_report_has_only_the_sections_its_data_support(cohort):
     harms = bool(((index["group"] == "all") & index["endpoint"].isin(SAFETY_ENDPOINTS)).any())
     assert ("Adverse events among" in paper) == harms  # no empty harms table
     assert ("harm rates" in paper and "uncommon harms" in paper) == harms
+    assert ("For every adverse event category with no event" in paper) == harms  # no harms, no method for them
+    own = (yaml.safe_load((data / "study.yml").read_text(encoding="utf-8")) or {}).get("sections") or {}
+    if "limitations" not in own:
+        assert ("the report says nothing about harms" in paper) == (not harms)
     from analysis.publish.bayes import LEFT_OUT
 
     data_scenarios = "External cohorts added" in supp or LEFT_OUT in supp

@@ -97,7 +97,8 @@ def test_bibliography_is_formatted(built):
 def test_prose_numbers_come_from_variables(root, built):
     _, text = built
     v = yaml.safe_load((root / "manuscript/_variables.yml").read_text())["freq"]
-    assert f"exact lower limit is {v['cp']['response_all']['lower']}" in text
+    cp = v["cp"]["response_all"]
+    assert f"exact 95% CI is {cp['lower']} to {cp['upper']}" in text
     assert f"the exact one-sided 95% upper bound is {v['zero_events']['upper1s']}" in text
 
 
@@ -149,7 +150,7 @@ def test_bayesian_and_prior_numbers_in_html_match_results(root, built):
     h = est[(est["method"] == "bayes-hierarchical") & (est["analysis"] == "bayes")].set_index("group")
     r = h.loc["IIM"]
     assert "Under the hierarchical model, borrowing raises" in text
-    assert f"to {prop(r.estimate)} ({prop(r.lower)} to {prop(r.upper)}; " in text  # then the EXNEX mean
+    assert f"to {prop(r.estimate)} (credible interval {prop(r.lower)} to {prop(r.upper)}; EXNEX mean " in text
     diag = pd.read_csv(root / "results/bayes/diagnostics.csv")
     assert (diag["divergences"] == 0).all() and (diag["r_hat"] <= 1.01).all()
     assert f"the largest R-hat was {diag['r_hat'].max():.3f}" in text or "largest R-hat was" in text
