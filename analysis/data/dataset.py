@@ -235,8 +235,9 @@ def check(paths: Mapping[str, Path]) -> tuple[dict[Path, list[str]], dict[str, l
     """
     problems: dict[Path, list[str]] = {}
     rows: dict[str, list[dict]] = {}
+    skipped = absent(paths)
     for role, path in paths.items():
-        if role in OPTIONAL and not Path(path).exists() and optional_here(path):
+        if Path(path) in skipped:
             continue
         errors, parsed = _read(Path(path), role)
         problems[Path(path)] = errors
@@ -246,7 +247,7 @@ def check(paths: Mapping[str, Path]) -> tuple[dict[Path, list[str]], dict[str, l
         study, errors = index_study_id(rows["index"])
         problems[Path(paths["index"])] += errors
         chars = Path(paths.get("characteristics", ""))
-        if "characteristics" in paths and not chars.exists() and optional_here(chars):
+        if chars in skipped:  # the study's facts from its study.yml
             from analysis.data.metadata import facts
 
             meta = chars.parent / STUDY_FILE

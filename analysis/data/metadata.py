@@ -56,16 +56,6 @@ def _number(value, key: str, errors: list[str], whole: bool = False) -> str | No
     return str(int(value)) if value == int(value) else str(value)
 
 
-def check(study) -> list[str]:
-    """Every problem of a ``study`` mapping (missing keys included), each naming ``study.KEY``."""
-    if not isinstance(study, dict):
-        return [
-            f"key 'study': expected a mapping of {', '.join(KEYS)} (the facts of a cohort without "
-            f"study_characteristics.csv), found {type(study).__name__}"
-        ]
-    return _rows(study, [], "")[0]
-
-
 def _follow_up(follow, add) -> list[str]:
     """The problems of ``study.follow_up``; its median, minimum and maximum given to ``add`` as facts."""
     errors: list[str] = []
@@ -163,6 +153,9 @@ def facts(path: Path | str, index: list[dict]) -> tuple[list[str], list[dict]]:
             f"({', '.join(KEYS)})"
         ], []
     if not isinstance(study, dict):
-        return check(study), []
+        return [
+            f"key 'study': expected a mapping of {', '.join(KEYS)} (the facts of a cohort without "
+            f"study_characteristics.csv), found {type(study).__name__}"
+        ], []
     ids = [r["study_id"] for r in index if r.get("study_id")]
     return _rows(study, index, ids[0] if ids else "INDEX")

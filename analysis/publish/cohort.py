@@ -20,7 +20,6 @@ variable the cohort's results lack, :func:`missing_variables` lists them all (th
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -29,12 +28,13 @@ from pathlib import Path
 
 import yaml
 
+from analysis.publish.prose import get
+from analysis.publish.shortcodes import VAR
 from analysis.settings import MANUSCRIPT, RESULTS, ROOT
 
 #: the manuscript's sources (what git tracks in manuscript/), copied into the cohort's folder
 SOURCES = ("*.qmd", "*.yml", "*.bib", "*.css", "*.csl", "*.typ", "filters/*.lua")
 GENERATED = ("_variables.yml",)
-VAR = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
 
 
 def _steps(data: Path, spec: Path, out: Path, basket: bool) -> list[tuple[str, list[str]]]:
@@ -101,13 +101,10 @@ def missing_variables(manuscript: Path) -> list[str]:
     path = manuscript / "_variables.yml"
     variables = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
+    missing = object()
+
     def has(key: str) -> bool:
-        node = variables
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return False
-            node = node[part]
-        return True
+        return get(variables, key, missing) is not missing
 
     keys = []
     for name in ("index.qmd", "supplement.qmd"):

@@ -28,6 +28,7 @@ import yaml
 from analysis.publish import prose, prose_models, supplement
 from analysis.publish import study as study_file
 from analysis.publish.prose import Facts, count_word, get, join
+from analysis.publish.shortcodes import VAR
 from analysis.publish.study import StudyError, load_study, texts
 from analysis.settings import DATA_RAW
 
@@ -60,7 +61,6 @@ SECTION_FILES = (
 )
 #: the sources of the ``report`` variables (shortcodes unresolved), for :func:`source`
 FRONT = "front.yml"
-VAR = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
 INCLUDE = re.compile(r"\{\{<\s*include\s+(_sections/[\w.-]+)\s*>\}\}")
 
 _overlay: dict[str, str] | None = None

@@ -37,12 +37,12 @@ def count_word(n: int) -> str:
     return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
 
 
-def get(v: dict, key: str):
-    """The value of a dotted key, or None."""
+def get(v: dict, key: str, default=None):
+    """The value of a dotted key ('freq.n.response_all'), or ``default`` when there is none."""
     node = v
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
-            return None
+            return default
         node = node[part]
     return node
 

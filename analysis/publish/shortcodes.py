@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+#: a quoted variable, ``{{< var KEY >}}`` (group 1: the dotted key)
+VAR = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
 SHORTCODE = re.compile(r"\{\{<\s*(\w+)\s+([^>]*?)\s*>\}\}")
 # characters that start Markdown syntax anywhere in a line (emphasis, code, links, raw HTML, block
 # quotes, headings, tables, strike-out, super/subscript, math, citations); a backslash escapes each

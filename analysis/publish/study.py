@@ -36,6 +36,7 @@ from pathlib import Path
 import yaml
 
 from analysis.data.schema import STUDY_FILE, DataError
+from analysis.publish.shortcodes import VAR
 from analysis.settings import DATA_RAW
 
 STUDY = DATA_RAW / "study.yml"
@@ -181,7 +182,6 @@ def texts(study: dict) -> dict[str, str]:
 #: the groups of ``_variables.yml`` a text may quote (:data:`analysis.publish.sections.SECTIONS`' variables and
 #: the ``report`` group of the front matter; a test keeps the two lists equal)
 VARIABLE_GROUPS = ("context", "evidence", "freq", "bayes", "priors", "basket", "claims", "report")
-_VAR = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
 #: ``freq.KIND.ENDPOINT_GROUP``: the counts a text quotes most, checked against the index file before any step
 _COUNT = re.compile(r"freq\.(?:n|events|who)\.(.+)")
 
@@ -196,7 +196,7 @@ def quote_problems(path: Path | str, counts: set[str]) -> list[str]:
         return []  # reported by problems()
     out = []
     for key, text in texts(load_study(path)).items():
-        for name in dict.fromkeys(_VAR.findall(text)):
+        for name in dict.fromkeys(VAR.findall(text)):
             m = _COUNT.fullmatch(name)
             if name.split(".", 1)[0] not in VARIABLE_GROUPS:
                 out.append(f"key '{key}': quotes {{{{< var {name} >}}}}; a variable starts with one of "

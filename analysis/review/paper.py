@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from analysis.publish.shortcodes import VAR
+
 
 def inlined(path: Path) -> str:
     """A document's source with its generated sections inlined (:func:`analysis.publish.narrative.source`)."""
@@ -26,7 +28,6 @@ def inlined(path: Path) -> str:
 
 #: the rendered documents, in reading order
 DOCUMENTS = ("index", "supplement")
-VAR = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
 INCLUDE = re.compile(r"\{\{<\s*include\s+([^\s>]+)\s*>\}\}")
 FIGURE = re.compile(r"!\[(?P<caption>.*?)\]\((?P<file>[^)\s]+)\)\{#(?P<id>fig-[\w-]+)", re.S)
 TABLE_ID = re.compile(r"\{#(tbl-[\w-]+)")
