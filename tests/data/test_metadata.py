@@ -176,3 +176,10 @@ def test_a_follow_up_value_is_a_finite_number_or_named(tmp_path, capsys, value, 
     else:
         assert code == 2 and "key 'study.follow_up.median': expected a number >= 0" in err, err
         assert "internal error" not in err
+
+
+def test_a_study_key_that_is_not_a_mapping_is_named_once(tmp_path, capsys):
+    code, _, err = _validate(capsys, _copy(tmp_path, study=3))
+    assert code == 2
+    assert err.count("key 'study': expected a mapping of centre, setting") == 1
+    assert "study.yml: 1 problem(s)" in err
